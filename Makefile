@@ -1,0 +1,40 @@
+# Parley's two commands: `make run` and `make test`. Each installs what it needs first.
+BUILD_DIR ?= build
+SANITIZE_DIR ?= build-sanitize
+JOBS ?= $(shell nproc)
+BROKER_FLAGS ?=
+
+.PHONY: all deps build build-sanitize run test test-release test-sanitize format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+build-sanitize: deps
+	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=ON >/dev/null
+	@cmake --build $(SANITIZE_DIR) -j$(JOBS)
+
+# Starts the broker on :50051 in the foreground; Ctrl-C stops it gracefully.
+run: build
+	$(BUILD_DIR)/broker/parley-broker $(BROKER_FLAGS)
+
+# Every test, twice: an optimized build, then one under AddressSanitizer and UBSan.
+test: test-release test-sanitize
+
+test-release: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300
+
+test-sanitize: build-sanitize
+	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure --timeout 600
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -1,0 +1,166 @@
+#ifndef PARLEY_BROKER_CORE_CHAT_STATE_H_
+#define PARLEY_BROKER_CORE_CHAT_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/core/clock.h"
+#include "broker/core/connected_user.h"
+#include "broker/core/idempotency_cache.h"
+#include "broker/core/message.h"
+#include "broker/core/message_id_generator.h"
+#include "broker/core/poll_waiter.h"
+#include "broker/core/room.h"
+
+namespace parley::broker {
+
+inline constexpr absl::string_view kLobby = "lobby";
+
+// The limits of the chat logic; each has a broker flag.
+struct ChatOptions {
+  size_t queue_capacity = 1024;
+  size_t history = 100;
+  size_t max_text_bytes = 4096;
+  absl::Duration presence_window = absl::Seconds(30);
+  absl::Duration user_idle_expiry = absl::Minutes(10);
+  absl::Duration idempotency_window = absl::Minutes(10);
+};
+
+struct ConnectResult {
+  uint64_t epoch = 0;
+  uint64_t cursor = 0;
+  bool created = false;
+};
+
+// Where a Publish goes: exactly one of room and to_user is non-empty.
+struct PublishInput {
+  std::string sender;
+  std::string room;
+  std::string to_user;
+  std::string text;
+  std::string idempotency_key;  // optional
+};
+
+struct PublishResult {
+  MessagePtr message;
+  uint32_t recipients = 0;
+  bool duplicate = false;
+};
+
+struct ReadInput {
+  std::string user;
+  uint64_t cursor = 0;
+  size_t max_messages = 0;  // 0: the default for the mode
+  bool consume = false;
+  uint64_t epoch = 0;  // 0: unknown
+};
+
+struct ReadOutcome {
+  QueueRead read;
+  uint64_t epoch = 0;
+  bool parked = false;    // nothing to return: the waiter was parked on the queue
+  bool draining = false;  // the broker is shutting down: reads no longer park
+};
+
+struct JoinResult {
+  bool created = false;
+  bool joined = false;
+};
+
+struct MemberInfo {
+  std::string user;
+  bool online = false;
+};
+
+struct ChatStats {
+  uint64_t users = 0;
+  uint64_t rooms = 0;
+  uint64_t parked_polls = 0;
+  uint64_t messages_published = 0;
+};
+
+// All of Parley's chat state: connected users with their queues, rooms, presence and
+// idempotency keys, and the rules that change them. Knows nothing of gRPC: every method
+// validates its input and returns absl::Status with a canonical code and a message.
+//
+// Thread-safe: one mutex guards everything (every operation is short; fan-out to a room is a
+// pointer append per member). Parked waiters are woken after the mutex is released, on the
+// calling thread.
+class ChatState {
+ public:
+  ChatState(ChatOptions options, const Clock* clock);
+
+  absl::StatusOr<ConnectResult> Connect(absl::string_view user, absl::string_view session);
+  absl::Status Disconnect(absl::string_view user, absl::string_view session);
+  absl::StatusOr<PublishResult> Publish(const PublishInput& input);
+
+  // Returns at once what the user's queue holds after the cursor. When there is nothing, and
+  // `waiter` is non-null, the epoch matches (or is unknown) and the state is not draining, the
+  // waiter is parked on the queue (outcome.parked) and will be woken once when it changes.
+  absl::StatusOr<ReadOutcome> ReadOrPark(const ReadInput& input,
+                                         std::shared_ptr<PollWaiter> waiter);
+  // Removes a parked waiter; false if it had already been taken for waking (or the user is
+  // gone).
+  bool Unpark(absl::string_view user, PollWaiter* waiter);
+
+  absl::StatusOr<JoinResult> Join(absl::string_view user, absl::string_view room);
+  absl::Status Leave(absl::string_view user, absl::string_view room);
+  absl::StatusOr<std::vector<MessagePtr>> History(absl::string_view room, size_t limit);
+  absl::StatusOr<std::vector<MemberInfo>> Members(absl::string_view room);
+  ChatStats Stats();
+
+  // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms); returns
+  // how many. Call periodically.
+  size_t ExpireIdleUsers();
+
+  // From now on no read parks; every parked waiter is woken (its read then returns at once).
+  void BeginDrain();
+
+  const ChatOptions& options() const { return options_; }
+
+ private:
+  ConnectedUser* FindUser(absl::string_view user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<ConnectedUser*> RequireUser(absl::string_view user)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MessagePtr MakeMessage(MessageKind kind, absl::string_view room, absl::string_view from,
+                         absl::string_view to, absl::string_view text)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `message` to every member's queue; returns how many got it.
+  uint32_t DeliverToRoom(const Room& room, const MessagePtr& message, WaiterList* to_wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void JoinLocked(ConnectedUser& user, absl::string_view room_name, JoinResult* result,
+                  WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LeaveLocked(ConnectedUser& user, absl::string_view room_name, WaiterList* to_wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leaves every room and frees the user's queue; its parked reads are woken.
+  void RemoveUser(absl::string_view user, WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsIdle(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsOnline(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ChatOptions options_;
+  const Clock* const clock_;
+  MessageIdGenerator ids_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ConnectedUser>> users_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Room>> rooms_ ABSL_GUARDED_BY(mu_);
+  IdempotencyCache idempotency_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
+  uint64_t messages_published_ ABSL_GUARDED_BY(mu_) = 0;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_CHAT_STATE_H_

@@ -1,0 +1,36 @@
+#ifndef PARLEY_BROKER_CORE_CONNECTED_USER_H_
+#define PARLEY_BROKER_CORE_CONNECTED_USER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/time/time.h"
+#include "broker/core/user_queue.h"
+
+namespace parley::broker {
+
+// A user between Connect and Disconnect (or expiry): the session holding the name, the
+// user's queue, the rooms joined and when they were last active.
+//
+// Not thread-safe: owned by ChatState and touched only under its lock.
+struct ConnectedUser {
+  ConnectedUser(std::string name, std::string session, uint64_t epoch, size_t queue_capacity,
+                absl::Time now)
+      : name(std::move(name)),
+        session(std::move(session)),
+        queue(epoch, queue_capacity),
+        last_active(now) {}
+
+  const std::string name;
+  const std::string session;
+  UserQueue queue;
+  absl::btree_set<std::string> rooms;
+  absl::Time last_active;  // last Connect or Poll
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_CONNECTED_USER_H_

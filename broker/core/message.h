@@ -1,0 +1,36 @@
+#ifndef PARLEY_BROKER_CORE_MESSAGE_H_
+#define PARLEY_BROKER_CORE_MESSAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace parley::broker {
+
+enum class MessageKind { kChat, kDirect, kJoin, kLeave, kSystem };
+
+// One message as the broker stores it. Immutable once built: it is shared (through
+// MessagePtr) by every queue and room history it is delivered to, so any thread may read it.
+struct Message {
+  std::string id;
+  MessageKind kind = MessageKind::kChat;
+  std::string room;  // CHAT, JOIN, LEAVE
+  std::string from;  // sender, or who joined/left
+  std::string to;    // DIRECT only
+  std::string text;
+  absl::Time sent_at;
+};
+
+using MessagePtr = std::shared_ptr<const Message>;
+
+// A message as read from one user's queue: the shared message and its seq in that queue.
+struct SequencedMessage {
+  uint64_t seq = 0;
+  MessagePtr message;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_MESSAGE_H_

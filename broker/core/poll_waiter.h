@@ -1,0 +1,30 @@
+#ifndef PARLEY_BROKER_CORE_POLL_WAITER_H_
+#define PARLEY_BROKER_CORE_POLL_WAITER_H_
+
+#include <memory>
+#include <vector>
+
+namespace parley::broker {
+
+// A parked read: something waiting for a user's queue to change. The chat logic keeps a
+// shared_ptr to each parked waiter; when the queue changes (a message arrives, the user
+// leaves, the broker drains) it removes the waiter and calls Wake() once, after releasing its
+// own lock, from whichever thread made the change. The waiter then reads again (and may park
+// again). Implementations must make Wake() safe to call from any thread, concurrently with
+// their own timers and cancellation.
+class PollWaiter {
+ public:
+  virtual ~PollWaiter() = default;
+  virtual void Wake() = 0;
+};
+
+using WaiterList = std::vector<std::shared_ptr<PollWaiter>>;
+
+// Wakes every waiter in `waiters`. Call with no lock held.
+inline void WakeAll(const WaiterList& waiters) {
+  for (const auto& waiter : waiters) waiter->Wake();
+}
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_POLL_WAITER_H_

@@ -1,0 +1,60 @@
+#include "broker/core/user_queue.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+namespace parley::broker {
+
+UserQueue::UserQueue(uint64_t epoch, size_t capacity)
+    : epoch_(epoch), capacity_(std::max<size_t>(capacity, 1)) {}
+
+uint64_t UserQueue::Append(MessagePtr message, WaiterList* to_wake) {
+  ring_.push_back(std::move(message));
+  const uint64_t seq = next_seq_++;
+  if (ring_.size() > capacity_) {
+    ring_.pop_front();
+    ++first_seq_;
+  }
+  TakeWaiters(to_wake);
+  return seq;
+}
+
+QueueRead UserQueue::ReadAfter(uint64_t cursor, size_t max) const {
+  assert(cursor <= last_seq());
+  assert(max > 0);
+  QueueRead read;
+  uint64_t start = cursor + 1;
+  if (start < first_seq_) {
+    read.gap = true;
+    start = first_seq_;
+  }
+  const uint64_t end = std::min<uint64_t>(last_seq(), start + max - 1);
+  read.cursor = start - 1;
+  for (uint64_t seq = start; seq <= end; ++seq) {
+    read.messages.push_back({seq, ring_[seq - first_seq_]});
+    read.cursor = seq;
+  }
+  if (read.messages.empty() && !read.gap) read.cursor = cursor;
+  return read;
+}
+
+QueueRead UserQueue::Consume(size_t max) {
+  QueueRead read = ReadAfter(consume_cursor_, max);
+  consume_cursor_ = read.cursor;
+  return read;
+}
+
+void UserQueue::AddWaiter(std::shared_ptr<PollWaiter> waiter) {
+  PollWaiter* key = waiter.get();
+  waiters_.emplace(key, std::move(waiter));
+}
+
+bool UserQueue::RemoveWaiter(PollWaiter* waiter) { return waiters_.erase(waiter) > 0; }
+
+void UserQueue::TakeWaiters(WaiterList* to_wake) {
+  for (auto& [key, waiter] : waiters_) to_wake->push_back(std::move(waiter));
+  waiters_.clear();
+}
+
+}  // namespace parley::broker

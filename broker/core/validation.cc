@@ -1,0 +1,108 @@
+#include "broker/core/validation.h"
+
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace parley::broker {
+namespace {
+
+bool IsNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+// Decodes one UTF-8 code point at text[*pos], advancing *pos. Returns false for malformed,
+// overlong or surrogate sequences and code points above U+10FFFF.
+bool DecodeUtf8(absl::string_view text, size_t* pos, uint32_t* code_point) {
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
+  const uint8_t lead = byte(*pos);
+  size_t length;
+  uint32_t value;
+  uint32_t minimum;
+  if (lead < 0x80) {
+    *code_point = lead;
+    *pos += 1;
+    return true;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2, value = lead & 0x1F, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, value = lead & 0x0F, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, value = lead & 0x07, minimum = 0x10000;
+  } else {
+    return false;
+  }
+  if (*pos + length > text.size()) return false;
+  for (size_t i = 1; i < length; ++i) {
+    const uint8_t continuation = byte(*pos + i);
+    if ((continuation & 0xC0) != 0x80) return false;
+    value = (value << 6) | (continuation & 0x3F);
+  }
+  if (value < minimum || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
+    return false;
+  }
+  *code_point = value;
+  *pos += length;
+  return true;
+}
+
+bool IsForbiddenControl(uint32_t code_point) {
+  if (code_point == '\n' || code_point == '\t') return false;
+  return code_point < 0x20 || (code_point >= 0x7F && code_point < 0xA0);
+}
+
+}  // namespace
+
+absl::Status ValidateName(absl::string_view field, absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (name.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be at most ", kMaxNameLength, " characters, got ", name.size()));
+  }
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " may contain only letters, digits, '_', '.' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateText(absl::string_view text, size_t max_bytes) {
+  if (text.empty()) return absl::InvalidArgumentError("text is required");
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text must be at most ", max_bytes, " bytes, got ", text.size()));
+  }
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t at = pos;
+    uint32_t code_point;
+    if (!DecodeUtf8(text, &pos, &code_point)) {
+      return absl::InvalidArgumentError(absl::StrCat("text is not valid UTF-8 at byte ", at));
+    }
+    if (IsForbiddenControl(code_point)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("text contains a control character at byte ", at));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateToken(absl::string_view field, absl::string_view token) {
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (token.size() > kMaxTokenLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be at most ", kMaxTokenLength, " characters"));
+  }
+  for (char c : token) {
+    if (c < 0x21 || c > 0x7E) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " may contain only printable ASCII characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace parley::broker

@@ -1,0 +1,30 @@
+#ifndef PARLEY_BROKER_CORE_VALIDATION_H_
+#define PARLEY_BROKER_CORE_VALIDATION_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace parley::broker {
+
+// Input rules shared by every RPC. Each returns OK or INVALID_ARGUMENT with a message that
+// names `field` and says what is wrong. Pure functions: any thread.
+
+inline constexpr size_t kMaxNameLength = 32;
+inline constexpr size_t kMaxTokenLength = 128;
+
+// User and room names: 1-32 characters of [A-Za-z0-9_.-].
+absl::Status ValidateName(absl::string_view field, absl::string_view name);
+
+// Message text: 1..max_bytes bytes of valid UTF-8 without control characters other than
+// newline and tab.
+absl::Status ValidateText(absl::string_view text, size_t max_bytes);
+
+// Opaque tokens (session ids, idempotency keys): 1-128 printable ASCII characters. Optional
+// tokens are checked only when non-empty by the caller.
+absl::Status ValidateToken(absl::string_view field, absl::string_view token);
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_VALIDATION_H_

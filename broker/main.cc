@@ -1,0 +1,140 @@
+// parley-broker: parses flags, starts the BrokerServer and waits for SIGTERM/SIGINT to shut it
+// down gracefully.
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "broker/core/clock.h"
+#include "broker/server/broker_server.h"
+#include "common/flag_spelling.h"
+#include "common/log.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address and port the gRPC server listens on.");
+ABSL_FLAG(int, threads, 0,
+          "Completion queues, each drained by one thread; 0 means one per CPU core.");
+ABSL_FLAG(int64_t, queue_capacity, 1024,
+          "Messages kept per user queue; older ones are dropped and readers told gap=true.");
+ABSL_FLAG(int64_t, history, 100, "CHAT messages kept per room for History.");
+ABSL_FLAG(int64_t, max_text_bytes, 4096, "Longest message text accepted, in bytes.");
+ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
+          "A user is online while a Poll is parked or if they polled within this window.");
+ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
+          "A user who has not polled for this long is removed (leaves every room).");
+ABSL_FLAG(absl::Duration, idempotency_window, absl::Minutes(10),
+          "How long a Publish idempotency_key is remembered.");
+ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30), "Longest time a Poll may stay parked.");
+ABSL_FLAG(absl::Duration, deadline_margin, absl::Milliseconds(250),
+          "A parked Poll answers OK this long before the caller's gRPC deadline.");
+ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(5),
+          "How often idle users are looked for and expired.");
+ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
+          "On SIGTERM: time between health turning NOT_SERVING (parked polls answered) and "
+          "the server stopping, so load balancers and clients notice.");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
+          "On SIGTERM: how long in-flight calls may take before they are cancelled.");
+
+namespace {
+
+using parley::LogLine;
+
+bool Positive(absl::Duration d) { return d > absl::ZeroDuration(); }
+
+// Reads and checks the flags; exits with status 2 and a message on a bad value.
+parley::broker::BrokerServerOptions OptionsFromFlags() {
+  parley::broker::BrokerServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.max_wait = absl::GetFlag(FLAGS_max_wait);
+  options.deadline_margin = absl::GetFlag(FLAGS_deadline_margin);
+  options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
+  options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  parley::broker::ChatOptions& chat = options.chat;
+  const int64_t queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
+  const int64_t history = absl::GetFlag(FLAGS_history);
+  const int64_t max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  chat.presence_window = absl::GetFlag(FLAGS_presence_window);
+  chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
+  chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
+
+  std::vector<std::string> errors;
+  if (options.threads < 0 || options.threads > 256) errors.push_back("--threads must be 0..256");
+  if (queue_capacity < 1 || queue_capacity > 1'000'000) {
+    errors.push_back("--queue_capacity must be 1..1000000");
+  }
+  if (history < 0 || history > 100'000) errors.push_back("--history must be 0..100000");
+  if (max_text_bytes < 1 || max_text_bytes > 1'048'576) {
+    errors.push_back("--max_text_bytes must be 1..1048576");
+  }
+  if (!Positive(options.max_wait)) errors.push_back("--max_wait must be positive");
+  if (options.deadline_margin < absl::ZeroDuration()) {
+    errors.push_back("--deadline_margin must not be negative");
+  }
+  if (!Positive(options.sweep_interval)) errors.push_back("--sweep_interval must be positive");
+  if (!Positive(chat.presence_window)) errors.push_back("--presence_window must be positive");
+  if (!Positive(chat.user_idle_expiry)) errors.push_back("--user_idle_expiry must be positive");
+  if (!Positive(chat.idempotency_window)) {
+    errors.push_back("--idempotency_window must be positive");
+  }
+  if (!errors.empty()) {
+    for (const std::string& error : errors) absl::FPrintF(stderr, "parley-broker: %s\n", error);
+    std::exit(2);
+  }
+  chat.queue_capacity = static_cast<size_t>(queue_capacity);
+  chat.history = static_cast<size_t>(history);
+  chat.max_text_bytes = static_cast<size_t>(max_text_bytes);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Parley's broker: keeps every user's message queue and serves the parley.v1.Broker "
+      "gRPC service.\nUsage: parley-broker [--flag=value ...] (flags may be spelled with - or "
+      "_)");
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view path) {
+    return absl::StrContains(path, "broker/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage_config);
+  std::vector<std::string> args = parley::NormalizeFlagSpelling(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  const parley::broker::BrokerServerOptions options = OptionsFromFlags();
+
+  // Signals are taken by sigwait below, never by a handler: block them before any thread
+  // starts so every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  parley::broker::SystemClock clock;
+  auto broker = parley::broker::BrokerServer::Start(options, &clock);
+  if (!broker.ok()) {
+    LogLine("parley-broker: %s", broker.status().message());
+    return 1;
+  }
+  LogLine("parley-broker: listening on %s (port %d)", options.listen, (*broker)->port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LogLine("parley-broker: %s received; health NOT_SERVING, answering parked polls",
+          signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*broker)->BeginShutdown();
+  absl::SleepFor(absl::GetFlag(FLAGS_drain_delay));
+  (*broker)->Shutdown();
+  LogLine("parley-broker: stopped");
+  return 0;
+}

@@ -1,0 +1,145 @@
+#include "broker/server/broker_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/server/poll_call.h"
+#include "broker/server/unary_call.h"
+
+namespace parley::broker {
+namespace {
+
+using v1::Broker;
+
+constexpr int kPollCallsPerQueue = 8;  // requests kept open so bursts of polls are matched fast
+constexpr int kUnaryCallsPerQueue = 2;
+constexpr char kServiceName[] = "parley.v1.Broker";
+
+template <typename Request, typename Response>
+using HandlerOf = typename UnaryCall<Request, Response>::Handler;
+
+}  // namespace
+
+struct BrokerServer::UnaryHandlers {
+  HandlerOf<v1::ConnectRequest, v1::ConnectResponse> connect;
+  HandlerOf<v1::DisconnectRequest, v1::DisconnectResponse> disconnect;
+  HandlerOf<v1::PublishRequest, v1::PublishResponse> publish;
+  HandlerOf<v1::JoinRequest, v1::JoinResponse> join;
+  HandlerOf<v1::LeaveRequest, v1::LeaveResponse> leave;
+  HandlerOf<v1::HistoryRequest, v1::HistoryResponse> history;
+  HandlerOf<v1::MembersRequest, v1::MembersResponse> members;
+  HandlerOf<v1::StatsRequest, v1::StatsResponse> stats;
+};
+
+BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
+    : options_(options), state_(options.chat, clock), handlers_(&state_) {
+  auto bind = [this](auto method) {
+    return [this, method](const auto& request, auto* response) {
+      return (handlers_.*method)(request, response);
+    };
+  };
+  unary_ = std::make_unique<UnaryHandlers>(UnaryHandlers{
+      bind(&RpcHandlers::Connect), bind(&RpcHandlers::Disconnect), bind(&RpcHandlers::Publish),
+      bind(&RpcHandlers::Join), bind(&RpcHandlers::Leave), bind(&RpcHandlers::History),
+      bind(&RpcHandlers::Members), bind(&RpcHandlers::Stats)});
+}
+
+absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
+    const BrokerServerOptions& options, const Clock* clock) {
+  std::unique_ptr<BrokerServer> broker(new BrokerServer(options, clock));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &broker->port_);
+  builder.RegisterService(&broker->service_);
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) threads = 1;
+  for (int i = 0; i < threads; ++i) broker->queues_.push_back(builder.AddCompletionQueue());
+  broker->server_ = builder.BuildAndStart();
+  if (broker->server_ == nullptr || broker->port_ == 0) {
+    // Nothing was started; the queues were never used and can go.
+    for (auto& cq : broker->queues_) {
+      cq->Shutdown();
+      broker->DrainQueue(cq.get());
+    }
+    broker->queues_.clear();
+    {
+      absl::MutexLock lock(&broker->shutdown_mu_);
+      broker->stopped_ = true;
+    }
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = broker->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  for (auto& cq : broker->queues_) {
+    broker->StartCalls(cq.get());
+    broker->queue_threads_.emplace_back(&BrokerServer::DrainQueue, broker.get(), cq.get());
+  }
+  broker->sweeper_ = std::thread(&BrokerServer::SweepIdleUsers, broker.get());
+  return broker;
+}
+
+BrokerServer::~BrokerServer() { Shutdown(); }
+
+void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
+  const PollCallBinding poll{
+      &service_,        cq, &gate_, &state_, options_.max_wait, options_.deadline_margin,
+      &live_poll_calls_};
+  for (int i = 0; i < kPollCallsPerQueue; ++i) PollCall::Start(poll);
+  auto start_unary = [&](auto method, const auto* handler) {
+    StartUnaryCall(&service_, cq, &gate_, method, handler);
+  };
+  for (int i = 0; i < kUnaryCallsPerQueue; ++i) {
+    start_unary(&Broker::AsyncService::RequestConnect, &unary_->connect);
+    start_unary(&Broker::AsyncService::RequestDisconnect, &unary_->disconnect);
+    start_unary(&Broker::AsyncService::RequestPublish, &unary_->publish);
+    start_unary(&Broker::AsyncService::RequestJoin, &unary_->join);
+    start_unary(&Broker::AsyncService::RequestLeave, &unary_->leave);
+    start_unary(&Broker::AsyncService::RequestHistory, &unary_->history);
+    start_unary(&Broker::AsyncService::RequestMembers, &unary_->members);
+    start_unary(&Broker::AsyncService::RequestStats, &unary_->stats);
+  }
+}
+
+void BrokerServer::DrainQueue(grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) static_cast<CompletionTag*>(tag)->OnCompletion(ok);
+}
+
+void BrokerServer::SweepIdleUsers() {
+  while (!stop_sweeper_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
+    state_.ExpireIdleUsers();
+  }
+}
+
+void BrokerServer::BeginShutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shutdown_begun_ || stopped_) return;
+  shutdown_begun_ = true;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  health->SetServingStatus(kServiceName, false);
+  state_.BeginDrain();
+}
+
+void BrokerServer::Shutdown() {
+  BeginShutdown();
+  absl::MutexLock lock(&shutdown_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  // The sweeper may wake parked polls, so it stops before the queues do.
+  stop_sweeper_.Notify();
+  sweeper_.join();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
+  gate_.Close();
+  for (auto& cq : queues_) cq->Shutdown();
+  for (std::thread& thread : queue_threads_) thread.join();
+}
+
+}  // namespace parley::broker

@@ -1,0 +1,91 @@
+#ifndef PARLEY_BROKER_SERVER_BROKER_SERVER_H_
+#define PARLEY_BROKER_SERVER_BROKER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "broker/core/chat_state.h"
+#include "broker/core/clock.h"
+#include "broker/server/completion_queue_gate.h"
+#include "broker/server/rpc_handlers.h"
+#include "parley/v1/broker.grpc.pb.h"
+
+namespace parley::broker {
+
+struct BrokerServerOptions {
+  std::string listen = "0.0.0.0:50051";
+  int threads = 0;  // completion queues, one thread each; 0: one per core
+  absl::Duration max_wait = absl::Seconds(30);
+  absl::Duration deadline_margin = absl::Milliseconds(250);
+  absl::Duration sweep_interval = absl::Seconds(5);
+  absl::Duration shutdown_timeout = absl::Seconds(5);
+  ChatOptions chat;
+};
+
+// The running broker: the gRPC server (Broker service on the async API, plus reflection and
+// the standard health service), its completion queues with one thread each, and the sweeper
+// thread that expires idle users. Owns the ChatState.
+//
+// Threads: each queue thread only dispatches tags to the call objects (UnaryCall, PollCall).
+// Public methods may be called from any one controlling thread (main, or a test).
+class BrokerServer {
+ public:
+  // Builds and starts the server; fails if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(const BrokerServerOptions& options,
+                                                             const Clock* clock);
+  ~BrokerServer();  // Shutdown()
+
+  // The bound port (useful with port 0).
+  int port() const { return port_; }
+  ChatState& state() { return state_; }
+  // Poll call objects alive: parked, finishing, and those waiting for the next request.
+  int64_t live_poll_calls() const { return live_poll_calls_.load(); }
+
+  // Health turns NOT_SERVING and every parked Poll is answered at once (OK, empty). The
+  // server keeps answering; new Polls no longer park. Idempotent.
+  void BeginShutdown();
+  // BeginShutdown, then stops: in-flight calls get until shutdown_timeout, queues are drained
+  // and threads joined. Idempotent.
+  void Shutdown();
+
+ private:
+  BrokerServer(const BrokerServerOptions& options, const Clock* clock);
+  void StartCalls(grpc::ServerCompletionQueue* cq);
+  void DrainQueue(grpc::ServerCompletionQueue* cq);
+  void SweepIdleUsers();
+
+  const BrokerServerOptions options_;
+  ChatState state_;
+  RpcHandlers handlers_;
+  parley::v1::Broker::AsyncService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::thread> queue_threads_;
+  std::thread sweeper_;
+  absl::Notification stop_sweeper_;
+  CompletionQueueGate gate_;
+  std::atomic<int64_t> live_poll_calls_{0};
+  int port_ = 0;
+
+  absl::Mutex shutdown_mu_;  // serializes BeginShutdown/Shutdown
+  bool shutdown_begun_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+
+  // The handlers of the unary RPCs, bound once; UnaryCall holds pointers to them.
+  struct UnaryHandlers;
+  std::unique_ptr<UnaryHandlers> unary_;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_SERVER_BROKER_SERVER_H_

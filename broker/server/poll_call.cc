@@ -1,0 +1,149 @@
+#include "broker/server/poll_call.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "broker/server/proto_conversion.h"
+#include "broker/server/status_mapping.h"
+
+namespace parley::broker {
+
+void PollCall::Start(const PollCallBinding& binding) {
+  auto call = std::make_shared<PollCall>(binding);
+  absl::MutexLock lock(&call->mu_);
+  // Must be requested before the call starts; see the tag table in the header.
+  call->context_.AsyncNotifyWhenDone(&call->done_tag_);
+  const bool requested = binding.gate->RunIfOpen([&] {
+    binding.service->RequestPoll(&call->context_, &call->request_, &call->responder_, binding.cq,
+                                 binding.cq, &call->requested_tag_);
+  });
+  if (requested) {
+    call->awaiting_request_ = true;
+    call->self_ = call;
+  }
+}
+
+PollCall::PollCall(const PollCallBinding& binding) : binding_(binding), responder_(&context_) {
+  binding_.live_calls->fetch_add(1);
+}
+
+PollCall::~PollCall() { binding_.live_calls->fetch_sub(1); }
+
+void PollCall::OnEvent(Event event, bool ok) {
+  std::shared_ptr<PollCall> last_reference;  // dropped after the lock below is released
+  absl::MutexLock lock(&mu_);
+  switch (event) {
+    case Event::kRequested:
+      awaiting_request_ = false;
+      request_ok_ = ok;
+      if (!ok) break;
+      Start(binding_);  // keep one call waiting for the next Poll
+      if (done_received_) {
+        CancelLocked();  // the client left before we saw its request
+      } else {
+        OnRequestLocked();
+      }
+      break;
+    case Event::kDone:
+      done_received_ = true;
+      if (!awaiting_request_ && !finish_started_ && context_.IsCancelled()) CancelLocked();
+      break;
+    case Event::kAlarm:
+      awaiting_alarm_ = false;
+      if (ok && !finish_started_) {
+        // The wait passed. If a Wake is racing us, Unpark fails and the read below still
+        // returns what woke it; the Wake then finds the call finished.
+        binding_.state->Unpark(request_.user(), this);
+        ReadAndAnswerLocked(/*may_park=*/false);
+      }
+      break;
+    case Event::kFinished:
+      awaiting_finish_ = false;
+      break;
+  }
+  if (AllTagsBackLocked()) last_reference = std::move(self_);
+}
+
+bool PollCall::AllTagsBackLocked() const {
+  if (awaiting_request_ || awaiting_alarm_ || awaiting_finish_) return false;
+  return !request_ok_ || done_received_;
+}
+
+void PollCall::Wake() {
+  absl::MutexLock lock(&mu_);
+  if (finish_started_) return;  // the alarm or a cancellation answered first
+  ReadAndAnswerLocked(/*may_park=*/true);
+}
+
+void PollCall::OnRequestLocked() {
+  wait_deadline_ = WaitDeadline();
+  epoch_ = request_.epoch();
+  ReadAndAnswerLocked(/*may_park=*/true);
+}
+
+absl::Time PollCall::WaitDeadline() const {
+  const absl::Duration wait = std::min(absl::Milliseconds(request_.wait_ms()), binding_.max_wait);
+  absl::Time deadline = absl::Now() + wait;
+  const auto client_deadline = context_.deadline();
+  if (client_deadline != std::chrono::system_clock::time_point::max()) {
+    deadline = std::min(deadline, absl::FromChrono(client_deadline) - binding_.deadline_margin);
+  }
+  return deadline;
+}
+
+void PollCall::ReadAndAnswerLocked(bool may_park) {
+  ReadInput input;
+  input.user = request_.user();
+  input.cursor = request_.cursor();
+  input.max_messages = request_.max_messages();
+  input.consume = request_.consume();
+  input.epoch = epoch_;
+  const bool park = may_park && wait_deadline_ > absl::Now();
+  absl::StatusOr<ReadOutcome> outcome =
+      binding_.state->ReadOrPark(input, park ? shared_from_this() : nullptr);
+  if (!outcome.ok()) {
+    FinishLocked(ToGrpcStatus(outcome.status()));
+    return;
+  }
+  epoch_ = outcome->epoch;
+  if (outcome->parked) {
+    parked_before_ = true;
+    if (awaiting_alarm_) return;  // parked again after a wake: the first alarm still runs
+    awaiting_alarm_ = binding_.gate->RunIfOpen(
+        [&] { alarm_.Set(binding_.cq, absl::ToChronoTime(wait_deadline_), &alarm_tag_); });
+    if (!awaiting_alarm_) CancelLocked();  // shutting down: nothing can be answered now
+    return;
+  }
+  if (outcome->read.messages.empty() && outcome->draining && !parked_before_) {
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the broker is shutting down"));
+    return;
+  }
+  for (const SequencedMessage& message : outcome->read.messages) {
+    ToProto(*message.message, message.seq, response_.add_messages());
+  }
+  response_.set_cursor(outcome->read.cursor);
+  response_.set_gap(outcome->read.gap);
+  response_.set_epoch(outcome->epoch);
+  FinishLocked(grpc::Status::OK);
+}
+
+void PollCall::FinishLocked(const grpc::Status& status) {
+  finish_started_ = true;
+  if (awaiting_alarm_) alarm_.Cancel();  // its tag comes back with ok=false
+  awaiting_finish_ = binding_.gate->RunIfOpen([&] {
+    if (status.ok()) {
+      responder_.Finish(response_, status, &finished_tag_);
+    } else {
+      responder_.FinishWithError(status, &finished_tag_);
+    }
+  });
+}
+
+void PollCall::CancelLocked() {
+  finish_started_ = true;
+  binding_.state->Unpark(request_.user(), this);
+  if (awaiting_alarm_) alarm_.Cancel();
+}
+
+}  // namespace parley::broker

@@ -1,0 +1,37 @@
+#include "broker/server/proto_conversion.h"
+
+namespace parley::broker {
+namespace {
+
+parley::v1::MessageKind ToProto(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kChat:
+      return parley::v1::CHAT;
+    case MessageKind::kDirect:
+      return parley::v1::DIRECT;
+    case MessageKind::kJoin:
+      return parley::v1::JOIN;
+    case MessageKind::kLeave:
+      return parley::v1::LEAVE;
+    case MessageKind::kSystem:
+      return parley::v1::SYSTEM;
+  }
+  return parley::v1::MESSAGE_KIND_UNSPECIFIED;
+}
+
+}  // namespace
+
+void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out) {
+  out->set_id(message.id);
+  out->set_seq(seq);
+  out->set_kind(ToProto(message.kind));
+  out->set_room(message.room);
+  out->set_from(message.from);
+  out->set_to(message.to);
+  out->set_text(message.text);
+  const int64_t nanos = absl::ToUnixNanos(message.sent_at);
+  out->mutable_sent_at()->set_seconds(nanos / 1'000'000'000);
+  out->mutable_sent_at()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+}
+
+}  // namespace parley::broker

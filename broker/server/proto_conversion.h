@@ -1,0 +1,16 @@
+#ifndef PARLEY_BROKER_SERVER_PROTO_CONVERSION_H_
+#define PARLEY_BROKER_SERVER_PROTO_CONVERSION_H_
+
+#include <cstdint>
+
+#include "broker/core/message.h"
+#include "parley/v1/broker.pb.h"
+
+namespace parley::broker {
+
+// Fills `out` from a stored message; seq is 0 for messages read outside a queue.
+void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out);
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_SERVER_PROTO_CONVERSION_H_

@@ -1,0 +1,16 @@
+#ifndef PARLEY_BROKER_SERVER_STATUS_MAPPING_H_
+#define PARLEY_BROKER_SERVER_STATUS_MAPPING_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace parley::broker {
+
+// The one place where the chat logic's absl::Status becomes a gRPC status. The canonical codes
+// are the same numbers in both; the message is kept as is.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_SERVER_STATUS_MAPPING_H_
