@@ -53,6 +53,9 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC listens with SO_REUSEPORT by default: a second broker on the same port would start
+  // fine and split the users between two in-memory states. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &broker->port_);
   builder.RegisterService(&broker->service_);
   int threads =
@@ -87,12 +90,18 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
 BrokerServer::~BrokerServer() { Shutdown(); }
 
 void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
-  const PollCallBinding poll{
-      &service_,        cq, &gate_, &state_, options_.max_wait, options_.deadline_margin,
-      &live_poll_calls_};
+  PollCallBinding poll;
+  poll.service = &service_;
+  poll.cq = cq;
+  poll.gate = &gate_;
+  poll.state = &state_;
+  poll.max_wait = options_.max_wait;
+  poll.deadline_margin = options_.deadline_margin;
+  poll.live_calls = &live_poll_calls_;
+  poll.in_flight = &in_flight_;
   for (int i = 0; i < kPollCallsPerQueue; ++i) PollCall::Start(poll);
   auto start_unary = [&](auto method, const auto* handler) {
-    StartUnaryCall(&service_, cq, &gate_, method, handler);
+    StartUnaryCall(&service_, cq, &gate_, &in_flight_, method, handler);
   };
   for (int i = 0; i < kUnaryCallsPerQueue; ++i) {
     start_unary(&Broker::AsyncService::RequestConnect, &unary_->connect);
@@ -136,7 +145,10 @@ void BrokerServer::Shutdown() {
   // The sweeper may wake parked polls, so it stops before the queues do.
   stop_sweeper_.Notify();
   sweeper_.join();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
+  // Calls in flight get until shutdown_timeout; then gRPC cancels whatever is left and drops
+  // the connections at once instead of waiting for clients to close them.
+  in_flight_.WaitUntilIdle(absl::Now() + options_.shutdown_timeout);
+  server_->Shutdown(std::chrono::system_clock::now());
   gate_.Close();
   for (auto& cq : queues_) cq->Shutdown();
   for (std::thread& thread : queue_threads_) thread.join();

@@ -17,6 +17,7 @@
 #include "broker/core/chat_state.h"
 #include "broker/core/clock.h"
 #include "broker/server/completion_queue_gate.h"
+#include "broker/server/in_flight_calls.h"
 #include "broker/server/rpc_handlers.h"
 #include "parley/v1/broker.grpc.pb.h"
 
@@ -75,6 +76,7 @@ class BrokerServer {
   absl::Notification stop_sweeper_;
   CompletionQueueGate gate_;
   std::atomic<int64_t> live_poll_calls_{0};
+  InFlightCalls in_flight_;
   int port_ = 0;
 
   absl::Mutex shutdown_mu_;  // serializes BeginShutdown/Shutdown

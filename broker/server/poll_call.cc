@@ -28,7 +28,10 @@ PollCall::PollCall(const PollCallBinding& binding) : binding_(binding), responde
   binding_.live_calls->fetch_add(1);
 }
 
-PollCall::~PollCall() { binding_.live_calls->fetch_sub(1); }
+PollCall::~PollCall() {
+  if (request_ok_) binding_.in_flight->Done();
+  binding_.live_calls->fetch_sub(1);
+}
 
 void PollCall::OnEvent(Event event, bool ok) {
   std::shared_ptr<PollCall> last_reference;  // dropped after the lock below is released
@@ -38,6 +41,7 @@ void PollCall::OnEvent(Event event, bool ok) {
       awaiting_request_ = false;
       request_ok_ = ok;
       if (!ok) break;
+      binding_.in_flight->Add();
       Start(binding_);  // keep one call waiting for the next Poll
       if (done_received_) {
         CancelLocked();  // the client left before we saw its request

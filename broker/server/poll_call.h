@@ -15,6 +15,7 @@
 #include "broker/core/poll_waiter.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
+#include "broker/server/in_flight_calls.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -28,6 +29,7 @@ struct PollCallBinding {
   absl::Duration max_wait;         // longest a poll parks
   absl::Duration deadline_margin;  // answer this long before the client's deadline
   std::atomic<int64_t>* live_calls;
+  InFlightCalls* in_flight;
 };
 
 // One in-flight Poll RPC. When the user's queue has nothing after the cursor, the call parks

@@ -7,6 +7,7 @@
 
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
+#include "broker/server/in_flight_calls.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -32,6 +33,7 @@ class UnaryCall final : public CompletionTag {
     parley::v1::Broker::AsyncService* service;
     grpc::ServerCompletionQueue* cq;
     CompletionQueueGate* gate;
+    InFlightCalls* in_flight;
     RequestMethod request_method;
     const Handler* handler;
   };
@@ -51,6 +53,8 @@ class UnaryCall final : public CompletionTag {
       delete this;
       return;
     }
+    binding_.in_flight->Add();
+    counted_ = true;
     Start(binding_);
     const grpc::Status status = (*binding_.handler)(request_, &response_);
     state_ = State::kFinishing;
@@ -68,9 +72,13 @@ class UnaryCall final : public CompletionTag {
   enum class State { kAwaitingRequest, kFinishing };
 
   explicit UnaryCall(const Binding& binding) : binding_(binding), responder_(&context_) {}
+  ~UnaryCall() {
+    if (counted_) binding_.in_flight->Done();
+  }
 
   const Binding binding_;
   State state_ = State::kAwaitingRequest;
+  bool counted_ = false;  // the request matched: counted in binding_.in_flight
   grpc::ServerContext context_;
   Request request_;
   Response response_;
@@ -81,13 +89,13 @@ class UnaryCall final : public CompletionTag {
 // `method`; deduces the message types from it.
 template <typename ServiceBase, typename Request, typename Response>
 void StartUnaryCall(parley::v1::Broker::AsyncService* service, grpc::ServerCompletionQueue* cq,
-                    CompletionQueueGate* gate,
+                    CompletionQueueGate* gate, InFlightCalls* in_flight,
                     void (ServiceBase::*method)(grpc::ServerContext*, Request*,
                                                 grpc::ServerAsyncResponseWriter<Response>*,
                                                 grpc::CompletionQueue*,
                                                 grpc::ServerCompletionQueue*, void*),
                     const std::function<grpc::Status(const Request&, Response*)>* handler) {
-  UnaryCall<Request, Response>::Start({service, cq, gate, method, handler});
+  UnaryCall<Request, Response>::Start({service, cq, gate, in_flight, method, handler});
 }
 
 }  // namespace parley::broker

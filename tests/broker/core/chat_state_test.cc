@@ -1,0 +1,394 @@
+#include "broker/core/chat_state.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/testing/fake_clock.h"
+
+namespace parley::broker {
+namespace {
+
+using ::parley::testing::FakeClock;
+
+class CountingWaiter : public PollWaiter {
+ public:
+  void Wake() override { ++wakes; }
+  int wakes = 0;
+};
+
+class ChatStateTest : public ::testing::Test {
+ protected:
+  static ChatOptions Options() {
+    ChatOptions options;
+    options.queue_capacity = 50;
+    options.history = 5;
+    options.max_text_bytes = 16;
+    return options;
+  }
+
+  void Connect(const std::string& user) {
+    ASSERT_TRUE(state_.Connect(user, user + "-session").ok());
+  }
+
+  // Everything in the user's queue (cursor 0), as "KIND:room:from:to:text" strings.
+  std::vector<std::string> Queue(const std::string& user, uint64_t cursor = 0) {
+    absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({user, cursor, 0, false, 0}, nullptr);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    std::vector<std::string> out;
+    if (!outcome.ok()) return out;
+    for (const SequencedMessage& m : outcome->read.messages) {
+      static const char* kKinds[] = {"CHAT", "DIRECT", "JOIN", "LEAVE", "SYSTEM"};
+      out.push_back(std::string(kKinds[static_cast<int>(m.message->kind)]) + ":" + m.message->room +
+                    ":" + m.message->from + ":" + m.message->to + ":" + m.message->text);
+    }
+    return out;
+  }
+
+  uint64_t LastSeq(const std::string& user) {
+    return state_.ReadOrPark({user, 0, 1000, false, 0}, nullptr)->read.cursor;
+  }
+
+  absl::StatusOr<PublishResult> Say(const std::string& user, const std::string& room,
+                                    const std::string& text, const std::string& key = "") {
+    return state_.Publish({user, room, "", text, key});
+  }
+
+  FakeClock clock_;
+  ChatState state_{Options(), &clock_};
+};
+
+TEST_F(ChatStateTest, ConnectCreatesQueueInLobbyAndAnnouncesJoin) {
+  absl::StatusOr<ConnectResult> alice = state_.Connect("alice", "s1");
+  ASSERT_TRUE(alice.ok());
+  EXPECT_TRUE(alice->created);
+  EXPECT_NE(alice->epoch, 0u);
+  Connect("bob");
+  EXPECT_EQ(Queue("alice"), (std::vector<std::string>{"JOIN:lobby:alice::", "JOIN:lobby:bob::"}));
+  EXPECT_EQ(Queue("bob"), (std::vector<std::string>{"JOIN:lobby:bob::"}));
+}
+
+TEST_F(ChatStateTest, ConnectReturnsTheCurrentCursor) {
+  Connect("alice");
+  Connect("bob");
+  absl::StatusOr<ConnectResult> again = state_.Connect("alice", "alice-session");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->cursor, 2u);
+  EXPECT_TRUE(Queue("alice", again->cursor).empty());
+}
+
+TEST_F(ChatStateTest, NameHeldByAnotherLiveSessionIsRefused) {
+  absl::StatusOr<ConnectResult> first = state_.Connect("alice", "s1");
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<ConnectResult> other = state_.Connect("alice", "s2");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<ConnectResult> same = state_.Connect("alice", "s1");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->epoch, first->epoch);
+}
+
+TEST_F(ChatStateTest, NameOfAnExpiredHolderCanBeTakenWithANewEpoch) {
+  absl::StatusOr<ConnectResult> first = state_.Connect("alice", "s1");
+  clock_.Advance(absl::Minutes(11));
+  absl::StatusOr<ConnectResult> second = state_.Connect("alice", "s2");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->created);
+  EXPECT_NE(second->epoch, first->epoch);
+}
+
+TEST_F(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
+  Connect("alice");
+  Connect("bob");
+  EXPECT_EQ(state_.Disconnect("alice", "wrong").code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
+  EXPECT_EQ(state_.ReadOrPark({"alice", 0, 0, false, 0}, nullptr).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Queue("bob").back(), "LEAVE:lobby:alice::");
+  EXPECT_EQ(state_.Stats().users, 1u);
+  EXPECT_EQ(state_.Disconnect("alice", "alice-session").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
+  Connect("alice");
+  Connect("bob");
+  Connect("carol");
+  ASSERT_TRUE(state_.Join("alice", "games").ok());
+  ASSERT_TRUE(state_.Join("bob", "games").ok());
+  const uint64_t carol_before = LastSeq("carol");
+  absl::StatusOr<PublishResult> sent = Say("alice", "games", "hi");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->recipients, 2u);
+  EXPECT_EQ(Queue("alice").back(), "CHAT:games:alice::hi");
+  EXPECT_EQ(Queue("bob").back(), "CHAT:games:alice::hi");
+  EXPECT_TRUE(Queue("carol", carol_before).empty());
+}
+
+TEST_F(ChatStateTest, OneStoredMessageIsSharedByEveryQueue) {
+  Connect("alice");
+  Connect("bob");
+  absl::StatusOr<PublishResult> sent = Say("alice", "lobby", "hi");
+  ASSERT_TRUE(sent.ok());
+  auto last = [&](const std::string& user) {
+    return state_.ReadOrPark({user, LastSeq(user) - 1, 0, false, 0}, nullptr)
+        ->read.messages.back()
+        .message;
+  };
+  EXPECT_EQ(last("alice").get(), sent->message.get());
+  EXPECT_EQ(last("bob").get(), sent->message.get());
+}
+
+TEST_F(ChatStateTest, DirectMessageReachesOnlyItsTwoParties) {
+  Connect("alice");
+  Connect("bob");
+  Connect("carol");
+  const uint64_t carol_before = LastSeq("carol");
+  absl::StatusOr<PublishResult> sent = state_.Publish({"alice", "", "bob", "psst", ""});
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->recipients, 2u);
+  EXPECT_EQ(Queue("alice").back(), "DIRECT::alice:bob:psst");
+  EXPECT_EQ(Queue("bob").back(), "DIRECT::alice:bob:psst");
+  EXPECT_TRUE(Queue("carol", carol_before).empty());
+}
+
+TEST_F(ChatStateTest, PublishChecksSenderTargetMembershipAndText) {
+  Connect("alice");
+  EXPECT_EQ(Say("nobody", "lobby", "x").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Say("alice", "nowhere", "x").status().code(), absl::StatusCode::kNotFound);
+  Connect("bob");
+  ASSERT_TRUE(state_.Join("bob", "private").ok());
+  EXPECT_EQ(Say("alice", "private", "x").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(state_.Publish({"alice", "", "ghost", "x", ""}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(state_.Publish({"alice", "lobby", "bob", "x", ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Publish({"alice", "", "", "x", ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Say("alice", "lobby", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Say("alice", "lobby", std::string(17, 'x')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Say("alice", "lobby", "x", "bad key").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Stats().messages_published, 0u);
+}
+
+TEST_F(ChatStateTest, RepeatedIdempotencyKeyReturnsFirstResultAndDeliversNothing) {
+  Connect("alice");
+  Connect("bob");
+  absl::StatusOr<PublishResult> first = Say("alice", "lobby", "once", "k1");
+  ASSERT_TRUE(first.ok());
+  const uint64_t bob_after_first = LastSeq("bob");
+  absl::StatusOr<PublishResult> again = Say("alice", "lobby", "once", "k1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_EQ(again->message->id, first->message->id);
+  EXPECT_EQ(again->recipients, first->recipients);
+  EXPECT_EQ(LastSeq("bob"), bob_after_first);
+  // Another sender's same key is a different message.
+  EXPECT_FALSE(Say("bob", "lobby", "mine", "k1")->duplicate);
+  // After the window the key is forgotten.
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  EXPECT_FALSE(Say("alice", "lobby", "again", "k1")->duplicate);
+}
+
+TEST_F(ChatStateTest, JoinAndLeaveAnnounceToMembersAndEmptyRoomsAreFreed) {
+  Connect("alice");
+  Connect("bob");
+  absl::StatusOr<JoinResult> created = state_.Join("alice", "games");
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->created);
+  EXPECT_TRUE(created->joined);
+  absl::StatusOr<JoinResult> bob_joins = state_.Join("bob", "games");
+  EXPECT_FALSE(bob_joins->created);
+  EXPECT_EQ(Queue("alice").back(), "JOIN:games:bob::");
+  const uint64_t bob_before = LastSeq("bob");
+  absl::StatusOr<JoinResult> twice = state_.Join("bob", "games");
+  EXPECT_FALSE(twice->joined);
+  EXPECT_EQ(LastSeq("bob"), bob_before);
+
+  ASSERT_TRUE(state_.Leave("bob", "games").ok());
+  EXPECT_EQ(Queue("alice").back(), "LEAVE:games:bob::");
+  EXPECT_EQ(state_.Leave("bob", "games").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(state_.Stats().rooms, 2u);
+  ASSERT_TRUE(state_.Leave("alice", "games").ok());
+  EXPECT_EQ(state_.Stats().rooms, 1u);
+  EXPECT_EQ(state_.History("games", 0).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ChatStateTest, LobbyCannotBeLeft) {
+  Connect("alice");
+  EXPECT_EQ(state_.Leave("alice", "lobby").code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ChatStateTest, HistoryKeepsTheLastChatMessagesOnly) {
+  Connect("alice");
+  for (int i = 1; i <= 7; ++i) ASSERT_TRUE(Say("alice", "lobby", std::to_string(i)).ok());
+  absl::StatusOr<std::vector<MessagePtr>> history = state_.History("lobby", 0);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 5u);  // options: history = 5; JOINs are not history
+  EXPECT_EQ((*history)[0]->text, "3");
+  EXPECT_EQ(history->back()->text, "7");
+  EXPECT_EQ(state_.History("lobby", 2)->front()->text, "6");
+}
+
+TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
+  Connect("alice");
+  Connect("bob");
+  auto online = [&](const std::string& user) {
+    absl::StatusOr<std::vector<MemberInfo>> members = state_.Members("lobby");
+    EXPECT_TRUE(members.ok());
+    for (const MemberInfo& m : members.value_or(std::vector<MemberInfo>{})) {
+      if (m.user == user) return m.online;
+    }
+    ADD_FAILURE() << user << " not a member";
+    return false;
+  };
+  EXPECT_TRUE(online("alice"));
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_FALSE(online("alice"));
+  // A parked poll makes the user online however long ago they last polled.
+  auto waiter = std::make_shared<CountingWaiter>();
+  const uint64_t cursor = LastSeq("alice");
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_TRUE(state_.ReadOrPark({"alice", cursor, 0, false, 0}, waiter)->parked);
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(online("alice"));
+  EXPECT_FALSE(online("bob"));
+  ASSERT_TRUE(state_.Unpark("alice", waiter.get()));
+  EXPECT_FALSE(online("alice"));
+}
+
+TEST_F(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
+  Connect("alice");
+  Connect("bob");
+  ASSERT_TRUE(state_.Join("alice", "games").ok());
+  ASSERT_TRUE(state_.Join("bob", "games").ok());
+  clock_.Advance(absl::Minutes(9));
+  LastSeq("bob");  // bob polls
+  clock_.Advance(absl::Minutes(2));
+  EXPECT_EQ(state_.ExpireIdleUsers(), 1u);
+  EXPECT_EQ(state_.Stats().users, 1u);
+  EXPECT_THAT(Queue("bob"),
+              ::testing::IsSupersetOf({"LEAVE:games:alice::", "LEAVE:lobby:alice::"}));
+  absl::StatusOr<std::vector<MemberInfo>> members = state_.Members("games");
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].user, "bob");
+}
+
+TEST_F(ChatStateTest, ParkedUserDoesNotExpire) {
+  Connect("alice");
+  auto waiter = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(state_.ExpireIdleUsers(), 0u);
+  EXPECT_EQ(state_.Stats().users, 1u);
+}
+
+TEST_F(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
+  Connect("alice");
+  auto waiter = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
+  EXPECT_EQ(waiter->wakes, 1);
+}
+
+TEST_F(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
+  Connect("alice");
+  Connect("bob");
+  auto waiter = std::make_shared<CountingWaiter>();
+  absl::StatusOr<ReadOutcome> outcome =
+      state_.ReadOrPark({"bob", LastSeq("bob"), 0, false, 0}, waiter);
+  ASSERT_TRUE(outcome->parked);
+  EXPECT_EQ(state_.Stats().parked_polls, 1u);
+  ASSERT_TRUE(Say("alice", "lobby", "wake").ok());
+  EXPECT_EQ(waiter->wakes, 1);
+  EXPECT_EQ(state_.Stats().parked_polls, 0u);
+  ASSERT_TRUE(Say("alice", "lobby", "again").ok());
+  EXPECT_EQ(waiter->wakes, 1);
+}
+
+TEST_F(ChatStateTest, ReadWithMessagesDoesNotPark) {
+  Connect("alice");
+  auto waiter = std::make_shared<CountingWaiter>();
+  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({"alice", 0, 0, false, 0}, waiter);
+  EXPECT_FALSE(outcome->parked);
+  EXPECT_EQ(outcome->read.messages.size(), 1u);
+  EXPECT_EQ(state_.Stats().parked_polls, 0u);
+}
+
+TEST_F(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
+  Connect("alice");
+  auto waiter = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  state_.BeginDrain();
+  EXPECT_EQ(waiter->wakes, 1);
+  absl::StatusOr<ReadOutcome> after =
+      state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter);
+  EXPECT_FALSE(after->parked);
+  EXPECT_TRUE(after->draining);
+  EXPECT_EQ(state_.Connect("newcomer", "s").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(ChatStateTest, CursorBeyondTheQueueIsOutOfRange) {
+  Connect("alice");
+  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({"alice", 99, 0, false, 0}, nullptr);
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(outcome.status().message().find("cursor 99"), absl::string_view::npos);
+}
+
+TEST_F(ChatStateTest, OldEpochIsAnsweredAtOnceFromTheStartWithGap) {
+  const uint64_t epoch = state_.Connect("alice", "s")->epoch;
+  auto waiter = std::make_shared<CountingWaiter>();
+  absl::StatusOr<ReadOutcome> outcome =
+      state_.ReadOrPark({"alice", 99, 0, false, epoch + 1}, waiter);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_FALSE(outcome->parked);
+  EXPECT_TRUE(outcome->read.gap);
+  EXPECT_EQ(outcome->epoch, epoch);
+  EXPECT_EQ(outcome->read.messages.size(), 1u);  // the JOIN
+}
+
+TEST_F(ChatStateTest, ConsumeModeDeliversEachMessageOnceOneAtATime) {
+  Connect("alice");
+  ASSERT_TRUE(Say("alice", "lobby", "a").ok());
+  ASSERT_TRUE(Say("alice", "lobby", "b").ok());
+  auto consume = [&] {
+    absl::StatusOr<ReadOutcome> o = state_.ReadOrPark({"alice", 0, 0, true, 0}, nullptr);
+    return o->read.messages.empty() ? std::string("-") : o->read.messages[0].message->text;
+  };
+  EXPECT_EQ(consume(), "");  // the JOIN
+  EXPECT_EQ(consume(), "a");
+  EXPECT_EQ(consume(), "b");
+  EXPECT_EQ(consume(), "-");
+}
+
+TEST_F(ChatStateTest, BadNamesAreRejectedEverywhere) {
+  EXPECT_EQ(state_.Connect("bad name", "s").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Connect("alice", "").status().code(), absl::StatusCode::kInvalidArgument);
+  Connect("alice");
+  EXPECT_EQ(state_.Join("alice", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Join("alice", std::string(33, 'r')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Members("a/b").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.History("a b", 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.ReadOrPark({"", 0, 0, false, 0}, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ChatStateTest, MessageIdsAreUnique) {
+  Connect("alice");
+  absl::StatusOr<PublishResult> a = Say("alice", "lobby", "a");
+  absl::StatusOr<PublishResult> b = Say("alice", "lobby", "b");
+  EXPECT_NE(a->message->id, b->message->id);
+  ChatState other(Options(), &clock_);  // another broker process's generator
+  ASSERT_TRUE(other.Connect("alice", "s").ok());
+  EXPECT_NE(other.Publish({"alice", "lobby", "", "a", ""})->message->id, a->message->id);
+}
+
+}  // namespace
+}  // namespace parley::broker

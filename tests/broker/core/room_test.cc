@@ -1,0 +1,40 @@
+#include "broker/core/room.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace parley::broker {
+namespace {
+
+MessagePtr Text(const std::string& text) {
+  auto message = std::make_shared<Message>();
+  message->text = text;
+  return message;
+}
+
+TEST(RoomTest, KeepsOnlyTheNewestHistoryOldestFirst) {
+  Room room("r", 3);
+  for (const char* t : {"a", "b", "c", "d"}) room.AddToHistory(Text(t));
+  std::vector<MessagePtr> all = room.RecentHistory(0);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0]->text, "b");
+  EXPECT_EQ(all[2]->text, "d");
+  std::vector<MessagePtr> last_two = room.RecentHistory(2);
+  ASSERT_EQ(last_two.size(), 2u);
+  EXPECT_EQ(last_two[0]->text, "c");
+}
+
+TEST(RoomTest, MembershipIsASortedSet) {
+  Room room("r", 3);
+  EXPECT_TRUE(room.AddMember("bob"));
+  EXPECT_TRUE(room.AddMember("alice"));
+  EXPECT_FALSE(room.AddMember("bob"));
+  EXPECT_EQ(*room.members().begin(), "alice");
+  EXPECT_TRUE(room.RemoveMember("alice"));
+  EXPECT_FALSE(room.RemoveMember("alice"));
+  EXPECT_FALSE(room.HasMember("alice"));
+}
+
+}  // namespace
+}  // namespace parley::broker

@@ -1,0 +1,187 @@
+// The parley-broker program itself, as operators and grpcurl see it: flags, server
+// reflection, health and graceful shutdown on SIGTERM.
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "parley/v1/broker.grpc.pb.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::broker {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::grpc::reflection::v1alpha::ServerReflection;
+using ::grpc::reflection::v1alpha::ServerReflectionRequest;
+using ::grpc::reflection::v1alpha::ServerReflectionResponse;
+using ::parley::testing::ChildProcess;
+
+// A parley-broker process on an ephemeral loopback port, with a channel to it.
+class BrokerProcess {
+ public:
+  explicit BrokerProcess(std::vector<std::string> extra_flags = {}) {
+    std::vector<std::string> argv = {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=2"};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    process_ = std::make_unique<ChildProcess>(argv);
+    std::optional<std::string> line = process_->WaitForLine("(port ");
+    EXPECT_TRUE(line.has_value()) << process_->Output();
+    if (!line) return;
+    const size_t at = line->find("(port ") + 6;
+    EXPECT_TRUE(absl::SimpleAtoi(line->substr(at, line->find(')', at) - at), &port_));
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+  }
+
+  ChildProcess& process() { return *process_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// One request/response exchange on the reflection stream, as grpcurl does it.
+ServerReflectionResponse Reflect(ServerReflection::Stub& stub,
+                                 const ServerReflectionRequest& request) {
+  grpc::ClientContext context;
+  auto stream = stub.ServerReflectionInfo(&context);
+  ServerReflectionResponse response;
+  EXPECT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+  return response;
+}
+
+TEST(BrokerProcessTest, ReflectionListsAndDescribesTheBrokerService) {
+  BrokerProcess broker;
+  auto reflection = ServerReflection::NewStub(broker.channel());
+
+  ServerReflectionRequest list;
+  list.set_list_services("");
+  ServerReflectionResponse services = Reflect(*reflection, list);
+  std::vector<std::string> names;
+  for (const auto& service : services.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  EXPECT_THAT(names, ::testing::Contains("parley.v1.Broker"));
+  EXPECT_THAT(names, ::testing::Contains("grpc.health.v1.Health"));
+
+  // "describe": the file defining the service, with every RPC, from the server alone.
+  ServerReflectionRequest describe;
+  describe.set_file_containing_symbol("parley.v1.Broker");
+  ServerReflectionResponse file = Reflect(*reflection, describe);
+  ASSERT_GE(file.file_descriptor_response().file_descriptor_proto_size(), 1);
+  bool found = false;
+  for (const std::string& bytes : file.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto proto;
+    ASSERT_TRUE(proto.ParseFromString(bytes));
+    if (proto.name() != "parley/v1/broker.proto") continue;
+    found = true;
+    ASSERT_EQ(proto.service_size(), 1);
+    std::vector<std::string> methods;
+    for (const auto& method : proto.service(0).method()) methods.push_back(method.name());
+    EXPECT_THAT(methods,
+                ::testing::UnorderedElementsAre("Connect", "Disconnect", "Publish", "Poll", "Join",
+                                                "Leave", "History", "Members", "Stats"));
+  }
+  EXPECT_TRUE(found);
+
+  // Its import must be resolvable too, or grpcurl cannot build request messages.
+  ServerReflectionRequest dependency;
+  dependency.set_file_by_filename("google/protobuf/timestamp.proto");
+  EXPECT_EQ(
+      Reflect(*reflection, dependency).file_descriptor_response().file_descriptor_proto_size(), 1);
+}
+
+TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
+  BrokerProcess broker({"--drain_delay=3s"});
+  auto stub = v1::Broker::NewStub(broker.channel());
+  auto health = Health::NewStub(broker.channel());
+  auto check = [&] {
+    grpc::ClientContext context;
+    HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, HealthCheckRequest(), &response);
+    return status.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
+  };
+  ASSERT_EQ(check(), HealthCheckResponse::SERVING);
+
+  grpc::ClientContext connect_context;
+  v1::ConnectRequest connect;
+  connect.set_user("alice");
+  connect.set_session("s");
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+
+  grpc::Status poll_status;
+  v1::PollResponse polled;
+  absl::Time poll_done;
+  std::thread poll([&] {
+    grpc::ClientContext context;
+    v1::PollRequest request;
+    request.set_user("alice");
+    request.set_cursor(connected.cursor());
+    request.set_wait_ms(25'000);
+    poll_status = stub->Poll(&context, request, &polled);
+    poll_done = absl::Now();
+  });
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
+  }));
+
+  const absl::Time signalled = absl::Now();
+  broker.process().Signal(SIGTERM);
+  poll.join();
+  EXPECT_TRUE(poll_status.ok()) << poll_status.error_message();
+  EXPECT_EQ(polled.messages_size(), 0);
+  EXPECT_LT(poll_done - signalled, absl::Seconds(2));
+  EXPECT_EQ(check(), HealthCheckResponse::NOT_SERVING);  // within the 3 s drain delay
+  EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(15)), 0) << broker.process().Output();
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
+}
+
+TEST(BrokerProcessTest, BadFlagValueIsRefusedWithAMessage) {
+  ChildProcess broker({PARLEY_BROKER_BINARY, "--queue-capacity=0"});
+  EXPECT_EQ(broker.WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_NE(broker.Output().find("--queue_capacity must be"), std::string::npos) << broker.Output();
+}
+
+TEST(BrokerProcessTest, DashedFlagSpellingIsAccepted) {
+  BrokerProcess broker({"--queue-capacity=8", "--max-wait=2s"});
+  grpc::ClientContext context;
+  v1::StatsResponse stats;
+  EXPECT_TRUE(
+      v1::Broker::NewStub(broker.channel())->Stats(&context, v1::StatsRequest(), &stats).ok());
+}
+
+TEST(BrokerProcessTest, AddressInUseFailsCleanly) {
+  BrokerProcess first;
+  std::optional<std::string> line = first.process().WaitForLine("(port ");
+  ASSERT_TRUE(line.has_value());
+  const size_t at = line->find("(port ") + 6;
+  const std::string port = line->substr(at, line->find(')', at) - at);
+  ChildProcess second({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:" + port});
+  EXPECT_EQ(second.WaitForExit(absl::Seconds(10)), 1);
+  EXPECT_NE(second.Output().find("cannot listen"), std::string::npos) << second.Output();
+}
+
+}  // namespace
+}  // namespace parley::broker

@@ -1,0 +1,37 @@
+// The standard health service, checked with stubs generated from Debian's grpc-proto.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/testing/in_process_broker.h"
+
+namespace parley::broker {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+
+HealthCheckResponse::ServingStatus Check(Health::Stub& health, const std::string& service) {
+  grpc::ClientContext context;
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  grpc::Status status = health.Check(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.status();
+}
+
+TEST(HealthTest, ServingWhileUpNotServingOnceShutdownBegins) {
+  parley::testing::InProcessBroker broker;
+  auto health = Health::NewStub(broker.channel());
+  EXPECT_EQ(Check(*health, ""), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check(*health, "parley.v1.Broker"), HealthCheckResponse::SERVING);
+  broker.server().BeginShutdown();
+  EXPECT_EQ(Check(*health, ""), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Check(*health, "parley.v1.Broker"), HealthCheckResponse::NOT_SERVING);
+}
+
+}  // namespace
+}  // namespace parley::broker

@@ -1,0 +1,55 @@
+#include "tests/testing/in_process_broker.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace parley::testing {
+
+InProcessBroker::InProcessBroker(broker::BrokerServerOptions options) {
+  options.listen = "127.0.0.1:0";
+  auto server = broker::BrokerServer::Start(options, &clock_);
+  EXPECT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  stub_ = v1::Broker::NewStub(channel_);
+}
+
+InProcessBroker::~InProcessBroker() { server_->Shutdown(); }
+
+std::string InProcessBroker::address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
+
+v1::ConnectResponse InProcessBroker::Connect(const std::string& user) {
+  grpc::ClientContext context;
+  v1::ConnectRequest request;
+  request.set_user(user);
+  request.set_session(user + "-session");
+  v1::ConnectResponse response;
+  grpc::Status status = stub_->Connect(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+v1::PublishResponse InProcessBroker::Say(const std::string& user, const std::string& room,
+                                         const std::string& text) {
+  grpc::ClientContext context;
+  v1::PublishRequest request;
+  request.set_sender(user);
+  request.set_room(room);
+  request.set_text(text);
+  v1::PublishResponse response;
+  grpc::Status status = stub_->Publish(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+grpc::Status InProcessBroker::PollNow(const v1::PollRequest& request, v1::PollResponse* response) {
+  v1::PollRequest now = request;
+  now.set_wait_ms(0);
+  grpc::ClientContext context;
+  return stub_->Poll(&context, now, response);
+}
+
+uint64_t InProcessBroker::ParkedPolls() { return server_->state().Stats().parked_polls; }
+
+}  // namespace parley::testing

@@ -1,0 +1,46 @@
+#ifndef PARLEY_TESTS_TESTING_IN_PROCESS_BROKER_H_
+#define PARLEY_TESTS_TESTING_IN_PROCESS_BROKER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "broker/core/clock.h"
+#include "broker/server/broker_server.h"
+#include "parley/v1/broker.grpc.pb.h"
+
+namespace parley::testing {
+
+// A real broker on 127.0.0.1 at an ephemeral port inside the test process, with a channel to
+// it. Used from the test's main thread.
+class InProcessBroker {
+ public:
+  explicit InProcessBroker(broker::BrokerServerOptions options = {});
+  ~InProcessBroker();
+
+  broker::BrokerServer& server() { return *server_; }
+  std::string address() const;
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  v1::Broker::Stub& stub() { return *stub_; }
+
+  // Connect(user, session "<user>-session"); fails the test on error. Returns the response.
+  v1::ConnectResponse Connect(const std::string& user);
+  // Publish text to a room; fails the test on error.
+  v1::PublishResponse Say(const std::string& user, const std::string& room,
+                          const std::string& text);
+  // Poll without waiting; returns the status and fills *response.
+  grpc::Status PollNow(const v1::PollRequest& request, v1::PollResponse* response);
+  uint64_t ParkedPolls();
+
+ private:
+  broker::SystemClock clock_;
+  std::unique_ptr<broker::BrokerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Broker::Stub> stub_;
+};
+
+}  // namespace parley::testing
+
+#endif  // PARLEY_TESTS_TESTING_IN_PROCESS_BROKER_H_
