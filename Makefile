@@ -27,11 +27,11 @@ run: build
 test: test-release test-sanitize
 
 test-release: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j$(JOBS)
 
 test-sanitize: build-sanitize
 	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure --timeout 600
+	  ctest --output-on-failure --timeout 600 -j$(JOBS)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
