@@ -201,8 +201,8 @@ TEST_F(RpcTest, RepeatedIdempotencyKeyIsMarkedDuplicate) {
 // grpcurl does) and sent: the documented examples must keep working.
 TEST_F(RpcTest, ReadmeGrpcurlExamplesAreValidRequests) {
   auto parse = [](const std::string& json, google::protobuf::Message* message) {
-    absl::Status status = google::protobuf::util::JsonStringToMessage(json, message);
-    EXPECT_TRUE(status.ok()) << json << ": " << status;
+    const auto status = google::protobuf::util::JsonStringToMessage(json, message);
+    EXPECT_TRUE(status.ok()) << json << ": " << status.ToString();
   };
   v1::ConnectRequest connect;
   parse(R"({"user": "alice", "session": "s1"})", &connect);
