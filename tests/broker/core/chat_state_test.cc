@@ -7,18 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 
 namespace parley::broker {
 namespace {
 
-using ::parley::testing::FakeClock;
+using ::parley::testing::CountingWaiter;
+using ::parley::testing::TextMessage;
 
-class CountingWaiter : public PollWaiter {
- public:
-  void Wake() override { ++wakes; }
-  int wakes = 0;
-};
+using ::parley::testing::FakeClock;
 
 class ChatStateTest : public ::testing::Test {
  protected:

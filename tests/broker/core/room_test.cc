@@ -4,18 +4,17 @@
 
 #include <memory>
 
+#include "tests/testing/core_fakes.h"
+
 namespace parley::broker {
 namespace {
 
-MessagePtr Text(const std::string& text) {
-  auto message = std::make_shared<Message>();
-  message->text = text;
-  return message;
-}
+using ::parley::testing::CountingWaiter;
+using ::parley::testing::TextMessage;
 
 TEST(RoomTest, KeepsOnlyTheNewestHistoryOldestFirst) {
   Room room("r", 3);
-  for (const char* t : {"a", "b", "c", "d"}) room.AddToHistory(Text(t));
+  for (const char* t : {"a", "b", "c", "d"}) room.AddToHistory(TextMessage(t));
   std::vector<MessagePtr> all = room.RecentHistory(0);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0]->text, "b");

@@ -6,14 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/core_fakes.h"
+
 namespace parley::broker {
 namespace {
 
-MessagePtr Text(const std::string& text) {
-  auto message = std::make_shared<Message>();
-  message->text = text;
-  return message;
-}
+using ::parley::testing::CountingWaiter;
+using ::parley::testing::TextMessage;
 
 std::vector<std::string> Texts(const QueueRead& read) {
   std::vector<std::string> texts;
@@ -21,18 +20,12 @@ std::vector<std::string> Texts(const QueueRead& read) {
   return texts;
 }
 
-class CountingWaiter : public PollWaiter {
- public:
-  void Wake() override { ++wakes; }
-  int wakes = 0;
-};
-
 TEST(UserQueueTest, NumbersMessagesFromOne) {
   UserQueue queue(7, 10);
   WaiterList wake;
   EXPECT_EQ(queue.last_seq(), 0u);
-  EXPECT_EQ(queue.Append(Text("a"), &wake), 1u);
-  EXPECT_EQ(queue.Append(Text("b"), &wake), 2u);
+  EXPECT_EQ(queue.Append(TextMessage("a"), &wake), 1u);
+  EXPECT_EQ(queue.Append(TextMessage("b"), &wake), 2u);
   EXPECT_EQ(queue.last_seq(), 2u);
   EXPECT_EQ(queue.epoch(), 7u);
 }
@@ -40,7 +33,7 @@ TEST(UserQueueTest, NumbersMessagesFromOne) {
 TEST(UserQueueTest, ReadAfterCursorReturnsOnlyNewerMessagesAndIsRepeatable) {
   UserQueue queue(1, 10);
   WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(Text(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
   QueueRead read = queue.ReadAfter(1, 100);
   EXPECT_EQ(Texts(read), (std::vector<std::string>{"b", "c"}));
   EXPECT_EQ(read.messages[0].seq, 2u);
@@ -53,7 +46,7 @@ TEST(UserQueueTest, ReadAfterCursorReturnsOnlyNewerMessagesAndIsRepeatable) {
 TEST(UserQueueTest, ReadAtTheEndIsEmptyAndKeepsTheCursor) {
   UserQueue queue(1, 10);
   WaiterList wake;
-  queue.Append(Text("a"), &wake);
+  queue.Append(TextMessage("a"), &wake);
   QueueRead read = queue.ReadAfter(1, 100);
   EXPECT_TRUE(read.messages.empty());
   EXPECT_EQ(read.cursor, 1u);
@@ -63,7 +56,7 @@ TEST(UserQueueTest, ReadAtTheEndIsEmptyAndKeepsTheCursor) {
 TEST(UserQueueTest, MaxLimitsTheBatchAndTheCursorFollowsIt) {
   UserQueue queue(1, 10);
   WaiterList wake;
-  for (const char* t : {"a", "b", "c", "d"}) queue.Append(Text(t), &wake);
+  for (const char* t : {"a", "b", "c", "d"}) queue.Append(TextMessage(t), &wake);
   QueueRead first = queue.ReadAfter(0, 2);
   EXPECT_EQ(Texts(first), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(first.cursor, 2u);
@@ -73,7 +66,7 @@ TEST(UserQueueTest, MaxLimitsTheBatchAndTheCursorFollowsIt) {
 TEST(UserQueueTest, OverflowDropsOldestAndReportsGapToReadersBehind) {
   UserQueue queue(1, 3);
   WaiterList wake;
-  for (const char* t : {"a", "b", "c", "d", "e"}) queue.Append(Text(t), &wake);
+  for (const char* t : {"a", "b", "c", "d", "e"}) queue.Append(TextMessage(t), &wake);
   QueueRead behind = queue.ReadAfter(1, 100);  // wanted b..e, b is gone
   EXPECT_TRUE(behind.gap);
   EXPECT_EQ(Texts(behind), (std::vector<std::string>{"c", "d", "e"}));
@@ -86,7 +79,7 @@ TEST(UserQueueTest, OverflowDropsOldestAndReportsGapToReadersBehind) {
 TEST(UserQueueTest, ConsumeAdvancesTheBrokerKeptCursor) {
   UserQueue queue(1, 10);
   WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(Text(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
   EXPECT_EQ(Texts(queue.Consume(1)), (std::vector<std::string>{"a"}));
   EXPECT_EQ(Texts(queue.Consume(1)), (std::vector<std::string>{"b"}));
   EXPECT_EQ(Texts(queue.Consume(5)), (std::vector<std::string>{"c"}));
@@ -98,7 +91,7 @@ TEST(UserQueueTest, ConsumeAdvancesTheBrokerKeptCursor) {
 TEST(UserQueueTest, ConsumerThatFellBehindIsToldGap) {
   UserQueue queue(1, 2);
   WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(Text(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
   QueueRead read = queue.Consume(1);
   EXPECT_TRUE(read.gap);
   EXPECT_EQ(Texts(read), (std::vector<std::string>{"b"}));
@@ -110,12 +103,12 @@ TEST(UserQueueTest, AppendHandsOverParkedWaitersOnce) {
   queue.AddWaiter(waiter);
   EXPECT_EQ(queue.waiter_count(), 1u);
   WaiterList wake;
-  queue.Append(Text("a"), &wake);
+  queue.Append(TextMessage("a"), &wake);
   ASSERT_EQ(wake.size(), 1u);
   EXPECT_EQ(wake[0].get(), waiter.get());
   EXPECT_EQ(queue.waiter_count(), 0u);
   WaiterList again;
-  queue.Append(Text("b"), &again);
+  queue.Append(TextMessage("b"), &again);
   EXPECT_TRUE(again.empty());
 }
 

@@ -123,6 +123,17 @@ TEST(PollTest, ClientDeadlineShorterThanTheWaitStillGetsOk) {
   EXPECT_EQ(response.messages_size(), 0);
 }
 
+TEST(PollTest, PollWithoutDeadlineParksForItsWait) {
+  InProcessBroker broker;
+  const v1::ConnectResponse alice = broker.Connect("alice");
+  v1::PollResponse response;
+  grpc::ClientContext context;  // no deadline, as grpcurl sends by default
+  const absl::Time started = absl::Now();
+  ASSERT_TRUE(broker.stub().Poll(&context, PollFor("alice", alice.cursor(), 300), &response).ok());
+  EXPECT_EQ(response.messages_size(), 0);
+  EXPECT_GE(absl::Now() - started, absl::Milliseconds(290));
+}
+
 TEST(PollTest, WaitIsClampedToMaxWait) {
   BrokerServerOptions options;
   options.max_wait = absl::Milliseconds(300);
