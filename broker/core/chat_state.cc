@@ -246,6 +246,14 @@ absl::StatusOr<std::vector<MemberInfo>> ChatState::Members(absl::string_view roo
   return members;
 }
 
+absl::StatusOr<std::vector<std::string>> ChatState::RoomsOf(absl::string_view user_name) {
+  if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+  if (!user.ok()) return user.status();
+  return std::vector<std::string>((*user)->rooms.begin(), (*user)->rooms.end());
+}
+
 ChatStats ChatState::Stats() {
   absl::MutexLock lock(&mu_);
   ChatStats stats;

@@ -118,6 +118,8 @@ class ChatState {
   absl::Status Leave(absl::string_view user, absl::string_view room);
   absl::StatusOr<std::vector<MessagePtr>> History(absl::string_view room, size_t limit);
   absl::StatusOr<std::vector<MemberInfo>> Members(absl::string_view room);
+  // The rooms `user` is in, sorted.
+  absl::StatusOr<std::vector<std::string>> RoomsOf(absl::string_view user);
   ChatStats Stats();
 
   // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms); returns

@@ -31,6 +31,7 @@ struct BrokerServer::UnaryHandlers {
   HandlerOf<v1::LeaveRequest, v1::LeaveResponse> leave;
   HandlerOf<v1::HistoryRequest, v1::HistoryResponse> history;
   HandlerOf<v1::MembersRequest, v1::MembersResponse> members;
+  HandlerOf<v1::RoomsRequest, v1::RoomsResponse> rooms;
   HandlerOf<v1::StatsRequest, v1::StatsResponse> stats;
 };
 
@@ -44,7 +45,7 @@ BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* cloc
   unary_ = std::make_unique<UnaryHandlers>(UnaryHandlers{
       bind(&RpcHandlers::Connect), bind(&RpcHandlers::Disconnect), bind(&RpcHandlers::Publish),
       bind(&RpcHandlers::Join), bind(&RpcHandlers::Leave), bind(&RpcHandlers::History),
-      bind(&RpcHandlers::Members), bind(&RpcHandlers::Stats)});
+      bind(&RpcHandlers::Members), bind(&RpcHandlers::Rooms), bind(&RpcHandlers::Stats)});
 }
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
@@ -111,6 +112,7 @@ void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
     start_unary(&Broker::AsyncService::RequestLeave, &unary_->leave);
     start_unary(&Broker::AsyncService::RequestHistory, &unary_->history);
     start_unary(&Broker::AsyncService::RequestMembers, &unary_->members);
+    start_unary(&Broker::AsyncService::RequestRooms, &unary_->rooms);
     start_unary(&Broker::AsyncService::RequestStats, &unary_->stats);
   }
 }

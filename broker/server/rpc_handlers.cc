@@ -69,6 +69,13 @@ grpc::Status RpcHandlers::Members(const v1::MembersRequest& request,
   return grpc::Status::OK;
 }
 
+grpc::Status RpcHandlers::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response) {
+  absl::StatusOr<std::vector<std::string>> rooms = state_->RoomsOf(request.user());
+  if (!rooms.ok()) return ToGrpcStatus(rooms.status());
+  for (const std::string& room : *rooms) response->add_rooms(room);
+  return grpc::Status::OK;
+}
+
 grpc::Status RpcHandlers::Stats(const v1::StatsRequest&, v1::StatsResponse* response) {
   const ChatStats stats = state_->Stats();
   response->set_users(stats.users);

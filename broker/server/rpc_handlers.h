@@ -22,6 +22,7 @@ class RpcHandlers {
   grpc::Status Leave(const v1::LeaveRequest& request, v1::LeaveResponse*);
   grpc::Status History(const v1::HistoryRequest& request, v1::HistoryResponse* response);
   grpc::Status Members(const v1::MembersRequest& request, v1::MembersResponse* response);
+  grpc::Status Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response);
   grpc::Status Stats(const v1::StatsRequest&, v1::StatsResponse* response);
 
  private:

@@ -99,7 +99,7 @@ TEST(BrokerProcessTest, ReflectionListsAndDescribesTheBrokerService) {
     for (const auto& method : proto.service(0).method()) methods.push_back(method.name());
     EXPECT_THAT(methods,
                 ::testing::UnorderedElementsAre("Connect", "Disconnect", "Publish", "Poll", "Join",
-                                                "Leave", "History", "Members", "Stats"));
+                                                "Leave", "History", "Members", "Rooms", "Stats"));
   }
   EXPECT_TRUE(found);
 

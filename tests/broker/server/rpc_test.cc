@@ -1,5 +1,6 @@
 // The answered-at-once RPCs over a real gRPC connection: results and every error code.
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -171,6 +172,12 @@ TEST_F(RpcTest, RoomsHistoryMembersAndStats) {
   ASSERT_EQ(who.members_size(), 2);
   EXPECT_EQ(who.members(0).user(), "alice");
   EXPECT_TRUE(who.members(0).online());
+
+  v1::RoomsRequest rooms_of;
+  rooms_of.set_user("bob");
+  v1::RoomsResponse rooms;
+  ASSERT_TRUE(Call(&v1::Broker::Stub::Rooms, rooms_of, &rooms).ok());
+  EXPECT_THAT(rooms.rooms(), ::testing::ElementsAre("games", "lobby"));
 
   v1::StatsResponse stats;
   ASSERT_TRUE(Call(&v1::Broker::Stub::Stats, v1::StatsRequest(), &stats).ok());
