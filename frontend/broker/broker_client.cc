@@ -1,0 +1,95 @@
+#include "frontend/broker/broker_client.h"
+
+namespace parley::frontend {
+namespace {
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+  grpc::ChannelArguments args;
+  // gRPC's default reconnect backoff grows to two minutes; a restarted broker should be
+  // found again within about a second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+BrokerClient::BrokerClient(const std::string& address, absl::Duration call_timeout,
+                           absl::Duration poll_margin)
+    : call_timeout_(call_timeout),
+      poll_margin_(poll_margin),
+      channel_(Dial(address)),
+      stub_(v1::Broker::NewStub(channel_)) {}
+
+template <typename Request, typename Response, typename Method>
+grpc::Status BrokerClient::Unary(Method method, const Request& request, Response* response) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
+  return ((*stub_).*method)(&context, request, response);
+}
+
+grpc::Status BrokerClient::Connect(const v1::ConnectRequest& request,
+                                   v1::ConnectResponse* response) {
+  return Unary(&v1::Broker::Stub::Connect, request, response);
+}
+grpc::Status BrokerClient::Disconnect(const v1::DisconnectRequest& request,
+                                      v1::DisconnectResponse* response) {
+  return Unary(&v1::Broker::Stub::Disconnect, request, response);
+}
+grpc::Status BrokerClient::Publish(const v1::PublishRequest& request,
+                                   v1::PublishResponse* response) {
+  return Unary(&v1::Broker::Stub::Publish, request, response);
+}
+grpc::Status BrokerClient::Join(const v1::JoinRequest& request, v1::JoinResponse* response) {
+  return Unary(&v1::Broker::Stub::Join, request, response);
+}
+grpc::Status BrokerClient::Leave(const v1::LeaveRequest& request, v1::LeaveResponse* response) {
+  return Unary(&v1::Broker::Stub::Leave, request, response);
+}
+grpc::Status BrokerClient::History(const v1::HistoryRequest& request,
+                                   v1::HistoryResponse* response) {
+  return Unary(&v1::Broker::Stub::History, request, response);
+}
+grpc::Status BrokerClient::Members(const v1::MembersRequest& request,
+                                   v1::MembersResponse* response) {
+  return Unary(&v1::Broker::Stub::Members, request, response);
+}
+grpc::Status BrokerClient::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response) {
+  return Unary(&v1::Broker::Stub::Rooms, request, response);
+}
+grpc::Status BrokerClient::Stats(v1::StatsResponse* response) {
+  return Unary(&v1::Broker::Stub::Stats, v1::StatsRequest(), response);
+}
+
+grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
+  {
+    absl::MutexLock lock(&mu_);
+    if (polls_cancelled_) return grpc::Status::OK;
+    polls_.insert(&context);
+  }
+  grpc::Status status = stub_->Poll(&context, request, response);
+  absl::MutexLock lock(&mu_);
+  polls_.erase(&context);
+  if (polls_cancelled_ && !status.ok()) {
+    response->Clear();
+    return grpc::Status::OK;  // answered empty because the frontend is shutting down
+  }
+  return status;
+}
+
+void BrokerClient::CancelPolls() {
+  absl::MutexLock lock(&mu_);
+  polls_cancelled_ = true;
+  for (grpc::ClientContext* context : polls_) context->TryCancel();
+}
+
+bool BrokerClient::polls_cancelled() const {
+  absl::MutexLock lock(&mu_);
+  return polls_cancelled_;
+}
+
+}  // namespace parley::frontend

@@ -1,0 +1,59 @@
+#ifndef PARLEY_FRONTEND_BROKER_BROKER_CLIENT_H_
+#define PARLEY_FRONTEND_BROKER_BROKER_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "parley/v1/broker.grpc.pb.h"
+
+namespace parley::frontend {
+
+// The frontend's connection to the broker: one channel (gRPC reconnects it by itself, with a
+// short backoff so a restarted broker is found within about a second), a deadline on every
+// call, and a registry of in-flight Polls so shutdown can answer them at once.
+// Thread-safe: every HTTP worker thread calls it concurrently.
+class BrokerClient {
+ public:
+  // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
+  BrokerClient(const std::string& address, absl::Duration call_timeout, absl::Duration poll_margin);
+
+  grpc::Status Connect(const v1::ConnectRequest& request, v1::ConnectResponse* response);
+  grpc::Status Disconnect(const v1::DisconnectRequest& request, v1::DisconnectResponse* response);
+  grpc::Status Publish(const v1::PublishRequest& request, v1::PublishResponse* response);
+  grpc::Status Join(const v1::JoinRequest& request, v1::JoinResponse* response);
+  grpc::Status Leave(const v1::LeaveRequest& request, v1::LeaveResponse* response);
+  grpc::Status History(const v1::HistoryRequest& request, v1::HistoryResponse* response);
+  grpc::Status Members(const v1::MembersRequest& request, v1::MembersResponse* response);
+  grpc::Status Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response);
+  grpc::Status Stats(v1::StatsResponse* response);
+  // Blocks up to request.wait_ms + poll_margin. Once CancelPolls() was called, returns OK
+  // and empty at once (and in-flight polls end the same way).
+  grpc::Status Poll(const v1::PollRequest& request, v1::PollResponse* response);
+
+  // For shutdown: cancels every in-flight Poll and makes later ones return at once.
+  void CancelPolls();
+  bool polls_cancelled() const;
+
+ private:
+  template <typename Request, typename Response, typename Method>
+  grpc::Status Unary(Method method, const Request& request, Response* response);
+
+  const absl::Duration call_timeout_;
+  const absl::Duration poll_margin_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Broker::Stub> stub_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<grpc::ClientContext*> polls_ ABSL_GUARDED_BY(mu_);
+  bool polls_cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_BROKER_BROKER_CLIENT_H_

@@ -1,0 +1,74 @@
+#include "frontend/http/request_helpers.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace parley::frontend {
+
+std::string SessionTokenOf(const httplib::Request& request) {
+  const std::string authorization = request.get_header_value("Authorization");
+  absl::string_view bearer = authorization;
+  if (absl::ConsumePrefix(&bearer, "Bearer ")) {
+    return std::string(absl::StripAsciiWhitespace(bearer));
+  }
+  const std::string cookies = request.get_header_value("Cookie");
+  for (absl::string_view cookie : absl::StrSplit(cookies, ';')) {
+    cookie = absl::StripAsciiWhitespace(cookie);
+    if (absl::ConsumePrefix(&cookie, kSessionCookie) && absl::ConsumePrefix(&cookie, "=")) {
+      return std::string(cookie);
+    }
+  }
+  return "";
+}
+
+std::string SessionCookie(absl::string_view token, absl::Duration max_age) {
+  return absl::StrCat(kSessionCookie, "=", token, "; Path=/; HttpOnly; SameSite=Strict; Max-Age=",
+                      absl::ToInt64Seconds(max_age));
+}
+
+std::string ClearedSessionCookie() {
+  return absl::StrCat(kSessionCookie, "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+}
+
+bool IsSameOriginOrUnstated(const httplib::Request& request) {
+  if (!request.has_header("Origin")) return true;
+  absl::string_view origin = request.get_header_value("Origin");
+  if (!absl::ConsumePrefix(&origin, "http://") && !absl::ConsumePrefix(&origin, "https://")) {
+    return false;  // "null" and other schemes are never this site
+  }
+  return absl::EqualsIgnoreCase(origin, request.get_header_value("Host"));
+}
+
+bool IsStateChanging(const httplib::Request& request) {
+  return request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
+}
+
+absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std::string& name,
+                                     uint64_t fallback, uint64_t max) {
+  if (!request.has_param(name)) return fallback;
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(request.get_param_value(name), &value) || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("query parameter '", name, "' must be a whole number from 0 to ", max));
+  }
+  return value;
+}
+
+void AddSecurityHeaders(httplib::Response& response) {
+  response.set_header("Content-Security-Policy",
+                      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                      "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                      "frame-ancestors 'none'");
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Referrer-Policy", "same-origin");
+  response.set_header("X-Frame-Options", "DENY");
+}
+
+}  // namespace parley::frontend

@@ -1,0 +1,39 @@
+#ifndef PARLEY_FRONTEND_HTTP_REQUEST_HELPERS_H_
+#define PARLEY_FRONTEND_HTTP_REQUEST_HELPERS_H_
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace parley::frontend {
+
+inline constexpr absl::string_view kSessionCookie = "parley_session";
+
+// The session token of a request: "Authorization: Bearer <token>", else cookie
+// parley_session; empty if neither.
+std::string SessionTokenOf(const httplib::Request& request);
+
+// Set-Cookie values for the session cookie (HttpOnly, SameSite=Strict, Path=/).
+std::string SessionCookie(absl::string_view token, absl::Duration max_age);
+std::string ClearedSessionCookie();
+
+// True unless the request carries an Origin header naming another host than its Host header.
+bool IsSameOriginOrUnstated(const httplib::Request& request);
+
+bool IsStateChanging(const httplib::Request& request);
+
+// A query parameter as an unsigned number in [0, max]; `fallback` when absent.
+absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std::string& name,
+                                     uint64_t fallback, uint64_t max);
+
+// The security headers every response carries (CSP, nosniff, referrer policy, framing).
+void AddSecurityHeaders(httplib::Response& response);
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_HTTP_REQUEST_HELPERS_H_

@@ -1,0 +1,165 @@
+// parley-frontend: parses flags, reads the session secret, starts the FrontendServer and waits
+// for SIGTERM/SIGINT to shut it down gracefully.
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/flag_spelling.h"
+#include "common/log.h"
+#include "frontend/server/frontend_server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
+ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
+ABSL_FLAG(int64_t, max_connections, 10'000,
+          "Open connections served at once (one thread each); beyond this, 503 at once.");
+ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
+ABSL_FLAG(absl::Duration, default_wait, absl::Seconds(25),
+          "How long /api/poll waits for messages when the request says nothing.");
+ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30),
+          "Longest wait a long poll may ask for (keep at or below the broker's --max_wait).");
+ABSL_FLAG(absl::Duration, seed_wait, absl::Seconds(10),
+          "How long the tutorial's /get_post waits before answering \"\".");
+ABSL_FLAG(absl::Duration, broker_timeout, absl::Seconds(2),
+          "Deadline of every broker call but Poll: a down or stuck broker means 503 this fast.");
+ABSL_FLAG(absl::Duration, poll_margin, absl::Seconds(2),
+          "A Poll's gRPC deadline is its wait plus this margin.");
+ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
+          "How long a client may take to send a request (slow clients are cut off).");
+ABSL_FLAG(absl::Duration, write_timeout, absl::Seconds(10),
+          "How long a client may take to read a response.");
+ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
+          "How long an idle keep-alive connection is kept open.");
+ABSL_FLAG(int64_t, keep_alive_max_requests, 1000, "Requests served on one connection.");
+ABSL_FLAG(absl::Duration, session_lifetime, absl::Hours(24), "How long a session token lasts.");
+ABSL_FLAG(std::string, session_secret_file, "",
+          "File holding the session secret (else env PARLEY_SESSION_SECRET, else random).");
+ABSL_FLAG(std::string, web_root, "",
+          "Serve pages and static files from this directory, uncached, instead of the copies "
+          "built into the binary (for editing them).");
+
+namespace {
+
+using parley::LogLine;
+
+[[noreturn]] void Fail(const std::string& message) {
+  absl::FPrintF(stderr, "parley-frontend: %s\n", message);
+  std::exit(2);
+}
+
+parley::frontend::FrontendOptions OptionsFromFlags() {
+  parley::frontend::FrontendOptions options;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &options.port) ||
+      options.port < 0 || options.port > 65535) {
+    Fail("--listen must be host:port");
+  }
+  options.host = listen.substr(0, colon);
+  if (absl::StartsWith(options.host, "["))
+    options.host = options.host.substr(1, options.host.size() - 2);
+  options.broker = absl::GetFlag(FLAGS_broker);
+  const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
+  const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
+  const int64_t keep_alive_requests = absl::GetFlag(FLAGS_keep_alive_max_requests);
+  if (max_connections < 1 || max_connections > 30'000) Fail("--max_connections must be 1..30000");
+  if (max_body < 1 || max_body > 16 << 20) Fail("--max_body_bytes must be 1..16777216");
+  if (keep_alive_requests < 1) Fail("--keep_alive_max_requests must be positive");
+  options.max_connections = static_cast<size_t>(max_connections);
+  options.max_body_bytes = static_cast<size_t>(max_body);
+  options.keep_alive_max_requests = static_cast<size_t>(keep_alive_requests);
+  options.default_wait = absl::GetFlag(FLAGS_default_wait);
+  options.max_wait = absl::GetFlag(FLAGS_max_wait);
+  options.seed_wait = absl::GetFlag(FLAGS_seed_wait);
+  options.broker_timeout = absl::GetFlag(FLAGS_broker_timeout);
+  options.poll_margin = absl::GetFlag(FLAGS_poll_margin);
+  options.read_timeout = absl::GetFlag(FLAGS_read_timeout);
+  options.write_timeout = absl::GetFlag(FLAGS_write_timeout);
+  options.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
+  options.session_lifetime = absl::GetFlag(FLAGS_session_lifetime);
+  options.web_root = absl::GetFlag(FLAGS_web_root);
+  for (absl::Duration d :
+       {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,
+        options.poll_margin, options.read_timeout, options.write_timeout,
+        options.keep_alive_timeout, options.session_lifetime}) {
+    if (d <= absl::ZeroDuration()) Fail("every duration flag must be positive");
+  }
+  return options;
+}
+
+// The secret from --session_secret_file, else PARLEY_SESSION_SECRET, else a random one.
+std::string SessionSecret() {
+  const std::string file = absl::GetFlag(FLAGS_session_secret_file);
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) Fail("cannot read --session_secret_file " + file);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    std::string secret(absl::StripAsciiWhitespace(contents.str()));
+    if (secret.size() < 16) Fail("the session secret must be at least 16 characters");
+    return secret;
+  }
+  if (const char* env = std::getenv("PARLEY_SESSION_SECRET"); env != nullptr && *env != '\0') {
+    if (std::string(env).size() < 16) Fail("PARLEY_SESSION_SECRET must be at least 16 characters");
+    return env;
+  }
+  LogLine(
+      "parley-frontend: WARNING: no PARLEY_SESSION_SECRET or --session_secret_file; using a "
+      "random secret: sessions will not survive a restart or work across replicas");
+  return parley::frontend::SessionTokens::RandomSecret();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Parley's HTTP frontend: serves the chat page and JSON API and turns long polls into "
+      "broker Poll calls.\nUsage: parley-frontend [--flag=value ...] (flags may be spelled "
+      "with - or _)");
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view path) {
+    return absl::StrContains(path, "frontend/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage_config);
+  std::vector<std::string> args = parley::NormalizeFlagSpelling(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  const parley::frontend::FrontendOptions options = OptionsFromFlags();
+  std::string secret = SessionSecret();
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the process
+
+  auto frontend = parley::frontend::FrontendServer::Start(options, std::move(secret));
+  if (!frontend.ok()) {
+    LogLine("parley-frontend: %s", frontend.status().message());
+    return 1;
+  }
+  LogLine("parley-frontend: listening on %s (port %d), broker %s", absl::GetFlag(FLAGS_listen),
+          (*frontend)->port(), options.broker);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LogLine("parley-frontend: %s received; draining",
+          signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*frontend)->Shutdown();
+  LogLine("parley-frontend: stopped");
+  return 0;
+}

@@ -1,0 +1,22 @@
+#ifndef PARLEY_FRONTEND_ROUTES_ROUTE_CONTEXT_H_
+#define PARLEY_FRONTEND_ROUTES_ROUTE_CONTEXT_H_
+
+#include "frontend/assets/web_assets.h"
+#include "frontend/broker/broker_client.h"
+#include "frontend/server/frontend_options.h"
+#include "frontend/session/session_gate.h"
+
+namespace parley::frontend {
+
+// What every route handler needs. Everything pointed to is owned by FrontendServer, outlives
+// the routes, and is safe to use from every worker thread.
+struct RouteContext {
+  const FrontendOptions* options;
+  BrokerClient* broker;
+  SessionGate* sessions;
+  const WebAssets* assets;
+};
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_ROUTES_ROUTE_CONTEXT_H_

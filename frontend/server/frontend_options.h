@@ -1,0 +1,35 @@
+#ifndef PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
+#define PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace parley::frontend {
+
+// The frontend's limits; each has a flag (see main.cc).
+struct FrontendOptions {
+  std::string host = "0.0.0.0";
+  int port = 8080;
+  std::string broker = "127.0.0.1:50051";
+  size_t max_connections = 10'000;
+  size_t max_body_bytes = 16 * 1024;
+  absl::Duration default_wait = absl::Seconds(25);
+  absl::Duration max_wait = absl::Seconds(30);
+  absl::Duration seed_wait = absl::Seconds(10);  // /get_post, as in the tutorial
+  absl::Duration broker_timeout = absl::Seconds(2);
+  absl::Duration poll_margin = absl::Seconds(2);
+  absl::Duration read_timeout = absl::Seconds(10);
+  absl::Duration write_timeout = absl::Seconds(10);
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  size_t keep_alive_max_requests = 1000;
+  absl::Duration session_lifetime = absl::Hours(24);
+  size_t thread_stack_bytes = 256 * 1024;
+  absl::Duration idle_thread_timeout = absl::Seconds(30);
+  std::string web_root;  // empty: the assets embedded in the binary
+};
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_

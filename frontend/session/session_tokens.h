@@ -1,0 +1,49 @@
+#ifndef PARLEY_FRONTEND_SESSION_SESSION_TOKENS_H_
+#define PARLEY_FRONTEND_SESSION_SESSION_TOKENS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace parley::frontend {
+
+// What a valid token says.
+struct Session {
+  std::string user;
+  std::string session_id;  // 32 hex digits; the broker's Connect session
+  absl::Time expires_at;
+};
+
+// Issues and checks session tokens: "user~session_id~expiry~hmac", where hmac is
+// HMAC-SHA256 (OpenSSL) over "v1~user~session_id~expiry" keyed by the shared secret, in hex.
+// Any frontend with the same secret accepts any other's tokens, so frontends stay stateless.
+// Thread-safe (immutable after construction).
+class SessionTokens {
+ public:
+  // `secret` must not be empty.
+  SessionTokens(std::string secret, absl::Duration lifetime);
+
+  // A new session for `user` (a fresh random session id), valid from `now` for the lifetime.
+  Session NewSession(absl::string_view user, absl::Time now) const;
+  std::string Encode(const Session& session) const;
+  // UNAUTHENTICATED with a reason for anything malformed, forged or expired at `now`.
+  absl::StatusOr<Session> Verify(absl::string_view token, absl::Time now) const;
+
+  absl::Duration lifetime() const { return lifetime_; }
+
+  // 32 random bytes from OpenSSL's generator, hex-encoded: a secret for when none is set.
+  static std::string RandomSecret();
+
+ private:
+  std::string Mac(absl::string_view user, absl::string_view session_id, int64_t expiry) const;
+
+  const std::string secret_;
+  const absl::Duration lifetime_;
+};
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_SESSION_SESSION_TOKENS_H_
