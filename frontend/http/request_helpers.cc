@@ -39,7 +39,8 @@ std::string ClearedSessionCookie() {
 
 bool IsSameOriginOrUnstated(const httplib::Request& request) {
   if (!request.has_header("Origin")) return true;
-  absl::string_view origin = request.get_header_value("Origin");
+  const std::string origin_header = request.get_header_value("Origin");
+  absl::string_view origin = origin_header;
   if (!absl::ConsumePrefix(&origin, "http://") && !absl::ConsumePrefix(&origin, "https://")) {
     return false;  // "null" and other schemes are never this site
   }

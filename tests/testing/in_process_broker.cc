@@ -6,10 +6,13 @@
 
 namespace parley::testing {
 
-InProcessBroker::InProcessBroker(broker::BrokerServerOptions options) {
-  options.listen = "127.0.0.1:0";
+InProcessBroker::InProcessBroker(broker::BrokerServerOptions options, int port) {
+  options.listen = absl::StrCat("127.0.0.1:", port);
   auto server = broker::BrokerServer::Start(options, &clock_);
-  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) {
+    ADD_FAILURE() << server.status();
+    std::abort();  // every test needs its broker
+  }
   server_ = std::move(*server);
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
   stub_ = v1::Broker::NewStub(channel_);

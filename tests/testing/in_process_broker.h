@@ -17,7 +17,8 @@ namespace parley::testing {
 // it. Used from the test's main thread.
 class InProcessBroker {
  public:
-  explicit InProcessBroker(broker::BrokerServerOptions options = {});
+  // Listens on 127.0.0.1:`port` (0: an ephemeral port).
+  explicit InProcessBroker(broker::BrokerServerOptions options = {}, int port = 0);
   ~InProcessBroker();
 
   broker::BrokerServer& server() { return *server_; }

@@ -1,0 +1,185 @@
+// The JSON API end to end: posting, long polls, cursors, rooms.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "parley/v1/broker.pb.h"
+#include "parley/v1/http_api.pb.h"
+#include "tests/testing/parley_stack.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::frontend {
+namespace {
+
+using ::parley::testing::FromJson;
+using ::parley::testing::ParleyStack;
+using ::parley::testing::WaitFor;
+
+std::vector<std::string> Texts(const v1::PollResponse& polled) {
+  std::vector<std::string> texts;
+  for (const v1::Message& message : polled.messages()) {
+    if (message.kind() == v1::CHAT || message.kind() == v1::DIRECT) {
+      texts.push_back(message.text());
+    }
+  }
+  return texts;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  v1::PollResponse Poll(const std::string& token, uint64_t cursor, int wait_s = 0) {
+    httplib::Result result =
+        stack_.Get(token, absl::StrCat("/api/poll?cursor=", cursor, "&wait=", wait_s));
+    EXPECT_TRUE(result);
+    if (!result) return {};
+    EXPECT_EQ(result->status, 200) << result->body;
+    return FromJson<v1::PollResponse>(result->body);
+  }
+
+  uint64_t CursorNow(const std::string& token) {
+    return FromJson<v1::SessionInfo>(stack_.Get(token, "/api/session")->body).cursor();
+  }
+
+  httplib::Result Say(const std::string& token, const std::string& text,
+                      const std::string& room = "lobby", const std::string& client_id = "") {
+    return stack_.PostJson(token, "/api/messages",
+                           absl::StrCat(R"({"room":")", room, R"(","text":")", text,
+                                        R"(","clientId":")", client_id, R"("})"));
+  }
+
+  ParleyStack stack_;
+};
+
+TEST_F(ApiTest, PostThenPoll) {
+  const std::string alice = stack_.LogIn("alice");
+  const uint64_t cursor = CursorNow(alice);
+  httplib::Result sent = Say(alice, "hello");
+  ASSERT_EQ(sent->status, 200) << sent->body;
+  EXPECT_EQ(FromJson<v1::PublishResponse>(sent->body).message().text(), "hello");
+  const v1::PollResponse polled = Poll(alice, cursor);
+  EXPECT_THAT(Texts(polled), ::testing::ElementsAre("hello"));
+  EXPECT_EQ(polled.cursor(), cursor + 1);
+}
+
+TEST_F(ApiTest, LongPollIsWokenByAnotherUsersPost) {
+  const std::string alice = stack_.LogIn("alice");
+  const std::string bob = stack_.LogIn("bob");
+  const uint64_t cursor = CursorNow(bob);
+  v1::PollResponse polled;
+  absl::Time answered;
+  std::thread poller([&] {
+    polled = Poll(bob, cursor, 20);
+    answered = absl::Now();
+  });
+  ASSERT_TRUE(WaitFor([&] { return stack_.broker().ParkedPolls() == 1; }));
+  const absl::Time posted = absl::Now();
+  ASSERT_EQ(Say(alice, "wake up")->status, 200);
+  poller.join();
+  EXPECT_THAT(Texts(polled), ::testing::ElementsAre("wake up"));
+  EXPECT_LT(answered - posted, absl::Seconds(5));  // not the 20 s wait
+}
+
+TEST_F(ApiTest, WaitExpiryAnswers200Empty) {
+  const std::string alice = stack_.LogIn("alice");
+  const uint64_t cursor = CursorNow(alice);
+  const v1::PollResponse polled = Poll(alice, cursor, 1);
+  EXPECT_EQ(polled.messages_size(), 0);
+  EXPECT_EQ(polled.cursor(), cursor);
+}
+
+TEST_F(ApiTest, CursorResumeAfterAPauseLosesNothing) {
+  const std::string alice = stack_.LogIn("alice");
+  const std::string bob = stack_.LogIn("bob");
+  uint64_t cursor = CursorNow(bob);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Say(alice, absl::StrCat("m", i))->status, 200);
+  std::vector<std::string> seen;
+  while (seen.size() < 5) {  // small batches, as a slow client would read them
+    httplib::Result result =
+        stack_.Get(bob, absl::StrCat("/api/poll?cursor=", cursor, "&wait=0&max=2"));
+    const v1::PollResponse polled = FromJson<v1::PollResponse>(result->body);
+    ASSERT_GT(polled.messages_size(), 0);
+    for (const std::string& text : Texts(polled)) seen.push_back(text);
+    cursor = polled.cursor();
+  }
+  EXPECT_THAT(seen, ::testing::ElementsAre("m0", "m1", "m2", "m3", "m4"));
+}
+
+TEST_F(ApiTest, TwoPollersOfOneUserBothGetEverything) {
+  const std::string alice = stack_.LogIn("alice");
+  const uint64_t cursor = CursorNow(alice);
+  v1::PollResponse tab1, tab2;
+  std::thread first([&] { tab1 = Poll(alice, cursor, 20); });
+  std::thread second([&] { tab2 = Poll(alice, cursor, 20); });
+  ASSERT_TRUE(WaitFor([&] { return stack_.broker().ParkedPolls() == 2; }));
+  ASSERT_EQ(Say(alice, "both")->status, 200);
+  first.join();
+  second.join();
+  EXPECT_THAT(Texts(tab1), ::testing::ElementsAre("both"));
+  EXPECT_THAT(Texts(tab2), ::testing::ElementsAre("both"));
+}
+
+TEST_F(ApiTest, RetriedSendWithTheSameClientIdIsDeliveredOnce) {
+  const std::string alice = stack_.LogIn("alice");
+  const uint64_t cursor = CursorNow(alice);
+  const auto first = FromJson<v1::PublishResponse>(Say(alice, "once", "lobby", "c-1")->body);
+  const auto retry = FromJson<v1::PublishResponse>(Say(alice, "once", "lobby", "c-1")->body);
+  EXPECT_TRUE(retry.duplicate());
+  EXPECT_EQ(retry.message().id(), first.message().id());
+  EXPECT_THAT(Texts(Poll(alice, cursor)), ::testing::ElementsAre("once"));
+}
+
+TEST_F(ApiTest, DirectMessagesReachOnlyTheirTwoParties) {
+  const std::string alice = stack_.LogIn("alice");
+  const std::string bob = stack_.LogIn("bob");
+  const std::string carol = stack_.LogIn("carol");
+  const uint64_t bob_cursor = CursorNow(bob), carol_cursor = CursorNow(carol);
+  httplib::Result sent =
+      stack_.PostJson(alice, "/api/messages", R"({"to":"bob","text":"psst","clientId":"d1"})");
+  ASSERT_EQ(sent->status, 200) << sent->body;
+  EXPECT_THAT(Texts(Poll(bob, bob_cursor)), ::testing::ElementsAre("psst"));
+  EXPECT_TRUE(Texts(Poll(carol, carol_cursor)).empty());
+}
+
+TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
+  const std::string alice = stack_.LogIn("alice");
+  const std::string bob = stack_.LogIn("bob");
+  ASSERT_EQ(stack_.PostJson(alice, "/api/rooms/games/join", "")->status, 200);
+  ASSERT_EQ(Say(alice, "first", "games")->status, 200);
+  EXPECT_EQ(Say(bob, "not yet", "games")->status, 409);  // not a member
+  ASSERT_EQ(stack_.PostJson(bob, "/api/rooms/games/join", "")->status, 200);
+  const auto history =
+      FromJson<v1::HistoryResponse>(stack_.Get(bob, "/api/rooms/games/history?limit=10")->body);
+  ASSERT_EQ(history.messages_size(), 1);
+  EXPECT_EQ(history.messages(0).text(), "first");
+  const auto members =
+      FromJson<v1::MembersResponse>(stack_.Get(bob, "/api/rooms/games/members")->body);
+  ASSERT_EQ(members.members_size(), 2);
+  EXPECT_TRUE(members.members(0).online());
+  EXPECT_THAT(FromJson<v1::RoomsResponse>(stack_.Get(bob, "/api/rooms")->body).rooms(),
+              ::testing::ElementsAre("games", "lobby"));
+  ASSERT_EQ(stack_.PostJson(bob, "/api/rooms/games/leave", "")->status, 200);
+  EXPECT_EQ(stack_.PostJson(bob, "/api/rooms/games/leave", "")->status, 409);
+  EXPECT_EQ(stack_.Get(bob, "/api/rooms/nowhere/history")->status, 404);
+}
+
+TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {
+  const std::string alice = stack_.LogIn("alice");
+  const v1::PollResponse before = Poll(alice, 0);
+  // The broker loses alice (as after a restart or expiry): disconnect her behind the
+  // frontend's back.
+  auto& state = stack_.broker().server().state();
+  const std::string session_id = alice.substr(6, 32);  // "alice~<id>~..."
+  ASSERT_TRUE(state.Disconnect("alice", session_id).ok());
+  const v1::PollResponse after = Poll(alice, 0);
+  EXPECT_NE(after.epoch(), before.epoch());
+  EXPECT_EQ(Say(alice, "still here")->status, 200);
+}
+
+}  // namespace
+}  // namespace parley::frontend

@@ -1,0 +1,128 @@
+// Logging in and out, and who may use which route, against a real broker and frontend.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "frontend/session/session_tokens.h"
+#include "parley/v1/http_api.pb.h"
+#include "tests/testing/parley_stack.h"
+
+namespace parley::frontend {
+namespace {
+
+using ::parley::testing::FromJson;
+using ::parley::testing::ParleyStack;
+
+std::string CookieFrom(const httplib::Result& result) {
+  const std::string set_cookie = result->get_header_value("Set-Cookie");
+  return set_cookie.substr(0, set_cookie.find(';'));
+}
+
+TEST(AuthTest, LoginFormSetsASafeCookieAndRedirectsToTheChatroom) {
+  ParleyStack stack;
+  auto client = stack.Client();
+  httplib::Result login = client->Post("/login", "name=alice", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  EXPECT_EQ(login->get_header_value("Location"), "/chatroom/alice/");
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  EXPECT_NE(set_cookie.find("parley_session=alice~"), std::string::npos);
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_NE(set_cookie.find("Path=/"), std::string::npos);
+
+  httplib::Result page = client->Get("/chatroom/alice/", {{"Cookie", CookieFrom(login)}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  for (const char* id : {"id=\"form\"", "id=\"post\"", "id=\"message\""}) {
+    EXPECT_NE(page->body.find(id), std::string::npos) << id;
+  }
+  httplib::Result root = client->Get("/", {{"Cookie", CookieFrom(login)}});
+  EXPECT_EQ(root->status, 302);
+  EXPECT_EQ(root->get_header_value("Location"), "/chatroom/alice/");
+}
+
+TEST(AuthTest, WithoutASessionPagesSendYouToLogin) {
+  ParleyStack stack;
+  auto client = stack.Client();
+  EXPECT_EQ(client->Get("/")->get_header_value("Location"), "/login");
+  EXPECT_EQ(client->Get("/chatroom/alice/")->get_header_value("Location"), "/login");
+  httplib::Result form = client->Get("/login");
+  EXPECT_EQ(form->status, 200);
+  EXPECT_NE(form->body.find("name=\"name\""), std::string::npos);
+}
+
+TEST(AuthTest, ApiLoginTokenWorksAsBearerAndAsCookie) {
+  ParleyStack stack;
+  auto client = stack.Client();
+  httplib::Result login = client->Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  const v1::SessionInfo info = FromJson<v1::SessionInfo>(login->body);
+  EXPECT_EQ(info.user(), "alice");
+  EXPECT_NE(info.epoch(), 0u);
+  EXPECT_EQ(client->Get("/api/rooms", {{"Authorization", "Bearer " + info.token()}})->status, 200);
+  EXPECT_EQ(client->Get("/api/rooms", {{"Cookie", CookieFrom(login)}})->status, 200);
+  EXPECT_EQ(client->Get("/api/rooms")->status, 401);
+}
+
+TEST(AuthTest, ForgedExpiredAndOtherUsersTokensAreRefused) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  stack.LogIn("bob");
+  SessionTokens same_secret(ParleyStack::kSecret, absl::Hours(1));
+  Session expired = same_secret.NewSession("alice", absl::Now() - absl::Hours(2));
+  SessionTokens other_secret("some-other-secret-0123", absl::Hours(1));
+  std::string forged = alice;
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+
+  EXPECT_EQ(stack.Get(forged, "/api/rooms")->status, 401);
+  EXPECT_EQ(stack.Get(alice.substr(0, alice.size() / 2), "/api/rooms")->status, 401);
+  EXPECT_EQ(stack.Get(same_secret.Encode(expired), "/api/rooms")->status, 401);
+  EXPECT_EQ(
+      stack.Get(other_secret.Encode(other_secret.NewSession("alice", absl::Now())), "/api/rooms")
+          ->status,
+      401);
+  httplib::Result refused = stack.Get(forged, "/api/rooms");
+  EXPECT_NE(refused->body.find(R"("code":"unauthenticated")"), std::string::npos);
+  // A valid session of alice may not use bob's routes.
+  EXPECT_EQ(stack.Get(alice, "/chatroom/bob/")->status, 403);
+  EXPECT_EQ(stack.Get(alice, "/get_post/bob")->status, 403);
+  auto client = stack.Client();
+  EXPECT_EQ(client
+                ->Post("/put_post/bob", {{"Authorization", "Bearer " + alice}}, "message=hi",
+                       "application/x-www-form-urlencoded")
+                ->status,
+            403);
+}
+
+TEST(AuthTest, NameTakenIs409ForTheApiAndAMessageOnTheForm) {
+  ParleyStack stack;
+  stack.LogIn("alice");
+  auto client = stack.Client();
+  httplib::Result api = client->Post("/api/session", R"({"name":"alice"})", "application/json");
+  EXPECT_EQ(api->status, 409);
+  EXPECT_NE(api->body.find(R"("code":"name_taken")"), std::string::npos);
+  httplib::Result form = client->Post("/login", "name=alice", "application/x-www-form-urlencoded");
+  EXPECT_EQ(form->status, 409);
+  EXPECT_NE(form->body.find("name is taken"), std::string::npos);
+}
+
+TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  auto client = stack.Client();
+  httplib::Result logout = client->Delete("/api/session", {{"Authorization", "Bearer " + alice}});
+  ASSERT_EQ(logout->status, 200) << logout->body;
+  EXPECT_NE(logout->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(stack.broker().server().state().Stats().users, 0u);
+  EXPECT_FALSE(stack.LogIn("alice").empty());  // the name is free again
+
+  httplib::Result form_logout =
+      client->Post("/logout", {{"Authorization", "Bearer " + alice}}, "", "text/plain");
+  EXPECT_EQ(form_logout->status, 303);
+  EXPECT_EQ(form_logout->get_header_value("Location"), "/login");
+}
+
+}  // namespace
+}  // namespace parley::frontend

@@ -1,0 +1,115 @@
+// The frontend when the broker goes away and comes back, under many held polls, and on
+// shutdown.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "parley/v1/broker.pb.h"
+#include "parley/v1/http_api.pb.h"
+#include "tests/testing/parley_stack.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::frontend {
+namespace {
+
+using ::parley::testing::FromJson;
+using ::parley::testing::ParleyStack;
+using ::parley::testing::WaitFor;
+
+TEST(ResilienceTest, BrokerDownMeans503FastAndRestartNeedsNoFrontendRestart) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  stack.StopBroker();
+
+  for (const char* what : {"poll", "post"}) {
+    const absl::Time started = absl::Now();
+    httplib::Result result =
+        std::string(what) == "poll"
+            ? stack.Get(alice, "/api/poll?cursor=0&wait=20")
+            : stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"hi"})");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 503) << what << ": " << result->body;
+    EXPECT_FALSE(result->get_header_value("Retry-After").empty()) << what;
+    EXPECT_LT(absl::Now() - started, absl::Seconds(3)) << what;
+  }
+  EXPECT_EQ(stack.Client()->Get("/readyz")->status, 503);
+
+  stack.StartBroker();  // same port, empty state: alice's session is reconnected on use
+  ASSERT_TRUE(
+      WaitFor([&] { return stack.Client()->Get("/readyz")->status == 200; }, absl::Seconds(10)));
+  httplib::Result sent =
+      stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"back"})");
+  EXPECT_EQ(sent->status, 200) << sent->body;
+  const auto polled =
+      FromJson<v1::PollResponse>(stack.Get(alice, "/api/poll?cursor=0&wait=0")->body);
+  ASSERT_GT(polled.messages_size(), 0);
+  EXPECT_EQ(polled.messages(polled.messages_size() - 1).text(), "back");
+}
+
+TEST(ResilienceTest, FiveHundredHeldPollsAllAnsweredByOnePost) {
+  constexpr int kPollers = 500;
+  ParleyStack stack;
+  const std::string poster = stack.LogIn("poster");
+  std::vector<std::string> tokens;
+  std::vector<uint64_t> cursors;
+  for (int i = 0; i < kPollers; ++i) tokens.push_back(stack.LogIn(absl::StrCat("u", i)));
+  for (const std::string& token : tokens) {
+    cursors.push_back(FromJson<v1::SessionInfo>(stack.Get(token, "/api/session")->body).cursor());
+  }
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> pollers;
+  for (int i = 0; i < kPollers; ++i) {
+    pollers.emplace_back([&, i] {
+      httplib::Result result =
+          stack.Get(tokens[i], absl::StrCat("/api/poll?cursor=", cursors[i], "&wait=25"));
+      if (!result || result->status != 200) return;
+      const auto polled = FromJson<v1::PollResponse>(result->body);
+      for (const v1::Message& message : polled.messages()) {
+        if (message.text() == "to everyone") delivered.fetch_add(1);
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == kPollers; }, absl::Seconds(30)))
+      << stack.broker().ParkedPolls();
+  ASSERT_EQ(
+      stack.PostJson(poster, "/api/messages", R"({"room":"lobby","text":"to everyone"})")->status,
+      200);
+  for (std::thread& poller : pollers) poller.join();
+  EXPECT_EQ(delivered.load(), kPollers);
+}
+
+TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  EXPECT_EQ(stack.Client()->Get("/readyz")->status, 200);
+  int held_status = 0;
+  std::string held_body;
+  absl::Time answered;
+  std::thread poller([&] {
+    httplib::Result held = stack.Get(alice, "/api/poll?cursor=1&wait=25");
+    if (held) {
+      held_status = held->status;
+      held_body = held->body;
+    }
+    answered = absl::Now();
+  });
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 1; }));
+  const absl::Time began = absl::Now();
+  stack.frontend().BeginShutdown();
+  poller.join();
+  EXPECT_EQ(held_status, 200) << held_body;
+  EXPECT_EQ(FromJson<v1::PollResponse>(held_body).messages_size(), 0);
+  EXPECT_LT(answered - began, absl::Seconds(2));
+  httplib::Result ready = stack.Client()->Get("/readyz");
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 503);
+}
+
+}  // namespace
+}  // namespace parley::frontend

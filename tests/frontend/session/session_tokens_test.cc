@@ -1,0 +1,68 @@
+#include "frontend/session/session_tokens.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace parley::frontend {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+
+TEST(SessionTokensTest, IssuedTokenVerifies) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const Session session = tokens.NewSession("alice", kNow);
+  EXPECT_EQ(session.session_id.size(), 32u);
+  absl::StatusOr<Session> verified = tokens.Verify(tokens.Encode(session), kNow);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->user, "alice");
+  EXPECT_EQ(verified->session_id, session.session_id);
+  EXPECT_EQ(verified->expires_at, kNow + absl::Hours(1));
+}
+
+TEST(SessionTokensTest, EachSessionGetsItsOwnId) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  EXPECT_NE(tokens.NewSession("alice", kNow).session_id,
+            tokens.NewSession("alice", kNow).session_id);
+}
+
+TEST(SessionTokensTest, ExpiredTokenIsRefused) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const std::string token = tokens.Encode(tokens.NewSession("alice", kNow));
+  absl::StatusOr<Session> later = tokens.Verify(token, kNow + absl::Hours(1));
+  EXPECT_EQ(later.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(later.status().message().find("expired"), absl::string_view::npos);
+}
+
+TEST(SessionTokensTest, ForgedTruncatedAndMalformedTokensAreRefused) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const Session session = tokens.NewSession("alice", kNow);
+  const std::string token = tokens.Encode(session);
+  std::string other_user = token;
+  other_user.replace(0, 5, "mallo");  // same length, other name, old mac
+  std::string flipped = token;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  Session longer = session;
+  longer.expires_at += absl::Hours(100);
+  std::string extended = tokens.Encode(longer);
+  extended = extended.substr(0, extended.rfind('~')) + token.substr(token.rfind('~'));
+  for (const std::string& bad :
+       {other_user, flipped, extended, token.substr(0, token.size() - 1), std::string(""),
+        std::string("a~b~c"), std::string("a~b~notanumber~d"), std::string(300, 'x')}) {
+    EXPECT_EQ(tokens.Verify(bad, kNow).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
+}
+
+TEST(SessionTokensTest, AnotherSecretsTokenIsRefused) {
+  SessionTokens mine("secret-one-0123456789", absl::Hours(1));
+  SessionTokens theirs("secret-two-0123456789", absl::Hours(1));
+  EXPECT_FALSE(mine.Verify(theirs.Encode(theirs.NewSession("alice", kNow)), kNow).ok());
+}
+
+TEST(SessionTokensTest, RandomSecretsDiffer) {
+  EXPECT_EQ(SessionTokens::RandomSecret().size(), 64u);
+  EXPECT_NE(SessionTokens::RandomSecret(), SessionTokens::RandomSecret());
+}
+
+}  // namespace
+}  // namespace parley::frontend
