@@ -3,6 +3,7 @@ BUILD_DIR ?= build
 SANITIZE_DIR ?= build-sanitize
 JOBS ?= $(shell nproc)
 BROKER_FLAGS ?=
+FRONTEND_FLAGS ?=
 
 .PHONY: all deps build build-sanitize run test test-release test-sanitize format clean
 
@@ -19,9 +20,11 @@ build-sanitize: deps
 	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=ON >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j$(JOBS)
 
-# Starts the broker on :50051 in the foreground; Ctrl-C stops it gracefully.
+# Starts the broker (127.0.0.1:50051) and the frontend (http://localhost:8080) together;
+# Ctrl-C stops both gracefully.
 run: build
-	$(BUILD_DIR)/broker/parley-broker $(BROKER_FLAGS)
+	@BUILD_DIR=$(BUILD_DIR) BROKER_FLAGS="$(BROKER_FLAGS)" FRONTEND_FLAGS="$(FRONTEND_FLAGS)" \
+	  scripts/run-local.sh
 
 # Every test, twice: an optimized build, then one under AddressSanitizer and UBSan.
 test: test-release test-sanitize
