@@ -45,6 +45,7 @@
       text.textContent = message.text;
       item.append(time, from, text);
     }
+    if (message.kind === 'JOIN' || message.kind === 'LEAVE') refreshOnline();
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     list.appendChild(item);
     if (atBottom) list.scrollTop = list.scrollHeight;
@@ -135,6 +136,7 @@
       const session = await api('GET', '/api/session');
       cursor = session.cursor;
       epoch = session.epoch;
+      setStatus('connected');
     } catch (error) {
       // the poll loop starts from the beginning of the queue instead
     }
