@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "tests/testing/wait_for.h"
 
@@ -73,6 +74,15 @@ std::optional<std::string> ChildProcess::WaitForLine(const std::string& text,
       },
       timeout);
   return found;
+}
+
+int ChildProcess::WaitForListeningPort(absl::Duration timeout) {
+  std::optional<std::string> line = WaitForLine("(port ", timeout);
+  if (!line) return 0;
+  const size_t at = line->find("(port ") + 6;
+  int port = 0;
+  if (!absl::SimpleAtoi(line->substr(at, line->find(')', at) - at), &port)) return 0;
+  return port;
 }
 
 void ChildProcess::Signal(int signal_number) {

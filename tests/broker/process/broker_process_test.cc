@@ -38,11 +38,8 @@ class BrokerProcess {
     std::vector<std::string> argv = {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=2"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     process_ = std::make_unique<ChildProcess>(argv);
-    std::optional<std::string> line = process_->WaitForLine("(port ");
-    EXPECT_TRUE(line.has_value()) << process_->Output();
-    if (!line) return;
-    const size_t at = line->find("(port ") + 6;
-    EXPECT_TRUE(absl::SimpleAtoi(line->substr(at, line->find(')', at) - at), &port_));
+    port_ = process_->WaitForListeningPort();
+    EXPECT_NE(port_, 0) << process_->Output();
     channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
   }
@@ -174,11 +171,9 @@ TEST(BrokerProcessTest, DashedFlagSpellingIsAccepted) {
 
 TEST(BrokerProcessTest, AddressInUseFailsCleanly) {
   BrokerProcess first;
-  std::optional<std::string> line = first.process().WaitForLine("(port ");
-  ASSERT_TRUE(line.has_value());
-  const size_t at = line->find("(port ") + 6;
-  const std::string port = line->substr(at, line->find(')', at) - at);
-  ChildProcess second({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:" + port});
+  const int port = first.process().WaitForListeningPort();
+  ASSERT_NE(port, 0);
+  ChildProcess second({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(second.WaitForExit(absl::Seconds(10)), 1);
   EXPECT_NE(second.Output().find("cannot listen"), std::string::npos) << second.Output();
 }

@@ -111,5 +111,34 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
   EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 503);
 }
 
+TEST(ResilienceTest, BeyondMaxConnectionsNewRequestsGet503AtOnce) {
+  frontend::FrontendOptions options;
+  options.max_connections = 2;
+  ParleyStack stack(options);
+  const std::string alice = stack.LogIn("alice");
+  const std::string bob = stack.LogIn("bob");
+  const uint64_t alice_cursor =
+      FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
+  const uint64_t bob_cursor =
+      FromJson<v1::SessionInfo>(stack.Get(bob, "/api/session")->body).cursor();
+  std::vector<std::thread> held;
+  held.emplace_back(
+      [&] { stack.Get(alice, absl::StrCat("/api/poll?wait=25&cursor=", alice_cursor)); });
+  held.emplace_back([&] { stack.Get(bob, absl::StrCat("/api/poll?wait=25&cursor=", bob_cursor)); });
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.frontend().busy_connections() == 2; }));
+
+  const absl::Time started = absl::Now();
+  httplib::Result refused = stack.Client()->Get("/healthz");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->body.find("at_capacity"), std::string::npos);
+  EXPECT_FALSE(refused->get_header_value("Retry-After").empty());
+  EXPECT_LT(absl::Now() - started, absl::Seconds(2));
+
+  stack.frontend().BeginShutdown();  // answers the held polls
+  for (std::thread& thread : held) thread.join();
+}
+
 }  // namespace
 }  // namespace parley::frontend

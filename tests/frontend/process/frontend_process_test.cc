@@ -1,0 +1,106 @@
+// The parley-frontend program as operators run it: next to a parley-broker process, with its
+// flags, secret handling and SIGTERM drain.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "parley/v1/broker.grpc.pb.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::frontend {
+namespace {
+
+using ::parley::testing::ChildProcess;
+
+class FrontendProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1", "--drain_delay=0s"});
+    broker_port_ = broker_->WaitForListeningPort();
+    ASSERT_NE(broker_port_, 0) << broker_->Output();
+  }
+
+  std::unique_ptr<ChildProcess> StartFrontend(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
+                                     absl::StrCat("--broker=127.0.0.1:", broker_port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<ChildProcess>(argv);
+  }
+
+  std::unique_ptr<ChildProcess> broker_;
+  int broker_port_ = 0;
+};
+
+TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
+  auto frontend = StartFrontend({"--session-secret-file=/dev/null"});
+  // An empty secret file is refused: a configured secret must be real.
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_NE(frontend->Output().find("at least 16"), std::string::npos) << frontend->Output();
+
+  frontend = StartFrontend();
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  EXPECT_NE(frontend->Output().find("random secret"), std::string::npos);  // the warning
+
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  ASSERT_TRUE(parley::testing::WaitFor(
+      [&] { return client.Get("/readyz") && client.Get("/readyz")->status == 200; }));
+
+  int held_status = 0;
+  std::string held_body;
+  absl::Time answered;
+  std::thread poller([&] {
+    httplib::Client own("127.0.0.1", port);
+    own.set_read_timeout(60, 0);
+    httplib::Result held = own.Get("/api/poll?cursor=1&wait=25", {{"Cookie", cookie}});
+    if (held) {
+      held_status = held->status;
+      held_body = held->body;
+    }
+    answered = absl::Now();
+  });
+  auto broker = v1::Broker::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_port_),
+                                                        grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return broker->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
+  }));
+  const absl::Time signalled = absl::Now();
+  frontend->Signal(SIGTERM);
+  poller.join();
+  EXPECT_EQ(held_status, 200) << held_body;
+  EXPECT_NE(held_body.find(R"("messages":[])"), std::string::npos) << held_body;
+  EXPECT_LT(answered - signalled, absl::Seconds(3));
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0) << frontend->Output();
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
+}
+
+TEST_F(FrontendProcessTest, HelpExplainsTheFlags) {
+  ChildProcess help({PARLEY_FRONTEND_BINARY, "--help"});
+  EXPECT_EQ(help.WaitForExit(absl::Seconds(10)), 1);  // abseil's --help exit status
+  for (const char* flag : {"--listen", "--broker", "--max_connections", "--max_body_bytes",
+                           "--session_secret_file", "--web_root"}) {
+    EXPECT_NE(help.Output().find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace parley::frontend
