@@ -1,22 +1,16 @@
 // parley-broker: parses flags, starts the BrokerServer and waits for SIGTERM/SIGINT to shut it
 // down gracefully.
 
-#include <signal.h>
-
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "broker/core/clock.h"
 #include "broker/server/broker_server.h"
-#include "common/flag_spelling.h"
 #include "common/log.h"
+#include "common/program.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address and port the gRPC server listens on.");
 ABSL_FLAG(int, threads, 0,
@@ -97,28 +91,14 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  parley::ParseCommandLine(
+      argc, argv,
       "Parley's broker: keeps every user's message queue and serves the parley.v1.Broker "
       "gRPC service.\nUsage: parley-broker [--flag=value ...] (flags may be spelled with - or "
-      "_)");
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::StrContains(path, "broker/main.cc");
-  };
-  absl::SetFlagsUsageConfig(usage_config);
-  std::vector<std::string> args = parley::NormalizeFlagSpelling(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+      "_)",
+      "broker/main.cc");
   const parley::broker::BrokerServerOptions options = OptionsFromFlags();
-
-  // Signals are taken by sigwait below, never by a handler: block them before any thread
-  // starts so every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  parley::StopSignals stop_signals;
 
   parley::broker::SystemClock clock;
   auto broker = parley::broker::BrokerServer::Start(options, &clock);
@@ -128,10 +108,8 @@ int main(int argc, char** argv) {
   }
   LogLine("parley-broker: listening on %s (port %d)", options.listen, (*broker)->port());
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
   LogLine("parley-broker: %s received; health NOT_SERVING, answering parked polls",
-          signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+          stop_signals.Wait());
   (*broker)->BeginShutdown();
   absl::SleepFor(absl::GetFlag(FLAGS_drain_delay));
   (*broker)->Shutdown();

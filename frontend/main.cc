@@ -10,15 +10,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "common/flag_spelling.h"
 #include "common/log.h"
+#include "common/program.h"
 #include "frontend/server/frontend_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
@@ -124,27 +120,15 @@ std::string SessionSecret() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  parley::ParseCommandLine(
+      argc, argv,
       "Parley's HTTP frontend: serves the chat page and JSON API and turns long polls into "
       "broker Poll calls.\nUsage: parley-frontend [--flag=value ...] (flags may be spelled "
-      "with - or _)");
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::StrContains(path, "frontend/main.cc");
-  };
-  absl::SetFlagsUsageConfig(usage_config);
-  std::vector<std::string> args = parley::NormalizeFlagSpelling(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+      "with - or _)",
+      "frontend/main.cc");
   const parley::frontend::FrontendOptions options = OptionsFromFlags();
   std::string secret = SessionSecret();
-
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  parley::StopSignals stop_signals;
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the process
 
   auto frontend = parley::frontend::FrontendServer::Start(options, std::move(secret));
@@ -155,10 +139,7 @@ int main(int argc, char** argv) {
   LogLine("parley-frontend: listening on %s (port %d), broker %s", absl::GetFlag(FLAGS_listen),
           (*frontend)->port(), options.broker);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  LogLine("parley-frontend: %s received; draining",
-          signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  LogLine("parley-frontend: %s received; draining", stop_signals.Wait());
   (*frontend)->Shutdown();
   LogLine("parley-frontend: stopped");
   return 0;

@@ -68,7 +68,7 @@ void PostLogin(const RouteContext& context, const httplib::Request& request,
   }
   const HttpError error = FromStatus(login.status());
   if (login.status().code() == absl::StatusCode::kAlreadyExists) {
-    LoginPage(context, response, 409, "That name is taken. Please choose another.");
+    LoginPage(context, response, 409, "Name taken: someone is using it. Please choose another.");
   } else if (error.status == 400) {
     LoginPage(context, response, 400,
               "A name is 1-32 letters, digits, '_', '.' or '-' (no spaces).");

@@ -105,7 +105,7 @@ TEST(AuthTest, NameTakenIs409ForTheApiAndAMessageOnTheForm) {
   EXPECT_NE(api->body.find(R"("code":"name_taken")"), std::string::npos);
   httplib::Result form = client->Post("/login", "name=alice", "application/x-www-form-urlencoded");
   EXPECT_EQ(form->status, 409);
-  EXPECT_NE(form->body.find("name is taken"), std::string::npos);
+  EXPECT_NE(form->body.find("Name taken"), std::string::npos);
 }
 
 TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {

@@ -1,0 +1,42 @@
+#include "common/program.h"
+
+#include <pthread.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "common/flag_spelling.h"
+
+namespace parley {
+
+void ParseCommandLine(int argc, char** argv, absl::string_view usage, absl::string_view main_file) {
+  absl::SetProgramUsageMessage(usage);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [file = std::string(main_file)](absl::string_view path) {
+    return absl::StrContains(path, file);
+  };
+  absl::SetFlagsUsageConfig(config);
+  std::vector<std::string> args = NormalizeFlagSpelling(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
+}
+
+StopSignals::StopSignals() {
+  sigemptyset(&signals_);
+  sigaddset(&signals_, SIGTERM);
+  sigaddset(&signals_, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+}
+
+const char* StopSignals::Wait() {
+  int signal_number = 0;
+  sigwait(&signals_, &signal_number);
+  return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace parley
