@@ -8,6 +8,11 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
 )
+# `install-deps.sh --bench`: also what bench/run.sh needs (Nchan as the baseline, taskset,
+# python3 for the summary table).
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(nginx-light libnginx-mod-nchan util-linux python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,3 +28,7 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts an installed nginx as a service; the benchmark runs its own.
+if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
+  (systemctl stop nginx || service nginx stop || nginx -s stop) >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,427 @@
+#include "bench/loadgen/load_run.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace parley::bench {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int64_t kRetryDelayNs = 100'000'000;  // after an error, re-poll 100 ms later
+constexpr int64_t kRequestTimeoutNs = 60'000'000'000;
+
+}  // namespace
+
+struct LoadRun::Connection {
+  int fd = -1;
+  bool subscriber = true;
+  int index = 0;
+  bool connected = false;
+  bool awaiting = false;  // a request is outstanding
+  std::string out;
+  size_t written = 0;
+  HttpResponseParser parser;
+  HttpRequest last;  // resent on a new connection if this one breaks (subscribers)
+  int64_t sent_ns = 0;
+  int sequence = -1;  // publishers: the message in flight
+};
+
+LoadRun::LoadRun(LoadOptions options, std::unique_ptr<Protocol> protocol)
+    : options_(std::move(options)),
+      protocol_(std::move(protocol)),
+      host_header_(absl::StrCat(options_.host, ":", options_.port)),
+      states_(options_.subscribers),
+      subscriber_connections_(options_.subscribers, nullptr),
+      retry_at_ns_(options_.subscribers, 0) {
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  for (int i = 0; i < options_.subscribers; ++i) states_[i].index = i;
+  std::random_device random;
+  tracker_ = std::make_unique<DeliveryTracker>(random(), options_.subscribers);
+}
+
+LoadRun::~LoadRun() {
+  for (auto& connection : owned_) {
+    if (connection->fd >= 0) close(connection->fd);
+  }
+  close(epoll_);
+}
+
+LoadRun::Connection* LoadRun::Open(bool subscriber, int index) {
+  auto connection = std::make_unique<Connection>();
+  connection->subscriber = subscriber;
+  connection->index = index;
+  connection->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int on = 1;
+  setsockopt(connection->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(options_.port));
+  inet_pton(AF_INET, options_.host.c_str(), &address.sin_addr);
+  if (connect(connection->fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
+      errno != EINPROGRESS) {
+    Error("connect");
+  }
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  event.data.ptr = connection.get();
+  epoll_ctl(epoll_, EPOLL_CTL_ADD, connection->fd, &event);
+  Connection* raw = connection.get();
+  owned_.push_back(std::move(connection));
+  if (subscriber) subscriber_connections_[index] = raw;
+  return raw;
+}
+
+void LoadRun::Close(Connection* connection) {
+  if (connection->fd < 0) return;
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, connection->fd, nullptr);
+  close(connection->fd);
+  connection->fd = -1;
+  if (connection->subscriber && subscriber_connections_[connection->index] == connection) {
+    subscriber_connections_[connection->index] = nullptr;
+  }
+}
+
+void LoadRun::Send(Connection* connection, const HttpRequest& request) {
+  connection->out = request.Serialize(host_header_);
+  connection->written = 0;
+  connection->awaiting = true;
+  connection->sent_ns = NowNs();
+  if (connection->subscriber) connection->last = request;
+  if (connection->connected) OnWritable(connection);
+}
+
+void LoadRun::OnWritable(Connection* connection) {
+  if (!connection->connected) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    getsockopt(connection->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    if (error != 0) {
+      OnBroken(connection, "connect");
+      return;
+    }
+    connection->connected = true;
+  }
+  while (connection->written < connection->out.size()) {
+    const ssize_t n = write(connection->fd, connection->out.data() + connection->written,
+                            connection->out.size() - connection->written);
+    if (n < 0) {
+      if (errno != EAGAIN) OnBroken(connection, "write");
+      return;
+    }
+    connection->written += static_cast<size_t>(n);
+  }
+}
+
+void LoadRun::OnReadable(Connection* connection) {
+  char buffer[65536];
+  while (connection->fd >= 0) {
+    const ssize_t n = read(connection->fd, buffer, sizeof buffer);
+    if (n > 0) {
+      connection->parser.Feed(absl::string_view(buffer, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) break;
+    OnBroken(connection, "closed_by_server");
+    return;
+  }
+  bool malformed = false;
+  while (connection->fd >= 0) {
+    std::optional<HttpResponse> response = connection->parser.Take(&malformed);
+    if (malformed) {
+      OnBroken(connection, "malformed_response");
+      return;
+    }
+    if (!response) break;
+    connection->awaiting = false;
+    const bool close_after = absl::EqualsIgnoreCase(response->Header("connection"), "close");
+    OnResponse(connection, *response);
+    if (close_after && connection->fd >= 0 && !connection->awaiting) Close(connection);
+  }
+}
+
+void LoadRun::OnBroken(Connection* connection, const std::string& kind) {
+  const bool was_awaiting = connection->awaiting;
+  Close(connection);
+  if (!was_awaiting) return;  // an idle keep-alive connection closed: reopen on next use
+  Error(kind);
+  if (connection->subscriber) {
+    retry_at_ns_[connection->index] = NowNs() + kRetryDelayNs;
+    if (phase_ == Phase::kSetup) {
+      --setup_in_flight_;
+      ++setup_done_;
+      retry_at_ns_[connection->index] = 0;
+      FillSetupWindow();
+    }
+  } else {
+    --publishes_in_flight_;
+    tracker_->OnPublishFailed();
+    if (phase_ == Phase::kPublisherLogin) publisher_ready_ = false;
+  }
+}
+
+void LoadRun::OnResponse(Connection* connection, const HttpResponse& response) {
+  if (connection->subscriber) {
+    OnSubscriberResponse(connection, response);
+  } else {
+    OnPublisherResponse(connection, response);
+  }
+}
+
+void LoadRun::OnSubscriberResponse(Connection* connection, const HttpResponse& response) {
+  SubscriberState& state = states_[connection->index];
+  if (phase_ == Phase::kSetup) {
+    if (!protocol_->OnSetupResponse(state, setup_step_, response)) {
+      Error(absl::StrCat("setup_http_", response.status));
+    }
+    --setup_in_flight_;
+    ++setup_done_;
+    FillSetupWindow();
+    return;
+  }
+  std::vector<std::string> texts;
+  if (!protocol_->OnPollResponse(state, response, &texts)) {
+    Error(absl::StrCat("poll_http_", response.status));
+    retry_at_ns_[connection->index] = NowNs() + kRetryDelayNs;
+    return;
+  }
+  const int64_t now = NowNs();
+  for (const std::string& text : texts) tracker_->OnReceived(connection->index, text, now);
+  SendPoll(connection->index);
+}
+
+void LoadRun::OnPublisherResponse(Connection* connection, const HttpResponse& response) {
+  if (phase_ == Phase::kPublisherLogin) {
+    publisher_ready_ = protocol_->OnPublisherLogin(response);
+    if (!publisher_ready_) Error(absl::StrCat("publisher_login_http_", response.status));
+    return;
+  }
+  --publishes_in_flight_;
+  if (response.status >= 200 && response.status < 300) {
+    tracker_->OnPublished(connection->sequence);
+  } else {
+    Error(absl::StrCat("publish_http_", response.status));
+  }
+  if (options_.rate <= 0 && publishing_) {
+    connection->sequence = next_sequence_++;
+    ++publishes_in_flight_;
+    Send(connection, protocol_->PublishRequest(tracker_->MessageText(connection->sequence, NowNs()),
+                                               connection->sequence));
+  }
+}
+
+void LoadRun::FillSetupWindow() {
+  while (setup_in_flight_ < options_.setup_window && setup_next_ < options_.subscribers) {
+    const int index = setup_next_++;
+    std::optional<HttpRequest> request = protocol_->SetupRequest(states_[index], setup_step_);
+    if (!request) {
+      ++setup_done_;
+      continue;
+    }
+    Connection* connection = subscriber_connections_[index];
+    if (connection == nullptr) connection = Open(true, index);
+    ++setup_in_flight_;
+    Send(connection, *request);
+  }
+}
+
+void LoadRun::SendPoll(int subscriber) {
+  Connection* connection = subscriber_connections_[subscriber];
+  if (connection == nullptr) connection = Open(true, subscriber);
+  Send(connection, protocol_->PollRequest(states_[subscriber]));
+}
+
+void LoadRun::PublishNext() {
+  Connection* idle = nullptr;
+  for (Connection* publisher : publishers_) {
+    if (publisher->fd >= 0 && !publisher->awaiting) {
+      idle = publisher;
+      break;
+    }
+  }
+  if (idle == nullptr) {
+    if (static_cast<int>(publishers_.size()) >= options_.max_publishers) {
+      Error("publisher_backlog");  // the server is this far behind the open-loop schedule
+      return;
+    }
+    idle = Open(false, static_cast<int>(publishers_.size()));
+    publishers_.push_back(idle);
+  }
+  idle->sequence = next_sequence_++;
+  ++publishes_in_flight_;
+  Send(idle,
+       protocol_->PublishRequest(tracker_->MessageText(idle->sequence, NowNs()), idle->sequence));
+}
+
+void LoadRun::CheckRetries() {
+  const int64_t now = NowNs();
+  for (int i = 0; i < options_.subscribers; ++i) {
+    Connection* connection = subscriber_connections_[i];
+    if (connection != nullptr && connection->awaiting &&
+        now - connection->sent_ns > kRequestTimeoutNs) {
+      OnBroken(connection, "timeout");
+    }
+    if (retry_at_ns_[i] != 0 && now >= retry_at_ns_[i]) {
+      retry_at_ns_[i] = 0;
+      SendPoll(i);
+    }
+  }
+}
+
+void LoadRun::Loop(const std::function<bool()>& done, double timeout_s) {
+  const int64_t give_up = NowNs() + static_cast<int64_t>(timeout_s * 1e9);
+  int64_t next_check = 0;
+  epoll_event events[1024];
+  while (!done() && NowNs() < give_up) {
+    const int count = epoll_wait(epoll_, events, 1024, 2);
+    for (int i = 0; i < count; ++i) {
+      auto* connection = static_cast<Connection*>(events[i].data.ptr);
+      if (connection->fd < 0) continue;
+      if (events[i].events & EPOLLOUT) OnWritable(connection);
+      if (connection->fd >= 0 &&
+          (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        OnReadable(connection);
+      }
+    }
+    if (phase_ == Phase::kPolling && NowNs() >= next_check) {
+      CheckRetries();
+      next_check = NowNs() + 20'000'000;
+    }
+  }
+}
+
+std::string LoadRun::Run() {
+  const ProcessSample idle = SampleProcesses(options_.server_pids);
+
+  // The publisher logs in first, so that the subscribers' cursors come after its JOIN.
+  if (std::optional<HttpRequest> login = protocol_->PublisherLogin()) {
+    Connection* publisher = Open(false, 0);
+    publishers_.push_back(publisher);
+    Send(publisher, *login);
+    Loop([&] { return publisher_ready_ || !publisher->awaiting; }, 30);
+  }
+
+  phase_ = Phase::kSetup;
+  for (setup_step_ = 0;; ++setup_step_) {
+    bool any = false;
+    for (int i = 0; i < options_.subscribers && !any; ++i) {
+      any = protocol_->SetupRequest(states_[i], setup_step_).has_value();
+    }
+    if (!any) break;
+    setup_next_ = setup_done_ = setup_in_flight_ = 0;
+    FillSetupWindow();
+    Loop([&] { return setup_done_ >= options_.subscribers; }, 600);
+  }
+
+  phase_ = Phase::kPolling;
+  for (int i = 0; i < options_.subscribers; ++i) {
+    SendPoll(i);
+    if (i % 500 == 499) Loop([] { return false; }, 0.02);
+  }
+  // Let every poll reach the server and park.
+  Loop([] { return false; }, 1.0 + options_.subscribers / 5000.0);
+  const ProcessSample parked = SampleProcesses(options_.server_pids);
+
+  const ProcessSample start = SampleProcesses(options_.server_pids);
+  const int64_t t0 = NowNs();
+  const int64_t end = t0 + static_cast<int64_t>(options_.duration_s * 1e9);
+  publishing_ = true;
+  if (options_.rate > 0) {
+    const double interval_ns = 1e9 / options_.rate;
+    int scheduled = 0;
+    Loop(
+        [&] {
+          const int64_t now = NowNs();
+          while (now >= t0 + static_cast<int64_t>(scheduled * interval_ns) && now < end) {
+            PublishNext();
+            ++scheduled;
+          }
+          return now >= end;
+        },
+        options_.duration_s + 1);
+  } else {
+    for (int i = 0; i < options_.burst_concurrency; ++i) {
+      Connection* publisher = (i < static_cast<int>(publishers_.size())) ? publishers_[i] : nullptr;
+      if (publisher == nullptr || publisher->fd < 0) {
+        publisher = Open(false, i);
+        publishers_.push_back(publisher);
+      }
+      publisher->sequence = next_sequence_++;
+      ++publishes_in_flight_;
+      Send(publisher, protocol_->PublishRequest(tracker_->MessageText(publisher->sequence, NowNs()),
+                                                publisher->sequence));
+    }
+    Loop([&] { return NowNs() >= end; }, options_.duration_s + 1);
+  }
+  publishing_ = false;
+  const double publish_seconds = static_cast<double>(NowNs() - t0) / 1e9;
+  Loop([&] { return publishes_in_flight_ == 0 && tracker_->delivered() >= tracker_->expected(); },
+       options_.drain_s);
+  const double elapsed = static_cast<double>(NowNs() - t0) / 1e9;
+  const ProcessSample finish = SampleProcesses(options_.server_pids);
+
+  const int64_t delivered = tracker_->delivered();
+  const int64_t lost = std::max<int64_t>(0, tracker_->expected() - delivered);
+  const double cpu = finish.cpu_seconds - start.cpu_seconds;
+  const double cpu_us_per_delivery = delivered > 0 ? cpu * 1e6 / delivered : 0;
+  const double held_kib =
+      options_.subscribers > 0
+          ? static_cast<double>(parked.rss_kib - idle.rss_kib) / options_.subscribers
+          : 0;
+  int64_t error_total = 0;
+  std::vector<std::string> error_fields;
+  for (const auto& [kind, count] : errors_) {
+    error_total += count;
+    error_fields.push_back(absl::StrFormat("\"%s\": %d", kind, count));
+  }
+  const double p50 = tracker_->LatencyMicros(50), p90 = tracker_->LatencyMicros(90),
+               p99 = tracker_->LatencyMicros(99), max = tracker_->LatencyMicros(100);
+  const double rate = delivered / elapsed;
+
+  summary_ = absl::StrFormat(
+      "%s %s: %d subscribers, %d sent, %d/%d delivered (lost %d, dup %d, reordered %d, "
+      "errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU %.2f s "
+      "= %.1f us/delivery, RSS %d KiB (peak %d), %d threads, %.1f KiB per held poll",
+      options_.scenario, protocol_->name(), options_.subscribers, tracker_->published(), delivered,
+      tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(), error_total,
+      p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib, finish.peak_rss_kib,
+      finish.threads, held_kib);
+  return absl::StrFormat(
+      R"({"scenario": "%s", "system": "%s", "subscribers": %d, "rate": %g, "duration_s": %g,
+ "publish_seconds": %.3f, "elapsed_s": %.3f,
+ "messages_sent": %d, "deliveries_expected": %d, "delivered": %d, "lost": %d,
+ "duplicated": %d, "out_of_order": %d, "foreign": %d,
+ "latency_us": {"p50": %.0f, "p90": %.0f, "p99": %.0f, "max": %.0f},
+ "deliveries_per_second": %.1f, "errors": {%s}, "errors_total": %d,
+ "server": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "rss_kib": %d,
+            "peak_rss_kib": %d, "threads": %d, "idle_rss_kib": %d, "parked_rss_kib": %d,
+            "kib_per_held_poll": %.2f}}
+)",
+      options_.scenario, protocol_->name(), options_.subscribers, options_.rate,
+      options_.duration_s, publish_seconds, elapsed, tracker_->published(), tracker_->expected(),
+      delivered, lost, tracker_->duplicated(), tracker_->out_of_order(), tracker_->foreign(), p50,
+      p90, p99, max, rate, absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery,
+      finish.rss_kib, finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib);
+}
+
+}  // namespace parley::bench

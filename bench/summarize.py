@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Turns bench/results/raw/<scenario>-<system>-<run>.json into bench/results/<scenario>.json
+(every run) and bench/results/results.md (medians, Parley against Nchan side by side)."""
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+raw_dir, out_dir = sys.argv[1], sys.argv[2]
+runs = defaultdict(lambda: defaultdict(list))
+for path in sorted(glob.glob(os.path.join(raw_dir, "*.json"))):
+    scenario, system, _ = os.path.basename(path)[:-5].rsplit("-", 2)
+    with open(path) as f:
+        runs[scenario][system].append(json.load(f))
+
+order = ["siege10", "fanout1k", "fanout5k", "hold10k", "burst"]
+systems = ["parley", "parley-seed", "nchan1", "nchan2"]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+lines = [
+    "# Benchmark results",
+    "",
+    f"Machine: {os.cpu_count()} cores, {cpu_model()}, Linux {platform.release()}. "
+    "System under test pinned to one core (nchan2: two workers on both cores), load generator "
+    "on the other. Medians over runs; `bench/run.sh` reproduces this.",
+    "",
+    "| scenario | system | runs | delivered / expected | lost | dup | reordered | errors | "
+    "p50 ms | p99 ms | deliveries/s | CPU µs/delivery | KiB/held poll | threads |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
+    with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
+        json.dump(runs[scenario], f, indent=1)
+    for system in systems:
+        results = runs[scenario].get(system)
+        if not results:
+            continue
+        m = lambda key: median([r[key] for r in results])
+        ms = lambda key: median([r["server"][key] for r in results])
+        lat = lambda key: median([r["latency_us"][key] for r in results]) / 1000
+        lines.append(
+            f"| {scenario} | {system} | {len(results)} | {int(m('delivered'))} / "
+            f"{int(m('deliveries_expected'))} | {sum(r['lost'] for r in results)} | "
+            f"{sum(r['duplicated'] for r in results)} | "
+            f"{sum(r['out_of_order'] for r in results)} | "
+            f"{sum(r['errors_total'] for r in results)} | {lat('p50'):.1f} | {lat('p99'):.1f} | "
+            f"{m('deliveries_per_second'):.0f} | {ms('cpu_us_per_delivery'):.1f} | "
+            f"{ms('kib_per_held_poll'):.1f} | {int(ms('threads'))} |")
+    parley, nchan = runs[scenario].get("parley"), runs[scenario].get("nchan1")
+    if parley and nchan:
+        cpu_ratio = median([r["server"]["cpu_us_per_delivery"] for r in parley]) / max(
+            1e-9, median([r["server"]["cpu_us_per_delivery"] for r in nchan]))
+        p99_ratio = median([r["latency_us"]["p99"] for r in parley]) / max(
+            1e-9, median([r["latency_us"]["p99"] for r in nchan]))
+        rate_ratio = median([r["deliveries_per_second"] for r in parley]) / max(
+            1e-9, median([r["deliveries_per_second"] for r in nchan]))
+        lines.append(
+            f"| {scenario} | **parley ÷ nchan1** | | | | | | | | {p99_ratio:.2f}× | "
+            f"{rate_ratio:.2f}× | {cpu_ratio:.2f}× | | |")
+with open(os.path.join(out_dir, "results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
