@@ -30,12 +30,17 @@ mkdir -p "$raw"
 pids=""
 sut_pids=()
 
-wait_http() {  # url: until it answers (any status) or 30 s pass
+wait_http() {  # port [path]: until it accepts (and GET path answers 200), at most 30 s
   for _ in $(seq 300); do
-    if exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null; then exec 3>&-; return 0; fi
+    if exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null; then
+      if [ -z "${2:-}" ]; then exec 3>&-; return 0; fi
+      printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
+      if head -n 1 <&3 | grep -q ' 200 '; then exec 3>&-; return 0; fi
+      exec 3>&-
+    fi
     sleep 0.1
   done
-  echo "bench: nothing listens on port $1" >&2
+  echo "bench: port $1 is not ready" >&2
   return 1
 }
 
@@ -49,7 +54,7 @@ start_parley() {
     --max_connections=10500 >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
-  wait_http 8181
+  wait_http 8181 /readyz
   pids=$(IFS=,; echo "${sut_pids[*]}")
 }
 

@@ -53,7 +53,9 @@ LoadRun::LoadRun(LoadOptions options, std::unique_ptr<Protocol> protocol)
       host_header_(absl::StrCat(options_.host, ":", options_.port)),
       states_(options_.subscribers),
       subscriber_connections_(options_.subscribers, nullptr),
-      retry_at_ns_(options_.subscribers, 0) {
+      retry_at_ns_(options_.subscribers, 0),
+      failed_(options_.subscribers, false),
+      setup_attempts_(options_.subscribers, 0) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   for (int i = 0; i < options_.subscribers; ++i) states_[i].index = i;
   std::random_device random;
@@ -135,16 +137,17 @@ void LoadRun::OnWritable(Connection* connection) {
 
 void LoadRun::OnReadable(Connection* connection) {
   char buffer[65536];
-  while (connection->fd >= 0) {
+  bool closed = false;
+  while (true) {
     const ssize_t n = read(connection->fd, buffer, sizeof buffer);
     if (n > 0) {
       connection->parser.Feed(absl::string_view(buffer, static_cast<size_t>(n)));
       continue;
     }
-    if (n < 0 && errno == EAGAIN) break;
-    OnBroken(connection, "closed_by_server");
-    return;
+    closed = !(n < 0 && errno == EAGAIN);
+    break;
   }
+  // Answers that arrived before the server closed the connection still count.
   bool malformed = false;
   while (connection->fd >= 0) {
     std::optional<HttpResponse> response = connection->parser.Take(&malformed);
@@ -156,8 +159,9 @@ void LoadRun::OnReadable(Connection* connection) {
     connection->awaiting = false;
     const bool close_after = absl::EqualsIgnoreCase(response->Header("connection"), "close");
     OnResponse(connection, *response);
-    if (close_after && connection->fd >= 0 && !connection->awaiting) Close(connection);
+    if (close_after && !connection->awaiting) Close(connection);
   }
+  if (closed && connection->fd >= 0) OnBroken(connection, "closed_by_server");
 }
 
 void LoadRun::OnBroken(Connection* connection, const std::string& kind) {
@@ -171,6 +175,7 @@ void LoadRun::OnBroken(Connection* connection, const std::string& kind) {
       --setup_in_flight_;
       ++setup_done_;
       retry_at_ns_[connection->index] = 0;
+      failed_[connection->index] = true;
       FillSetupWindow();
     }
   } else {
@@ -191,10 +196,20 @@ void LoadRun::OnResponse(Connection* connection, const HttpResponse& response) {
 void LoadRun::OnSubscriberResponse(Connection* connection, const HttpResponse& response) {
   SubscriberState& state = states_[connection->index];
   if (phase_ == Phase::kSetup) {
+    --setup_in_flight_;
     if (!protocol_->OnSetupResponse(state, setup_step_, response)) {
       Error(absl::StrCat("setup_http_", response.status));
+      // An overloaded server (503) is asked again, a few times; anything else is final.
+      if (response.status == 503 && ++setup_attempts_[connection->index] < 5) {
+        std::optional<HttpRequest> again = protocol_->SetupRequest(state, setup_step_);
+        again->headers.emplace_back("Connection", "close");
+        Close(connection);  // it was asked to close after this answer
+        ++setup_in_flight_;
+        Send(Open(true, state.index), *again);
+        return;
+      }
+      failed_[connection->index] = true;
     }
-    --setup_in_flight_;
     ++setup_done_;
     FillSetupWindow();
     return;
@@ -234,13 +249,17 @@ void LoadRun::FillSetupWindow() {
   while (setup_in_flight_ < options_.setup_window && setup_next_ < options_.subscribers) {
     const int index = setup_next_++;
     std::optional<HttpRequest> request = protocol_->SetupRequest(states_[index], setup_step_);
-    if (!request) {
+    if (!request || failed_[index]) {
       ++setup_done_;
       continue;
     }
     Connection* connection = subscriber_connections_[index];
     if (connection == nullptr) connection = Open(true, index);
     ++setup_in_flight_;
+    // Setup connections close after their answer: cpp-httplib 0.11 wakes every idle keep-alive
+    // connection's thread about once a millisecond, so thousands of idle ones would measure
+    // that rather than the long polls (see bench/README.md).
+    request->headers.emplace_back("Connection", "close");
     Send(connection, *request);
   }
 }
@@ -334,7 +353,10 @@ std::string LoadRun::Run() {
   }
 
   phase_ = Phase::kPolling;
+  int connected = 0;
   for (int i = 0; i < options_.subscribers; ++i) {
+    if (failed_[i]) continue;
+    ++connected;
     SendPoll(i);
     if (i % 500 == 499) Loop([] { return false; }, 0.02);
   }
@@ -399,15 +421,16 @@ std::string LoadRun::Run() {
   const double rate = delivered / elapsed;
 
   summary_ = absl::StrFormat(
-      "%s %s: %d subscribers, %d sent, %d/%d delivered (lost %d, dup %d, reordered %d, "
+      "%s %s: %d subscribers (%d connected), %d sent, %d/%d delivered (lost %d, dup %d, reordered "
+      "%d, "
       "errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU %.2f s "
       "= %.1f us/delivery, RSS %d KiB (peak %d), %d threads, %.1f KiB per held poll",
-      options_.scenario, protocol_->name(), options_.subscribers, tracker_->published(), delivered,
-      tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(), error_total,
-      p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib, finish.peak_rss_kib,
-      finish.threads, held_kib);
+      options_.scenario, protocol_->name(), options_.subscribers, connected, tracker_->published(),
+      delivered, tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(),
+      error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
+      finish.peak_rss_kib, finish.threads, held_kib);
   return absl::StrFormat(
-      R"({"scenario": "%s", "system": "%s", "subscribers": %d, "rate": %g, "duration_s": %g,
+      R"({"scenario": "%s", "system": "%s", "subscribers": %d, "subscribers_connected": %d, "rate": %g, "duration_s": %g,
  "publish_seconds": %.3f, "elapsed_s": %.3f,
  "messages_sent": %d, "deliveries_expected": %d, "delivered": %d, "lost": %d,
  "duplicated": %d, "out_of_order": %d, "foreign": %d,
@@ -417,7 +440,7 @@ std::string LoadRun::Run() {
             "peak_rss_kib": %d, "threads": %d, "idle_rss_kib": %d, "parked_rss_kib": %d,
             "kib_per_held_poll": %.2f}}
 )",
-      options_.scenario, protocol_->name(), options_.subscribers, options_.rate,
+      options_.scenario, protocol_->name(), options_.subscribers, connected, options_.rate,
       options_.duration_s, publish_seconds, elapsed, tracker_->published(), tracker_->expected(),
       delivered, lost, tracker_->duplicated(), tracker_->out_of_order(), tracker_->foreign(), p50,
       p90, p99, max, rate, absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery,

@@ -70,6 +70,8 @@ class LoadRun {
   std::vector<SubscriberState> states_;
   std::vector<Connection*> subscriber_connections_;
   std::vector<int64_t> retry_at_ns_;  // subscribers waiting to re-poll after an error
+  std::vector<bool> failed_;          // setup failed for good: the subscriber sits out
+  std::vector<int> setup_attempts_;
   std::vector<Connection*> publishers_;
   std::vector<std::unique_ptr<Connection>> owned_;
   int setup_step_ = 0;
