@@ -30,14 +30,18 @@ mkdir -p "$raw"
 pids=""
 sut_pids=()
 
-wait_http() {  # port [path]: until it accepts (and GET path answers 200), at most 30 s
+# Answers 0 when 127.0.0.1:port accepts (and, with a path, GET path answers 200). In a
+# subshell: a failed redirection of `exec` would end the script itself.
+probe() {
+  ( exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    [ -z "${2:-}" ] && exit 0
+    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
+    head -n 1 <&3 | grep -q ' 200 ' ) 2>/dev/null
+}
+
+wait_http() {  # port [path]: until probe passes, at most 30 s
   for _ in $(seq 300); do
-    if exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null; then
-      if [ -z "${2:-}" ]; then exec 3>&-; return 0; fi
-      printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
-      if head -n 1 <&3 | grep -q ' 200 '; then exec 3>&-; return 0; fi
-      exec 3>&-
-    fi
+    if probe "$@"; then return 0; fi
     sleep 0.1
   done
   echo "bench: port $1 is not ready" >&2

@@ -12,14 +12,21 @@ namespace parley::bench {
 DeliveryTracker::DeliveryTracker(uint64_t run_id, int subscribers)
     : run_id_(run_id), subscribers_(subscribers), received_(subscribers) {}
 
-std::string DeliveryTracker::MessageText(int sequence, int64_t now_ns) const {
-  return absl::StrCat(run_id_, "_", sequence, "_", now_ns);
+std::string DeliveryTracker::MessageText(int sequence, int64_t now_ns, int publisher) const {
+  return absl::StrCat(run_id_, "_", sequence, "_", now_ns, "_", publisher);
+}
+
+void DeliveryTracker::MarkSent(int sequence) {
+  if (sequence >= static_cast<int>(sent_.size())) sent_.resize(sequence + 1);
+  if (!sent_[sequence]) ++sent_count_;
+  sent_[sequence] = true;
 }
 
 void DeliveryTracker::OnPublished(int sequence) {
   if (sequence >= static_cast<int>(published_.size())) published_.resize(sequence + 1);
   if (!published_[sequence]) ++published_count_;
   published_[sequence] = true;
+  MarkSent(sequence);
 }
 
 void DeliveryTracker::OnPublishFailed() {}
@@ -29,9 +36,11 @@ void DeliveryTracker::OnReceived(int subscriber, absl::string_view text, int64_t
   uint64_t run = 0;
   int sequence = 0;
   int64_t sent_ns = 0;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &run) || run != run_id_ ||
+  int publisher = 0;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &run) || run != run_id_ ||
       !absl::SimpleAtoi(parts[1], &sequence) || !absl::SimpleAtoi(parts[2], &sent_ns) ||
-      sequence < 0) {
+      !absl::SimpleAtoi(parts[3], &publisher) || sequence < 0 || publisher < 0 ||
+      publisher > 1024) {
     ++foreign_;
     return;
   }
@@ -42,8 +51,10 @@ void DeliveryTracker::OnReceived(int subscriber, absl::string_view text, int64_t
     return;
   }
   s.seen[sequence] = true;
-  if (sequence < s.highest) ++out_of_order_;
-  s.highest = std::max(s.highest, sequence);
+  MarkSent(sequence);
+  if (publisher >= static_cast<int>(s.highest.size())) s.highest.resize(publisher + 1, -1);
+  if (sequence < s.highest[publisher]) ++out_of_order_;
+  s.highest[publisher] = std::max(s.highest[publisher], sequence);
   ++delivered_;
   latencies_us_.push_back(static_cast<uint32_t>(std::max<int64_t>(0, now_ns - sent_ns) / 1000));
   sorted_ = false;

@@ -240,8 +240,9 @@ void LoadRun::OnPublisherResponse(Connection* connection, const HttpResponse& re
   if (options_.rate <= 0 && publishing_) {
     connection->sequence = next_sequence_++;
     ++publishes_in_flight_;
-    Send(connection, protocol_->PublishRequest(tracker_->MessageText(connection->sequence, NowNs()),
-                                               connection->sequence));
+    Send(connection, protocol_->PublishRequest(
+                         tracker_->MessageText(connection->sequence, NowNs(), connection->index),
+                         connection->sequence));
   }
 }
 
@@ -288,8 +289,8 @@ void LoadRun::PublishNext() {
   }
   idle->sequence = next_sequence_++;
   ++publishes_in_flight_;
-  Send(idle,
-       protocol_->PublishRequest(tracker_->MessageText(idle->sequence, NowNs()), idle->sequence));
+  Send(idle, protocol_->PublishRequest(tracker_->MessageText(idle->sequence, NowNs(), idle->index),
+                                       idle->sequence));
 }
 
 void LoadRun::CheckRetries() {
@@ -390,8 +391,9 @@ std::string LoadRun::Run() {
       }
       publisher->sequence = next_sequence_++;
       ++publishes_in_flight_;
-      Send(publisher, protocol_->PublishRequest(tracker_->MessageText(publisher->sequence, NowNs()),
-                                                publisher->sequence));
+      Send(publisher, protocol_->PublishRequest(
+                          tracker_->MessageText(publisher->sequence, NowNs(), publisher->index),
+                          publisher->sequence));
     }
     Loop([&] { return NowNs() >= end; }, options_.duration_s + 1);
   }
@@ -432,7 +434,7 @@ std::string LoadRun::Run() {
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "subscribers": %d, "subscribers_connected": %d, "rate": %g, "duration_s": %g,
  "publish_seconds": %.3f, "elapsed_s": %.3f,
- "messages_sent": %d, "deliveries_expected": %d, "delivered": %d, "lost": %d,
+ "messages_sent": %d, "messages_acknowledged": %d, "deliveries_expected": %d, "delivered": %d, "lost": %d,
  "duplicated": %d, "out_of_order": %d, "foreign": %d,
  "latency_us": {"p50": %.0f, "p90": %.0f, "p99": %.0f, "max": %.0f},
  "deliveries_per_second": %.1f, "errors": {%s}, "errors_total": %d,
@@ -441,10 +443,11 @@ std::string LoadRun::Run() {
             "kib_per_held_poll": %.2f}}
 )",
       options_.scenario, protocol_->name(), options_.subscribers, connected, options_.rate,
-      options_.duration_s, publish_seconds, elapsed, tracker_->published(), tracker_->expected(),
-      delivered, lost, tracker_->duplicated(), tracker_->out_of_order(), tracker_->foreign(), p50,
-      p90, p99, max, rate, absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery,
-      finish.rss_kib, finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib);
+      options_.duration_s, publish_seconds, elapsed, tracker_->published(),
+      tracker_->acknowledged(), tracker_->expected(), delivered, lost, tracker_->duplicated(),
+      tracker_->out_of_order(), tracker_->foreign(), p50, p90, p99, max, rate,
+      absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery, finish.rss_kib,
+      finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib);
 }
 
 }  // namespace parley::bench
