@@ -22,15 +22,17 @@ void Redirect(httplib::Response& response, const std::string& location, int stat
 
 std::string ChatroomPath(absl::string_view user) { return absl::StrCat("/chatroom/", user, "/"); }
 
-// Serves an asset (with ETag and If-None-Match when embedded; uncached from --web_root).
+// Serves an asset: cached with ETag and If-None-Match when embedded and `cacheable`; else
+// (from --web_root, or a page that must never be cached) with no-store.
 void ServeAsset(const RouteContext& context, const std::string& name,
-                const httplib::Request& request, httplib::Response& response) {
+                const httplib::Request& request, httplib::Response& response,
+                bool cacheable = true) {
   absl::StatusOr<WebAsset> asset = context.assets->Find(name);
   if (!asset.ok()) {
     WriteError(response, FromStatus(asset.status()));
     return;
   }
-  if (asset->etag.empty()) {
+  if (!cacheable || asset->etag.empty()) {
     response.set_header("Cache-Control", "no-store");
   } else {
     response.set_header("ETag", asset->etag);
@@ -109,8 +111,7 @@ void AddPageRoutes(const RouteContext& context, RouteTable& routes) {
     } else if (!session.ok()) {
       WriteError(r, FromStatus(session.status()));
     } else {
-      ServeAsset(context, "chatroom.html", q, r);
-      r.set_header("Cache-Control", "no-store");
+      ServeAsset(context, "chatroom.html", q, r, /*cacheable=*/false);
     }
   });
   routes.Get("/static/(.+)",

@@ -35,6 +35,10 @@ TEST(AuthTest, LoginFormSetsASafeCookieAndRedirectsToTheChatroom) {
   httplib::Result page = client->Get("/chatroom/alice/", {{"Cookie", CookieFrom(login)}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
+  // A page for one user is never cached, and says so once.
+  EXPECT_EQ(page->get_header_value_count("Cache-Control"), 1u);
+  EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
+  EXPECT_FALSE(page->has_header("ETag"));
   for (const char* id : {"id=\"form\"", "id=\"post\"", "id=\"message\""}) {
     EXPECT_NE(page->body.find(id), std::string::npos) << id;
   }
