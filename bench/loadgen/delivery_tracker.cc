@@ -29,8 +29,6 @@ void DeliveryTracker::OnPublished(int sequence) {
   MarkSent(sequence);
 }
 
-void DeliveryTracker::OnPublishFailed() {}
-
 void DeliveryTracker::OnReceived(int subscriber, absl::string_view text, int64_t now_ns) {
   std::vector<absl::string_view> parts = absl::StrSplit(text, '_');
   uint64_t run = 0;

@@ -23,7 +23,6 @@ class DeliveryTracker {
 
   std::string MessageText(int sequence, int64_t now_ns, int publisher) const;
   void OnPublished(int sequence);  // the server accepted it
-  void OnPublishFailed();
   // A text received by `subscriber` at `now_ns`.
   void OnReceived(int subscriber, absl::string_view text, int64_t now_ns);
 

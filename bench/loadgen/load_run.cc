@@ -180,7 +180,6 @@ void LoadRun::OnBroken(Connection* connection, const std::string& kind) {
     }
   } else {
     --publishes_in_flight_;
-    tracker_->OnPublishFailed();
     if (phase_ == Phase::kPublisherLogin) publisher_ready_ = false;
   }
 }

@@ -87,9 +87,4 @@ void BrokerClient::CancelPolls() {
   for (grpc::ClientContext* context : polls_) context->TryCancel();
 }
 
-bool BrokerClient::polls_cancelled() const {
-  absl::MutexLock lock(&mu_);
-  return polls_cancelled_;
-}
-
 }  // namespace parley::frontend

@@ -38,7 +38,6 @@ class BrokerClient {
 
   // For shutdown: cancels every in-flight Poll and makes later ones return at once.
   void CancelPolls();
-  bool polls_cancelled() const;
 
  private:
   template <typename Request, typename Response, typename Method>
@@ -49,7 +48,7 @@ class BrokerClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Broker::Stub> stub_;
 
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   absl::flat_hash_set<grpc::ClientContext*> polls_ ABSL_GUARDED_BY(mu_);
   bool polls_cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -46,11 +46,8 @@ void GetSession(const RouteContext& context, const httplib::Request& request,
                 httplib::Response& response) {
   std::optional<Session> session = RequireSession(context, request, response);
   if (!session) return;
-  v1::ConnectRequest connect;
-  connect.set_user(session->user);
-  connect.set_session(session->session_id);
   v1::ConnectResponse connected;
-  grpc::Status status = context.broker->Connect(connect, &connected);
+  grpc::Status status = context.sessions->Connect(*session, &connected);
   if (!status.ok()) {
     WriteError(response, FromGrpcStatus(status));
     return;

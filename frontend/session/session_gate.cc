@@ -10,15 +10,19 @@ namespace parley::frontend {
 absl::StatusOr<Login> SessionGate::LogIn(absl::string_view name) {
   Login login;
   login.session = tokens_->NewSession(name, absl::Now());
-  v1::ConnectRequest request;
-  request.set_user(std::string(name));
-  request.set_session(login.session.session_id);
-  grpc::Status status = broker_->Connect(request, &login.connected);
+  grpc::Status status = Connect(login.session, &login.connected);
   if (!status.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   login.token = tokens_->Encode(login.session);
   return login;
+}
+
+grpc::Status SessionGate::Connect(const Session& session, v1::ConnectResponse* response) {
+  v1::ConnectRequest request;
+  request.set_user(session.user);
+  request.set_session(session.session_id);
+  return broker_->Connect(request, response);
 }
 
 void SessionGate::LogOut(const Session& session) {
@@ -46,11 +50,8 @@ grpc::Status SessionGate::WithReconnect(const Session& session,
   if (status.error_code() != grpc::StatusCode::NOT_FOUND) return status;
   // NOT_FOUND may be about the user or about a room. Connect tells which: it creates the
   // queue only if the user was gone.
-  v1::ConnectRequest request;
-  request.set_user(session.user);
-  request.set_session(session.session_id);
   v1::ConnectResponse connected;
-  grpc::Status reconnect = broker_->Connect(request, &connected);
+  grpc::Status reconnect = Connect(session, &connected);
   if (!reconnect.ok()) {
     if (reconnect.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,

@@ -34,6 +34,10 @@ class SessionGate {
   absl::StatusOr<Login> LogIn(absl::string_view name);
   void LogOut(const Session& session);
 
+  // Broker Connect for the session's user and session id: creates the queue if the broker
+  // has none (`response.created`), else refreshes it; either way returns epoch and cursor.
+  grpc::Status Connect(const Session& session, v1::ConnectResponse* response);
+
   // The request's valid session: UNAUTHENTICATED if missing, forged or expired;
   // PERMISSION_DENIED if `path_user` is given and is someone else.
   absl::StatusOr<Session> Authenticate(const httplib::Request& request,
