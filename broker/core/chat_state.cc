@@ -58,7 +58,7 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
     JoinLocked(added, kLobby, &joined, &to_wake);
     result = {epoch, added.queue.last_seq(), true};
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return result;
 }
 
@@ -76,7 +76,7 @@ absl::Status ChatState::Disconnect(absl::string_view user_name, absl::string_vie
     }
     RemoveUser(user_name, &to_wake);
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return absl::OkStatus();
 }
 
@@ -138,7 +138,7 @@ absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
                           now);
     }
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return result;
 }
 
@@ -199,7 +199,7 @@ absl::StatusOr<JoinResult> ChatState::Join(absl::string_view user_name, absl::st
     if (!user.ok()) return user.status();
     JoinLocked(**user, room, &result, &to_wake);
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return result;
 }
 
@@ -220,7 +220,7 @@ absl::Status ChatState::Leave(absl::string_view user_name, absl::string_view roo
     }
     LeaveLocked(**user, room, &to_wake);
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return absl::OkStatus();
 }
 
@@ -275,7 +275,7 @@ size_t ChatState::ExpireIdleUsers() {
     }
     for (const std::string& name : expired) RemoveUser(name, &to_wake);
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
   return expired.size();
 }
 
@@ -286,7 +286,7 @@ void ChatState::BeginDrain() {
     draining_ = true;
     for (auto& [name, user] : users_) user->queue.TakeWaiters(&to_wake);
   }
-  WakeAll(to_wake);
+  WakeAll(std::move(to_wake));
 }
 
 ConnectedUser* ChatState::FindUser(absl::string_view user) {

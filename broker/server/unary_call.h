@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "broker/core/poll_waiter.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
 #include "broker/server/in_flight_calls.h"
@@ -56,6 +57,9 @@ class UnaryCall final : public CompletionTag {
     binding_.in_flight->Add();
     counted_ = true;
     Start(binding_);
+    // Messages the handler delivers wake their parked polls only after this call's own
+    // answer has been handed to gRPC.
+    DeferredWakes wakes;
     const grpc::Status status = (*binding_.handler)(request_, &response_);
     state_ = State::kFinishing;
     const bool finishing = binding_.gate->RunIfOpen([&] {
@@ -66,6 +70,7 @@ class UnaryCall final : public CompletionTag {
       }
     });
     if (!finishing) delete this;
+    wakes.RunNow();
   }
 
  private:

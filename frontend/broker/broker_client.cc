@@ -1,5 +1,7 @@
 #include "frontend/broker/broker_client.h"
 
+#include "absl/synchronization/notification.h"
+
 namespace parley::frontend {
 namespace {
 
@@ -71,7 +73,15 @@ grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse
     if (polls_cancelled_) return grpc::Status::OK;
     polls_.insert(&context);
   }
-  grpc::Status status = stub_->Poll(&context, request, response);
+  // The callback API: gRPC's own threads read the answer and wake only this thread,
+  // instead of every waiting HTTP thread taking turns polling the channel.
+  grpc::Status status;
+  absl::Notification done;
+  stub_->async()->Poll(&context, &request, response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
   absl::MutexLock lock(&mu_);
   polls_.erase(&context);
   if (polls_cancelled_ && !status.ok()) {

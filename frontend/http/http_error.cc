@@ -79,14 +79,22 @@ void WriteError(httplib::Response& response, const HttpError& error) {
   WriteJson(response, body, error.status);
 }
 
-void WriteJson(httplib::Response& response, const google::protobuf::Message& message, int status) {
+std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+void WriteJsonText(httplib::Response& response, const std::string& json, int status) {
   response.status = status;
   response.set_header("Cache-Control", "no-store");
   response.set_content(json, "application/json");
+}
+
+void WriteJson(httplib::Response& response, const google::protobuf::Message& message, int status) {
+  WriteJsonText(response, ToJson(message), status);
 }
 
 absl::Status ParseJson(const std::string& body, google::protobuf::Message* message) {

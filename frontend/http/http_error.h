@@ -26,7 +26,11 @@ HttpError FromStatus(const absl::Status& status);
 
 // Writes {"error": {"code", "message"}} with the status (and Retry-After).
 void WriteError(httplib::Response& response, const HttpError& error);
-// Writes a protobuf message as JSON (protobuf's JSON mapping, every field printed).
+// A protobuf message as JSON (protobuf's JSON mapping, every field printed).
+std::string ToJson(const google::protobuf::Message& message);
+// Writes JSON text as the answer (not cached by anyone on the way).
+void WriteJsonText(httplib::Response& response, const std::string& json, int status = 200);
+// Writes a protobuf message as JSON: WriteJsonText(ToJson(message)).
 void WriteJson(httplib::Response& response, const google::protobuf::Message& message,
                int status = 200);
 // Parses a JSON body into `message`; INVALID_ARGUMENT saying why on failure (bad JSON,

@@ -99,7 +99,11 @@ void Poll(const RouteContext& context, const httplib::Request& request,
     polled.Clear();
     return context.broker->Poll(poll, &polled);
   });
-  AnswerBrokerCall(response, status, polled);
+  if (!status.ok()) {
+    WriteError(response, FromGrpcStatus(status));
+    return;
+  }
+  WriteJsonText(response, context.poll_json->Write(polled));
 }
 
 void PostMessage(const RouteContext& context, const httplib::Request& request,

@@ -3,6 +3,7 @@
 
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
+#include "frontend/http/poll_json.h"
 #include "frontend/server/frontend_options.h"
 #include "frontend/session/session_gate.h"
 
@@ -15,6 +16,7 @@ struct RouteContext {
   BrokerClient* broker;
   SessionGate* sessions;
   const WebAssets* assets;
+  PollJson* poll_json;
 };
 
 }  // namespace parley::frontend

@@ -34,7 +34,7 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       broker_(options.broker, options.broker_timeout, options.poll_margin),
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
-      context_{&options_, &broker_, &sessions_, &assets_} {}
+      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_} {}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret) {

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
+#include "frontend/http/poll_json.h"
 #include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"
 #include "frontend/server/frontend_options.h"
@@ -53,6 +54,7 @@ class FrontendServer {
   BrokerClient broker_;
   SessionGate sessions_;
   WebAssets assets_;
+  PollJson poll_json_;
   RouteContext context_;
   httplib::Server server_;
   RouteTable routes_{&server_};

@@ -1,0 +1,83 @@
+#include "frontend/http/poll_json.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "frontend/http/http_error.h"
+
+namespace parley::frontend {
+namespace {
+
+absl::string_view Bool(bool value) { return value ? "true" : "false"; }
+
+}  // namespace
+
+PollJson::PollJson(size_t capacity) : shard_capacity_(std::max<size_t>(1, capacity / kShards)) {}
+
+std::shared_ptr<const PollJson::Rendered> PollJson::Render(const v1::Message& message) {
+  auto rendered = std::make_shared<Rendered>();
+  rendered->message = message;
+  rendered->message.clear_seq();
+  std::string json = ToJson(rendered->message);
+  // A '"' inside a JSON string is always escaped, so the first unescaped `,"seq":"0"`
+  // is the field itself, whatever the id holds.
+  constexpr absl::string_view kSeq = ",\"seq\":\"";
+  const size_t at = json.find(absl::StrCat(kSeq, "0\""));
+  if (at == std::string::npos) return nullptr;  // cannot happen with this proto
+  rendered->head = json.substr(0, at + kSeq.size());
+  rendered->tail = json.substr(at + kSeq.size() + 1);
+  return rendered;
+}
+
+std::shared_ptr<const PollJson::Rendered> PollJson::Find(const v1::Message& message) {
+  Shard& shard = shards_[absl::HashOf(message.id()) % kShards];
+  {
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.by_id.find(message.id());
+    if (it != shard.by_id.end()) {
+      const v1::Message& cached = it->second->message;
+      if (cached.kind() == message.kind() && cached.room() == message.room() &&
+          cached.from() == message.from() && cached.to() == message.to() &&
+          cached.text() == message.text() &&
+          cached.sent_at().seconds() == message.sent_at().seconds() &&
+          cached.sent_at().nanos() == message.sent_at().nanos()) {
+        return it->second;
+      }
+    }
+  }
+  // Rendered outside the lock: two threads may render the same message; both are right.
+  std::shared_ptr<const Rendered> rendered = Render(message);
+  if (rendered == nullptr) return nullptr;
+  absl::MutexLock lock(&shard.mu);
+  auto [it, inserted] = shard.by_id.insert_or_assign(message.id(), rendered);
+  if (inserted) {
+    shard.order.push_back(message.id());
+    if (shard.order.size() > shard_capacity_) {
+      shard.by_id.erase(shard.order.front());
+      shard.order.pop_front();
+    }
+  }
+  return rendered;
+}
+
+std::string PollJson::Write(const v1::PollResponse& response) {
+  std::string json = "{\"messages\":[";
+  for (int i = 0; i < response.messages_size(); ++i) {
+    const v1::Message& message = response.messages(i);
+    if (i > 0) json.push_back(',');
+    std::shared_ptr<const Rendered> rendered = Find(message);
+    if (rendered == nullptr) {
+      json += ToJson(message);
+      continue;
+    }
+    absl::StrAppend(&json, rendered->head, message.seq(), rendered->tail);
+  }
+  absl::StrAppend(&json, "],\"cursor\":\"", response.cursor(), "\",\"gap\":", Bool(response.gap()),
+                  ",\"epoch\":\"", response.epoch(), "\"}");
+  return json;
+}
+
+}  // namespace parley::frontend
