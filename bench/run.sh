@@ -3,6 +3,7 @@
 # bench/results/. Usage: bench/run.sh [scenario ...]   (default: every scenario)
 #   RUNS=2            runs of each scenario per system (medians are quoted)
 #   SYSTEMS="parley nchan1 nchan2"
+#   FRONTEND_FLAGS="--broker_channels=4"   extra flags for parley-frontend
 # The system under test runs on core 1 (taskset -c 1), the load generator on core 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ start_parley() {
   sut_pids=($!)
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker=127.0.0.1:50151 \
-    --max_connections=10500 >"$scratch/frontend.log" 2>&1 &
+    --max_connections=10500 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
   wait_http 8181 /readyz

@@ -19,6 +19,8 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
 ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
+ABSL_FLAG(int64_t, broker_channels, 4,
+          "gRPC channels (HTTP/2 connections) to the broker; calls are spread over them.");
 ABSL_FLAG(int64_t, max_connections, 10'000,
           "Open connections served at once (one thread each); beyond this, 503 at once.");
 ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
@@ -67,6 +69,9 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   if (absl::StartsWith(options.host, "["))
     options.host = options.host.substr(1, options.host.size() - 2);
   options.broker = absl::GetFlag(FLAGS_broker);
+  const int64_t channels = absl::GetFlag(FLAGS_broker_channels);
+  if (channels < 1 || channels > 64) Fail("--broker_channels must be 1..64");
+  options.broker_channels = static_cast<int>(channels);
   const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
   const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
   const int64_t keep_alive_requests = absl::GetFlag(FLAGS_keep_alive_max_requests);

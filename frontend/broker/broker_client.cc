@@ -1,12 +1,16 @@
 #include "frontend/broker/broker_client.h"
 
+#include <algorithm>
+
 #include "absl/synchronization/notification.h"
 
 namespace parley::frontend {
 namespace {
 
-std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+std::shared_ptr<grpc::Channel> Dial(const std::string& address, int index) {
   grpc::ChannelArguments args;
+  // Distinct arguments, or gRPC would share one connection among the channels.
+  args.SetInt("parley.channel_index", index);
   // gRPC's default reconnect backoff grows to two minutes; a restarted broker should be
   // found again within about a second.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
@@ -18,17 +22,22 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
 }  // namespace
 
 BrokerClient::BrokerClient(const std::string& address, absl::Duration call_timeout,
-                           absl::Duration poll_margin)
-    : call_timeout_(call_timeout),
-      poll_margin_(poll_margin),
-      channel_(Dial(address)),
-      stub_(v1::Broker::NewStub(channel_)) {}
+                           absl::Duration poll_margin, int channels)
+    : call_timeout_(call_timeout), poll_margin_(poll_margin) {
+  for (int i = 0; i < std::max(channels, 1); ++i) {
+    stubs_.push_back(v1::Broker::NewStub(Dial(address, i)));
+  }
+}
+
+v1::Broker::Stub& BrokerClient::NextStub() {
+  return *stubs_[next_stub_.fetch_add(1, std::memory_order_relaxed) % stubs_.size()];
+}
 
 template <typename Request, typename Response, typename Method>
 grpc::Status BrokerClient::Unary(Method method, const Request& request, Response* response) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
-  return ((*stub_).*method)(&context, request, response);
+  return (NextStub().*method)(&context, request, response);
 }
 
 grpc::Status BrokerClient::Connect(const v1::ConnectRequest& request,
@@ -77,7 +86,7 @@ grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse
   // instead of every waiting HTTP thread taking turns polling the channel.
   grpc::Status status;
   absl::Notification done;
-  stub_->async()->Poll(&context, &request, response, [&](grpc::Status s) {
+  NextStub().async()->Poll(&context, &request, response, [&](grpc::Status s) {
     status = std::move(s);
     done.Notify();
   });

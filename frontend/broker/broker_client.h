@@ -3,8 +3,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -14,14 +16,16 @@
 
 namespace parley::frontend {
 
-// The frontend's connection to the broker: one channel (gRPC reconnects it by itself, with a
-// short backoff so a restarted broker is found within about a second), a deadline on every
-// call, and a registry of in-flight Polls so shutdown can answer them at once.
+// The frontend's connection to the broker: `channels` gRPC channels, each its own HTTP/2
+// connection (gRPC reconnects them by itself, with a short backoff so a restarted broker is
+// found within about a second), calls spread over them in turn, a deadline on every call,
+// and a registry of in-flight Polls so shutdown can answer them at once.
 // Thread-safe: every HTTP worker thread calls it concurrently.
 class BrokerClient {
  public:
   // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
-  BrokerClient(const std::string& address, absl::Duration call_timeout, absl::Duration poll_margin);
+  BrokerClient(const std::string& address, absl::Duration call_timeout, absl::Duration poll_margin,
+               int channels = 1);
 
   grpc::Status Connect(const v1::ConnectRequest& request, v1::ConnectResponse* response);
   grpc::Status Disconnect(const v1::DisconnectRequest& request, v1::DisconnectResponse* response);
@@ -45,8 +49,10 @@ class BrokerClient {
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Broker::Stub> stub_;
+  v1::Broker::Stub& NextStub();
+
+  std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // one per channel
+  std::atomic<size_t> next_stub_{0};
 
   absl::Mutex mu_;
   absl::flat_hash_set<grpc::ClientContext*> polls_ ABSL_GUARDED_BY(mu_);

@@ -13,6 +13,7 @@ struct FrontendOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
   std::string broker = "127.0.0.1:50051";
+  int broker_channels = 4;  // measured: 4 beat 1 in bench fanout1k (bench/README.md)
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;
   absl::Duration default_wait = absl::Seconds(25);

@@ -31,7 +31,7 @@ void SetDuration(Setter setter, absl::Duration duration) {
 FrontendServer::FrontendServer(const FrontendOptions& options, std::string session_secret)
     : options_(options),
       tokens_(std::move(session_secret), options.session_lifetime),
-      broker_(options.broker, options.broker_timeout, options.poll_margin),
+      broker_(options.broker, options.broker_timeout, options.poll_margin, options.broker_channels),
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
       context_{&options_, &broker_, &sessions_, &assets_, &poll_json_} {}
