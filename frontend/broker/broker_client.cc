@@ -25,12 +25,21 @@ BrokerClient::BrokerClient(const std::string& address, absl::Duration call_timeo
                            absl::Duration poll_margin, int channels)
     : call_timeout_(call_timeout), poll_margin_(poll_margin) {
   for (int i = 0; i < std::max(channels, 1); ++i) {
-    stubs_.push_back(v1::Broker::NewStub(Dial(address, i)));
+    channels_.push_back(Dial(address, i));
+    stubs_.push_back(v1::Broker::NewStub(channels_.back()));
   }
 }
 
 v1::Broker::Stub& BrokerClient::NextStub() {
-  return *stubs_[next_stub_.fetch_add(1, std::memory_order_relaxed) % stubs_.size()];
+  const size_t first = next_stub_.fetch_add(1, std::memory_order_relaxed);
+  for (size_t i = 0; i < stubs_.size(); ++i) {
+    const size_t index = (first + i) % stubs_.size();
+    // GetState(true) also starts connecting an idle channel.
+    if (channels_[index]->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
+      return *stubs_[index];
+    }
+  }
+  return *stubs_[first % stubs_.size()];  // none is up: this call finds out why
 }
 
 template <typename Request, typename Response, typename Method>

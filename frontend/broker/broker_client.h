@@ -18,8 +18,10 @@ namespace parley::frontend {
 
 // The frontend's connection to the broker: `channels` gRPC channels, each its own HTTP/2
 // connection (gRPC reconnects them by itself, with a short backoff so a restarted broker is
-// found within about a second), calls spread over them in turn, a deadline on every call,
-// and a registry of in-flight Polls so shutdown can answer them at once.
+// found within about a second). Calls go to the connected channels in turn: after a broker
+// restart the channels reconnect one by one, and a call must not pick one still waiting out
+// its backoff while another is up. Every call has a deadline, and a registry of in-flight
+// Polls lets shutdown answer them at once.
 // Thread-safe: every HTTP worker thread calls it concurrently.
 class BrokerClient {
  public:
@@ -51,7 +53,8 @@ class BrokerClient {
   const absl::Duration poll_margin_;
   v1::Broker::Stub& NextStub();
 
-  std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // one per channel
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // stubs_[i] uses channels_[i]
   std::atomic<size_t> next_stub_{0};
 
   absl::Mutex mu_;
