@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BROKER_FLAGS ?=
 FRONTEND_FLAGS ?=
 
-.PHONY: all deps build build-sanitize run test test-release test-sanitize format clean
+.PHONY: all deps build build-sanitize run dev test test-release test-sanitize format clean
 
 all: build
 
@@ -25,6 +25,13 @@ build-sanitize: deps
 run: build
 	@BUILD_DIR=$(BUILD_DIR) BROKER_FLAGS="$(BROKER_FLAGS)" FRONTEND_FLAGS="$(FRONTEND_FLAGS)" \
 	  scripts/run-local.sh
+
+# Like run, with the web files served from frontend/web (edit, reload the page) and both
+# programs rebuilt and restarted when C++ sources change.
+dev:
+	@scripts/install-deps.sh --dev
+	@BUILD_DIR=$(BUILD_DIR) BROKER_FLAGS="$(BROKER_FLAGS)" FRONTEND_FLAGS="$(FRONTEND_FLAGS)" \
+	  scripts/dev.sh
 
 # Every test, twice: an optimized build, then one under AddressSanitizer and UBSan.
 test: test-release test-sanitize

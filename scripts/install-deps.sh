@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Parley builds and tests with. Idempotent: installs only
-# what is missing and prints nothing when everything is already present.
+# Installs the Debian 12 packages Parley builds and tests with, and the npm packages of the
+# browser tests (tests/browser/package-lock.json). Idempotent: installs only what is missing
+# and prints nothing when everything is already present.
+#   --bench   also what bench/run.sh needs
+#   --dev     also what `make dev` needs (inotify-tools)
+#   --build-only  just what compiling needs (the container build stage): no browser, no node
 set -euo pipefail
 
 packages=(
@@ -8,11 +12,23 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
 )
-# `install-deps.sh --bench`: also what bench/run.sh needs (Nchan as the baseline, taskset,
-# python3 for the summary table).
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(nginx-light libnginx-mod-nchan util-linux python3)
+browser_tests=1
+for mode in "$@"; do [ "$mode" = --build-only ] && browser_tests=0; done
+if [ $browser_tests = 1 ]; then
+  packages+=(chromium ca-certificates)
+  # Node.js for the browser tests: Debian's, unless the machine already has node and npm.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
+# --bench: Nchan as the baseline, taskset, python3 for the summary table.
+for mode in "$@"; do
+  case $mode in
+    --bench) packages+=(nginx-light libnginx-mod-nchan util-linux python3) ;;
+    --dev) packages+=(inotify-tools) ;;
+    --build-only) ;;
+    *) echo "install-deps: unknown option $mode" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,15 +36,26 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts an installed nginx as a service; the benchmark runs its own.
-if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
-  (systemctl stop nginx || service nginx stop || nginx -s stop) >/dev/null 2>&1 || true
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts an installed nginx as a service; the benchmark runs its own.
+  if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
+    (systemctl stop nginx || service nginx stop || nginx -s stop) >/dev/null 2>&1 || true
+  fi
+fi
+
+# The browser tests' npm packages, exactly as locked (playwright-core drives the Debian
+# chromium above; it downloads no browser). Reinstalled only when the lock file changed.
+browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+stamp="$browser/node_modules/.parley-lock"
+if [ $browser_tests = 1 ] && ! cmp -s "$browser/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "install-deps: npm ci in tests/browser"
+  (cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$browser/package-lock.json" "$stamp"
 fi

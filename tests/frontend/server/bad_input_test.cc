@@ -107,7 +107,7 @@ TEST_F(BadInputTest, CrossOriginPostIsRefused) {
 
 TEST_F(BadInputTest, EveryResponseCarriesTheSecurityHeaders) {
   auto client = stack_.Client();
-  for (const char* path : {"/login", "/static/chat.js", "/nope", "/healthz"}) {
+  for (const char* path : {"/login", "/static/chat-app.js", "/nope", "/healthz"}) {
     httplib::Result result = client->Get(path);
     ASSERT_TRUE(result);
     EXPECT_NE(result->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"),

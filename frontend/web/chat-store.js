@@ -1,0 +1,96 @@
+// What the tab knows: its conversations (rooms and direct messages), each with its messages
+// in order and shown once, unread counts, and which one is open. No DOM here.
+'use strict';
+
+export const roomKey = (room) => `#${room}`;
+export const dmKey = (user) => `@${user}`;
+
+// Messages that a person wrote (the others are JOIN/LEAVE/SYSTEM notices).
+export const isChat = (message) => message.kind === 'CHAT' || message.kind === 'DIRECT';
+
+export class Conversation {
+  constructor(kind, name) {
+    this.kind = kind;  // 'room' or 'dm'
+    this.name = name;  // room name, or the other user's name
+    this.key = kind === 'room' ? roomKey(name) : dmKey(name);
+    this.messages = [];  // sorted by sentAt, then by arrival
+    this.ids = new Set();
+    this.unread = 0;
+    this.historyLoaded = false;
+  }
+
+  // Adds `message` unless already shown; answers whether it went at the end (the view can
+  // then append instead of redrawing).
+  add(message) {
+    if (this.ids.has(message.id)) return {added: false, appended: false};
+    this.ids.add(message.id);
+    const time = message.sentAt || '';
+    let at = this.messages.length;
+    while (at > 0 && (this.messages[at - 1].sentAt || '') > time) at -= 1;
+    this.messages.splice(at, 0, message);
+    return {added: true, appended: at === this.messages.length - 1};
+  }
+}
+
+export class Store {
+  constructor(me) {
+    this.me = me;
+    this.conversations = new Map();
+    this.currentKey = roomKey('lobby');
+    this.ensureRoom('lobby');
+  }
+
+  get current() {
+    return this.conversations.get(this.currentKey);
+  }
+
+  get rooms() {
+    return [...this.conversations.values()].filter((c) => c.kind === 'room')
+        .sort((a, b) => (a.name === 'lobby' ? -1 : b.name === 'lobby' ? 1 : a.name.localeCompare(b.name)));
+  }
+
+  get directs() {
+    return [...this.conversations.values()].filter((c) => c.kind === 'dm')
+        .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  ensureRoom(room) {
+    const key = roomKey(room);
+    if (!this.conversations.has(key)) this.conversations.set(key, new Conversation('room', room));
+    return this.conversations.get(key);
+  }
+
+  ensureDirect(user) {
+    const key = dmKey(user);
+    if (!this.conversations.has(key)) this.conversations.set(key, new Conversation('dm', user));
+    return this.conversations.get(key);
+  }
+
+  removeRoom(room) {
+    if (room === 'lobby') return;
+    this.conversations.delete(roomKey(room));
+    if (this.currentKey === roomKey(room)) this.currentKey = roomKey('lobby');
+  }
+
+  // The conversation a polled message belongs to (created if new), or null for notices
+  // that belong to none.
+  conversationOf(message) {
+    if (message.kind === 'DIRECT') {
+      return this.ensureDirect(message.from === this.me ? message.to : message.from);
+    }
+    if (message.room) {
+      if (message.kind === 'LEAVE' && message.from === this.me) {
+        return this.conversations.get(roomKey(message.room)) || null;
+      }
+      return this.ensureRoom(message.room);
+    }
+    return null;
+  }
+
+  // The broker restarted and forgot everything: start over with just the lobby.
+  reset() {
+    this.conversations.clear();
+    this.ensureRoom('lobby');
+    this.currentKey = roomKey('lobby');
+  }
+}

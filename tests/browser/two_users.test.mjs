@@ -1,0 +1,85 @@
+// Alice and Bob in two browser contexts: presence, lobby chat both ways, direct messages.
+import assert from 'node:assert/strict';
+
+import {browserTest, lines, logIn, say, waitForLine} from './harness.mjs';
+
+browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
+  const alice = await logIn(browser, stack, 'alice');
+  pages.push(alice);
+  const bob = await logIn(browser, stack, 'bob');
+  pages.push(bob);
+
+  await alice.waitForSelector('#online button[data-user="bob"]', {timeout: 20000});
+  await bob.waitForSelector('#online button[data-user="alice"]');
+
+  await say(alice, 'hello bob');
+  await waitForLine(bob, 'hello bob', 1000);
+  assert.equal(await alice.evaluate(() => document.activeElement.id), 'post',
+               'the input keeps focus after Enter');
+  await say(bob, 'hi alice');
+  await waitForLine(alice, 'hi alice', 1000);
+
+  // Own lines are marked, each line shown once, with sender and time.
+  await waitForLine(alice, 'hello bob');
+  assert.deepEqual(await lines(alice), ['hello bob', 'hi alice']);
+  assert.deepEqual(await lines(bob), ['hello bob', 'hi alice']);
+  assert.equal(await alice.$eval('#message li.mine .text', (e) => e.textContent), 'hello bob');
+  assert.match(await bob.$eval('#message li:not(.mine) .from', (e) => e.textContent), /alice/);
+  assert.equal(await bob.$$eval('#message li time', (t) => t.length), 2);
+  assert.deepEqual([alice.dialogs, bob.dialogs], [[], []]);
+  assert.deepEqual([alice.consoleErrors, bob.consoleErrors], [[], []]);
+});
+
+browserTest('a direct message reaches only its recipient', async ({stack, browser, pages}) => {
+  const alice = await logIn(browser, stack, 'alice');
+  const bob = await logIn(browser, stack, 'bob');
+  const carol = await logIn(browser, stack, 'carol');
+  pages.push(alice, bob, carol);
+
+  await alice.click('#online button[data-user="bob"]', {timeout: 20000});
+  await alice.waitForSelector('#title:has-text("@bob")');
+  await say(alice, 'just between us');
+  await waitForLine(alice, 'just between us');
+
+  // Bob: a new conversation with alice, unread until opened.
+  await bob.waitForSelector('#dms button[data-key="@alice"] .unread', {timeout: 5000});
+  assert.equal(await bob.$eval('#dms button[data-key="@alice"] .unread', (e) => e.textContent), '1');
+  assert.deepEqual(await lines(bob), [], 'not in the lobby');
+  await bob.click('#dms button[data-key="@alice"]');
+  await waitForLine(bob, 'just between us');
+  assert.equal(await bob.$$eval('#dms .unread', (e) => e.length), 0, 'read once opened');
+  await say(bob, 'sure');
+  await waitForLine(alice, 'sure', 1000);
+
+  // Carol saw nothing: no conversation, no line anywhere. Give her poll loop the time it
+  // needs to show a line (her status is connected, and a lobby line reaches her).
+  await bob.click('#rooms button[data-key="#lobby"]');
+  await say(bob, 'lobby line');
+  await waitForLine(carol, 'lobby line');
+  assert.equal(await carol.$$eval('#dms li', (e) => e.length), 0);
+  assert.deepEqual(await lines(carol), ['lobby line']);
+});
+
+browserTest('login explains bad names and taken names, and remembers the session', async ({stack, browser, pages}) => {
+  const alice = await logIn(browser, stack, 'alice');
+  pages.push(alice);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  pages.push(page);
+  await page.goto(`${stack.url}/login`);
+  await page.fill('#name', 'alice');
+  await page.press('#name', 'Enter');
+  await page.waitForSelector('#error:has-text("taken")');
+  assert.equal(new URL(page.url()).pathname, '/login');
+
+  // The browser's own check stops a bad name; the server says the same if it gets one.
+  await page.evaluate(() => document.getElementById('name').removeAttribute('pattern'));
+  await page.fill('#name', 'no spaces please');
+  await page.press('#name', 'Enter');
+  await page.waitForSelector('#error:has-text("name")');
+
+  // A valid cookie goes straight to the chat.
+  await alice.goto(`${stack.url}/login`);
+  await alice.waitForURL('**/chatroom/alice/');
+});
