@@ -31,8 +31,7 @@ double ThreadCpuSeconds() {
 
 // A parked poll that counts its wakes and parks again, as a woken PollCall would read and
 // answer (here: park for the next message).
-class Waiter : public parley::broker::PollWaiter,
-               public std::enable_shared_from_this<Waiter> {
+class Waiter : public parley::broker::PollWaiter, public std::enable_shared_from_this<Waiter> {
  public:
   Waiter(ChatState* state, std::string user) : state_(state), user_(std::move(user)) {}
   void Wake() override {

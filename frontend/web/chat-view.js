@@ -94,6 +94,9 @@ export class View {
     };
     fill($('rooms'), this.store.rooms);
     fill($('dms'), this.store.directs);
+    if (this.store.directs.length === 0) {
+      $('dms').append(element('li', 'empty', 'Click a name under Online to write to them.'));
+    }
     const current = this.store.current;
     const label = current.kind === 'room' ? `#${current.name}` : `@${current.name}`;
     $('title').textContent = label;

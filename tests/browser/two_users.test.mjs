@@ -56,7 +56,7 @@ browserTest('a direct message reaches only its recipient', async ({stack, browse
   await bob.click('#rooms button[data-key="#lobby"]');
   await say(bob, 'lobby line');
   await waitForLine(carol, 'lobby line');
-  assert.equal(await carol.$$eval('#dms li', (e) => e.length), 0);
+  assert.equal(await carol.$$eval('#dms button', (e) => e.length), 0);
   assert.deepEqual(await lines(carol), ['lobby line']);
 });
 
