@@ -13,6 +13,8 @@
 #include "common/program.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address and port the gRPC server listens on.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port serving Prometheus metrics at GET /metrics over HTTP (empty: off).");
 ABSL_FLAG(int, threads, 0,
           "Completion queues, each drained by one thread; 0 means one per CPU core.");
 ABSL_FLAG(int64_t, queue_capacity, 1024,
@@ -47,6 +49,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   parley::broker::BrokerServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.max_wait = absl::GetFlag(FLAGS_max_wait);
   options.deadline_margin = absl::GetFlag(FLAGS_deadline_margin);
   options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
@@ -107,6 +110,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   LogLine("parley-broker: listening on %s (port %d)", options.listen, (*broker)->port());
+  if ((*broker)->metrics_port() != 0) {
+    LogLine("parley-broker: metrics on %s (metrics port %d)", options.metrics_listen,
+            (*broker)->metrics_port());
+  }
 
   LogLine("parley-broker: %s received; health NOT_SERVING, answering parked polls",
           stop_signals.Wait());

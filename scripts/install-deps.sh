@@ -16,6 +16,8 @@ browser_tests=1
 for mode in "$@"; do [ "$mode" = --build-only ] && browser_tests=0; done
 if [ $browser_tests = 1 ]; then
   packages+=(chromium ca-certificates)
+  # The Prometheus project's own text-format parser checks our /metrics in the tests.
+  packages+=(python3 python3-prometheus-client)
   # Node.js for the browser tests: Debian's, unless the machine already has node and npm.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

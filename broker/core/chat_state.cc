@@ -107,6 +107,7 @@ absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
     if (!sender.ok()) return sender.status();
     if (keyed) {
       if (auto record = idempotency_.Find(input.sender, input.idempotency_key, now)) {
+        ++idempotent_duplicates_;
         return PublishResult{record->message, record->recipients, true};
       }
     }
@@ -163,6 +164,7 @@ absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
     // The cursor belongs to a queue that no longer exists: answer at once from the start.
     outcome.read = queue.ReadAfter(0, max);
     outcome.read.gap = true;
+    messages_delivered_ += outcome.read.messages.size();
     return outcome;
   }
   if (input.consume) {
@@ -175,6 +177,8 @@ absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
     }
     outcome.read = queue.ReadAfter(input.cursor, max);
   }
+  messages_delivered_ += outcome.read.messages.size();
+  messages_dropped_ += outcome.read.missed;
   if (outcome.read.messages.empty() && waiter != nullptr && !draining_) {
     queue.AddWaiter(std::move(waiter));
     outcome.parked = true;
@@ -260,8 +264,19 @@ ChatStats ChatState::Stats() {
   stats.users = users_.size();
   stats.rooms = rooms_.size();
   stats.messages_published = messages_published_;
+  stats.messages_delivered = messages_delivered_;
+  stats.messages_dropped = messages_dropped_;
+  stats.idempotent_duplicates = idempotent_duplicates_;
   for (const auto& [name, user] : users_) stats.parked_polls += user->queue.waiter_count();
   return stats;
+}
+
+std::vector<size_t> ChatState::QueueDepths() {
+  absl::MutexLock lock(&mu_);
+  std::vector<size_t> depths;
+  depths.reserve(users_.size());
+  for (const auto& [name, user] : users_) depths.push_back(user->queue.size());
+  return depths;
 }
 
 size_t ChatState::ExpireIdleUsers() {

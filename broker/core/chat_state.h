@@ -88,6 +88,9 @@ struct ChatStats {
   uint64_t rooms = 0;
   uint64_t parked_polls = 0;
   uint64_t messages_published = 0;
+  uint64_t messages_delivered = 0;     // returned by reads (a message read twice counts twice)
+  uint64_t messages_dropped = 0;       // skipped by reads because the queue had dropped them
+  uint64_t idempotent_duplicates = 0;  // publishes answered from the idempotency cache
 };
 
 // All of Parley's chat state: connected users with their queues, rooms, presence and
@@ -121,6 +124,8 @@ class ChatState {
   // The rooms `user` is in, sorted.
   absl::StatusOr<std::vector<std::string>> RoomsOf(absl::string_view user);
   ChatStats Stats();
+  // Every user's queue depth (messages held), for the queue-depth histogram.
+  std::vector<size_t> QueueDepths();
 
   // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms); returns
   // how many. Call periodically.
@@ -160,6 +165,9 @@ class ChatState {
   IdempotencyCache idempotency_ ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
   uint64_t messages_published_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t messages_delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t messages_dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t idempotent_duplicates_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -27,6 +27,7 @@ QueueRead UserQueue::ReadAfter(uint64_t cursor, size_t max) const {
   uint64_t start = cursor + 1;
   if (start < first_seq_) {
     read.gap = true;
+    read.missed = first_seq_ - start;
     start = first_seq_;
   }
   const uint64_t end = std::min<uint64_t>(last_seq(), start + max - 1);

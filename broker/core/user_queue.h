@@ -18,6 +18,7 @@ struct QueueRead {
   std::vector<SequencedMessage> messages;
   uint64_t cursor = 0;  // seq of the last message returned, else the cursor read after
   bool gap = false;     // messages after the cursor had already been dropped
+  uint64_t missed = 0;  // how many (with gap)
 };
 
 // One user's messages: a bounded ring of shared messages numbered 1, 2, 3, ... When the ring
@@ -51,6 +52,7 @@ class UserQueue {
   // Moves every parked waiter into *to_wake.
   void TakeWaiters(WaiterList* to_wake);
   size_t waiter_count() const { return waiters_.size(); }
+  size_t size() const { return ring_.size(); }  // messages held
 
  private:
   const uint64_t epoch_;

@@ -36,21 +36,35 @@ struct BrokerServer::UnaryHandlers {
 };
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
-    : options_(options), state_(options.chat, clock), handlers_(&state_) {
-  auto bind = [this](auto method) {
-    return [this, method](const auto& request, auto* response) {
-      return (handlers_.*method)(request, response);
+    : options_(options), state_(options.chat, clock), metrics_(&state_), handlers_(&state_) {
+  auto bind = [this](const char* name, auto method) {
+    return [this, name, method](const auto& request, auto* response) {
+      grpc::Status status = (handlers_.*method)(request, response);
+      metrics_.CountRpc(name, status.error_code());
+      return status;
     };
   };
   unary_ = std::make_unique<UnaryHandlers>(UnaryHandlers{
-      bind(&RpcHandlers::Connect), bind(&RpcHandlers::Disconnect), bind(&RpcHandlers::Publish),
-      bind(&RpcHandlers::Join), bind(&RpcHandlers::Leave), bind(&RpcHandlers::History),
-      bind(&RpcHandlers::Members), bind(&RpcHandlers::Rooms), bind(&RpcHandlers::Stats)});
+      bind("Connect", &RpcHandlers::Connect), bind("Disconnect", &RpcHandlers::Disconnect),
+      bind("Publish", &RpcHandlers::Publish), bind("Join", &RpcHandlers::Join),
+      bind("Leave", &RpcHandlers::Leave), bind("History", &RpcHandlers::History),
+      bind("Members", &RpcHandlers::Members), bind("Rooms", &RpcHandlers::Rooms),
+      bind("Stats", &RpcHandlers::Stats)});
 }
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     const BrokerServerOptions& options, const Clock* clock) {
   std::unique_ptr<BrokerServer> broker(new BrokerServer(options, clock));
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(options.metrics_listen, &broker->metrics_);
+    if (!metrics.ok()) {
+      absl::MutexLock lock(&broker->shutdown_mu_);
+      broker->stopped_ = true;  // nothing of gRPC was started
+      return metrics.status();
+    }
+    broker->metrics_http_ = std::move(*metrics);
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -100,6 +114,7 @@ void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
   poll.deadline_margin = options_.deadline_margin;
   poll.live_calls = &live_poll_calls_;
   poll.in_flight = &in_flight_;
+  poll.metrics = &metrics_;
   for (int i = 0; i < kPollCallsPerQueue; ++i) PollCall::Start(poll);
   auto start_unary = [&](auto method, const auto* handler) {
     StartUnaryCall(&service_, cq, &gate_, &in_flight_, method, handler);

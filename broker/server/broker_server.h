@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "broker/core/chat_state.h"
 #include "broker/core/clock.h"
+#include "broker/server/broker_metrics.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/in_flight_calls.h"
 #include "broker/server/rpc_handlers.h"
@@ -30,6 +31,7 @@ struct BrokerServerOptions {
   absl::Duration deadline_margin = absl::Milliseconds(250);
   absl::Duration sweep_interval = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(5);
+  std::string metrics_listen;  // host:port for GET /metrics over HTTP; empty: none
   ChatOptions chat;
 };
 
@@ -48,6 +50,9 @@ class BrokerServer {
 
   // The bound port (useful with port 0).
   int port() const { return port_; }
+  // The bound metrics port, 0 without --metrics_listen.
+  int metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
+  const BrokerMetrics& metrics() const { return metrics_; }
   ChatState& state() { return state_; }
   // Poll call objects alive: parked, finishing, and those waiting for the next request.
   int64_t live_poll_calls() const { return live_poll_calls_.load(); }
@@ -67,6 +72,7 @@ class BrokerServer {
 
   const BrokerServerOptions options_;
   ChatState state_;
+  BrokerMetrics metrics_;
   RpcHandlers handlers_;
   parley::v1::Broker::AsyncService service_;
   std::unique_ptr<grpc::Server> server_;
@@ -78,6 +84,7 @@ class BrokerServer {
   std::atomic<int64_t> live_poll_calls_{0};
   InFlightCalls in_flight_;
   int port_ = 0;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
 
   absl::Mutex shutdown_mu_;  // serializes BeginShutdown/Shutdown
   bool shutdown_begun_ ABSL_GUARDED_BY(shutdown_mu_) = false;

@@ -134,6 +134,7 @@ void PollCall::ReadAndAnswerLocked(bool may_park) {
 
 void PollCall::FinishLocked(const grpc::Status& status) {
   finish_started_ = true;
+  binding_.metrics->CountRpc("Poll", status.error_code());
   if (awaiting_alarm_) alarm_.Cancel();  // its tag comes back with ok=false
   awaiting_finish_ = binding_.gate->RunIfOpen([&] {
     if (status.ok()) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "broker/core/chat_state.h"
 #include "broker/core/poll_waiter.h"
+#include "broker/server/broker_metrics.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
 #include "broker/server/in_flight_calls.h"
@@ -30,6 +31,7 @@ struct PollCallBinding {
   absl::Duration deadline_margin;  // answer this long before the client's deadline
   std::atomic<int64_t>* live_calls;
   InFlightCalls* in_flight;
+  BrokerMetrics* metrics;
 };
 
 // One in-flight Poll RPC. When the user's queue has nothing after the cursor, the call parks

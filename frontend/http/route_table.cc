@@ -1,24 +1,46 @@
 #include "frontend/http/route_table.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_join.h"
 
 namespace parley::frontend {
+namespace {
+
+thread_local const std::string* current_route = nullptr;
+
+}  // namespace
+
+httplib::Server::Handler RouteTable::Labelled(const std::string& pattern,
+                                              httplib::Server::Handler handler) {
+  auto label = std::make_shared<const std::string>(pattern);
+  return [label, handler = std::move(handler)](const httplib::Request& request,
+                                               httplib::Response& response) {
+    current_route = label.get();
+    handler(request, response);
+  };
+}
+
+std::string RouteTable::TakeCurrentRoute() {
+  std::string route = current_route != nullptr ? *current_route : "unrouted";
+  current_route = nullptr;
+  return route;
+}
 
 void RouteTable::Get(const std::string& pattern, httplib::Server::Handler handler) {
-  server_->Get(pattern, std::move(handler));
+  server_->Get(pattern, Labelled(pattern, std::move(handler)));
   Remember("GET", pattern);
 }
 
 void RouteTable::Post(const std::string& pattern, httplib::Server::Handler handler) {
-  server_->Post(pattern, std::move(handler));
+  server_->Post(pattern, Labelled(pattern, std::move(handler)));
   Remember("POST", pattern);
 }
 
 void RouteTable::Delete(const std::string& pattern, httplib::Server::Handler handler) {
-  server_->Delete(pattern, std::move(handler));
+  server_->Delete(pattern, Labelled(pattern, std::move(handler)));
   Remember("DELETE", pattern);
 }
 

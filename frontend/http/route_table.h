@@ -23,12 +23,19 @@ class RouteTable {
   // The methods registered for `path`, comma-separated ("" if the path is unknown).
   std::string AllowedMethods(const std::string& path) const;
 
+  // The pattern of the route that handled this thread's current request ("unrouted" when
+  // none did: rejected before routing, 404, 405), and forgets it. httplib runs a request's
+  // handler and then its logger on the same thread, so the logger can label by route.
+  static std::string TakeCurrentRoute();
+
  private:
   struct Route {
     std::string method;
     std::regex pattern;
   };
   void Remember(const std::string& method, const std::string& pattern);
+  static httplib::Server::Handler Labelled(const std::string& pattern,
+                                           httplib::Server::Handler handler);
 
   httplib::Server* const server_;
   std::vector<Route> routes_;

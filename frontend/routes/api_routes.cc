@@ -95,10 +95,13 @@ void Poll(const RouteContext& context, const httplib::Request& request,
   poll.set_max_messages(static_cast<uint32_t>(*max));
   poll.set_epoch(*epoch);
   v1::PollResponse polled;
+  const absl::Time started = absl::Now();
+  context.metrics->PollStarted();
   grpc::Status status = context.sessions->WithReconnect(*session, [&] {
     polled.Clear();
     return context.broker->Poll(poll, &polled);
   });
+  context.metrics->PollEnded(absl::Now() - started);
   if (!status.ok()) {
     WriteError(response, FromGrpcStatus(status));
     return;

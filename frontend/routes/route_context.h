@@ -4,6 +4,7 @@
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
 #include "frontend/http/poll_json.h"
+#include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
 #include "frontend/session/session_gate.h"
 
@@ -17,6 +18,7 @@ struct RouteContext {
   SessionGate* sessions;
   const WebAssets* assets;
   PollJson* poll_json;
+  FrontendMetrics* metrics;
 };
 
 }  // namespace parley::frontend

@@ -34,7 +34,7 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       broker_(options.broker, options.broker_timeout, options.poll_margin, options.broker_channels),
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
-      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_} {}
+      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_, &metrics_} {}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret) {
@@ -84,6 +84,12 @@ void FrontendServer::Configure() {
       [](const httplib::Request&, httplib::Response& r, std::exception_ptr) {
         WriteError(r, {500, "internal", "the request failed inside the frontend"});
       });
+  server_.set_logger([this](const httplib::Request&, const httplib::Response& response) {
+    metrics_.CountRequest(RouteTable::TakeCurrentRoute(), response.status);
+  });
+  routes_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
   AddApiRoutes(context_, &draining_, routes_);
   AddPageRoutes(context_, routes_);
   AddSeedRoutes(context_, routes_);

@@ -15,6 +15,7 @@
 #include "frontend/http/poll_json.h"
 #include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"
+#include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
 #include "frontend/session/session_gate.h"
 #include "frontend/session/session_tokens.h"
@@ -55,6 +56,7 @@ class FrontendServer {
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_;
+  FrontendMetrics metrics_;
   RouteContext context_;
   httplib::Server server_;
   RouteTable routes_{&server_};

@@ -1,0 +1,108 @@
+#include "broker/server/broker_metrics.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "broker/server/status_mapping.h"
+
+namespace parley::broker {
+namespace {
+
+using metrics::Sample;
+
+// Prometheus' and gRPC's name for each code (OK, NOT_FOUND, ...).
+std::string CodeName(grpc::StatusCode code) {
+  return std::string(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
+}
+
+}  // namespace
+
+BrokerMetrics::BrokerMetrics(ChatState* state) {
+  rpcs_ = &registry_.AddCounter("parley_broker_rpcs_total",
+                                "Broker RPCs answered, by method and code.", {"method", "code"});
+  registry_.AddCallbackGauge("parley_broker_users", "Connected users.", {}, [state] {
+    return std::vector<Sample>{{{}, static_cast<double>(state->Stats().users)}};
+  });
+  registry_.AddCallbackGauge("parley_broker_rooms", "Rooms.", {}, [state] {
+    return std::vector<Sample>{{{}, static_cast<double>(state->Stats().rooms)}};
+  });
+  registry_.AddCallbackGauge(
+      "parley_broker_parked_polls", "Polls parked, waiting for a message.", {}, [state] {
+        return std::vector<Sample>{{{}, static_cast<double>(state->Stats().parked_polls)}};
+      });
+  registry_.AddCallbackHistogram("parley_broker_queue_depth", "Messages held per user queue.",
+                                 {0, 1, 10, 50, 100, 250, 500, 1000, 5000}, [state] {
+                                   std::vector<double> depths;
+                                   for (size_t depth : state->QueueDepths())
+                                     depths.push_back(static_cast<double>(depth));
+                                   return depths;
+                                 });
+  auto counter = [&](const char* name, const char* help, uint64_t ChatStats::*field) {
+    registry_.AddCallbackCounter(name, help, {}, [state, field] {
+      return std::vector<Sample>{{{}, static_cast<double>(state->Stats().*field)}};
+    });
+  };
+  counter("parley_broker_messages_published_total", "Messages published (chat and direct).",
+          &ChatStats::messages_published);
+  counter("parley_broker_messages_delivered_total", "Messages returned to polls.",
+          &ChatStats::messages_delivered);
+  counter("parley_broker_messages_dropped_total",
+          "Messages a poll skipped because its queue had dropped them (gap).",
+          &ChatStats::messages_dropped);
+  counter("parley_broker_idempotent_duplicates_total",
+          "Publishes answered from the idempotency cache (retries).",
+          &ChatStats::idempotent_duplicates);
+  registry_.AddProcessMetrics();
+}
+
+void BrokerMetrics::CountRpc(absl::string_view method, grpc::StatusCode code) {
+  rpcs_->WithLabels({std::string(method), CodeName(code)}).Increment();
+}
+
+struct MetricsHttpServer::Impl {
+  httplib::Server server;
+};
+
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
+    const std::string& listen, const BrokerMetrics* metrics) {
+  const size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError("--metrics_listen must be host:port");
+  }
+  std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
+  server->impl_ = std::make_unique<Impl>();
+  httplib::Server& http = server->impl_->server;
+  http.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& response) {
+    response.set_content(metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok\n", "text/plain");
+  });
+  const std::string host = listen.substr(0, colon);
+  server->port_ =
+      port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
+  if (server->port_ <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  server->thread_ = std::thread([&http] { http.listen_after_bind(); });
+  return server;
+}
+
+MetricsHttpServer::~MetricsHttpServer() {
+  if (impl_ != nullptr) {
+    // stop() does nothing before the listen loop has started: wait for it (briefly).
+    for (int i = 0; i < 1000 && !impl_->server.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    impl_->server.stop();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace parley::broker

@@ -1,0 +1,55 @@
+#ifndef PARLEY_BROKER_SERVER_BROKER_METRICS_H_
+#define PARLEY_BROKER_SERVER_BROKER_METRICS_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "broker/core/chat_state.h"
+#include "common/metrics/metrics.h"
+
+namespace parley::broker {
+
+// The broker's Prometheus metrics: RPCs by method and code (counted by the RPC layer), and
+// the chat state's figures read at scrape time (users, rooms, parked polls, queue depths,
+// messages published / delivered / dropped, idempotent duplicates), plus the process's RSS,
+// threads and CPU. Thread-safe; owned by BrokerServer, outliving every call.
+class BrokerMetrics {
+ public:
+  explicit BrokerMetrics(ChatState* state);
+
+  // Called once per finished RPC, from the completion-queue threads.
+  void CountRpc(absl::string_view method, grpc::StatusCode code);
+
+  std::string Render() const { return registry_.Render(); }
+
+ private:
+  metrics::Registry registry_;
+  metrics::Family<metrics::Counter>* rpcs_;
+};
+
+// Serves GET /metrics (and /healthz) over HTTP on its own thread, for --metrics_listen.
+class MetricsHttpServer {
+ public:
+  // Binds `listen` (host:port, port 0 picks one) and starts serving `metrics`.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& listen,
+                                                                  const BrokerMetrics* metrics);
+  ~MetricsHttpServer();  // stops serving and joins the thread
+
+  int port() const { return port_; }
+
+ private:
+  MetricsHttpServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_SERVER_BROKER_METRICS_H_

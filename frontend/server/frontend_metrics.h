@@ -1,0 +1,35 @@
+#ifndef PARLEY_FRONTEND_SERVER_FRONTEND_METRICS_H_
+#define PARLEY_FRONTEND_SERVER_FRONTEND_METRICS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+
+namespace parley::frontend {
+
+// The frontend's Prometheus metrics (GET /metrics): HTTP requests by route pattern and
+// status, long polls held right now, how long polls waited, and the process's RSS, threads
+// and CPU. Thread-safe; owned by FrontendServer and used from every HTTP thread.
+class FrontendMetrics {
+ public:
+  FrontendMetrics();
+
+  void CountRequest(absl::string_view route, int status);
+  // Brackets one long poll's wait for the broker.
+  void PollStarted() { held_polls_->Add(1); }
+  void PollEnded(absl::Duration waited);
+
+  std::string Render() const { return registry_.Render(); }
+
+ private:
+  metrics::Registry registry_;
+  metrics::Family<metrics::Counter>* requests_;
+  metrics::Gauge* held_polls_;
+  metrics::Histogram* poll_wait_;
+};
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_SERVER_FRONTEND_METRICS_H_

@@ -1,0 +1,166 @@
+// The operator's view of the real programs: /metrics on both services parsed by the
+// Prometheus project's own parser, and the parley-health check the containers run.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley {
+namespace {
+
+using ::parley::testing::ChildProcess;
+
+// Runs a shell command; returns its exit status and fills `output`.
+int RunCommand(const std::string& command, std::string* output = nullptr) {
+  FILE* pipe = popen(absl::StrCat(command, " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buffer[4096];
+  std::string text;
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) text += buffer;
+  const int status = pclose(pipe);
+  if (output != nullptr) *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// "type name{k=v,...} value" per sample, as Debian's python3-prometheus-client reads `text`.
+std::string Parse(const std::string& text) {
+  const std::string path = absl::StrCat(::testing::TempDir(), "/scrape.txt");
+  std::ofstream(path) << text;
+  std::string output;
+  RunCommand(
+      absl::StrCat("/usr/bin/python3 -c 'import sys\n"
+                   "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+                   "for family in parse(open(sys.argv[1]).read()):\n"
+                   "  for s in family.samples:\n"
+                   "    labels = \",\".join(f\"{k}={v}\" for k, v in sorted(s.labels.items()))\n"
+                   "    print(f\"{family.type} {s.name}{{{labels}}} {s.value}\")\n' ",
+                   path),
+      &output);
+  return output;
+}
+
+class ObservabilityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                                 "--drain_delay=0s", "--metrics_listen=127.0.0.1:0"});
+    broker_port_ = broker_->WaitForListeningPort();
+    ASSERT_NE(broker_port_, 0) << broker_->Output();
+    const auto line = broker_->WaitForLine("metrics port ");
+    ASSERT_TRUE(line.has_value()) << broker_->Output();
+    metrics_port_ = std::stoi(line->substr(line->find("metrics port ") + 13));
+    frontend_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
+                                 absl::StrCat("--broker=127.0.0.1:", broker_port_)});
+    frontend_port_ = frontend_->WaitForListeningPort();
+    ASSERT_NE(frontend_port_, 0) << frontend_->Output();
+  }
+
+  std::unique_ptr<ChildProcess> broker_;
+  std::unique_ptr<ChildProcess> frontend_;
+  int broker_port_ = 0;
+  int metrics_port_ = 0;
+  int frontend_port_ = 0;
+};
+
+TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
+  httplib::Client client("127.0.0.1", frontend_port_);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const httplib::Headers cookie = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  ASSERT_EQ(client
+                .Post("/api/messages", cookie, R"({"room":"lobby","text":"hi","clientId":"c1"})",
+                      "application/json")
+                ->status,
+            200);
+  ASSERT_EQ(client
+                .Post("/api/messages", cookie, R"({"room":"lobby","text":"hi","clientId":"c1"})",
+                      "application/json")
+                ->status,
+            200);  // a retry: an idempotent duplicate
+  ASSERT_EQ(client.Get("/api/poll?cursor=0&wait=0", cookie)->status, 200);
+  ASSERT_EQ(client.Get("/nope")->status, 404);
+
+  httplib::Result frontend_metrics = client.Get("/metrics");
+  ASSERT_TRUE(frontend_metrics);
+  EXPECT_EQ(frontend_metrics->status, 200);
+  EXPECT_TRUE(absl::StartsWith(frontend_metrics->get_header_value("Content-Type"), "text/plain"));
+  const std::string frontend = Parse(frontend_metrics->body);
+  for (const char* expected : {
+           "counter parley_frontend_http_requests_total{code=200,route=/api/session} 1.0",
+           "counter parley_frontend_http_requests_total{code=200,route=/api/messages} 2.0",
+           "counter parley_frontend_http_requests_total{code=200,route=/api/poll} 1.0",
+           "counter parley_frontend_http_requests_total{code=404,route=unrouted} 1.0",
+           "gauge parley_frontend_held_polls{} 0.0",
+           "histogram parley_frontend_poll_wait_seconds_count{} 1.0",
+           "gauge process_threads{}",
+           "gauge process_resident_memory_bytes{}",
+       }) {
+    EXPECT_TRUE(absl::StrContains(frontend, expected)) << expected << "\n" << frontend;
+  }
+
+  httplib::Client metrics("127.0.0.1", metrics_port_);
+  httplib::Result broker_metrics = metrics.Get("/metrics");
+  ASSERT_TRUE(broker_metrics);
+  EXPECT_EQ(broker_metrics->status, 200);
+  const std::string broker = Parse(broker_metrics->body);
+  for (const char* expected : {
+           "counter parley_broker_rpcs_total{code=OK,method=Connect} 1.0",
+           "counter parley_broker_rpcs_total{code=OK,method=Publish} 2.0",
+           "counter parley_broker_rpcs_total{code=OK,method=Poll} 1.0",
+           "gauge parley_broker_users{} 1.0",
+           "gauge parley_broker_rooms{} 1.0",
+           "gauge parley_broker_parked_polls{} 0.0",
+           "histogram parley_broker_queue_depth_count{} 1.0",
+           "counter parley_broker_messages_published_total{} 1.0",
+           "counter parley_broker_messages_delivered_total{} 2.0",  // alice's JOIN and "hi"
+           "counter parley_broker_messages_dropped_total{} 0.0",
+           "counter parley_broker_idempotent_duplicates_total{} 1.0",
+           "counter process_cpu_seconds_total{}",
+       }) {
+    EXPECT_TRUE(absl::StrContains(broker, expected)) << expected << "\n" << broker;
+  }
+}
+
+TEST_F(ObservabilityTest, HealthToolChecksGrpcHealthAndHttpReadiness) {
+  const std::string tool = PARLEY_HEALTH_BINARY;
+  std::string output;
+  EXPECT_EQ(RunCommand(absl::StrCat(tool, " --grpc=127.0.0.1:", broker_port_), &output), 0)
+      << output;
+  EXPECT_EQ(RunCommand(absl::StrCat(tool, " --grpc=127.0.0.1:", broker_port_,
+                                    " --service=parley.v1.Broker"),
+                       &output),
+            0)
+      << output;
+  EXPECT_EQ(RunCommand(absl::StrCat(tool, " --grpc=127.0.0.1:", broker_port_, " --service=nope"),
+                       &output),
+            1);
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    return RunCommand(absl::StrCat(tool, " --http=127.0.0.1:", frontend_port_, "/readyz")) == 0;
+  }));
+  EXPECT_EQ(
+      RunCommand(absl::StrCat(tool, " --http=127.0.0.1:", frontend_port_, "/missing"), &output), 1);
+  EXPECT_TRUE(absl::StrContains(output, "HTTP 404")) << output;
+  EXPECT_EQ(RunCommand(absl::StrCat(tool, " --grpc=127.0.0.1:1 --timeout=500ms"), &output), 1);
+  EXPECT_EQ(RunCommand(tool, &output), 2);  // neither mode: usage error
+
+  // A draining broker is not healthy.
+  broker_->Signal(SIGTERM);
+  ASSERT_TRUE(parley::testing::WaitFor(
+      [&] { return RunCommand(absl::StrCat(tool, " --grpc=127.0.0.1:", broker_port_)) != 0; }));
+}
+
+}  // namespace
+}  // namespace parley
