@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Parley builds and tests with, and the npm packages of the
-# browser tests (tests/browser/package-lock.json). Idempotent: installs only what is missing
+# JavaScript tests (tests/js/package-lock.json). Idempotent: installs only what is missing
 # and prints nothing when everything is already present.
 #   --bench   also what bench/run.sh needs
 #   --dev     also what `make dev` needs (inotify-tools)
@@ -52,12 +52,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The browser tests' npm packages, exactly as locked (playwright-core drives the Debian
-# chromium above; it downloads no browser). Reinstalled only when the lock file changed.
-browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-stamp="$browser/node_modules/.parley-lock"
-if [ $browser_tests = 1 ] && ! cmp -s "$browser/package-lock.json" "$stamp" 2>/dev/null; then
-  echo "install-deps: npm ci in tests/browser"
-  (cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$browser/package-lock.json" "$stamp"
+# The JavaScript tests' npm packages (tests/js), exactly as locked: playwright-core drives
+# the Debian chromium above and downloads no browser. Reinstalled when the lock file changed.
+js="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+stamp="$js/node_modules/.parley-lock"
+if [ $browser_tests = 1 ] && ! cmp -s "$js/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "install-deps: npm ci in tests/js"
+  (cd "$js" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$js/package-lock.json" "$stamp"
 fi

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "broker/server/poll_call.h"
 #include "broker/server/unary_call.h"
 
@@ -66,6 +67,10 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     broker->metrics_http_ = std::move(*metrics);
   }
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service carries no descriptor, so reflection would list
+  // grpc.health.v1.Health but answer "Symbol not found" for it (grpcurl could not call it).
+  // Touching the generated message links health.proto into the descriptor pool.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // gRPC listens with SO_REUSEPORT by default: a second broker on the same port would start

@@ -1,81 +1,17 @@
-// Shared by the browser tests: a real parley-broker and parley-frontend on ephemeral ports,
+// Shared by the browser tests: a real parley-broker and parley-frontend (lib/stack.mjs),
 // Debian's Chromium driven by playwright-core, and a screenshot of every open page when a
 // test fails. ctest passes the binaries and the artifacts directory in the environment.
-import {spawn} from 'node:child_process';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
 import {test} from 'node:test';
 import {chromium} from 'playwright-core';
 
-const BROKER = process.env.PARLEY_BROKER_BINARY;
-const FRONTEND = process.env.PARLEY_FRONTEND_BINARY;
+import {Stack} from '../lib/stack.mjs';
+
+export {Stack};
+
 export const ARTIFACTS = process.env.PARLEY_ARTIFACTS || path.resolve('browser-artifacts');
 const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
-
-// A child program; `port` is the one it logged as "(port N)" once listening.
-class Program {
-  constructor(name, argv) {
-    this.name = name;
-    this.output = '';
-    this.child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe']});
-    this.exited = new Promise((resolve) => this.child.on('exit', resolve));
-    this.port = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not listen:\n${this.output}`)),
-                               15000);
-      const read = (chunk) => {
-        this.output += chunk;
-        const match = /\(port (\d+)\)/.exec(this.output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      };
-      this.child.stdout.on('data', read);
-      this.child.stderr.on('data', read);
-      this.exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`${name} exited:\n${this.output}`));
-      });
-    });
-    this.port.catch(() => {});
-  }
-
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-    }
-    await this.exited;
-  }
-}
-
-// Broker and frontend; the broker can be stopped and started again on the same port.
-export class Stack {
-  static async start() {
-    if (!BROKER || !FRONTEND) throw new Error('PARLEY_BROKER_BINARY and PARLEY_FRONTEND_BINARY');
-    const stack = new Stack();
-    await stack.startBroker('127.0.0.1:0');
-    stack.frontend = new Program('frontend', [
-      FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
-      '--broker_timeout=1s',
-    ]);
-    stack.url = `http://127.0.0.1:${await stack.frontend.port}`;
-    return stack;
-  }
-
-  async startBroker(listen = `127.0.0.1:${this.brokerPort}`) {
-    this.broker = new Program('broker', [BROKER, `--listen=${listen}`, '--threads=1',
-                                         '--drain_delay=0s']);
-    this.brokerPort = await this.broker.port;
-  }
-
-  async stopBroker() {
-    await this.broker.stop();
-  }
-
-  async close() {
-    await Promise.all([this.frontend && this.frontend.stop(), this.broker && this.broker.stop()]);
-  }
-}
 
 export async function launchChromium() {
   return chromium.launch({

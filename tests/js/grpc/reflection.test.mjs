@@ -1,0 +1,80 @@
+// The broker as a developer with grpcurl sees it: everything below comes from the server's
+// reflection service (no .proto at hand), through a client that is not Parley's code
+// (@grpc/grpc-js with grpc-js-reflection-client). The same calls as docs/operations.md.
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+
+import * as grpc from '@grpc/grpc-js';
+import {GrpcReflection} from 'grpc-js-reflection-client';
+
+import {Program, BROKER} from '../lib/stack.mjs';
+
+const insecure = () => grpc.credentials.createInsecure();
+
+function call(client, method, request, deadlineSeconds = 5) {
+  return new Promise((resolve, reject) => {
+    client[method](request, {deadline: Date.now() + deadlineSeconds * 1000},
+                   (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflection', {timeout: 60000}, async () => {
+  const broker = new Program('broker', [BROKER, '--listen=127.0.0.1:0', '--threads=1',
+                                         '--drain_delay=0s']);
+  const target = `127.0.0.1:${await broker.port}`;
+  try {
+    const reflection = new GrpcReflection(target, insecure());
+
+    // grpcurl -plaintext HOST list
+    const services = await reflection.listServices();
+    for (const name of ['parley.v1.Broker', 'grpc.health.v1.Health',
+                        'grpc.reflection.v1alpha.ServerReflection']) {
+      assert.ok(services.includes(name), `${name} in ${services}`);
+    }
+
+    // grpcurl -plaintext HOST describe parley.v1.Broker
+    const methods = (await reflection.listMethods('parley.v1.Broker')).map((m) => m.name);
+    for (const name of ['Connect', 'Disconnect', 'Publish', 'Poll', 'Join', 'Leave', 'History',
+                        'Members', 'Rooms', 'Stats']) {
+      assert.ok(methods.includes(name), `${name} in ${methods}`);
+    }
+
+    // grpcurl -plaintext -d '{"service":"parley.v1.Broker"}' HOST grpc.health.v1.Health/Check
+    const healthPackage = (await reflection.getDescriptorBySymbol('grpc.health.v1.Health'))
+        .getPackageObject({keepCase: true, enums: String, longs: String, defaults: true});
+    const health = new healthPackage.grpc.health.v1.Health(target, insecure());
+    assert.equal((await call(health, 'Check', {service: 'parley.v1.Broker'})).status, 'SERVING');
+
+    const brokerPackage = (await reflection.getDescriptorBySymbol('parley.v1.Broker'))
+        .getPackageObject({keepCase: true, enums: String, longs: String, defaults: true});
+    const client = new brokerPackage.parley.v1.Broker(target, insecure());
+
+    // grpcurl -plaintext -d '{"user":"alice","session":"s1"}' HOST parley.v1.Broker/Connect
+    const connected = await call(client, 'Connect', {user: 'alice', session: 's1'});
+    assert.equal(connected.created, true);
+    const cursor = connected.cursor;
+
+    // A Poll parks until the Publish below arrives (grpcurl -max-time 30 ... Poll).
+    const polled = call(client, 'Poll', {user: 'alice', cursor, wait_ms: 20000}, 30);
+    const published = await call(client, 'Publish', {sender: 'alice', room: 'lobby',
+                                                     text: 'hello from grpcurl',
+                                                     idempotency_key: 'k1'});
+    assert.equal(published.message.text, 'hello from grpcurl');
+    assert.equal(published.recipients, 1);
+    const answer = await polled;
+    assert.deepEqual(answer.messages.map((m) => [m.kind, m.from, m.text]),
+                     [['CHAT', 'alice', 'hello from grpcurl']]);
+    assert.equal(answer.epoch, connected.epoch);
+
+    // Bad input gets a status with a message, as grpcurl would print it.
+    await assert.rejects(call(client, 'Publish', {sender: 'alice', room: 'nowhere', text: 'x'}),
+                         (error) => error.code === grpc.status.NOT_FOUND &&
+                             /nowhere/.test(error.details));
+    await assert.rejects(call(client, 'Connect', {user: 'not a name!', session: 's'}),
+                         (error) => error.code === grpc.status.INVALID_ARGUMENT);
+    client.close();
+    health.close();
+  } finally {
+    await broker.stop();
+  }
+});
