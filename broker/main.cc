@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "broker/core/clock.h"
 #include "broker/server/broker_server.h"
@@ -40,7 +41,8 @@ ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
 
 namespace {
 
-using parley::LogLine;
+using parley::Log;
+using parley::LogLevel;
 
 bool Positive(absl::Duration d) { return d > absl::ZeroDuration(); }
 
@@ -100,26 +102,27 @@ int main(int argc, char** argv) {
       "gRPC service.\nUsage: parley-broker [--flag=value ...] (flags may be spelled with - or "
       "_)",
       "broker/main.cc");
+  parley::InitLogging("parley-broker");
   const parley::broker::BrokerServerOptions options = OptionsFromFlags();
   parley::StopSignals stop_signals;
 
   parley::broker::SystemClock clock;
   auto broker = parley::broker::BrokerServer::Start(options, &clock);
   if (!broker.ok()) {
-    LogLine("parley-broker: %s", broker.status().message());
+    Log(LogLevel::kError, "start_failed", {{"error", broker.status().message()}});
     return 1;
   }
-  LogLine("parley-broker: listening on %s (port %d)", options.listen, (*broker)->port());
+  Log(LogLevel::kInfo, "listening", {{"addr", options.listen}, {"port", (*broker)->port()}});
   if ((*broker)->metrics_port() != 0) {
-    LogLine("parley-broker: metrics on %s (metrics port %d)", options.metrics_listen,
-            (*broker)->metrics_port());
+    Log(LogLevel::kInfo, "metrics_listening",
+        {{"addr", options.metrics_listen}, {"metrics_port", (*broker)->metrics_port()}});
   }
 
-  LogLine("parley-broker: %s received; health NOT_SERVING, answering parked polls",
-          stop_signals.Wait());
+  Log(LogLevel::kInfo, "draining",
+      {{"signal", stop_signals.Wait()}, {"health", "NOT_SERVING"}, {"parked_polls", "answered"}});
   (*broker)->BeginShutdown();
   absl::SleepFor(absl::GetFlag(FLAGS_drain_delay));
   (*broker)->Shutdown();
-  LogLine("parley-broker: stopped");
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }

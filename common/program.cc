@@ -18,7 +18,7 @@ void ParseCommandLine(int argc, char** argv, absl::string_view usage, absl::stri
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;
   config.contains_help_flags = [file = std::string(main_file)](absl::string_view path) {
-    return absl::StrContains(path, file);
+    return absl::StrContains(path, file) || absl::StrContains(path, "common/log.cc");
   };
   absl::SetFlagsUsageConfig(config);
   std::vector<std::string> args = NormalizeFlagSpelling(argc, argv);

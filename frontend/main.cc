@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/program.h"
@@ -50,7 +51,8 @@ ABSL_FLAG(std::string, web_root, "",
 
 namespace {
 
-using parley::LogLine;
+using parley::Log;
+using parley::LogLevel;
 
 [[noreturn]] void Fail(const std::string& message) {
   absl::FPrintF(stderr, "parley-frontend: %s\n", message);
@@ -116,9 +118,10 @@ std::string SessionSecret() {
     if (std::string(env).size() < 16) Fail("PARLEY_SESSION_SECRET must be at least 16 characters");
     return env;
   }
-  LogLine(
-      "parley-frontend: WARNING: no PARLEY_SESSION_SECRET or --session_secret_file; using a "
-      "random secret: sessions will not survive a restart or work across replicas");
+  Log(LogLevel::kWarning, "random_session_secret",
+      {{"detail",
+        "no PARLEY_SESSION_SECRET or --session_secret_file: sessions will not survive a "
+        "restart or work across replicas"}});
   return parley::frontend::SessionTokens::RandomSecret();
 }
 
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
       "broker Poll calls.\nUsage: parley-frontend [--flag=value ...] (flags may be spelled "
       "with - or _)",
       "frontend/main.cc");
+  parley::InitLogging("parley-frontend");
   const parley::frontend::FrontendOptions options = OptionsFromFlags();
   std::string secret = SessionSecret();
   parley::StopSignals stop_signals;
@@ -138,14 +142,16 @@ int main(int argc, char** argv) {
 
   auto frontend = parley::frontend::FrontendServer::Start(options, std::move(secret));
   if (!frontend.ok()) {
-    LogLine("parley-frontend: %s", frontend.status().message());
+    Log(LogLevel::kError, "start_failed", {{"error", frontend.status().message()}});
     return 1;
   }
-  LogLine("parley-frontend: listening on %s (port %d), broker %s", absl::GetFlag(FLAGS_listen),
-          (*frontend)->port(), options.broker);
+  Log(LogLevel::kInfo, "listening",
+      {{"addr", absl::GetFlag(FLAGS_listen)},
+       {"port", (*frontend)->port()},
+       {"broker", absl::GetFlag(FLAGS_broker)}});
 
-  LogLine("parley-frontend: %s received; draining", stop_signals.Wait());
+  Log(LogLevel::kInfo, "draining", {{"signal", stop_signals.Wait()}});
   (*frontend)->Shutdown();
-  LogLine("parley-frontend: stopped");
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }

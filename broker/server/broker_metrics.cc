@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/server/status_mapping.h"
+#include "common/log.h"
 
 namespace parley::broker {
 namespace {
@@ -61,7 +62,10 @@ BrokerMetrics::BrokerMetrics(ChatState* state) {
 }
 
 void BrokerMetrics::CountRpc(absl::string_view method, grpc::StatusCode code) {
-  rpcs_->WithLabels({std::string(method), CodeName(code)}).Increment();
+  const std::string code_name = CodeName(code);
+  rpcs_->WithLabels({std::string(method), code_name}).Increment();
+  if (LogEnabled(LogLevel::kDebug))
+    Log(LogLevel::kDebug, "rpc", {{"method", method}, {"code", code_name}});
 }
 
 struct MetricsHttpServer::Impl {

@@ -22,7 +22,7 @@ class BrokerMetrics {
  public:
   explicit BrokerMetrics(ChatState* state);
 
-  // Called once per finished RPC, from the completion-queue threads.
+  // Called once per finished RPC, from the completion-queue threads (and logged at debug).
   void CountRpc(absl::string_view method, grpc::StatusCode code);
 
   std::string Render() const { return registry_.Render(); }

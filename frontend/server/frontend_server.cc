@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "frontend/http/http_error.h"
 #include "frontend/http/request_helpers.h"
 #include "frontend/routes/api_routes.h"
@@ -84,8 +85,17 @@ void FrontendServer::Configure() {
       [](const httplib::Request&, httplib::Response& r, std::exception_ptr) {
         WriteError(r, {500, "internal", "the request failed inside the frontend"});
       });
-  server_.set_logger([this](const httplib::Request&, const httplib::Response& response) {
-    metrics_.CountRequest(RouteTable::TakeCurrentRoute(), response.status);
+  server_.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+    const std::string route = RouteTable::TakeCurrentRoute();
+    metrics_.CountRequest(route, response.status);
+    if (LogEnabled(LogLevel::kDebug)) {  // the path, never the query or the body
+      Log(LogLevel::kDebug, "http_request",
+          {{"method", request.method},
+           {"path", request.path},
+           {"route", route},
+           {"status", response.status},
+           {"remote", request.remote_addr}});
+    }
   });
   routes_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");

@@ -57,9 +57,9 @@ class ObservabilityTest : public ::testing::Test {
                                  "--drain_delay=0s", "--metrics_listen=127.0.0.1:0"});
     broker_port_ = broker_->WaitForListeningPort();
     ASSERT_NE(broker_port_, 0) << broker_->Output();
-    const auto line = broker_->WaitForLine("metrics port ");
+    const auto line = broker_->WaitForLine("metrics_port=");
     ASSERT_TRUE(line.has_value()) << broker_->Output();
-    metrics_port_ = std::stoi(line->substr(line->find("metrics port ") + 13));
+    metrics_port_ = std::stoi(line->substr(line->find("metrics_port=") + 13));
     frontend_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
                                  absl::StrCat("--broker=127.0.0.1:", broker_port_)});

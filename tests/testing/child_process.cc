@@ -77,11 +77,11 @@ std::optional<std::string> ChildProcess::WaitForLine(const std::string& text,
 }
 
 int ChildProcess::WaitForListeningPort(absl::Duration timeout) {
-  std::optional<std::string> line = WaitForLine("(port ", timeout);
+  std::optional<std::string> line = WaitForLine(" port=", timeout);
   if (!line) return 0;
-  const size_t at = line->find("(port ") + 6;
+  const size_t at = line->find(" port=") + 6;
   int port = 0;
-  if (!absl::SimpleAtoi(line->substr(at, line->find(')', at) - at), &port)) return 0;
+  if (!absl::SimpleAtoi(line->substr(at, line->find(' ', at) - at), &port)) return 0;
   return port;
 }
 

@@ -27,7 +27,7 @@ class ChildProcess {
   // Waits for an output line containing `text` and returns it.
   std::optional<std::string> WaitForLine(const std::string& text,
                                          absl::Duration timeout = absl::Seconds(10));
-  // Waits for the "(port N)" that Parley's programs log once listening; 0 if none came.
+  // Waits for the "port=N" that Parley's programs log once listening; 0 if none came.
   int WaitForListeningPort(absl::Duration timeout = absl::Seconds(10));
   void Signal(int signal_number);
   // Waits for the process to exit; returns its exit status (or -signal), nullopt on timeout.

@@ -51,7 +51,7 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
   frontend = StartFrontend();
   const int port = frontend->WaitForListeningPort();
   ASSERT_NE(port, 0) << frontend->Output();
-  EXPECT_NE(frontend->Output().find("random secret"), std::string::npos);  // the warning
+  EXPECT_NE(frontend->Output().find("event=random_session_secret"), std::string::npos);  // the warning
 
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(60, 0);

@@ -1,11 +1,11 @@
 // The real programs for the JavaScript tests: parley-broker and parley-frontend on ephemeral
-// ports (the paths come from ctest's environment), read back from their "(port N)" lines.
+// ports (the paths come from ctest's environment), read back from their "port=N" log lines.
 import {spawn} from 'node:child_process';
 
 export const BROKER = process.env.PARLEY_BROKER_BINARY;
 export const FRONTEND = process.env.PARLEY_FRONTEND_BINARY;
 
-// A child program; `port` is the one it logged as "(port N)" once listening.
+// A child program; `port` is the one it logged as "port=N" once listening.
 export class Program {
   constructor(name, argv) {
     this.name = name;
@@ -17,7 +17,7 @@ export class Program {
                                15000);
       const read = (chunk) => {
         this.output += chunk;
-        const match = /\(port (\d+)\)/.exec(this.output);
+        const match = / port=(\d+)/.exec(this.output);
         if (match) {
           clearTimeout(timer);
           resolve(Number(match[1]));
