@@ -18,6 +18,9 @@ if [ $browser_tests = 1 ]; then
   packages+=(chromium ca-certificates)
   # The Prometheus project's own text-format parser checks our /metrics in the tests.
   packages+=(python3 python3-prometheus-client)
+  # The deploy checks: compose validation and kustomize.
+  packages+=(docker-compose)
+  command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
   # Node.js for the browser tests: Debian's, unless the machine already has node and npm.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -1,0 +1,199 @@
+// The container files, checked without a container engine (none runs on our machines):
+// the Dockerfile against hadolint's rules that apply to it, its runtime stage against what the
+// binaries really link, docker-compose.yml with Debian's docker-compose, and every command
+// line the deploy files give the programs against the programs themselves. Where podman can
+// build and run here, the images are built and started too; otherwise that test is skipped
+// and says why.
+import assert from 'node:assert/strict';
+import {execFileSync, spawnSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import path from 'node:path';
+import {test} from 'node:test';
+import {fileURLToPath} from 'node:url';
+
+import {parse} from 'yaml';
+
+import {Program} from '../lib/stack.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const DOCKERFILE = path.join(ROOT, 'deploy/docker/Dockerfile');
+const BINARIES = {
+  broker: process.env.PARLEY_BROKER_BINARY,
+  frontend: process.env.PARLEY_FRONTEND_BINARY,
+  health: process.env.PARLEY_HEALTH_BINARY,
+};
+
+// Instructions with continuation lines joined and comments dropped, grouped by stage.
+function readStages(file) {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const instructions = [];
+  let current = '';
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!current && (line === '' || line.startsWith('#'))) continue;
+    current += (current ? ' ' : '') + line.replace(/\\$/, '').trim();
+    if (!line.endsWith('\\')) {
+      const [keyword, ...rest] = current.split(/\s+/);
+      instructions.push({keyword: keyword.toUpperCase(), args: rest.join(' ')});
+      current = '';
+    }
+  }
+  const stages = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [image, , name] = instruction.args.split(/\s+/);
+      stages.push({image, name, instructions: []});
+    } else {
+      stages.at(-1).instructions.push(instruction);
+    }
+  }
+  return stages;
+}
+
+const stages = readStages(DOCKERFILE);
+const stage = (name) => stages.find((s) => s.name === name);
+// A stage's instructions including those of the stages it is built FROM.
+function lineage(name) {
+  const own = stage(name);
+  const parent = stage(own.image);
+  return [...(parent ? lineage(parent.name) : []), ...own.instructions];
+}
+const args = (instructions, keyword) =>
+  instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+test('Dockerfile follows the hadolint rules that apply to it', () => {
+  for (const {image, name} of stages) {
+    if (stage(image)) continue;  // FROM an earlier stage
+    assert.match(image, /^[\w./-]+:[\w.-]+$/, `DL3006: ${name} pins a tag`);
+    assert.doesNotMatch(image, /:latest$/, `DL3007: ${name} does not use latest`);
+  }
+  for (const {name, instructions} of stages) {
+    for (const {keyword, args: text} of instructions) {
+      assert.notEqual(keyword, 'ADD', `DL3020: ${name} uses COPY, not ADD`);
+      if (keyword === 'WORKDIR') assert.match(text, /^\//, `DL3000: ${name} WORKDIR is absolute`);
+      if (keyword === 'RUN') {
+        assert.doesNotMatch(text, /(^|&&|;)\s*cd\s/, `DL3003: ${name} uses WORKDIR, not cd`);
+        assert.doesNotMatch(text, /\b(curl|wget)\b.*\|\s*(ba)?sh/, `${name} pipes no download into a shell`);
+        assert.doesNotMatch(text, /\bsudo\b/, `DL3004: ${name}`);
+        if (/apt-get install/.test(text)) {
+          assert.match(text, /--no-install-recommends/, `DL3015: ${name}`);
+          assert.match(text, /\s-y\s/, `DL3014: ${name}`);
+          assert.match(text, /rm -rf \/var\/lib\/apt\/lists/, `DL3009: ${name} cleans apt lists`);
+        }
+        if (/install-deps\.sh/.test(text)) {
+          assert.match(text, /rm -rf \/var\/lib\/apt\/lists/, `DL3009: ${name} cleans apt lists`);
+        }
+      }
+    }
+  }
+  for (const target of ['broker', 'frontend']) {
+    const all = lineage(target);
+    const users = args(all, 'USER');
+    assert.ok(users.length > 0 && !/^(root|0)(:|$)/.test(users.at(-1)), `DL3002: ${target} runs as a non-root user`);
+    assert.deepEqual(args(all, 'STOPSIGNAL'), ['SIGTERM'], `${target} STOPSIGNAL`);
+    assert.ok(args(all, 'EXPOSE').length > 0, `${target} EXPOSEs its port`);
+    assert.ok(args(all, 'HEALTHCHECK').length > 0, `${target} has a HEALTHCHECK`);
+    const entrypoint = args(all, 'ENTRYPOINT').at(-1);
+    assert.doesNotThrow(() => JSON.parse(entrypoint), `DL3025: ${target} ENTRYPOINT in exec form`);
+    assert.doesNotThrow(() => JSON.parse(args(all, 'CMD').at(-1)), `DL3025: ${target} CMD`);
+  }
+  const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
+  for (const entry of ['.git', 'build', 'build-*', '**/node_modules']) {
+    assert.ok(ignore.split('\n').includes(entry), `.dockerignore keeps out ${entry}`);
+  }
+});
+
+// The Debian packages a binary's shared libraries come from (one dpkg query per binary).
+const packageCache = new Map();
+function packagesOf(binary) {
+  if (packageCache.has(binary)) return packageCache.get(binary);
+  const libraries = execFileSync('ldd', [binary], {encoding: 'utf8'})
+      .split('\n').map((l) => l.match(/=>\s*(\S+)/)).filter(Boolean)
+      .map((m) => execFileSync('readlink', ['-f', m[1]], {encoding: 'utf8'}).trim());
+  const owners = spawnSync('dpkg', ['-S', ...libraries], {encoding: 'utf8'});
+  const packages = new Set(owners.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[0]));
+  packageCache.set(binary, packages);
+  return packages;
+}
+
+test('the runtime stage installs exactly what the binaries link, and no compiler', {skip: !BINARIES.broker && 'binaries not given'}, () => {
+  const runtime = stage('runtime');
+  const install = args(runtime.instructions, 'RUN').find((t) => /apt-get install/.test(t));
+  const installed = new Set(install.split(/\s+/).filter((w) => /^lib[\w.+-]+\d/.test(w)));
+  // Present in debian:bookworm-slim already.
+  const base = new Set(['libc6', 'libstdc++6', 'libgcc-s1', 'zlib1g', 'libsystemd0']);
+  for (const [name, binary] of Object.entries(BINARIES)) {
+    for (const needed of packagesOf(binary)) {
+      assert.ok(installed.has(needed) || base.has(needed), `${name} needs ${needed}`);
+    }
+  }
+  const needed = new Set(Object.values(BINARIES).flatMap((binary) => [...packagesOf(binary)]));
+  for (const library of installed) assert.ok(needed.has(library), `${library} is needed by nothing`);
+  for (const word of install.split(/\s+/)) {
+    assert.doesNotMatch(word, /^(g\+\+|gcc|cmake|make|.*-dev)$/, `no build tools at runtime: ${word}`);
+  }
+});
+
+test('docker-compose.yml validates with Debian\'s docker-compose', () => {
+  const result = spawnSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config', '-q'],
+                           {encoding: 'utf8', cwd: ROOT});
+  assert.equal(result.status, 0, result.stderr);
+  const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+  assert.equal(compose.services.frontend.depends_on.broker.condition, 'service_healthy');
+  assert.deepEqual(compose.services.frontend.ports, ['8080:8080']);
+  for (const service of ['broker', 'frontend']) {
+    const grace = parseInt(compose.services[service].stop_grace_period, 10);
+    assert.ok(grace > 30, `${service} stop_grace_period outlasts the longest poll`);
+    assert.ok(compose.services[service].healthcheck.test.includes('parley-health'));
+    assert.ok(compose.services[service].restart);
+  }
+  assert.match(readFileSync(path.join(ROOT, 'deploy/compose/local.env'), 'utf8'),
+               /^PARLEY_SESSION_SECRET=.{16,}$/m);
+});
+
+// Starts `binary` with `argv` (ports moved to 0 so tests never clash) and waits until it
+// listens: every flag the deploy files pass exists and is valid.
+async function startsWith(binary, argv) {
+  const local = argv.map((a) => a.replace(/=0\.0\.0\.0:\d+$/, '=127.0.0.1:0')
+                                  .replace(/^--broker=\S+$/, '--broker=127.0.0.1:1'));
+  const program = new Program(path.basename(binary), [binary, ...local]);
+  try {
+    await program.port;
+  } finally {
+    await program.stop();
+  }
+}
+
+test('the command lines in compose, the Kubernetes manifests and the Dockerfile start the programs', {skip: !BINARIES.broker && 'binaries not given', timeout: 60000}, async () => {
+  const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+  await startsWith(BINARIES.broker, compose.services.broker.command);
+  await startsWith(BINARIES.frontend, compose.services.frontend.command);
+  for (const target of ['broker', 'frontend']) {
+    await startsWith(BINARIES[target], JSON.parse(args(stage(target).instructions, 'CMD').at(-1)));
+  }
+  const rendered = execFileSync('kubectl', ['kustomize', path.join(ROOT, 'deploy/k8s/base')], {encoding: 'utf8'});
+  const objects = rendered.split(/^---$/m).map((d) => parse(d)).filter(Boolean);
+  const config = objects.find((o) => o.kind === 'ConfigMap').data;
+  for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+    const container = deployment.spec.template.spec.containers[0];
+    const argv = container.args.map((a) => a.replace(/\$\((\w+)\)/g, (_, v) => config[v]));
+    await startsWith(deployment.metadata.name === 'parley-broker' ? BINARIES.broker : BINARIES.frontend, argv);
+  }
+});
+
+test('the images build and run under podman', async (t) => {
+  const podman = spawnSync('podman', ['info'], {encoding: 'utf8'});
+  if (podman.error || podman.status !== 0) {
+    const why = podman.error ? 'podman is not installed' : `podman cannot run containers here: ${podman.stderr.split('\n')[0]}`;
+    console.log(`# skipped: ${why}`);
+    t.skip(why);
+    return;
+  }
+  for (const target of ['broker', 'frontend']) {
+    const build = spawnSync('podman', ['build', '-f', DOCKERFILE, '--target', target, '-t', `parley-${target}:test`, ROOT],
+                            {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+    assert.equal(build.status, 0, build.stderr);
+  }
+  const run = spawnSync('podman', ['run', '--rm', 'parley-broker:test', '--help'], {encoding: 'utf8'});
+  assert.match(run.stdout + run.stderr, /parley-broker/);
+});
