@@ -17,16 +17,16 @@
 namespace parley::metrics {
 namespace {
 
-// Label values may hold anything: the format escapes \, " and newline.
-std::string EscapeLabelValue(absl::string_view value) {
+// The text format escapes \ and newline in help text, and also " in label values.
+std::string Escape(absl::string_view text, bool quotes) {
   std::string out;
-  for (char c : value) {
+  for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
       out.push_back(c);
     }
@@ -39,8 +39,8 @@ std::string LabelText(const std::vector<std::string>& names, const LabelValues& 
                       absl::string_view extra = "") {
   std::string out;
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    absl::StrAppend(&out, out.empty() ? "" : ",", names[i], "=\"", EscapeLabelValue(values[i]),
-                    "\"");
+    absl::StrAppend(&out, out.empty() ? "" : ",", names[i], "=\"",
+                    Escape(values[i], /*quotes=*/true), "\"");
   }
   if (!extra.empty()) absl::StrAppend(&out, out.empty() ? "" : ",", extra);
   return out.empty() ? "" : absl::StrCat("{", out, "}");
@@ -50,21 +50,6 @@ std::string Number(double value) {
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   if (std::isnan(value)) return "NaN";
   return absl::StrCat(value);
-}
-
-// Help text escapes \ and newline.
-std::string EscapeHelp(absl::string_view help) {
-  std::string out;
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 // The value after `key` in a /proc "Key:   value" file, 0 if absent.
@@ -222,8 +207,8 @@ std::string Registry::Render() const {
   std::string out;
   absl::MutexLock lock(&mu_);
   for (const auto& entry : entries_) {
-    absl::StrAppend(&out, "# HELP ", entry->name, " ", EscapeHelp(entry->help), "\n# TYPE ",
-                    entry->name, " ", entry->type, "\n");
+    absl::StrAppend(&out, "# HELP ", entry->name, " ", Escape(entry->help, /*quotes=*/false),
+                    "\n# TYPE ", entry->name, " ", entry->type, "\n");
     if (entry->counters) {
       entry->counters->ForEach([&](const LabelValues& values, const Counter& counter) {
         absl::StrAppend(&out, entry->name, LabelText(entry->counters->label_names(), values), " ",

@@ -2,39 +2,18 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/testing/prometheus_text.h"
 
 namespace parley::metrics {
 namespace {
 
-// Parses `text` with the Prometheus project's own Python parser (Debian's
-// python3-prometheus-client, so Debian's /usr/bin/python3) and answers what it read, one "name{labels} value" per sample,
-// or its error.
-std::string ParseWithPrometheusClient(const std::string& text) {
-  const std::string path = absl::StrCat(testing::TempDir(), "/metrics.txt");
-  std::ofstream(path) << text;
-  const std::string command = absl::StrCat(
-      "/usr/bin/python3 -c 'import sys\n"
-      "from prometheus_client.parser import text_string_to_metric_families as parse\n"
-      "for family in parse(open(sys.argv[1]).read()):\n"
-      "  for s in family.samples:\n"
-      "    labels = \",\".join(f\"{k}={v}\" for k, v in sorted(s.labels.items()))\n"
-      "    print(f\"{family.type} {s.name}{{{labels}}} {s.value}\")\n' ",
-      path, " 2>&1");
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  while (pipe != nullptr && fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  if (pipe != nullptr) pclose(pipe);
-  return output;
-}
+using ::parley::testing::ParseWithPrometheusClient;
 
 TEST(MetricsTest, CountersGaugesAndHistogramsParseAsPrometheusText) {
   Registry registry;

@@ -2,10 +2,7 @@
 // Prometheus project's own parser, and the parley-health check the containers run.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sys/wait.h>
 
-#include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley {
@@ -20,34 +18,8 @@ namespace {
 
 using ::parley::testing::ChildProcess;
 
-// Runs a shell command; returns its exit status and fills `output`.
-int RunCommand(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = popen(absl::StrCat(command, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  std::string text;
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) text += buffer;
-  const int status = pclose(pipe);
-  if (output != nullptr) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// "type name{k=v,...} value" per sample, as Debian's python3-prometheus-client reads `text`.
-std::string Parse(const std::string& text) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/scrape.txt");
-  std::ofstream(path) << text;
-  std::string output;
-  RunCommand(
-      absl::StrCat("/usr/bin/python3 -c 'import sys\n"
-                   "from prometheus_client.parser import text_string_to_metric_families as parse\n"
-                   "for family in parse(open(sys.argv[1]).read()):\n"
-                   "  for s in family.samples:\n"
-                   "    labels = \",\".join(f\"{k}={v}\" for k, v in sorted(s.labels.items()))\n"
-                   "    print(f\"{family.type} {s.name}{{{labels}}} {s.value}\")\n' ",
-                   path),
-      &output);
-  return output;
-}
+using ::parley::testing::RunCommand;
+const auto& Parse = ::parley::testing::ParseWithPrometheusClient;
 
 class ObservabilityTest : public ::testing::Test {
  protected:
