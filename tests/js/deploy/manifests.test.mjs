@@ -116,6 +116,20 @@ test('only frontends reach the broker port; the ingress outwaits a long poll', (
   assert.ok(readTimeout > MAX_WAIT_SECONDS);
 });
 
+test('the example Prometheus config scrapes both services where the manifests say', async () => {
+  const {readFileSync} = await import('node:fs');
+  const {parse} = await import('yaml');
+  const config = parse(readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'));
+  const targets = config.scrape_configs[0].static_configs.flatMap((c) => c.targets);
+  assert.deepEqual(targets, ['broker:9090', 'frontend:8080']);
+  for (const deployment of render('deploy/k8s/base').filter((o) => o.kind === 'Deployment')) {
+    const annotations = deployment.spec.template.metadata.annotations;
+    assert.equal(annotations['prometheus.io/scrape'], 'true', deployment.metadata.name);
+    const ports = deployment.spec.template.spec.containers[0].ports.map((p) => String(p.containerPort));
+    assert.ok(ports.includes(annotations['prometheus.io/port']), deployment.metadata.name);
+  }
+});
+
 test('the dev overlay: one frontend, local images, debug logs', () => {
   const objects = render('deploy/k8s/overlays/dev');
   assert.equal(find(objects, 'Deployment', 'parley-frontend').spec.replicas, 1);
