@@ -26,6 +26,8 @@ ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
           "A user is online while a Poll is parked or if they polled within this window.");
 ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
           "A user who has not polled for this long is removed (leaves every room).");
+ABSL_FLAG(absl::Duration, ended_session_memory, absl::Hours(24),
+          "How long a logged-out session is refused (set it to the frontends' session lifetime).");
 ABSL_FLAG(absl::Duration, idempotency_window, absl::Minutes(10),
           "How long a Publish idempotency_key is remembered.");
 ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30), "Longest time a Poll may stay parked.");
@@ -63,6 +65,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   chat.presence_window = absl::GetFlag(FLAGS_presence_window);
   chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
   chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
+  chat.ended_session_memory = absl::GetFlag(FLAGS_ended_session_memory);
 
   std::vector<std::string> errors;
   if (options.threads < 0 || options.threads > 256) errors.push_back("--threads must be 0..256");
@@ -80,6 +83,9 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   if (!Positive(options.sweep_interval)) errors.push_back("--sweep_interval must be positive");
   if (!Positive(chat.presence_window)) errors.push_back("--presence_window must be positive");
   if (!Positive(chat.user_idle_expiry)) errors.push_back("--user_idle_expiry must be positive");
+  if (!Positive(chat.ended_session_memory)) {
+    errors.push_back("--ended_session_memory must be positive");
+  }
   if (!Positive(chat.idempotency_window)) {
     errors.push_back("--idempotency_window must be positive");
   }

@@ -37,6 +37,10 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
+    ForgetEndedSessions(now);
+    if (ended_sessions_.contains(session)) {
+      return absl::UnauthenticatedError("this session was logged out; log in again");
+    }
     if (ConnectedUser* existing = FindUser(user_name)) {
       if (existing->session == session) {
         existing->last_active = now;
@@ -75,9 +79,25 @@ absl::Status ChatState::Disconnect(absl::string_view user_name, absl::string_vie
           absl::StrCat("session does not hold user '", user_name, "'"));
     }
     RemoveUser(user_name, &to_wake);
+    const absl::Time now = clock_->Now();
+    ForgetEndedSessions(now);
+    if (ended_sessions_.insert(std::string(session)).second) {
+      ended_order_.emplace_back(now + options_.ended_session_memory, std::string(session));
+    }
+    if (ended_order_.size() > options_.max_ended_sessions) {
+      ended_sessions_.erase(ended_order_.front().second);
+      ended_order_.pop_front();
+    }
   }
   WakeAll(std::move(to_wake));
   return absl::OkStatus();
+}
+
+void ChatState::ForgetEndedSessions(absl::Time now) {
+  while (!ended_order_.empty() && ended_order_.front().first <= now) {
+    ended_sessions_.erase(ended_order_.front().second);
+    ended_order_.pop_front();
+  }
 }
 
 absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
@@ -289,6 +309,7 @@ size_t ChatState::ExpireIdleUsers() {
       if (IsIdle(*user, now)) expired.push_back(name);
     }
     for (const std::string& name : expired) RemoveUser(name, &to_wake);
+    ForgetEndedSessions(now);
   }
   WakeAll(std::move(to_wake));
   return expired.size();

@@ -3,12 +3,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +38,11 @@ struct ChatOptions {
   absl::Duration presence_window = absl::Seconds(30);
   absl::Duration user_idle_expiry = absl::Minutes(10);
   absl::Duration idempotency_window = absl::Minutes(10);
+  // How long a logged-out session id is refused by Connect (match the frontend's session
+  // lifetime: a token replayed after logout must not bring the session back), and how many
+  // such ids are kept at most (the oldest are forgotten first).
+  absl::Duration ended_session_memory = absl::Hours(24);
+  size_t max_ended_sessions = 1'000'000;
 };
 
 struct ConnectResult {
@@ -127,8 +135,9 @@ class ChatState {
   // Every user's queue depth (messages held), for the queue-depth histogram.
   std::vector<size_t> QueueDepths();
 
-  // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms); returns
-  // how many. Call periodically.
+  // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms) and
+  // forgets logged-out sessions older than ended_session_memory; returns how many users.
+  // Call periodically. An expired user's session may Connect again; a logged-out one may not.
   size_t ExpireIdleUsers();
 
   // From now on no read parks; every parked waiter is woken (its read then returns at once).
@@ -153,6 +162,7 @@ class ChatState {
   // Leaves every room and frees the user's queue; its parked reads are woken.
   void RemoveUser(absl::string_view user, WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsIdle(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetEndedSessions(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsOnline(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ChatOptions options_;
@@ -163,6 +173,9 @@ class ChatState {
   absl::flat_hash_map<std::string, std::unique_ptr<ConnectedUser>> users_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Room>> rooms_ ABSL_GUARDED_BY(mu_);
   IdempotencyCache idempotency_ ABSL_GUARDED_BY(mu_);
+  // Sessions ended by Disconnect (logout), refused by Connect until forgotten; oldest first.
+  absl::flat_hash_set<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, std::string>> ended_order_ ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
   uint64_t messages_published_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t messages_delivered_ ABSL_GUARDED_BY(mu_) = 0;

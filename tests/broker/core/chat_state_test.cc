@@ -110,6 +110,39 @@ TEST_F(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
   EXPECT_EQ(state_.Disconnect("alice", "alice-session").code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
+  Connect("alice");
+  ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
+  // A replayed token carries the old session id: refused, whatever name it asks for.
+  EXPECT_EQ(state_.Connect("alice", "alice-session").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(state_.Connect("alice2", "alice-session").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(state_.Connect("alice", "a-new-session").ok());  // logging in again works
+  // An idle-expired (not logged-out) session may come back.
+  Connect("bob");
+  clock_.Advance(absl::Hours(1));
+  ASSERT_GE(state_.ExpireIdleUsers(), 1u);
+  EXPECT_TRUE(state_.Connect("bob", "bob-session").ok());
+  // After ended_session_memory (24 h by default) the id is forgotten: tokens are long expired.
+  clock_.Advance(absl::Hours(24));
+  state_.ExpireIdleUsers();
+  EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
+}
+
+TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
+  ChatOptions options;
+  options.max_ended_sessions = 2;
+  FakeClock clock;
+  ChatState state(options, &clock);
+  for (const char* user : {"a", "b", "c"}) {
+    ASSERT_TRUE(state.Connect(user, std::string(user) + "-s").ok());
+    ASSERT_TRUE(state.Disconnect(user, std::string(user) + "-s").ok());
+  }
+  EXPECT_TRUE(state.Connect("a", "a-s").ok());  // the oldest was forgotten
+  EXPECT_EQ(state.Connect("c", "c-s").status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST_F(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
   Connect("alice");
   Connect("bob");

@@ -128,5 +128,21 @@ TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {
   EXPECT_EQ(form_logout->get_header_value("Location"), "/login");
 }
 
+TEST(AuthTest, ATokenReplayedAfterLogoutIsRefused) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  auto client = stack.Client();
+  ASSERT_EQ(client->Delete("/api/session", {{"Authorization", "Bearer " + alice}})->status, 200);
+  // The token's signature and expiry are still good; the broker remembers the session ended.
+  for (const char* path : {"/api/rooms", "/api/poll?cursor=0&wait=0", "/api/session"}) {
+    httplib::Result replayed = stack.Get(alice, path);
+    EXPECT_EQ(replayed->status, 401) << path << ": " << replayed->body;
+  }
+  EXPECT_EQ(stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"ghost"})")->status,
+            401);
+  EXPECT_EQ(stack.broker().server().state().Stats().users, 0u);  // nobody was brought back
+  EXPECT_FALSE(stack.LogIn("alice").empty());  // a new login is fine
+}
+
 }  // namespace
 }  // namespace parley::frontend
