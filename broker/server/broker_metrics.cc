@@ -2,13 +2,13 @@
 
 #include <httplib.h>
 
-#include <chrono>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/server/status_mapping.h"
+#include "common/http_listener.h"
 #include "common/log.h"
 
 namespace parley::broker {
@@ -94,18 +94,12 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   server->port_ =
       port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (server->port_ <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
-  server->thread_ = std::thread([&http] { http.listen_after_bind(); });
+  server->thread_ = ListenInBackground(http);
   return server;
 }
 
 MetricsHttpServer::~MetricsHttpServer() {
-  if (impl_ != nullptr) {
-    // stop() does nothing before the listen loop has started: wait for it (briefly).
-    for (int i = 0; i < 1000 && !impl_->server.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    impl_->server.stop();
-  }
+  if (impl_ != nullptr) impl_->server.stop();
   if (thread_.joinable()) thread_.join();
 }
 

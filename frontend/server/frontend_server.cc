@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/http_listener.h"
 #include "common/log.h"
 #include "frontend/http/http_error.h"
 #include "frontend/http/request_helpers.h"
@@ -51,7 +52,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
   }
   // Linux lets listen() be called again to raise the backlog of a listening socket.
   ::listen(frontend->listen_socket_.load(), kListenBacklog);
-  frontend->listener_ = std::thread([server = &frontend->server_] { server->listen_after_bind(); });
+  frontend->listener_ = ListenInBackground(frontend->server_);
   return frontend;
 }
 

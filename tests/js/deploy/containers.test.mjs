@@ -159,12 +159,15 @@ async function startsWith(binary, argv) {
   const program = new Program(path.basename(binary), [binary, ...local]);
   try {
     await program.port;
+  } catch (error) {
+    error.message = `${path.basename(binary)} ${local.join(' ')}: ${error.message}`;
+    throw error;
   } finally {
     await program.stop();
   }
 }
 
-test('the command lines in compose, the Kubernetes manifests and the Dockerfile start the programs', {skip: !BINARIES.broker && 'binaries not given', timeout: 60000}, async () => {
+test('the command lines in compose, the Kubernetes manifests and the Dockerfile start the programs', {skip: !BINARIES.broker && 'binaries not given', timeout: 150000}, async () => {
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
   await startsWith(BINARIES.broker, compose.services.broker.command);
   await startsWith(BINARIES.frontend, compose.services.frontend.command);

@@ -33,11 +33,20 @@ export class Program {
     this.port.catch(() => {});
   }
 
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
+  // SIGTERM, then waits for the exit; a program still running after `graceMs` is killed
+  // and reported (a graceful stop that hangs is a bug worth failing on).
+  async stop(graceMs = 15000) {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    let timer;
+    const hung = new Promise((resolve) => { timer = setTimeout(() => resolve(true), graceMs); });
+    const stuck = await Promise.race([this.exited.then(() => false), hung]);
+    clearTimeout(timer);
+    if (stuck) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`${this.name} did not exit within ${graceMs} ms of SIGTERM:\n${this.output}`);
     }
-    await this.exited;
   }
 }
 
