@@ -49,9 +49,12 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
   return 1
 }
 
+# One load-generator user publishes every message: the per-user rate limit (5/s by default)
+# is lifted for the benchmark.
 start_parley() {
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/broker/parley-broker --listen=127.0.0.1:50151 --threads=1 \
+    --publish_rate=1000000 --publish_burst=1000000 \
     >"$scratch/broker.log" 2>&1 &
   sut_pids=($!)
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \

@@ -26,6 +26,8 @@ ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
           "A user is online while a Poll is parked or if they polled within this window.");
 ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
           "A user who has not polled for this long is removed (leaves every room).");
+ABSL_FLAG(double, publish_rate, 5, "Messages per second each user may publish, sustained.");
+ABSL_FLAG(double, publish_burst, 20, "Messages each user may publish at once (token bucket size).");
 ABSL_FLAG(absl::Duration, ended_session_memory, absl::Hours(24),
           "How long a logged-out session is refused (set it to the frontends' session lifetime).");
 ABSL_FLAG(absl::Duration, idempotency_window, absl::Minutes(10),
@@ -66,6 +68,8 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
   chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
   chat.ended_session_memory = absl::GetFlag(FLAGS_ended_session_memory);
+  chat.publish_rate = absl::GetFlag(FLAGS_publish_rate);
+  chat.publish_burst = absl::GetFlag(FLAGS_publish_burst);
 
   std::vector<std::string> errors;
   if (options.threads < 0 || options.threads > 256) errors.push_back("--threads must be 0..256");
@@ -83,6 +87,8 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   if (!Positive(options.sweep_interval)) errors.push_back("--sweep_interval must be positive");
   if (!Positive(chat.presence_window)) errors.push_back("--presence_window must be positive");
   if (!Positive(chat.user_idle_expiry)) errors.push_back("--user_idle_expiry must be positive");
+  if (!(chat.publish_rate > 0)) errors.push_back("--publish_rate must be positive");
+  if (!(chat.publish_burst >= 1)) errors.push_back("--publish_burst must be at least 1");
   if (!Positive(chat.ended_session_memory)) {
     errors.push_back("--ended_session_memory must be positive");
   }

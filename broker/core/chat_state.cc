@@ -55,8 +55,9 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
     if (draining_) return absl::UnavailableError("the broker is shutting down");
     const uint64_t epoch =
         absl::Uniform<uint64_t>(random_, 1, std::numeric_limits<uint64_t>::max());
-    auto user = std::make_unique<ConnectedUser>(std::string(user_name), std::string(session), epoch,
-                                                options_.queue_capacity, now);
+    auto user = std::make_unique<ConnectedUser>(
+        std::string(user_name), std::string(session), epoch, options_.queue_capacity, now,
+        TokenBucket(options_.publish_rate, options_.publish_burst, now));
     ConnectedUser& added = *users_.emplace(user_name, std::move(user)).first->second;
     JoinResult joined;
     JoinLocked(added, kLobby, &joined, &to_wake);
@@ -130,6 +131,15 @@ absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
         ++idempotent_duplicates_;
         return PublishResult{record->message, record->recipients, true};
       }
+    }
+    // After the idempotency check: a retry of a stored message costs nothing.
+    if (const absl::Duration wait = (*sender)->publish_bucket.TryTake(now);
+        wait > absl::ZeroDuration()) {
+      ++publishes_limited_;
+      return absl::ResourceExhaustedError(
+          absl::StrCat("publishing too fast: at most ", options_.publish_rate,
+                       " messages per second (", options_.publish_burst, " at once); retry in ",
+                       absl::ToInt64Milliseconds(wait) + 1, " ms"));
     }
     if (!input.room.empty()) {
       auto room = rooms_.find(input.room);
@@ -287,6 +297,7 @@ ChatStats ChatState::Stats() {
   stats.messages_delivered = messages_delivered_;
   stats.messages_dropped = messages_dropped_;
   stats.idempotent_duplicates = idempotent_duplicates_;
+  stats.publishes_limited = publishes_limited_;
   for (const auto& [name, user] : users_) stats.parked_polls += user->queue.waiter_count();
   return stats;
 }

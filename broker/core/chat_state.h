@@ -42,6 +42,9 @@ struct ChatOptions {
   // lifetime: a token replayed after logout must not bring the session back), and how many
   // such ids are kept at most (the oldest are forgotten first).
   absl::Duration ended_session_memory = absl::Hours(24);
+  // Publishes per user: `publish_burst` at once, refilled at `publish_rate` per second.
+  double publish_rate = 5;
+  double publish_burst = 20;
   size_t max_ended_sessions = 1'000'000;
 };
 
@@ -99,6 +102,7 @@ struct ChatStats {
   uint64_t messages_delivered = 0;     // returned by reads (a message read twice counts twice)
   uint64_t messages_dropped = 0;       // skipped by reads because the queue had dropped them
   uint64_t idempotent_duplicates = 0;  // publishes answered from the idempotency cache
+  uint64_t publishes_limited = 0;      // publishes refused by the per-user rate limit
 };
 
 // All of Parley's chat state: connected users with their queues, rooms, presence and
@@ -181,6 +185,7 @@ class ChatState {
   uint64_t messages_delivered_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t messages_dropped_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t idempotent_duplicates_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t publishes_limited_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -9,6 +9,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/time/time.h"
 #include "broker/core/user_queue.h"
+#include "common/token_bucket.h"
 
 namespace parley::broker {
 
@@ -18,17 +19,19 @@ namespace parley::broker {
 // Not thread-safe: owned by ChatState and touched only under its lock.
 struct ConnectedUser {
   ConnectedUser(std::string name, std::string session, uint64_t epoch, size_t queue_capacity,
-                absl::Time now)
+                absl::Time now, TokenBucket publish_bucket)
       : name(std::move(name)),
         session(std::move(session)),
         queue(epoch, queue_capacity),
-        last_active(now) {}
+        last_active(now),
+        publish_bucket(publish_bucket) {}
 
   const std::string name;
   const std::string session;
   UserQueue queue;
   absl::btree_set<std::string> rooms;
-  absl::Time last_active;  // last Connect or Poll
+  absl::Time last_active;      // last Connect or Poll
+  TokenBucket publish_bucket;  // --publish_rate / --publish_burst
 };
 
 }  // namespace parley::broker

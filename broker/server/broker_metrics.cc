@@ -58,6 +58,9 @@ BrokerMetrics::BrokerMetrics(ChatState* state) {
   counter("parley_broker_idempotent_duplicates_total",
           "Publishes answered from the idempotency cache (retries).",
           &ChatStats::idempotent_duplicates);
+  counter("parley_broker_publishes_rate_limited_total",
+          "Publishes refused by the per-user rate limit (RESOURCE_EXHAUSTED).",
+          &ChatStats::publishes_limited);
   registry_.AddProcessMetrics();
 }
 

@@ -59,6 +59,7 @@ HttpError FromGrpcStatus(const grpc::Status& status) {
     error.message = absl::StrCat("the chat broker is unavailable: ", status.error_message());
     error.retry_after_seconds = 2;
   }
+  if (mapping.status == 429) error.retry_after_seconds = 1;  // buckets refill every second
   return error;
 }
 
@@ -66,6 +67,7 @@ HttpError FromStatus(const absl::Status& status) {
   const Mapping mapping = MapCode(static_cast<int>(status.code()));
   HttpError error{mapping.status, mapping.code, std::string(status.message())};
   if (mapping.status == 503) error.retry_after_seconds = 2;
+  if (mapping.status == 429) error.retry_after_seconds = 1;
   return error;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 
@@ -128,6 +129,29 @@ TEST_F(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   clock_.Advance(absl::Hours(24));
   state_.ExpireIdleUsers();
   EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
+}
+
+TEST(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
+  ChatOptions options;
+  options.publish_rate = 2;
+  options.publish_burst = 3;
+  FakeClock clock;
+  ChatState state(options, &clock);
+  ASSERT_TRUE(state.Connect("alice", "a").ok());
+  ASSERT_TRUE(state.Connect("bob", "b").ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(state.Publish({"alice", "lobby", "", "hi", ""}).ok());
+  absl::StatusOr<PublishResult> limited = state.Publish({"alice", "lobby", "", "hi", ""});
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(absl::StrContains(limited.status().message(), "retry in 50")) << limited.status();
+  EXPECT_TRUE(state.Publish({"bob", "lobby", "", "hi", ""}).ok());  // per user
+  clock.Advance(absl::Milliseconds(500));                           // one token back at 2/s
+  EXPECT_TRUE(state.Publish({"alice", "lobby", "", "hi", "k1"}).ok());
+  EXPECT_FALSE(state.Publish({"alice", "lobby", "", "hi", ""}).ok());
+  // A retry of a message already stored is answered from the cache, not counted.
+  absl::StatusOr<PublishResult> retry = state.Publish({"alice", "lobby", "", "hi", "k1"});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(state.Stats().publishes_limited, 2u);
 }
 
 TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
