@@ -49,8 +49,8 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
   return 1
 }
 
-# One load-generator user publishes every message: the per-user rate limit (5/s by default)
-# is lifted for the benchmark.
+# One load-generator user publishes every message, and thousands log in from 127.0.0.1: the
+# per-user publish limit and the per-address login limit are lifted for the benchmark.
 start_parley() {
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/broker/parley-broker --listen=127.0.0.1:50151 --threads=1 \
@@ -59,7 +59,7 @@ start_parley() {
   sut_pids=($!)
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker=127.0.0.1:50151 \
-    --max_connections=10500 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
+    --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
   wait_http 8181 /readyz

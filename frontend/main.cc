@@ -42,6 +42,11 @@ ABSL_FLAG(absl::Duration, write_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
           "How long an idle keep-alive connection is kept open.");
 ABSL_FLAG(int64_t, keep_alive_max_requests, 1000, "Requests served on one connection.");
+ABSL_FLAG(double, login_rate_per_minute, 30, "Logins per minute from one client address.");
+ABSL_FLAG(double, login_burst, 10, "Logins at once from one client address.");
+ABSL_FLAG(bool, trust_forwarded_for, false,
+          "Take the client address from the last X-Forwarded-For entry (only behind a proxy "
+          "that sets it).");
 ABSL_FLAG(absl::Duration, session_lifetime, absl::Hours(24), "How long a session token lasts.");
 ABSL_FLAG(std::string, session_secret_file, "",
           "File holding the session secret (else env PARLEY_SESSION_SECRET, else random).");
@@ -92,6 +97,11 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   options.write_timeout = absl::GetFlag(FLAGS_write_timeout);
   options.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
   options.session_lifetime = absl::GetFlag(FLAGS_session_lifetime);
+  options.login_rate_per_minute = absl::GetFlag(FLAGS_login_rate_per_minute);
+  options.login_burst = absl::GetFlag(FLAGS_login_burst);
+  options.trust_forwarded_for = absl::GetFlag(FLAGS_trust_forwarded_for);
+  if (!(options.login_rate_per_minute > 0)) Fail("--login_rate_per_minute must be positive");
+  if (!(options.login_burst >= 1)) Fail("--login_burst must be at least 1");
   options.web_root = absl::GetFlag(FLAGS_web_root);
   for (absl::Duration d :
        {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,

@@ -23,6 +23,14 @@ void CreateSession(const RouteContext& context, const httplib::Request& request,
     WriteError(response, FromStatus(parsed));
     return;
   }
+  if (absl::Status admitted = context.login_limiter->Admit(
+          ClientAddress(request, context.options->trust_forwarded_for), absl::Now());
+      !admitted.ok()) {
+    HttpError error = FromStatus(admitted);
+    error.retry_after_seconds = LoginRetrySeconds(*context.options);
+    WriteError(response, error);
+    return;
+  }
   absl::StatusOr<Login> login = context.sessions->LogIn(body.name());
   if (!login.ok()) {
     HttpError error = FromStatus(login.status());

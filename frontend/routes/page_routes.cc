@@ -61,6 +61,13 @@ void LoginPage(const RouteContext& context, httplib::Response& response, int sta
 void PostLogin(const RouteContext& context, const httplib::Request& request,
                httplib::Response& response) {
   const std::string name = request.get_param_value("name");
+  if (absl::Status admitted = context.login_limiter->Admit(
+          ClientAddress(request, context.options->trust_forwarded_for), absl::Now());
+      !admitted.ok()) {
+    response.set_header("Retry-After", std::to_string(LoginRetrySeconds(*context.options)));
+    LoginPage(context, response, 429, "Too many logins from your address. Wait a moment.");
+    return;
+  }
   absl::StatusOr<Login> login = context.sessions->LogIn(name);
   if (login.ok()) {
     response.set_header("Set-Cookie",

@@ -6,6 +6,7 @@
 #include "frontend/http/poll_json.h"
 #include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
+#include "frontend/session/login_limiter.h"
 #include "frontend/session/session_gate.h"
 
 namespace parley::frontend {
@@ -19,6 +20,7 @@ struct RouteContext {
   const WebAssets* assets;
   PollJson* poll_json;
   FrontendMetrics* metrics;
+  LoginLimiter* login_limiter;
 };
 
 }  // namespace parley::frontend

@@ -26,6 +26,9 @@ struct FrontendOptions {
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   size_t keep_alive_max_requests = 1000;
   absl::Duration session_lifetime = absl::Hours(24);
+  double login_rate_per_minute = 30;  // per client address, per frontend
+  double login_burst = 10;
+  bool trust_forwarded_for = false;  // client address from X-Forwarded-For (behind a proxy)
   size_t thread_stack_bytes = 256 * 1024;
   absl::Duration idle_thread_timeout = absl::Seconds(30);
   std::string web_root;  // empty: the assets embedded in the binary

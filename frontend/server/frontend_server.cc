@@ -36,7 +36,9 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       broker_(options.broker, options.broker_timeout, options.poll_margin, options.broker_channels),
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
-      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_, &metrics_} {}
+      login_limiter_(options.login_rate_per_minute, options.login_burst),
+      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_, &metrics_, &login_limiter_} {
+}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret) {

@@ -57,6 +57,7 @@ class FrontendServer {
   WebAssets assets_;
   PollJson poll_json_;
   FrontendMetrics metrics_;
+  LoginLimiter login_limiter_;
   RouteContext context_;
   httplib::Server server_;
   RouteTable routes_{&server_};

@@ -51,7 +51,8 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
   frontend = StartFrontend();
   const int port = frontend->WaitForListeningPort();
   ASSERT_NE(port, 0) << frontend->Output();
-  EXPECT_NE(frontend->Output().find("event=random_session_secret"), std::string::npos);  // the warning
+  EXPECT_NE(frontend->Output().find("event=random_session_secret"),
+            std::string::npos);  // the warning
 
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(60, 0);
@@ -100,6 +101,28 @@ TEST_F(FrontendProcessTest, HelpExplainsTheFlags) {
                            "--session_secret_file", "--web_root"}) {
     EXPECT_NE(help.Output().find(flag), std::string::npos) << flag;
   }
+}
+
+TEST_F(FrontendProcessTest, LoginsPerAddressAreLimited) {
+  auto frontend = StartFrontend({"--login_burst=2", "--login_rate_per_minute=1"});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  for (const char* name : {"a1", "a2"}) {
+    EXPECT_EQ(
+        client
+            .Post("/api/session", absl::StrCat(R"({"name":")", name, R"("})"), "application/json")
+            ->status,
+        200);
+  }
+  httplib::Result limited = client.Post("/api/session", R"({"name":"a3"})", "application/json");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->get_header_value("Retry-After"), "60");
+  EXPECT_NE(limited->body.find(R"("code":"rate_limited")"), std::string::npos) << limited->body;
+  httplib::Result form = client.Post("/login", "name=a4", "application/x-www-form-urlencoded");
+  EXPECT_EQ(form->status, 429);
+  EXPECT_NE(form->body.find("Too many logins"), std::string::npos);
 }
 
 }  // namespace
