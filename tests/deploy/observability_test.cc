@@ -69,7 +69,13 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
   ASSERT_TRUE(frontend_metrics);
   EXPECT_EQ(frontend_metrics->status, 200);
   EXPECT_TRUE(absl::StartsWith(frontend_metrics->get_header_value("Content-Type"), "text/plain"));
-  const std::string frontend = Parse(frontend_metrics->body);
+  // A request is counted just after its answer is sent (httplib's logger), so the last one
+  // may land a moment after the client has it: scrape until it is there.
+  std::string frontend;
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    frontend = Parse(client.Get("/metrics")->body);
+    return absl::StrContains(frontend, "{code=404,route=unrouted} 1.0");
+  })) << frontend;
   for (const char* expected : {
            "counter parley_frontend_http_requests_total{code=200,route=/api/session} 1.0",
            "counter parley_frontend_http_requests_total{code=200,route=/api/messages} 2.0",
