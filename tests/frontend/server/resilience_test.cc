@@ -1,7 +1,11 @@
 // The frontend when the broker goes away and comes back, under many held polls, and on
 // shutdown.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -109,6 +113,40 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
   httplib::Result ready = stack.Client()->Get("/readyz");
   EXPECT_EQ(ready->status, 503);
   EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 503);
+}
+
+TEST(ResilienceTest, AClientThatVanishesMidPollLeavesNothingBehind) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  const uint64_t cursor =
+      FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
+  const int64_t idle_poll_calls = stack.broker().server().live_poll_calls();
+  // A raw connection, so it can be reset (not closed politely) while the poll is held.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(stack.port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const std::string request =
+      absl::StrCat("GET /api/poll?wait=2&cursor=", cursor,
+                   " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice, "\r\n\r\n");
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 1; }));
+  linger reset{1, 0};  // close with RST
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  close(fd);
+  // httplib cannot see the reset; the poll's own deadline (2 s + margin) ends it, and then
+  // nothing of it is left: no parked waiter, no busy thread, no held-poll count.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return stack.broker().ParkedPolls() == 0 && stack.frontend().busy_connections() == 0 &&
+               stack.broker().server().live_poll_calls() == idle_poll_calls &&
+               stack.Client()->Get("/metrics")->body.find("parley_frontend_held_polls 0") !=
+                   std::string::npos;
+      },
+      absl::Seconds(15)));
 }
 
 TEST(ResilienceTest, BeyondMaxConnectionsNewRequestsGet503AtOnce) {
