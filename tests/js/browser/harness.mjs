@@ -44,6 +44,22 @@ export async function logIn(browser, stack, name, {viewport} = {}) {
   return page;
 }
 
+// Logs in each name in its own context and registers the pages for failure screenshots.
+export async function logInAll({stack, browser, pages}, ...names) {
+  const opened = [];
+  for (const name of names) opened.push(await logIn(browser, stack, name));
+  pages.push(...opened);
+  return opened;
+}
+
+// Joins (or creates) `room` from the sidebar form and waits until it is the open one.
+export async function joinRoom(page, room) {
+  await page.fill('#join-name', room);
+  await page.press('#join-name', 'Enter');
+  await page.waitForSelector(`#title:has-text("#${room}")`);
+  await page.waitForSelector(`#rooms button[data-key="#${room}"][aria-current="true"]`);
+}
+
 export async function waitForStatus(page, state, timeout = 15000) {
   await page.waitForSelector(`#status[data-state="${state}"]`, {timeout});
 }

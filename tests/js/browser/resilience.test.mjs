@@ -1,7 +1,7 @@
 // The page recovers by itself: a broker restart, and a network cut while sending.
 import assert from 'node:assert/strict';
 
-import {browserTest, lines, logIn, say, waitForLine, waitForStatus} from './harness.mjs';
+import {browserTest, logInAll, lines, say, waitForLine, waitForStatus} from './harness.mjs';
 
 // Every chat line and notice on screen is shown once.
 async function assertNoDuplicates(page) {
@@ -10,9 +10,7 @@ async function assertNoDuplicates(page) {
 }
 
 browserTest('a broker restart shows reconnecting, then chat works again with no duplicates', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  const bob = await logIn(browser, stack, 'bob');
-  pages.push(alice, bob);
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
   await say(alice, 'before the restart');
   await waitForLine(bob, 'before the restart');
 
@@ -37,9 +35,7 @@ browserTest('a broker restart shows reconnecting, then chat works again with no 
 });
 
 browserTest('a message sent while the network is cut arrives exactly once', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  const bob = await logIn(browser, stack, 'bob');
-  pages.push(alice, bob);
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
 
   // The cut: the first attempt reaches the server but its answer is lost on the way back
   // (the worst case for duplicates), later attempts do not get out at all.

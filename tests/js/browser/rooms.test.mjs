@@ -1,19 +1,11 @@
 // Rooms: join or create one, post there, and a later joiner sees its history; unread counts.
 import assert from 'node:assert/strict';
 
-import {browserTest, lines, logIn, say, waitForLine} from './harness.mjs';
+import {browserTest, joinRoom, logInAll, lines, say, waitForLine} from './harness.mjs';
 
-async function joinRoom(page, room) {
-  await page.fill('#join-name', room);
-  await page.press('#join-name', 'Enter');
-  await page.waitForSelector(`#title:has-text("#${room}")`);
-  await page.waitForSelector(`#rooms button[data-key="#${room}"][aria-current="true"]`);
-}
 
 browserTest('a room created by one side shows its history to the next who joins', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  const bob = await logIn(browser, stack, 'bob');
-  pages.push(alice, bob);
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
 
   await joinRoom(alice, 'games');
   await say(alice, 'anyone for chess?');

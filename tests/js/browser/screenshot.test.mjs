@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
 
-import {ARTIFACTS, browserTest, logIn, say, waitForLine} from './harness.mjs';
+import {ARTIFACTS, browserTest, joinRoom, logIn, say, waitForLine} from './harness.mjs';
 
 browserTest('a lively chat looks right on a desktop and on a phone', async ({stack, browser, pages}) => {
   const alice = await logIn(browser, stack, 'alice', {viewport: {width: 1100, height: 700}});
@@ -17,11 +17,7 @@ browserTest('a lively chat looks right on a desktop and on a phone', async ({sta
   await say(carol, 'p99 is down to 40 ms since the last deploy!');
   await say(alice, 'Great work! Let us use the #design room.');
   await waitForLine(alice, 'Great work! Let us use the #design room.');
-  for (const page of [alice, bob]) {
-    await page.fill('#join-name', 'design');
-    await page.press('#join-name', 'Enter');
-    await page.waitForSelector('#title:has-text("#design")');
-  }
+  for (const page of [alice, bob]) await joinRoom(page, 'design');
   await say(bob, 'Draft is in the shared folder.');
   await waitForLine(alice, 'Draft is in the shared folder.');
   await alice.click('#rooms button[data-key="#lobby"]');

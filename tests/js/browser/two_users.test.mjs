@@ -1,13 +1,10 @@
 // Alice and Bob in two browser contexts: presence, lobby chat both ways, direct messages.
 import assert from 'node:assert/strict';
 
-import {browserTest, lines, logIn, say, waitForLine} from './harness.mjs';
+import {browserTest, logInAll, lines, say, waitForLine} from './harness.mjs';
 
 browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  pages.push(alice);
-  const bob = await logIn(browser, stack, 'bob');
-  pages.push(bob);
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
 
   await alice.waitForSelector('#online button[data-user="bob"]', {timeout: 20000});
   await bob.waitForSelector('#online button[data-user="alice"]');
@@ -31,10 +28,7 @@ browserTest('alice and bob see each other online and chat in the lobby', async (
 });
 
 browserTest('a direct message reaches only its recipient', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  const bob = await logIn(browser, stack, 'bob');
-  const carol = await logIn(browser, stack, 'carol');
-  pages.push(alice, bob, carol);
+  const [alice, bob, carol] = await logInAll({stack, browser, pages}, 'alice', 'bob', 'carol');
 
   await alice.click('#online button[data-user="bob"]', {timeout: 20000});
   await alice.waitForSelector('#title:has-text("@bob")');
@@ -61,8 +55,7 @@ browserTest('a direct message reaches only its recipient', async ({stack, browse
 });
 
 browserTest('login explains bad names and taken names, and remembers the session', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  pages.push(alice);
+  const [alice] = await logInAll({stack, browser, pages}, 'alice');
 
   const context = await browser.newContext();
   const page = await context.newPage();

@@ -1,12 +1,10 @@
 // Text is text: markup in a message is shown literally and never runs.
 import assert from 'node:assert/strict';
 
-import {browserTest, logIn, say, waitForLine} from './harness.mjs';
+import {browserTest, logInAll, say, waitForLine} from './harness.mjs';
 
 browserTest('markup in messages shows as literal text and opens no dialog', async ({stack, browser, pages}) => {
-  const alice = await logIn(browser, stack, 'alice');
-  const bob = await logIn(browser, stack, 'bob');
-  pages.push(alice, bob);
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
   const nasty = [
     '<img src=x onerror=alert(1)>',
     '<script>alert(2)</script>',
