@@ -12,8 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/broker.grpc.pb.h"
+#include "parley/v1/http_api.pb.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/wait_for.h"
 
@@ -21,6 +23,15 @@ namespace parley::frontend {
 namespace {
 
 using ::parley::testing::ChildProcess;
+
+template <typename Message>
+Message FromJsonBody(const std::string& json) {
+  Message message;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message, options).ok()) << json;
+  return message;
+}
 
 class FrontendProcessTest : public ::testing::Test {
  protected:
@@ -123,6 +134,66 @@ TEST_F(FrontendProcessTest, LoginsPerAddressAreLimited) {
   httplib::Result form = client.Post("/login", "name=a4", "application/x-www-form-urlencoded");
   EXPECT_EQ(form->status, 429);
   EXPECT_NE(form->body.find("Too many logins"), std::string::npos);
+}
+
+TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithoutRestart) {
+  auto frontend = StartFrontend();
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const auto session = FromJsonBody<v1::SessionInfo>(login->body);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + session.token()}};
+
+  int held_status = 0;
+  absl::Time answered;
+  std::thread poller([&] {
+    httplib::Client own("127.0.0.1", port);
+    own.set_read_timeout(60, 0);
+    httplib::Result held = own.Get(
+        absl::StrCat("/api/poll?wait=25&cursor=", session.cursor(), "&epoch=", session.epoch()),
+        auth);
+    if (held) held_status = held->status;
+    answered = absl::Now();
+  });
+  auto stub = v1::Broker::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_port_),
+                                                      grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
+  }));
+  const absl::Time killed = absl::Now();
+  broker_->Signal(SIGKILL);  // no drain, no goodbye: everything in its memory is gone
+  poller.join();
+  EXPECT_EQ(held_status, 503);
+  EXPECT_LT(answered - killed, absl::Seconds(5));
+  EXPECT_EQ(client.Get("/healthz")->status, 200);  // the frontend lives on
+  EXPECT_EQ(client.Get("/api/poll?wait=0&cursor=0", auth)->status, 503);
+
+  // A new broker on the same port: found by itself, the session is connected again with a
+  // new epoch, and the old cursor is answered at once from the new queue with gap.
+  broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+      PARLEY_BROKER_BINARY, absl::StrCat("--listen=127.0.0.1:", broker_port_), "--threads=1",
+      "--drain_delay=0s"});
+  ASSERT_EQ(broker_->WaitForListeningPort(), broker_port_) << broker_->Output();
+  std::string after;
+  ASSERT_TRUE(parley::testing::WaitFor(
+      [&] {
+        httplib::Result polled = client.Get(
+            absl::StrCat("/api/poll?wait=0&cursor=", session.cursor(), "&epoch=", session.epoch()),
+            auth);
+        if (!polled || polled->status != 200) return false;
+        after = polled->body;
+        return true;
+      },
+      absl::Seconds(15)));
+  const auto polled = FromJsonBody<v1::PollResponse>(after);
+  EXPECT_NE(polled.epoch(), session.epoch());
+  EXPECT_TRUE(polled.gap());
+  EXPECT_EQ(frontend->Output().find("event=stopped"), std::string::npos);  // never restarted
 }
 
 }  // namespace
