@@ -8,7 +8,7 @@
 
 #include "frontend/server/frontend_options.h"
 #include "frontend/server/frontend_server.h"
-#include "google/protobuf/util/json_util.h"
+#include "tests/testing/from_json.h"
 #include "tests/testing/in_process_broker.h"
 
 namespace parley::testing {
@@ -49,17 +49,6 @@ class ParleyStack {
   std::unique_ptr<InProcessBroker> broker_;
   std::unique_ptr<frontend::FrontendServer> frontend_;
 };
-
-// Parses a JSON body into a message of type M (protobuf's JSON mapping); fails the test if
-// it does not parse.
-template <typename M>
-M FromJson(const std::string& body) {
-  M message;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(body, &message, options).ok()) << body;
-  return message;
-}
 
 }  // namespace parley::testing
 

@@ -12,11 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/broker.grpc.pb.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/from_json.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
@@ -24,14 +24,7 @@ namespace {
 
 using ::parley::testing::ChildProcess;
 
-template <typename Message>
-Message FromJsonBody(const std::string& json) {
-  Message message;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message, options).ok()) << json;
-  return message;
-}
+using ::parley::testing::FromJson;
 
 class FrontendProcessTest : public ::testing::Test {
  protected:
@@ -40,6 +33,18 @@ class FrontendProcessTest : public ::testing::Test {
         PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1", "--drain_delay=0s"});
     broker_port_ = broker_->WaitForListeningPort();
     ASSERT_NE(broker_port_, 0) << broker_->Output();
+  }
+
+  // Waits until the broker (asked by its Stats RPC) has `count` parked polls.
+  bool WaitForParkedPolls(uint64_t count) {
+    auto broker = v1::Broker::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_port_),
+                                                          grpc::InsecureChannelCredentials()));
+    return parley::testing::WaitFor([&] {
+      grpc::ClientContext context;
+      v1::StatsResponse stats;
+      return broker->Stats(&context, v1::StatsRequest(), &stats).ok() &&
+             stats.parked_polls() == count;
+    });
   }
 
   std::unique_ptr<ChildProcess> StartFrontend(std::vector<std::string> extra = {}) {
@@ -88,13 +93,7 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
     }
     answered = absl::Now();
   });
-  auto broker = v1::Broker::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_port_),
-                                                        grpc::InsecureChannelCredentials()));
-  ASSERT_TRUE(parley::testing::WaitFor([&] {
-    grpc::ClientContext context;
-    v1::StatsResponse stats;
-    return broker->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
-  }));
+  ASSERT_TRUE(WaitForParkedPolls(1));
   const absl::Time signalled = absl::Now();
   frontend->Signal(SIGTERM);
   poller.join();
@@ -144,7 +143,7 @@ TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithou
   client.set_read_timeout(60, 0);
   httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
   ASSERT_TRUE(login && login->status == 200);
-  const auto session = FromJsonBody<v1::SessionInfo>(login->body);
+  const auto session = FromJson<v1::SessionInfo>(login->body);
   const httplib::Headers auth = {{"Authorization", "Bearer " + session.token()}};
 
   int held_status = 0;
@@ -158,13 +157,7 @@ TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithou
     if (held) held_status = held->status;
     answered = absl::Now();
   });
-  auto stub = v1::Broker::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_port_),
-                                                      grpc::InsecureChannelCredentials()));
-  ASSERT_TRUE(parley::testing::WaitFor([&] {
-    grpc::ClientContext context;
-    v1::StatsResponse stats;
-    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
-  }));
+  ASSERT_TRUE(WaitForParkedPolls(1));
   const absl::Time killed = absl::Now();
   broker_->Signal(SIGKILL);  // no drain, no goodbye: everything in its memory is gone
   poller.join();
@@ -190,7 +183,7 @@ TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithou
         return true;
       },
       absl::Seconds(15)));
-  const auto polled = FromJsonBody<v1::PollResponse>(after);
+  const auto polled = FromJson<v1::PollResponse>(after);
   EXPECT_NE(polled.epoch(), session.epoch());
   EXPECT_TRUE(polled.gap());
   EXPECT_EQ(frontend->Output().find("event=stopped"), std::string::npos);  // never restarted
