@@ -26,16 +26,17 @@ std::string CodeName(grpc::StatusCode code) {
 BrokerMetrics::BrokerMetrics(ChatState* state) {
   rpcs_ = &registry_.AddCounter("parley_broker_rpcs_total",
                                 "Broker RPCs answered, by method and code.", {"method", "code"});
-  registry_.AddCallbackGauge("parley_broker_users", "Connected users.", {}, [state] {
-    return std::vector<Sample>{{{}, static_cast<double>(state->Stats().users)}};
-  });
-  registry_.AddCallbackGauge("parley_broker_rooms", "Rooms.", {}, [state] {
-    return std::vector<Sample>{{{}, static_cast<double>(state->Stats().rooms)}};
-  });
-  registry_.AddCallbackGauge(
-      "parley_broker_parked_polls", "Polls parked, waiting for a message.", {}, [state] {
-        return std::vector<Sample>{{{}, static_cast<double>(state->Stats().parked_polls)}};
-      });
+  registry_.SetBeforeRender([this, state] { snapshot_ = state->Stats(); });
+  auto read = [this](uint64_t ChatStats::*field) {
+    return [this, field] {
+      return std::vector<Sample>{{{}, static_cast<double>(snapshot_.*field)}};
+    };
+  };
+  registry_.AddCallbackGauge("parley_broker_users", "Connected users.", {},
+                             read(&ChatStats::users));
+  registry_.AddCallbackGauge("parley_broker_rooms", "Rooms.", {}, read(&ChatStats::rooms));
+  registry_.AddCallbackGauge("parley_broker_parked_polls", "Polls parked, waiting for a message.",
+                             {}, read(&ChatStats::parked_polls));
   registry_.AddCallbackHistogram("parley_broker_queue_depth", "Messages held per user queue.",
                                  {0, 1, 10, 50, 100, 250, 500, 1000, 5000}, [state] {
                                    std::vector<double> depths;
@@ -44,9 +45,7 @@ BrokerMetrics::BrokerMetrics(ChatState* state) {
                                    return depths;
                                  });
   auto counter = [&](const char* name, const char* help, uint64_t ChatStats::*field) {
-    registry_.AddCallbackCounter(name, help, {}, [state, field] {
-      return std::vector<Sample>{{{}, static_cast<double>(state->Stats().*field)}};
-    });
+    registry_.AddCallbackCounter(name, help, {}, read(field));
   };
   counter("parley_broker_messages_published_total", "Messages published (chat and direct).",
           &ChatStats::messages_published);

@@ -30,6 +30,10 @@ class BrokerMetrics {
  private:
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>* rpcs_;
+  // ChatState::Stats() walks every user under the state's lock: taken once per scrape (in
+  // the registry's before-render hook) and read by every callback. Touched only inside
+  // Render, which the registry serializes.
+  ChatStats snapshot_;
 };
 
 // Serves GET /metrics (and /healthz) over HTTP on its own thread, for --metrics_listen.

@@ -203,9 +203,15 @@ void RenderHistogram(const std::string& name, const std::vector<std::string>& la
 
 }  // namespace
 
+void Registry::SetBeforeRender(std::function<void()> prepare) {
+  absl::MutexLock lock(&mu_);
+  before_render_ = std::move(prepare);
+}
+
 std::string Registry::Render() const {
   std::string out;
   absl::MutexLock lock(&mu_);
+  if (before_render_) before_render_();
   for (const auto& entry : entries_) {
     absl::StrAppend(&out, "# HELP ", entry->name, " ", Escape(entry->help, /*quotes=*/false),
                     "\n# TYPE ", entry->name, " ", entry->type, "\n");

@@ -120,6 +120,9 @@ class Registry {
   // A histogram of the values `read` returns at every scrape (e.g. every queue's depth).
   void AddCallbackHistogram(const std::string& name, const std::string& help,
                             std::vector<double> bounds, std::function<std::vector<double>()> read);
+  // Runs `prepare` at the start of every Render, before any callback, under the same lock:
+  // callbacks can then share one snapshot instead of each computing its own.
+  void SetBeforeRender(std::function<void()> prepare);
   // Adds process_resident_memory_bytes, process_threads and process_cpu_seconds_total
   // (from /proc/self).
   void AddProcessMetrics();
@@ -144,6 +147,7 @@ class Registry {
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> before_render_ ABSL_GUARDED_BY(mu_);
 };
 
 // Bounds for latencies in seconds: 5 ms .. 60 s.

@@ -62,6 +62,24 @@ TEST(MetricsTest, CountersGaugesAndHistogramsParseAsPrometheusText) {
   EXPECT_FALSE(absl::StrContains(parsed, "Error")) << parsed;
 }
 
+TEST(MetricsTest, BeforeRenderRunsOncePerScrapeAheadOfTheCallbacks) {
+  Registry registry;
+  int snapshots = 0;
+  registry.SetBeforeRender([&] { ++snapshots; });
+  registry.AddCallbackGauge("a", "A.", {}, [&] {
+    return std::vector<Sample>{{{}, 1.0 * snapshots}};
+  });
+  registry.AddCallbackGauge("b", "B.", {}, [&] {
+    return std::vector<Sample>{{{}, 1.0 * snapshots}};
+  });
+  const std::string text = registry.Render();
+  EXPECT_EQ(snapshots, 1);
+  EXPECT_TRUE(absl::StrContains(text, "\na 1\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "\nb 1\n")) << text;
+  registry.Render();
+  EXPECT_EQ(snapshots, 2);
+}
+
 TEST(MetricsTest, LabelValuesAreEscaped) {
   Registry registry;
   registry.AddCounter("odd_total", "Odd \\ help\nline.", {"value"})
