@@ -36,7 +36,9 @@ class BrokerMetrics {
   ChatStats snapshot_;
 };
 
-// Serves GET /metrics (and /healthz) over HTTP on its own thread, for --metrics_listen.
+// Serves GET /metrics (and /healthz) over HTTP for --metrics_listen: an accept thread plus a
+// pool of two. Owned by BrokerServer; started and destroyed by its controlling thread, and
+// `metrics` must outlive it.
 class MetricsHttpServer {
  public:
   // Binds `listen` (host:port, port 0 picks one) and starts serving `metrics`.
