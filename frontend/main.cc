@@ -25,6 +25,8 @@ ABSL_FLAG(int64_t, broker_channels, 4,
 ABSL_FLAG(int64_t, max_connections, 10'000,
           "Open connections served at once (one thread each); beyond this, 503 at once.");
 ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
+ABSL_FLAG(int64_t, max_header_bytes, 16 * 1024,
+          "Largest request head (request line and headers) accepted (431 beyond).");
 ABSL_FLAG(absl::Duration, default_wait, absl::Seconds(25),
           "How long /api/poll waits for messages when the request says nothing.");
 ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30),
@@ -36,7 +38,8 @@ ABSL_FLAG(absl::Duration, broker_timeout, absl::Seconds(2),
 ABSL_FLAG(absl::Duration, poll_margin, absl::Seconds(2),
           "A Poll's gRPC deadline is its wait plus this margin.");
 ABSL_FLAG(absl::Duration, read_timeout, absl::Seconds(10),
-          "How long a client may take to send a request (slow clients are cut off).");
+          "How long a client may take to send a whole request, head and body, however slowly "
+          "it trickles (408 and closed beyond).");
 ABSL_FLAG(absl::Duration, write_timeout, absl::Seconds(10),
           "How long a client may take to read a response.");
 ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
@@ -84,6 +87,9 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   const int64_t keep_alive_requests = absl::GetFlag(FLAGS_keep_alive_max_requests);
   if (max_connections < 1 || max_connections > 30'000) Fail("--max_connections must be 1..30000");
   if (max_body < 1 || max_body > 16 << 20) Fail("--max_body_bytes must be 1..16777216");
+  const int64_t max_header = absl::GetFlag(FLAGS_max_header_bytes);
+  if (max_header < 1024 || max_header > 1 << 20) Fail("--max_header_bytes must be 1024..1048576");
+  options.max_header_bytes = static_cast<size_t>(max_header);
   if (keep_alive_requests < 1) Fail("--keep_alive_max_requests must be positive");
   options.max_connections = static_cast<size_t>(max_connections);
   options.max_body_bytes = static_cast<size_t>(max_body);

@@ -16,12 +16,13 @@ struct FrontendOptions {
   int broker_channels = 4;  // measured: 4 beat 1 in bench fanout1k (bench/README.md)
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;
+  size_t max_header_bytes = 16 * 1024;  // request line + headers
   absl::Duration default_wait = absl::Seconds(25);
   absl::Duration max_wait = absl::Seconds(30);
   absl::Duration seed_wait = absl::Seconds(10);  // /get_post, as in the tutorial
   absl::Duration broker_timeout = absl::Seconds(2);
   absl::Duration poll_margin = absl::Seconds(2);
-  absl::Duration read_timeout = absl::Seconds(10);
+  absl::Duration read_timeout = absl::Seconds(10);  // the whole request, however it trickles
   absl::Duration write_timeout = absl::Seconds(10);
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   size_t keep_alive_max_requests = 1000;

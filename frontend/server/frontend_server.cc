@@ -22,12 +22,6 @@ namespace {
 constexpr int kListenBacklog = 4096;  // cpp-httplib 0.11.4 listens with a backlog of 5
 constexpr size_t kSpareThreads = 64;  // beyond --max_connections, to answer 503 at once
 
-template <typename Setter>
-void SetDuration(Setter setter, absl::Duration duration) {
-  const int64_t micros = absl::ToInt64Microseconds(duration);
-  setter(static_cast<time_t>(micros / 1'000'000), static_cast<time_t>(micros % 1'000'000));
-}
-
 }  // namespace
 
 FrontendServer::FrontendServer(const FrontendOptions& options, std::string session_secret)
@@ -72,14 +66,12 @@ void FrontendServer::Configure() {
     listen_socket_.store(socket);
   });
   server_.set_tcp_nodelay(true);
-  server_.set_keep_alive_max_count(options_.keep_alive_max_requests);
   server_.set_payload_max_length(options_.max_body_bytes);
-  SetDuration([this](time_t s, time_t us) { server_.set_read_timeout(s, us); },
-              options_.read_timeout);
-  SetDuration([this](time_t s, time_t us) { server_.set_write_timeout(s, us); },
-              options_.write_timeout);
-  server_.set_keep_alive_timeout(
-      std::max<time_t>(1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  RequestReadLimits limits;
+  limits.request_timeout = options_.read_timeout;
+  limits.write_timeout = options_.write_timeout;
+  limits.max_header_bytes = options_.max_header_bytes;
+  server_.SetLimits(limits, options_.keep_alive_timeout, options_.keep_alive_max_requests);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& q, httplib::Response& r) { return CheckBeforeRouting(q, r); });
   server_.set_error_handler(
@@ -159,6 +151,7 @@ void FrontendServer::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
   BeginShutdown();
+  server_.Interrupt();  // idle keep-alive connections close now instead of timing out
   server_.stop();
   if (listener_.joinable()) listener_.join();
 }

@@ -15,6 +15,7 @@
 #include "frontend/http/poll_json.h"
 #include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"
+#include "frontend/server/bounded_http_server.h"
 #include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
 #include "frontend/session/session_gate.h"
@@ -59,7 +60,7 @@ class FrontendServer {
   FrontendMetrics metrics_;
   LoginLimiter login_limiter_;
   RouteContext context_;
-  httplib::Server server_;
+  BoundedHttpServer server_;
   RouteTable routes_{&server_};
   std::atomic<bool> draining_{false};
   std::atomic<int> busy_{0};

@@ -1,11 +1,7 @@
 // The frontend when the broker goes away and comes back, under many held polls, and on
 // shutdown.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -17,6 +13,7 @@
 #include "parley/v1/broker.pb.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/parley_stack.h"
+#include "tests/testing/raw_connection.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
@@ -24,6 +21,7 @@ namespace {
 
 using ::parley::testing::FromJson;
 using ::parley::testing::ParleyStack;
+using ::parley::testing::RawConnection;
 using ::parley::testing::WaitFor;
 
 TEST(ResilienceTest, BrokerDownMeans503FastAndRestartNeedsNoFrontendRestart) {
@@ -122,21 +120,13 @@ TEST(ResilienceTest, AClientThatVanishesMidPollLeavesNothingBehind) {
       FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
   const int64_t idle_poll_calls = stack.broker().server().live_poll_calls();
   // A raw connection, so it can be reset (not closed politely) while the poll is held.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(stack.port()));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  const std::string request =
-      absl::StrCat("GET /api/poll?wait=2&cursor=", cursor,
-                   " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice, "\r\n\r\n");
-  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  RawConnection connection(stack.port());
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(connection.Send(absl::StrCat("GET /api/poll?wait=2&cursor=", cursor,
+                                           " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice,
+                                           "\r\n\r\n")));
   ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 1; }));
-  linger reset{1, 0};  // close with RST
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  close(fd);
+  connection.Reset();
   // httplib cannot see the reset; the poll's own deadline (2 s + margin) ends it, and then
   // nothing of it is left: no parked waiter, no busy thread, no held-poll count.
   ASSERT_TRUE(WaitFor(

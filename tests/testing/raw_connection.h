@@ -1,0 +1,38 @@
+#ifndef PARLEY_TESTS_TESTING_RAW_CONNECTION_H_
+#define PARLEY_TESTS_TESTING_RAW_CONNECTION_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace parley::testing {
+
+// A plain TCP connection to a loopback port, for requests no HTTP client library would send:
+// trickled, oversized, reset mid-way. Used by one thread at a time.
+class RawConnection {
+ public:
+  explicit RawConnection(int port);  // connects; ok() says whether it did
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  // Sends all of `bytes`; false if the peer has closed or reset the connection.
+  bool Send(absl::string_view bytes);
+  // Reads until the peer closes (true) or `timeout` passes (false); what came is in received().
+  bool ReadUntilClosed(absl::Duration timeout);
+  // True when the peer has closed its side (EOF or reset), without blocking.
+  bool PeerClosed();
+  const std::string& received() const { return received_; }
+  // Closes with a TCP reset instead of a FIN.
+  void Reset();
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+};
+
+}  // namespace parley::testing
+
+#endif  // PARLEY_TESTS_TESTING_RAW_CONNECTION_H_
