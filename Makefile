@@ -1,11 +1,14 @@
 # Parley's two commands: `make run` and `make test`. Each installs what it needs first.
 BUILD_DIR ?= build
 SANITIZE_DIR ?= build-sanitize
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 BROKER_FLAGS ?=
 FRONTEND_FLAGS ?=
 
-.PHONY: all deps build build-sanitize run dev test test-release test-sanitize format clean
+.PHONY: all deps build build-sanitize build-fuzz run dev test test-release test-sanitize \
+	test-fuzz fuzz format clean
 
 all: build
 
@@ -20,6 +23,12 @@ build-sanitize: deps
 	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=ON >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j$(JOBS)
 
+# The libFuzzer targets (fuzz/), with clang.
+build-fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DPARLEY_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_DIR) -j$(JOBS) --target parley_fuzzers
+
 # Starts the broker (127.0.0.1:50051) and the frontend (http://localhost:8080) together;
 # Ctrl-C stops both gracefully.
 run: build
@@ -33,8 +42,9 @@ dev:
 	@BUILD_DIR=$(BUILD_DIR) BROKER_FLAGS="$(BROKER_FLAGS)" FRONTEND_FLAGS="$(FRONTEND_FLAGS)" \
 	  scripts/dev.sh
 
-# Every test, twice: an optimized build, then one under AddressSanitizer and UBSan.
-test: test-release test-sanitize
+# Every test, twice: an optimized build, then one under AddressSanitizer and UBSan; then
+# each fuzzer for a fixed number of executions.
+test: test-release test-sanitize test-fuzz
 
 test-release: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 -j$(JOBS)
@@ -43,8 +53,18 @@ test-sanitize: build-sanitize
 	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure --timeout 600 -j$(JOBS)
 
+test-fuzz: build-fuzz
+	@cd $(FUZZ_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# Each fuzzer for FUZZ_SECONDS (default 60), one after another, keeping what they find.
+fuzz: build-fuzz
+	@for f in $(FUZZ_DIR)/fuzz/*_fuzzer; do \
+	  fuzz/run-fuzzer.sh $$f fuzz/corpus/$$(basename $$f) $(FUZZ_DIR)/fuzz/found/$$(basename $$f) \
+	    -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

@@ -22,6 +22,8 @@ ABSL_FLAG(int64_t, queue_capacity, 1024,
           "Messages kept per user queue; older ones are dropped and readers told gap=true.");
 ABSL_FLAG(int64_t, history, 100, "CHAT messages kept per room for History.");
 ABSL_FLAG(int64_t, max_text_bytes, 4096, "Longest message text accepted, in bytes.");
+ABSL_FLAG(int64_t, max_text_chars, 2000,
+          "Longest message text accepted, in characters (Unicode code points).");
 ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
           "A user is online while a Poll is parked or if they polled within this window.");
 ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
@@ -64,6 +66,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   const int64_t queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   const int64_t history = absl::GetFlag(FLAGS_history);
   const int64_t max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  const int64_t max_text_chars = absl::GetFlag(FLAGS_max_text_chars);
   chat.presence_window = absl::GetFlag(FLAGS_presence_window);
   chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
   chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
@@ -79,6 +82,9 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   if (history < 0 || history > 100'000) errors.push_back("--history must be 0..100000");
   if (max_text_bytes < 1 || max_text_bytes > 1'048'576) {
     errors.push_back("--max_text_bytes must be 1..1048576");
+  }
+  if (max_text_chars < 1 || max_text_chars > 1'048'576) {
+    errors.push_back("--max_text_chars must be 1..1048576");
   }
   if (!Positive(options.max_wait)) errors.push_back("--max_wait must be positive");
   if (options.deadline_margin < absl::ZeroDuration()) {
@@ -102,6 +108,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   chat.queue_capacity = static_cast<size_t>(queue_capacity);
   chat.history = static_cast<size_t>(history);
   chat.max_text_bytes = static_cast<size_t>(max_text_bytes);
+  chat.max_text_chars = static_cast<size_t>(max_text_chars);
   return options;
 }
 

@@ -4,7 +4,8 @@
 # and prints nothing when everything is already present.
 #   --bench   also what bench/run.sh needs
 #   --dev     also what `make dev` needs (inotify-tools)
-#   --build-only  just what compiling needs (the container build stage): no browser, no node
+#   --build-only  just what compiling the programs needs (the container build stage): no
+#                 browser, node, clang or nginx
 set -euo pipefail
 
 packages=(
@@ -24,6 +25,10 @@ if [ $browser_tests = 1 ]; then
   # Node.js for the browser tests: Debian's, unless the machine already has node and npm.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
+  # The fuzz targets: clang with libFuzzer's runtime.
+  packages+=(clang libclang-rt-dev)
+  # The round-robin proxy in front of two frontends in the failover test.
+  packages+=(nginx-light)
 fi
 # --bench: Nchan as the baseline, taskset, python3 for the summary table.
 for mode in "$@"; do

@@ -111,7 +111,7 @@ absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
   } else if (absl::Status s = ValidateName("to_user", input.to_user); !s.ok()) {
     return s;
   }
-  if (absl::Status s = ValidateText(input.text, options_.max_text_bytes); !s.ok()) return s;
+  if (absl::Status s = ValidateText(input.text, options_.max_text_bytes, options_.max_text_chars); !s.ok()) return s;
   const bool keyed = !input.idempotency_key.empty();
   if (keyed) {
     if (absl::Status s = ValidateToken("idempotency_key", input.idempotency_key); !s.ok()) {

@@ -35,6 +35,7 @@ struct ChatOptions {
   size_t queue_capacity = 1024;
   size_t history = 100;
   size_t max_text_bytes = 4096;
+  size_t max_text_chars = 2000;  // code points
   absl::Duration presence_window = absl::Seconds(30);
   absl::Duration user_idle_expiry = absl::Minutes(10);
   absl::Duration idempotency_window = absl::Minutes(10);

@@ -69,13 +69,14 @@ absl::Status ValidateName(absl::string_view field, absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateText(absl::string_view text, size_t max_bytes) {
+absl::Status ValidateText(absl::string_view text, size_t max_bytes, size_t max_code_points) {
   if (text.empty()) return absl::InvalidArgumentError("text is required");
   if (text.size() > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("text must be at most ", max_bytes, " bytes, got ", text.size()));
   }
   size_t pos = 0;
+  size_t code_points = 0;
   while (pos < text.size()) {
     const size_t at = pos;
     uint32_t code_point;
@@ -85,6 +86,10 @@ absl::Status ValidateText(absl::string_view text, size_t max_bytes) {
     if (IsForbiddenControl(code_point)) {
       return absl::InvalidArgumentError(
           absl::StrCat("text contains a control character at byte ", at));
+    }
+    if (++code_points > max_code_points) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("text must be at most ", max_code_points, " characters"));
     }
   }
   return absl::OkStatus();

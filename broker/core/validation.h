@@ -17,9 +17,10 @@ inline constexpr size_t kMaxTokenLength = 128;
 // User and room names: 1-32 characters of [A-Za-z0-9_.-].
 absl::Status ValidateName(absl::string_view field, absl::string_view name);
 
-// Message text: 1..max_bytes bytes of valid UTF-8 without control characters other than
-// newline and tab.
-absl::Status ValidateText(absl::string_view text, size_t max_bytes);
+// Message text: 1..max_bytes bytes and 1..max_code_points code points of valid UTF-8 (no
+// overlong forms, surrogates or values above U+10FFFF), without C0/C1 control characters
+// other than newline and tab. Not normalised: the text is stored as sent.
+absl::Status ValidateText(absl::string_view text, size_t max_bytes, size_t max_code_points);
 
 // Opaque tokens (session ids, idempotency keys): 1-128 printable ASCII characters. Optional
 // tokens are checked only when non-empty by the caller.
