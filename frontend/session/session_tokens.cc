@@ -59,7 +59,11 @@ absl::StatusOr<Session> SessionTokens::Verify(absl::string_view token, absl::Tim
   std::vector<absl::string_view> parts = absl::StrSplit(token, '~');
   if (parts.size() != 4) return Unauthenticated("is malformed");
   int64_t expiry = 0;
-  if (!absl::SimpleAtoi(parts[2], &expiry)) return Unauthenticated("is malformed");
+  // Only the canonical spelling: SimpleAtoi alone would also take " 17", "+17" and "017",
+  // and every spelling of one expiry would carry the same valid MAC (found by fuzzing).
+  if (!absl::SimpleAtoi(parts[2], &expiry) || absl::StrCat(expiry) != parts[2]) {
+    return Unauthenticated("is malformed");
+  }
   const std::string expected = Mac(parts[0], parts[1], expiry);
   if (parts[3].size() != expected.size() ||
       CRYPTO_memcmp(parts[3].data(), expected.data(), expected.size()) != 0) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace parley::frontend {
 namespace {
 
@@ -50,6 +52,21 @@ TEST(SessionTokensTest, ForgedTruncatedAndMalformedTokensAreRefused) {
        {other_user, flipped, extended, token.substr(0, token.size() - 1), std::string(""),
         std::string("a~b~c"), std::string("a~b~notanumber~d"), std::string(300, 'x')}) {
     EXPECT_EQ(tokens.Verify(bad, kNow).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
+}
+
+// Found by fuzz/session_token_fuzzer: the MAC covers the expiry's value, so other spellings of
+// the same number carried a valid MAC too. Only the spelling the frontend issues verifies.
+TEST(SessionTokensTest, OtherSpellingsOfTheExpiryAreRefused) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const Session session = tokens.NewSession("alice", kNow);
+  const std::string token = tokens.Encode(session);
+  const std::string expiry = absl::StrCat(absl::ToUnixSeconds(session.expires_at));
+  for (const std::string& spelling : {expiry + " ", " " + expiry, "+" + expiry, "0" + expiry}) {
+    std::string respelled = token;
+    respelled.replace(respelled.find(expiry), expiry.size(), spelling);
+    EXPECT_EQ(tokens.Verify(respelled, kNow).status().code(), absl::StatusCode::kUnauthenticated)
+        << respelled;
   }
 }
 

@@ -5,12 +5,14 @@ import {spawn} from 'node:child_process';
 export const BROKER = process.env.PARLEY_BROKER_BINARY;
 export const FRONTEND = process.env.PARLEY_FRONTEND_BINARY;
 
-// A child program; `port` is the one it logged as "port=N" once listening.
+// A child program; `port` is the one it logged as "port=N" once listening. `env` adds to
+// this process's environment.
 export class Program {
-  constructor(name, argv) {
+  constructor(name, argv, {env = {}} = {}) {
     this.name = name;
     this.output = '';
-    this.child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe']});
+    this.child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe'],
+                                                env: {...process.env, ...env}});
     this.exited = new Promise((resolve) => this.child.on('exit', resolve));
     this.port = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not listen:\n${this.output}`)),
@@ -31,6 +33,13 @@ export class Program {
       });
     });
     this.port.catch(() => {});
+  }
+
+  // SIGKILL: the program dies at once, as in a crash.
+  async kill() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   // SIGTERM, then waits for the exit; a program still running after `graceMs` is killed
