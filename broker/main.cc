@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "broker/core/clock.h"
 #include "broker/server/broker_server.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/program.h"
 
@@ -58,6 +59,13 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      parley::BrokerServerCredentials(parley::TlsFilesFromFlags());
+  if (!credentials.ok()) {
+    absl::FPrintF(stderr, "parley-broker: %s\n", credentials.status().message());
+    std::exit(2);
+  }
+  options.credentials = *credentials;
   options.max_wait = absl::GetFlag(FLAGS_max_wait);
   options.deadline_margin = absl::GetFlag(FLAGS_deadline_margin);
   options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);

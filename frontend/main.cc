@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/program.h"
 #include "frontend/server/frontend_server.h"
@@ -79,6 +80,10 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   if (absl::StartsWith(options.host, "["))
     options.host = options.host.substr(1, options.host.size() - 2);
   options.broker = absl::GetFlag(FLAGS_broker);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      parley::BrokerChannelCredentials(parley::TlsFilesFromFlags());
+  if (!credentials.ok()) Fail(std::string(credentials.status().message()));
+  options.broker_credentials = *credentials;
   const int64_t channels = absl::GetFlag(FLAGS_broker_channels);
   if (channels < 1 || channels > 64) Fail("--broker_channels must be 1..64");
   options.broker_channels = static_cast<int>(channels);

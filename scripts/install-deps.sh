@@ -27,6 +27,8 @@ if [ $browser_tests = 1 ]; then
   command -v npm >/dev/null 2>&1 || packages+=(npm)
   # The fuzz targets: clang with libFuzzer's runtime.
   packages+=(clang libclang-rt-dev)
+  # The TLS test makes its certificate authority with the openssl tool.
+  packages+=(openssl)
   # The round-robin proxy in front of two frontends in the failover test.
   packages+=(nginx-light)
 fi

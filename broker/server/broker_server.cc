@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpc/health/v1/health.pb.h"
 #include "broker/server/poll_call.h"
 #include "broker/server/unary_call.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace parley::broker {
 namespace {
@@ -76,7 +76,9 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   // gRPC listens with SO_REUSEPORT by default: a second broker on the same port would start
   // fine and split the users between two in-memory states. Refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &broker->port_);
+  builder.AddListeningPort(
+      options.listen, options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
+      &broker->port_);
   builder.RegisterService(&broker->service_);
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());

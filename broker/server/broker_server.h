@@ -32,6 +32,8 @@ struct BrokerServerOptions {
   absl::Duration sweep_interval = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(5);
   std::string metrics_listen;  // host:port for GET /metrics over HTTP; empty: none
+  // TLS (common/grpc_tls.h); null: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   ChatOptions chat;
 };
 

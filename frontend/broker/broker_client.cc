@@ -7,7 +7,9 @@
 namespace parley::frontend {
 namespace {
 
-std::shared_ptr<grpc::Channel> Dial(const std::string& address, int index) {
+std::shared_ptr<grpc::Channel> Dial(const std::string& address,
+                                    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                                    int index) {
   grpc::ChannelArguments args;
   // Distinct arguments, or gRPC would share one connection among the channels.
   args.SetInt("parley.channel_index", index);
@@ -16,16 +18,18 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address, int index) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(
+      address, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
 
-BrokerClient::BrokerClient(const std::string& address, absl::Duration call_timeout,
-                           absl::Duration poll_margin, int channels)
+BrokerClient::BrokerClient(const std::string& address,
+                           std::shared_ptr<grpc::ChannelCredentials> credentials,
+                           absl::Duration call_timeout, absl::Duration poll_margin, int channels)
     : call_timeout_(call_timeout), poll_margin_(poll_margin) {
   for (int i = 0; i < std::max(channels, 1); ++i) {
-    channels_.push_back(Dial(address, i));
+    channels_.push_back(Dial(address, credentials, i));
     stubs_.push_back(v1::Broker::NewStub(channels_.back()));
   }
 }

@@ -26,8 +26,9 @@ namespace parley::frontend {
 class BrokerClient {
  public:
   // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
-  BrokerClient(const std::string& address, absl::Duration call_timeout, absl::Duration poll_margin,
-               int channels = 1);
+  // `credentials`: TLS to the broker (null: plaintext).
+  BrokerClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+               absl::Duration call_timeout, absl::Duration poll_margin, int channels = 1);
 
   grpc::Status Connect(const v1::ConnectRequest& request, v1::ConnectResponse* response);
   grpc::Status Disconnect(const v1::DisconnectRequest& request, v1::DisconnectResponse* response);

@@ -2,9 +2,11 @@
 #define PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 
 namespace parley::frontend {
 
@@ -13,6 +15,8 @@ struct FrontendOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
   std::string broker = "127.0.0.1:50051";
+  // TLS to the broker (common/grpc_tls.h); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
   int broker_channels = 4;  // measured: 4 beat 1 in bench fanout1k (bench/README.md)
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;

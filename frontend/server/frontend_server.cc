@@ -27,7 +27,8 @@ constexpr size_t kSpareThreads = 64;  // beyond --max_connections, to answer 503
 FrontendServer::FrontendServer(const FrontendOptions& options, std::string session_secret)
     : options_(options),
       tokens_(std::move(session_secret), options.session_lifetime),
-      broker_(options.broker, options.broker_timeout, options.poll_margin, options.broker_channels),
+      broker_(options.broker, options.broker_credentials, options.broker_timeout,
+              options.poll_margin, options.broker_channels),
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),

@@ -1,5 +1,6 @@
 // parley-health: the containers' health check (slim images have no curl or grpcurl).
 //   parley-health --grpc=127.0.0.1:50051 [--service=parley.v1.Broker]   gRPC health: SERVING?
+//                 [--tls_ca=ca.pem [--tls_cert=c.pem --tls_key=c.key]]  (a TLS broker)
 //   parley-health --http=127.0.0.1:8080/readyz                          HTTP GET: 200?
 // Exits 0 when healthy, 1 when not (and says why on stderr), 2 on bad usage.
 #include <grpcpp/grpcpp.h>
@@ -13,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "common/grpc_tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 ABSL_FLAG(std::string, grpc, "", "host:port of a gRPC server to ask grpc.health.v1.Health/Check.");
@@ -23,8 +25,14 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(2), "How long to wait for an an
 namespace {
 
 int CheckGrpc(const std::string& target, const std::string& service, absl::Duration timeout) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      parley::BrokerChannelCredentials(parley::TlsFilesFromFlags());
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "parley-health: %s\n",
+                 std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(target, *credentials));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::health::v1::HealthCheckRequest request;
