@@ -157,9 +157,10 @@ void LoadRun::OnReadable(Connection* connection) {
     }
     if (!response) break;
     connection->awaiting = false;
-    const bool close_after = absl::EqualsIgnoreCase(response->Header("connection"), "close");
+    // The server ends the connection after this answer (keep-alive limit, draining): close
+    // it first, so the next request goes out on a new connection instead of into this one.
+    if (absl::EqualsIgnoreCase(response->Header("connection"), "close")) Close(connection);
     OnResponse(connection, *response);
-    if (close_after && !connection->awaiting) Close(connection);
   }
   if (closed && connection->fd >= 0) OnBroken(connection, "closed_by_server");
 }
@@ -272,11 +273,11 @@ void LoadRun::SendPoll(int subscriber) {
 
 void LoadRun::PublishNext() {
   Connection* idle = nullptr;
-  for (Connection* publisher : publishers_) {
-    if (publisher->fd >= 0 && !publisher->awaiting) {
-      idle = publisher;
-      break;
+  for (size_t i = 0; i < publishers_.size() && idle == nullptr; ++i) {
+    if (publishers_[i]->fd < 0 && !publishers_[i]->awaiting) {
+      publishers_[i] = Open(false, static_cast<int>(i));  // its server closed it after an answer
     }
+    if (publishers_[i]->fd >= 0 && !publishers_[i]->awaiting) idle = publishers_[i];
   }
   if (idle == nullptr) {
     if (static_cast<int>(publishers_.size()) >= options_.max_publishers) {

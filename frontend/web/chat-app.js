@@ -125,8 +125,12 @@ const poller = new Poller({
   onState: (state) => view.setStatus(state),
   onGap: () => view.banner('Some messages were missed while you were away.'),
   onEpochChange: async (answer) => {
-    view.banner('The chat server restarted. Messages sent while it was down may be missing.');
-    store.reset();
+    // The broker kept everything in memory: what it held for this page and had not handed
+    // over yet is gone, and so are room histories and every room but #lobby. What the page
+    // already shows stays, with a line marking where the loss is.
+    view.banner('The chat server restarted and lost what it held: messages to you that had ' +
+                'not arrived yet, room histories, and rooms other than #lobby.');
+    store.markRestart(new Date().toISOString());
     await loadRooms();
     view.renderSidebar();
     view.renderMessages();

@@ -88,9 +88,13 @@ export class Store {
   }
 
   // The broker restarted and forgot everything: start over with just the lobby.
-  reset() {
-    this.conversations.clear();
-    this.ensureRoom('lobby');
-    this.currentKey = roomKey('lobby');
+  // Marks a broker restart at `at` in every conversation: a notice line, after which
+  // messages that had not arrived before the restart are missing.
+  markRestart(at) {
+    for (const conversation of this.conversations.values()) {
+      conversation.add({id: `restart-${at}`, kind: 'SYSTEM', sentAt: at,
+                        text: 'The chat server restarted here: messages that had not ' +
+                              'arrived before it are lost.'});
+    }
   }
 }

@@ -9,19 +9,25 @@ async function assertNoDuplicates(page) {
   assert.equal(new Set(ids).size, ids.length, `duplicate lines: ${ids}`);
 }
 
-browserTest('a broker restart shows reconnecting, then chat works again with no duplicates', async ({stack, browser, pages}) => {
+browserTest('a broker crash shows reconnecting, then what was lost, then chat works again with no duplicates', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
   await say(alice, 'before the restart');
   await waitForLine(bob, 'before the restart');
 
-  await stack.stopBroker();
+  await stack.killBroker();
   await waitForStatus(alice, 'reconnecting');
   await waitForStatus(bob, 'reconnecting');
 
   await stack.startBroker();
   await waitForStatus(alice, 'connected', 30000);
   await waitForStatus(bob, 'connected', 30000);
-  await alice.waitForSelector('#banner:not([hidden]) :text("restarted")');
+  await alice.waitForSelector('#banner:not([hidden]) :text("restarted and lost")');
+  // What was on screen stays, and a line marks where messages may be missing.
+  for (const page of [alice, bob]) {
+    await page.waitForSelector('#message li.notice:text("restarted here")');
+    const shown = await lines(page);
+    assert.ok(shown.includes('before the restart'), `kept: ${shown}`);
+  }
 
   await say(alice, 'after the restart');
   await waitForLine(bob, 'after the restart');

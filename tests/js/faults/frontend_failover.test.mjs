@@ -32,8 +32,10 @@ async function waitFor(condition, what, timeoutMs = 20000) {
 }
 
 // nginx in the foreground with a config of our own: round-robin over the frontends, HTTP/1.1
-// keep-alive upstream, long read timeout for the held polls.
-function startNginx(dir, port, upstreams) {
+// keep-alive upstream, long read timeout for the held polls. `retry`: nginx re-sends a request
+// whose upstream failed before answering to the next one (its default); without it the
+// client gets the 502 and must retry by itself.
+function startNginx(dir, port, upstreams, retry) {
   const config = `
 daemon off;
 worker_processes 1;
@@ -56,6 +58,7 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_read_timeout 60s;
+      proxy_next_upstream ${retry ? 'error timeout' : 'off'};
     }
   }
 }`;
@@ -149,8 +152,7 @@ async function send(base, token, n) {
   throw new Error(`line ${n} could not be sent`);
 }
 
-test('clients of a killed frontend continue through the other one, nothing lost or doubled',
-     {timeout: 120000}, async () => {
+async function failover({proxyRetries}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-failover-'));
   const programs = [];
   let nginx;
@@ -167,7 +169,7 @@ test('clients of a killed frontend continue through the other one, nothing lost 
     programs.push(...frontends);
     const ports = await Promise.all(frontends.map((f) => f.port));
     const proxyPort = await freePort();
-    nginx = startNginx(dir, proxyPort, ports);
+    nginx = startNginx(dir, proxyPort, ports, proxyRetries);
     const base = `http://127.0.0.1:${proxyPort}`;
     await waitFor(async () => {
       try {
@@ -183,13 +185,13 @@ test('clients of a killed frontend continue through the other one, nothing lost 
     await sender.logIn();
     const polling = clients.map((client) => client.pollForever(() => running));
 
-    // Every client parked, spread over both frontends by the proxy.
-    await waitFor(async () => (await heldPolls(ports[0])) + (await heldPolls(ports[1])) ===
-                  CLIENTS, 'every poll to be held');
+    for (let n = 0; n < MESSAGES / 2; n++) await send(base, sender.token, n);
+    // Every client has the first half and is parked again, spread over both frontends.
+    await waitFor(async () => clients.every((c) => c.chat.length === MESSAGES / 2) &&
+                  (await heldPolls(ports[0])) + (await heldPolls(ports[1])) === CLIENTS,
+                  'every poll to be held');
     const onVictim = await heldPolls(ports[0]);
     assert.ok(onVictim > 0, 'the frontend to be killed holds some of the polls');
-
-    for (let n = 0; n < MESSAGES / 2; n++) await send(base, sender.token, n);
     await frontends[0].kill();
     for (let n = MESSAGES / 2; n < MESSAGES; n++) await send(base, sender.token, n);
 
@@ -212,8 +214,12 @@ test('clients of a killed frontend continue through the other one, nothing lost 
     await waitFor(async () => (await heldPolls(ports[1])) === CLIENTS, 'the survivor to hold all');
     // nginx re-sends a GET whose upstream died before answering, so most clients never see
     // the kill; the ones that do retry from their cursor.
-    console.log(`polls held on the killed frontend: ${onVictim}/${CLIENTS}; ` +
-                `client retries: ${clients.reduce((sum, c) => sum + c.failures, 0)}`);
+    const retries = clients.reduce((sum, c) => sum + c.failures, 0);
+    console.log(`proxy retries ${proxyRetries ? 'on' : 'off'}: polls held on the killed ` +
+                `frontend: ${onVictim}/${CLIENTS}; client retries: ${retries}`);
+    // Without the proxy's help, every client whose poll was on the killed frontend saw an
+    // error and came back by itself.
+    if (!proxyRetries) assert.ok(retries >= onVictim, `${retries} retries for ${onVictim} cut polls`);
     running = false;
     nginx.child.kill('SIGTERM');  // ends the held polls, and with them the client loops
     await Promise.all(polling);
@@ -226,4 +232,10 @@ test('clients of a killed frontend continue through the other one, nothing lost 
     await Promise.all(programs.map((p) => p.stop()));
     rmSync(dir, {recursive: true, force: true});
   }
-});
+}
+
+test('clients of a killed frontend continue through the other one (the proxy re-sends their ' +
+     'polls), nothing lost or doubled', {timeout: 120000}, () => failover({proxyRetries: true}));
+
+test('clients of a killed frontend retry through the other one by themselves, nothing lost ' +
+     'or doubled', {timeout: 120000}, () => failover({proxyRetries: false}));

@@ -83,6 +83,11 @@ export class Stack {
     await this.broker.stop();
   }
 
+  // SIGKILL, as in a crash: nothing is drained.
+  async killBroker() {
+    await this.broker.kill();
+  }
+
   async close() {
     await Promise.all([this.frontend && this.frontend.stop(), this.broker && this.broker.stop()]);
   }
