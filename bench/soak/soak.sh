@@ -36,10 +36,17 @@ taskset -c $LOAD_CORE node bench/soak/churn.mjs --target=127.0.0.1:$port \
   --duration="$DURATION" --rate="$CHURN_RATE" >"$raw/soak-churn.json" &
 churn=$!
 
-echo "seconds,broker_rss_kib,frontend_rss_kib,frontend_threads" >"$raw/soak-rss.csv"
+# The frontend's JSON cache fills up to its bound during the run; sampled to tell its growth
+# from a leak.
+json_cache() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 &&
+   awk '/^parley_frontend_json_cache_messages / {print $2}' <&3) 2>/dev/null || echo ""
+}
+echo "seconds,broker_rss_kib,frontend_rss_kib,frontend_threads,json_cache_messages" \
+  >"$raw/soak-rss.csv"
 start=$(date +%s)
 while kill -0 $loadgen 2>/dev/null; do
-  echo "$(( $(date +%s) - start )),$(rss_kib "$broker_pid"),$(rss_kib "$frontend_pid"),$(threads "$frontend_pid")" \
+  echo "$(( $(date +%s) - start )),$(rss_kib "$broker_pid"),$(rss_kib "$frontend_pid"),$(threads "$frontend_pid"),$(json_cache)" \
     >>"$raw/soak-rss.csv"
   sleep "$SAMPLE"
 done

@@ -6,7 +6,8 @@ import json
 import sys
 
 raw, warmup = sys.argv[1], int(sys.argv[2])
-rows = [{k: int(v) for k, v in row.items()} for row in csv.DictReader(open(f"{raw}/soak-rss.csv"))]
+rows = [{k: int(float(v)) if v else 0 for k, v in row.items()}
+        for row in csv.DictReader(open(f"{raw}/soak-rss.csv"))]
 load = json.load(open(f"{raw}/soak-loadgen.json"))
 churn = json.loads(open(f"{raw}/soak-churn.json").read().strip().splitlines()[-1])
 
@@ -30,9 +31,9 @@ print(f"- load: lost {load['lost']}, duplicated {load['duplicated']}, out of ord
       f"{load['latency_us']['p99'] / 1000:.0f} ms")
 print(f"- churn: {churn['requests']} requests, {churn['errors']} errors "
       f"{churn['errors_by_kind'] or ''}\n")
-print("| s | broker RSS MiB | frontend RSS MiB | frontend threads |")
-print("|---|---|---|---|")
+print("| s | broker RSS MiB | frontend RSS MiB | frontend threads | frontend JSON cache (messages) |")
+print("|---|---|---|---|---|")
 step = max(1, len(rows) // 40)
 for r in rows[::step] + ([rows[-1]] if (len(rows) - 1) % step else []):
     print(f"| {r['seconds']} | {r['broker_rss_kib'] / 1024:.1f} | {r['frontend_rss_kib'] / 1024:.1f} "
-          f"| {r['frontend_threads']} |")
+          f"| {r['frontend_threads']} | {r['json_cache_messages']} |")

@@ -17,6 +17,15 @@ absl::string_view Bool(bool value) { return value ? "true" : "false"; }
 
 PollJson::PollJson(size_t capacity) : shard_capacity_(std::max<size_t>(1, capacity / kShards)) {}
 
+size_t PollJson::CachedMessages() {
+  size_t count = 0;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    count += shard.by_id.size();
+  }
+  return count;
+}
+
 std::shared_ptr<const PollJson::Rendered> PollJson::Render(const v1::Message& message) {
   auto rendered = std::make_shared<Rendered>();
   rendered->message = message;

@@ -29,6 +29,8 @@ class PollJson {
   explicit PollJson(size_t capacity = 4096);
 
   std::string Write(const v1::PollResponse& response);
+  // Messages whose JSON is cached now (at most the capacity).
+  size_t CachedMessages();
 
  private:
   // A message's JSON with seq set to 0, cut just before and just after that "0".

@@ -4,7 +4,7 @@
 
 namespace parley::frontend {
 
-FrontendMetrics::FrontendMetrics() {
+FrontendMetrics::FrontendMetrics(PollJson* poll_json) {
   requests_ = &registry_.AddCounter("parley_frontend_http_requests_total",
                                     "HTTP requests answered, by route pattern and status.",
                                     {"route", "code"});
@@ -17,6 +17,11 @@ FrontendMetrics::FrontendMetrics() {
                                   "How long long polls waited for the broker's answer.",
                                   metrics::LatencyBounds())
                     .WithLabels({});
+  registry_.AddCallbackGauge(
+      "parley_frontend_json_cache_messages",
+      "Messages whose JSON the frontend keeps rendered (bounded; see PollJson).", {}, [poll_json] {
+        return std::vector<metrics::Sample>{{{}, static_cast<double>(poll_json->CachedMessages())}};
+      });
   registry_.AddProcessMetrics();
 }
 

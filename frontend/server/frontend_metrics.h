@@ -6,15 +6,18 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
+#include "frontend/http/poll_json.h"
 
 namespace parley::frontend {
 
 // The frontend's Prometheus metrics (GET /metrics): HTTP requests by route pattern and
-// status, long polls held right now, how long polls waited, and the process's RSS, threads
-// and CPU. Thread-safe; owned by FrontendServer and used from every HTTP thread.
+// status, long polls held right now, how long polls waited, messages in the JSON cache, and
+// the process's RSS, threads and CPU. Thread-safe; owned by FrontendServer and used from every HTTP
+// thread.
 class FrontendMetrics {
  public:
-  FrontendMetrics();
+  // `poll_json`'s cache size is read at every scrape; it must outlive this object.
+  explicit FrontendMetrics(PollJson* poll_json);
 
   void CountRequest(absl::string_view route, int status);
   // Brackets one long poll's wait for the broker.

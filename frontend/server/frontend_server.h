@@ -57,7 +57,7 @@ class FrontendServer {
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_;
-  FrontendMetrics metrics_;
+  FrontendMetrics metrics_{&poll_json_};
   LoginLimiter login_limiter_;
   RouteContext context_;
   BoundedHttpServer server_;

@@ -88,6 +88,10 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
        }) {
     EXPECT_TRUE(absl::StrContains(frontend, expected)) << expected << "\n" << frontend;
   }
+  // The poll's messages were rendered once and kept.
+  EXPECT_TRUE(absl::StrContains(frontend, "gauge parley_frontend_json_cache_messages{}")) << frontend;
+  EXPECT_FALSE(absl::StrContains(frontend, "gauge parley_frontend_json_cache_messages{} 0.0"))
+      << frontend;
 
   httplib::Client metrics("127.0.0.1", metrics_port_);
   httplib::Result broker_metrics = metrics.Get("/metrics");
