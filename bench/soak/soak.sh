@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The 10-minute soak: SUBSCRIBERS long-pollers (parley-loadgen) with a steady publisher, plus
 # login/logout churn (churn.mjs), against one broker and one frontend; resident memory of
-# both sampled every SAMPLE seconds. Writes bench/results/soak.md (the RSS curve and the
-# errors) and bench/results/raw/soak-*.
+# both sampled every SAMPLE seconds. Writes bench/results/soak-<DURATION>s.md (the RSS curve
+# and the errors) and bench/results/raw/soak-*.
 #   bench/soak/soak.sh                       # 600 s, 2,000 pollers, 1 msg/s, 2 logins/s
 #   DURATION=60 SUBSCRIBERS=500 bench/soak/soak.sh
 set -euo pipefail
@@ -53,5 +53,6 @@ done
 wait $loadgen
 wait $churn
 cat "$scratch/loadgen.out"
-python3 bench/soak/summarize_soak.py "$raw" "$WARMUP" >bench/results/soak.md
-cat bench/results/soak.md
+report=bench/results/soak-${DURATION}s.md
+python3 bench/soak/summarize_soak.py "$raw" "$WARMUP" >"$report"
+cat "$report"

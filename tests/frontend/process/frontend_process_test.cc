@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -102,6 +105,28 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
   EXPECT_LT(answered - signalled, absl::Seconds(3));
   EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0) << frontend->Output();
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
+}
+
+TEST_F(FrontendProcessTest, TheSessionSecretIsNeverLogged) {
+  const std::string secret = "never-log-this-secret-4f1c9e";
+  const std::string file = absl::StrCat(::testing::TempDir(), "/secret-", getpid());
+  std::ofstream(file) << secret << "\n";
+  auto frontend = StartFrontend({"--session_secret_file=" + file, "--log_level=debug"});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const std::string token = FromJson<v1::SessionInfo>(login->body).token();
+  EXPECT_EQ(client.Get("/api/session", {{"Authorization", "Bearer " + token}})->status, 200);
+  EXPECT_EQ(client.Get("/api/session", {{"Authorization", "Bearer forged~x~1~00"}})->status, 401);
+  frontend->Signal(SIGTERM);
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0);
+  const std::string output = frontend->Output();
+  EXPECT_NE(output.find("event=http_request"), std::string::npos) << output;  // debug was on
+  EXPECT_EQ(output.find(secret), std::string::npos) << output;
+  EXPECT_EQ(output.find(token), std::string::npos) << output;  // nor the tokens made with it
+  std::remove(file.c_str());
 }
 
 TEST_F(FrontendProcessTest, HelpExplainsTheFlags) {
