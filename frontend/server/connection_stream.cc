@@ -131,7 +131,7 @@ bool ConnectionStream::CountHead(const char* bytes, size_t size) {
                           " bytes (or one is over ", limits_.max_request_line_bytes, ")"));
       return false;
     }
-    if (head_lines_ > limits_.max_header_lines) {
+    if (head_lines_ > limits_.max_header_lines + 1) {  // the request line is not a header
       Reject(431, "too_many_headers",
              absl::StrCat("the request has over ", limits_.max_header_lines, " headers"));
       return false;

@@ -18,7 +18,7 @@ struct RequestReadLimits {
   absl::Duration write_timeout = absl::Seconds(10);  // per send, as cpp-httplib does
   size_t max_request_line_bytes = 8 * 1024;          // beyond: 414
   size_t max_header_bytes = 16 * 1024;               // request line + headers; beyond: 431
-  size_t max_header_lines = 100;                     // beyond: 431
+  size_t max_header_lines = 100;                     // headers; beyond: 431
 };
 
 // One client connection, as the byte stream cpp-httplib parses requests from. It replaces
