@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -33,11 +34,22 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
   return contents.str();
 }
 
-absl::Status CheckPair(const TlsFiles& files) {
+// The contents of the files `files` names (empty where none is named), read once for both
+// kinds of credentials. A cert without its key (or the reverse) is an error.
+absl::StatusOr<TlsFiles> ReadAll(const TlsFiles& files) {
   if (files.cert.empty() != files.key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
-  return absl::OkStatus();
+  TlsFiles contents;
+  for (auto [path, flag, out] : {std::tuple{&files.cert, "--tls_cert", &contents.cert},
+                                 std::tuple{&files.key, "--tls_key", &contents.key},
+                                 std::tuple{&files.ca, "--tls_ca", &contents.ca}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> pem = ReadPem(*path, flag);
+    if (!pem.ok()) return pem.status();
+    *out = *std::move(pem);
+  }
+  return contents;
 }
 
 }  // namespace
@@ -48,50 +60,32 @@ TlsFiles TlsFilesFromFlags() {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> BrokerServerCredentials(
     const TlsFiles& files) {
-  if (absl::Status pair = CheckPair(files); !pair.ok()) return pair;
-  if (files.cert.empty()) {
-    if (!files.ca.empty()) {
-      return absl::InvalidArgumentError("--tls_ca on the broker needs --tls_cert and --tls_key");
-    }
-    return grpc::InsecureServerCredentials();
+  if (files.cert.empty() && !files.ca.empty()) {
+    return absl::InvalidArgumentError("--tls_ca on the broker needs --tls_cert and --tls_key");
   }
+  absl::StatusOr<TlsFiles> pem = ReadAll(files);
+  if (!pem.ok()) return pem.status();
+  if (pem->cert.empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions options(
-      files.ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                       : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  absl::StatusOr<std::string> cert = ReadPem(files.cert, "--tls_cert");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPem(files.key, "--tls_key");
-  if (!key.ok()) return key.status();
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!files.ca.empty()) {
-    absl::StatusOr<std::string> ca = ReadPem(files.ca, "--tls_ca");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
-  }
+      pem->ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                      : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_key_cert_pairs.push_back({pem->key, pem->cert});
+  options.pem_root_certs = pem->ca;
   return grpc::SslServerCredentials(options);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> BrokerChannelCredentials(
     const TlsFiles& files) {
-  if (absl::Status pair = CheckPair(files); !pair.ok()) return pair;
-  if (files.ca.empty()) {
-    if (!files.cert.empty()) {
-      return absl::InvalidArgumentError("--tls_cert needs --tls_ca (the broker's CA)");
-    }
-    return grpc::InsecureChannelCredentials();
+  if (files.ca.empty() && !files.cert.empty()) {
+    return absl::InvalidArgumentError("--tls_cert needs --tls_ca (the broker's CA)");
   }
+  absl::StatusOr<TlsFiles> pem = ReadAll(files);
+  if (!pem.ok()) return pem.status();
+  if (pem->ca.empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
-  absl::StatusOr<std::string> ca = ReadPem(files.ca, "--tls_ca");
-  if (!ca.ok()) return ca.status();
-  options.pem_root_certs = *ca;
-  if (!files.cert.empty()) {
-    absl::StatusOr<std::string> cert = ReadPem(files.cert, "--tls_cert");
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadPem(files.key, "--tls_key");
-    if (!key.ok()) return key.status();
-    options.pem_cert_chain = *cert;
-    options.pem_private_key = *key;
-  }
+  options.pem_root_certs = pem->ca;
+  options.pem_cert_chain = pem->cert;
+  options.pem_private_key = pem->key;
   return grpc::SslCredentials(options);
 }
 
