@@ -18,7 +18,8 @@ void ParseCommandLine(int argc, char** argv, absl::string_view usage, absl::stri
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;
   config.contains_help_flags = [file = std::string(main_file)](absl::string_view path) {
-    return absl::StrContains(path, file) || absl::StrContains(path, "common/log.cc");
+    return absl::StrContains(path, file) || absl::StrContains(path, "common/log.cc") ||
+           absl::StrContains(path, "common/grpc_tls.cc");
   };
   absl::SetFlagsUsageConfig(config);
   std::vector<std::string> args = NormalizeFlagSpelling(argc, argv);

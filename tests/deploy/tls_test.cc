@@ -44,9 +44,10 @@ class TestCa {
                      Path(subject + ".pem"), " -extfile ", Path(subject + ".ext")));
   }
 
+  // Spelled as the issue and most operators write them; --tls_cert etc. work the same.
   std::vector<std::string> Flags(const std::string& subject, const std::string& ca_of) const {
-    return {"--tls_cert=" + Path(subject + ".pem"), "--tls_key=" + Path(subject + ".key"),
-            "--tls_ca=" + ca_of};
+    return {"--tls-cert=" + Path(subject + ".pem"), "--tls-key=" + Path(subject + ".key"),
+            "--tls-ca=" + ca_of};
   }
 
  private:
@@ -125,8 +126,8 @@ TEST_F(TlsTest, MutualTlsCarriesTheWholeChat) {
 
   std::string output;
   const std::string health = absl::StrCat(PARLEY_HEALTH_BINARY, " --grpc=127.0.0.1:", broker_port_);
-  EXPECT_EQ(RunCommand(absl::StrCat(health, " --tls_ca=", ca_->Path("ca.pem"),
-                                    " --tls_cert=", ca_->Path("frontend.pem"),
+  EXPECT_EQ(RunCommand(absl::StrCat(health, " --tls-ca=", ca_->Path("ca.pem"),
+                                    " --tls-cert=", ca_->Path("frontend.pem"),
                                     " --tls_key=", ca_->Path("frontend.key")),
                        &output),
             0)
@@ -162,6 +163,17 @@ TEST_F(TlsTest, HalfGivenFlagsAreAClearStartupError) {
       {PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0", "--tls_ca=" + dir_ + "/missing.pem"});
   EXPECT_EQ(frontend.WaitForExit(absl::Seconds(10)), 2);
   EXPECT_NE(frontend.Output().find("cannot read --tls_ca"), std::string::npos) << frontend.Output();
+}
+
+TEST(TlsFlagsTest, EveryProgramListsThemInItsHelp) {
+  for (const char* program : {PARLEY_BROKER_BINARY, PARLEY_FRONTEND_BINARY, PARLEY_HEALTH_BINARY}) {
+    ChildProcess help({program, "--help"});
+    EXPECT_EQ(help.WaitForExit(absl::Seconds(10)), 1) << program;  // abseil's --help status
+    for (const char* flag : {"--tls_cert", "--tls_key", "--tls_ca"}) {
+      EXPECT_NE(help.Output().find(flag), std::string::npos) << program << " " << flag << "\n"
+                                                             << help.Output();
+    }
+  }
 }
 
 }  // namespace

@@ -10,11 +10,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "common/grpc_tls.h"
+#include "common/program.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 ABSL_FLAG(std::string, grpc, "", "host:port of a gRPC server to ask grpc.health.v1.Health/Check.");
@@ -82,10 +81,11 @@ int CheckHttp(const std::string& url, absl::Duration timeout) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Health check for Parley's containers.\n"
-      "Usage: parley-health --grpc=host:port [--service=name] | --http=host:port/path");
-  absl::ParseCommandLine(argc, argv);
+  parley::ParseCommandLine(argc, argv,
+                           "Health check for Parley's containers.\n"
+                           "Usage: parley-health --grpc=host:port [--service=name] | "
+                           "--http=host:port/path",
+                           "tools/health/health_main.cc");
   const std::string grpc_target = absl::GetFlag(FLAGS_grpc);
   const std::string http_target = absl::GetFlag(FLAGS_http);
   if (grpc_target.empty() == http_target.empty()) {
