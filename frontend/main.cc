@@ -28,6 +28,9 @@ ABSL_FLAG(int64_t, max_connections, 10'000,
 ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
 ABSL_FLAG(int64_t, max_header_bytes, 16 * 1024,
           "Largest request head (request line and headers) accepted (431 beyond).");
+ABSL_FLAG(int64_t, json_cache_messages, 4096,
+          "Newest messages whose JSON is kept rendered for the polls that deliver them (about "
+          "3 KiB of memory each once full).");
 ABSL_FLAG(absl::Duration, default_wait, absl::Seconds(25),
           "How long /api/poll waits for messages when the request says nothing.");
 ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30),
@@ -95,6 +98,9 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   const int64_t max_header = absl::GetFlag(FLAGS_max_header_bytes);
   if (max_header < 1024 || max_header > 1 << 20) Fail("--max_header_bytes must be 1024..1048576");
   options.max_header_bytes = static_cast<size_t>(max_header);
+  const int64_t json_cache = absl::GetFlag(FLAGS_json_cache_messages);
+  if (json_cache < 1 || json_cache > 1 << 20) Fail("--json_cache_messages must be 1..1048576");
+  options.json_cache_messages = static_cast<size_t>(json_cache);
   if (keep_alive_requests < 1) Fail("--keep_alive_max_requests must be positive");
   options.max_connections = static_cast<size_t>(max_connections);
   options.max_body_bytes = static_cast<size_t>(max_body);

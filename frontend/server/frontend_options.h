@@ -34,6 +34,8 @@ struct FrontendOptions {
   double login_rate_per_minute = 30;  // per client address, per frontend
   double login_burst = 10;
   bool trust_forwarded_for = false;  // client address from X-Forwarded-For (behind a proxy)
+  // Messages whose JSON stays rendered (PollJson); ~3 KiB of RSS each when full.
+  size_t json_cache_messages = 4096;
   size_t thread_stack_bytes = 256 * 1024;
   absl::Duration idle_thread_timeout = absl::Seconds(30);
   std::string web_root;  // empty: the assets embedded in the binary

@@ -56,7 +56,7 @@ class FrontendServer {
   BrokerClient broker_;
   SessionGate sessions_;
   WebAssets assets_;
-  PollJson poll_json_;
+  PollJson poll_json_{options_.json_cache_messages};
   FrontendMetrics metrics_{&poll_json_};
   LoginLimiter login_limiter_;
   RouteContext context_;

@@ -132,8 +132,9 @@ TEST_F(FrontendProcessTest, TheSessionSecretIsNeverLogged) {
 TEST_F(FrontendProcessTest, HelpExplainsTheFlags) {
   ChildProcess help({PARLEY_FRONTEND_BINARY, "--help"});
   EXPECT_EQ(help.WaitForExit(absl::Seconds(10)), 1);  // abseil's --help exit status
-  for (const char* flag : {"--listen", "--broker", "--max_connections", "--max_body_bytes",
-                           "--session_secret_file", "--web_root"}) {
+  for (const char* flag :
+       {"--listen", "--broker", "--max_connections", "--max_body_bytes", "--session_secret_file",
+        "--web_root", "--max_header_bytes", "--read_timeout", "--json_cache_messages"}) {
     EXPECT_NE(help.Output().find(flag), std::string::npos) << flag;
   }
 }
