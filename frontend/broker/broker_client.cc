@@ -86,7 +86,8 @@ grpc::Status BrokerClient::Stats(v1::StatsResponse* response) {
   return Unary(&v1::Broker::Stub::Stats, v1::StatsRequest(), response);
 }
 
-grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse* response) {
+grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse* response,
+                                PollCancellation* cancellation) {
   grpc::ClientContext context;
   context.set_deadline(
       absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
@@ -99,11 +100,13 @@ grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse
   // instead of every waiting HTTP thread taking turns polling the channel.
   grpc::Status status;
   absl::Notification done;
+  if (cancellation != nullptr) cancellation->Attach(&context);
   NextStub().async()->Poll(&context, &request, response, [&](grpc::Status s) {
     status = std::move(s);
     done.Notify();
   });
   done.WaitForNotification();
+  if (cancellation != nullptr) cancellation->Detach();
   absl::MutexLock lock(&mu_);
   polls_.erase(&context);
   if (polls_cancelled_ && !status.ok()) {

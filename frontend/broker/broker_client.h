@@ -16,6 +16,17 @@
 
 namespace parley::frontend {
 
+// Lets another thread end a Poll early (HangupWatcher: the HTTP client went away). Poll calls
+// Attach(context) before its call starts and Detach() before it returns; in between, the
+// implementation may call context->TryCancel() from any thread, and the Poll then ends
+// CANCELLED.
+class PollCancellation {
+ public:
+  virtual ~PollCancellation() = default;
+  virtual void Attach(grpc::ClientContext* context) = 0;
+  virtual void Detach() = 0;
+};
+
 // The frontend's connection to the broker: `channels` gRPC channels, each its own HTTP/2
 // connection (gRPC reconnects them by itself, with a short backoff so a restarted broker is
 // found within about a second). Calls go to the connected channels in turn: after a broker
@@ -40,8 +51,10 @@ class BrokerClient {
   grpc::Status Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response);
   grpc::Status Stats(v1::StatsResponse* response);
   // Blocks up to request.wait_ms + poll_margin. Once CancelPolls() was called, returns OK
-  // and empty at once (and in-flight polls end the same way).
-  grpc::Status Poll(const v1::PollRequest& request, v1::PollResponse* response);
+  // and empty at once (and in-flight polls end the same way). `cancellation` (optional) may
+  // end it early with CANCELLED.
+  grpc::Status Poll(const v1::PollRequest& request, v1::PollResponse* response,
+                    PollCancellation* cancellation = nullptr);
 
   // For shutdown: cancels every in-flight Poll and makes later ones return at once.
   void CancelPolls();

@@ -105,15 +105,9 @@ void Poll(const RouteContext& context, const httplib::Request& request,
   v1::PollResponse polled;
   const absl::Time started = absl::Now();
   context.metrics->PollStarted();
-  grpc::Status status = context.sessions->WithReconnect(*session, [&] {
-    polled.Clear();
-    return context.broker->Poll(poll, &polled);
-  });
+  const bool answered = PollBroker(context, *session, poll, &polled, response);
   context.metrics->PollEnded(absl::Now() - started);
-  if (!status.ok()) {
-    WriteError(response, FromGrpcStatus(status));
-    return;
-  }
+  if (!answered) return;
   WriteJsonText(response, context.poll_json->Write(polled));
 }
 

@@ -6,6 +6,7 @@
 #include "frontend/http/poll_json.h"
 #include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
+#include "frontend/server/hangup_watcher.h"
 #include "frontend/session/login_limiter.h"
 #include "frontend/session/session_gate.h"
 
@@ -21,6 +22,7 @@ struct RouteContext {
   PollJson* poll_json;
   FrontendMetrics* metrics;
   LoginLimiter* login_limiter;
+  HangupWatcher* hangups;  // ends held polls whose client went away
 };
 
 }  // namespace parley::frontend

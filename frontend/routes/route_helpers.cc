@@ -1,6 +1,8 @@
 #include "frontend/routes/route_helpers.h"
 
 #include "frontend/http/http_error.h"
+#include "frontend/server/bounded_http_server.h"
+#include "frontend/server/hangup_watcher.h"
 
 namespace parley::frontend {
 
@@ -21,6 +23,24 @@ void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
   } else {
     WriteError(response, FromGrpcStatus(status));
   }
+}
+
+bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
+                v1::PollResponse* polled, httplib::Response& response) {
+  HangupWatcher::Watch watch(context.hangups, BoundedHttpServer::ServingSocket());
+  const grpc::Status status = context.sessions->WithReconnect(session, [&] {
+    polled->Clear();
+    return context.broker->Poll(request, polled, &watch);
+  });
+  if (watch.client_gone()) {
+    WriteError(response, {499, "client_closed", "the client closed the connection"});
+    return false;
+  }
+  if (!status.ok()) {
+    WriteError(response, FromGrpcStatus(status));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace parley::frontend

@@ -22,6 +22,13 @@ std::optional<Session> RequireSession(const RouteContext& context, const httplib
 void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
                       const google::protobuf::Message& message);
 
+// Polls the broker for `session` (through SessionGate::WithReconnect), ending early if the
+// client of the calling worker's connection goes away. On OK `response` has the answer; when
+// the client went away, answers 499 `client_closed` (nobody reads it; the logs and metrics
+// do) and returns false, as for any other error it has answered.
+bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
+                v1::PollResponse* polled, httplib::Response& response);
+
 }  // namespace parley::frontend
 
 #endif  // PARLEY_FRONTEND_ROUTES_ROUTE_HELPERS_H_

@@ -53,14 +53,7 @@ void GetPost(const RouteContext& context, const httplib::Request& request,
     poll.set_max_messages(1);
     poll.set_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(left)));
     v1::PollResponse polled;
-    grpc::Status status = context.sessions->WithReconnect(*session, [&] {
-      polled.Clear();
-      return context.broker->Poll(poll, &polled);
-    });
-    if (!status.ok()) {
-      WriteError(response, FromGrpcStatus(status));
-      return;
-    }
+    if (!PollBroker(context, *session, poll, &polled, response)) return;
     if (polled.messages_size() == 0) break;  // the wait passed (or shutdown)
     if (IsLobbyChat(polled.messages(0))) {
       text.set_string_value(polled.messages(0).text());

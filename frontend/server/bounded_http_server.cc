@@ -14,6 +14,15 @@
 namespace parley::frontend {
 namespace {
 
+thread_local int serving_socket = -1;
+
+// Sets serving_socket for the life of one connection loop.
+class ServingSocketScope {
+ public:
+  explicit ServingSocketScope(int socket) { serving_socket = socket; }
+  ~ServingSocketScope() { serving_socket = -1; }
+};
+
 // After answering a broken limit, the client may still be sending: read and drop what comes
 // for a moment, so closing does not reset the connection before the answer is read.
 void DrainBeforeClose(int socket) {
@@ -61,7 +70,10 @@ bool BoundedHttpServer::WaitForRequest(int socket, absl::Duration timeout) const
   }
 }
 
+int BoundedHttpServer::ServingSocket() { return serving_socket; }
+
 bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
+  ServingSocketScope serving(sock);
   ConnectionStream stream(sock, limits_);
   bool ok = false;
   stream.BeginRequest();  // the first request's deadline runs from the accept

@@ -27,6 +27,9 @@ class BoundedHttpServer final : public httplib::Server {
                  size_t keep_alive_max_requests);
   // Wakes every idle keep-alive connection so it closes (for shutdown). Idempotent.
   void Interrupt();
+  // The socket of the connection the calling worker thread is serving (inside a handler),
+  // for HangupWatcher; -1 on any other thread.
+  static int ServingSocket();
 
  private:
   bool process_and_close_socket(socket_t sock) override;

@@ -32,8 +32,8 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       sessions_(&broker_, &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),
-      context_{&options_, &broker_, &sessions_, &assets_, &poll_json_, &metrics_, &login_limiter_} {
-}
+      context_{&options_,   &broker_,  &sessions_,      &assets_,
+               &poll_json_, &metrics_, &login_limiter_, &hangups_} {}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret) {

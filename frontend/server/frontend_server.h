@@ -18,6 +18,7 @@
 #include "frontend/server/bounded_http_server.h"
 #include "frontend/server/frontend_metrics.h"
 #include "frontend/server/frontend_options.h"
+#include "frontend/server/hangup_watcher.h"
 #include "frontend/session/session_gate.h"
 #include "frontend/session/session_tokens.h"
 
@@ -59,6 +60,7 @@ class FrontendServer {
   PollJson poll_json_{options_.json_cache_messages};
   FrontendMetrics metrics_{&poll_json_};
   LoginLimiter login_limiter_;
+  HangupWatcher hangups_;  // before server_: outlives the workers
   RouteContext context_;
   BoundedHttpServer server_;
   RouteTable routes_{&server_};

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,22 +115,24 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
   EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 503);
 }
 
-TEST(ResilienceTest, AClientThatVanishesMidPollLeavesNothingBehind) {
+// Holds one 30 s poll on a raw connection, then `go_away` ends the connection. The frontend
+// sees it at once (HangupWatcher) and cancels the poll: long before its 30 s, nothing of it
+// is left (no parked waiter, busy thread, server call or held-poll count), and the request
+// is counted as 499.
+void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&)>& go_away) {
   ParleyStack stack;
   const std::string alice = stack.LogIn("alice");
   const uint64_t cursor =
       FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
   const int64_t idle_poll_calls = stack.broker().server().live_poll_calls();
-  // A raw connection, so it can be reset (not closed politely) while the poll is held.
-  RawConnection connection(stack.port());
-  ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(connection.Send(absl::StrCat("GET /api/poll?wait=2&cursor=", cursor,
-                                           " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice,
-                                           "\r\n\r\n")));
+  auto connection = std::make_unique<RawConnection>(stack.port());
+  ASSERT_TRUE(connection->ok());
+  ASSERT_TRUE(connection->Send(absl::StrCat("GET /api/poll?wait=30&cursor=", cursor,
+                                            " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice,
+                                            "\r\n\r\n")));
   ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 1; }));
-  connection.Reset();
-  // httplib cannot see the reset; the poll's own deadline (2 s + margin) ends it, and then
-  // nothing of it is left: no parked waiter, no busy thread, no held-poll count.
+  go_away(*connection);
+  connection.reset();
   ASSERT_TRUE(WaitFor(
       [&] {
         return stack.broker().ParkedPolls() == 0 && stack.frontend().busy_connections() == 0 &&
@@ -136,7 +140,18 @@ TEST(ResilienceTest, AClientThatVanishesMidPollLeavesNothingBehind) {
                stack.Client()->Get("/metrics")->body.find("parley_frontend_held_polls 0") !=
                    std::string::npos;
       },
-      absl::Seconds(15)));
+      absl::Seconds(15)));  // half the poll's own 30 s
+  EXPECT_NE(stack.Client()->Get("/metrics")->body.find("code=\"499\""), std::string::npos);
+  // The user is still served normally afterwards.
+  EXPECT_EQ(stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor))->status, 200);
+}
+
+TEST(ResilienceTest, AClientThatResetsMidPollIsLetGoAtOnce) {
+  ExpectHeldPollLetGoWhenClientLeaves([](RawConnection& connection) { connection.Reset(); });
+}
+
+TEST(ResilienceTest, AClientThatClosesMidPollIsLetGoAtOnce) {
+  ExpectHeldPollLetGoWhenClientLeaves([](RawConnection&) {});  // closed politely (FIN)
 }
 
 TEST(ResilienceTest, BeyondMaxConnectionsNewRequestsGet503AtOnce) {
