@@ -46,7 +46,7 @@ void HangupWatcher::Run() {
 }
 
 void HangupWatcher::Watch::Attach(grpc::ClientContext* context) {
-  if (socket_ < 0) return;
+  if (socket_ < 0 || watcher_ == nullptr) return;
   {
     absl::MutexLock lock(&watcher_->mu_);
     id_ = watcher_->next_id_++;
@@ -71,6 +71,7 @@ void HangupWatcher::Watch::Detach() {
 }
 
 bool HangupWatcher::Watch::client_gone() {
+  if (socket_ < 0 || watcher_ == nullptr) return false;
   absl::MutexLock lock(&watcher_->mu_);
   return gone_;
 }

@@ -32,7 +32,7 @@ class HangupWatcher {
   // that thread calls its methods.
   class Watch final : public PollCancellation {
    public:
-    // `socket` < 0 (no connection known): watches nothing.
+    // `socket` < 0 (no connection known) or no watcher: watches nothing.
     Watch(HangupWatcher* watcher, int socket) : watcher_(watcher), socket_(socket) {}
     ~Watch() override { Detach(); }
     Watch(const Watch&) = delete;
