@@ -5,6 +5,7 @@
 # and the errors) and bench/results/raw/soak-*.
 #   bench/soak/soak.sh                       # 600 s, 2,000 pollers, 1 msg/s, 2 logins/s
 #   DURATION=60 SUBSCRIBERS=500 bench/soak/soak.sh
+#   FRONTEND_FLAGS=--json_cache_messages=256 REPORT=soak-small-cache bench/soak/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-600}
@@ -42,17 +43,20 @@ json_cache() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 &&
    awk '/^parley_frontend_json_cache_messages / {print $2}' <&3) 2>/dev/null || echo ""
 }
-echo "seconds,broker_rss_kib,frontend_rss_kib,frontend_threads,json_cache_messages" \
+# And where the frontend's resident memory is: thread stacks, malloc heaps, other anonymous
+# memory, mapped files (memory_map.py).
+echo "seconds,broker_rss_kib,frontend_rss_kib,frontend_threads,json_cache_messages,frontend_stacks_kib,frontend_malloc_kib,frontend_anon_kib,frontend_file_kib" \
   >"$raw/soak-rss.csv"
 start=$(date +%s)
 while kill -0 $loadgen 2>/dev/null; do
-  echo "$(( $(date +%s) - start )),$(rss_kib "$broker_pid"),$(rss_kib "$frontend_pid"),$(threads "$frontend_pid"),$(json_cache)" \
+  echo "$(( $(date +%s) - start )),$(rss_kib "$broker_pid"),$(rss_kib "$frontend_pid"),$(threads "$frontend_pid"),$(json_cache),$(python3 bench/soak/memory_map.py "$frontend_pid")" \
     >>"$raw/soak-rss.csv"
   sleep "$SAMPLE"
 done
 wait $loadgen
 wait $churn
 cat "$scratch/loadgen.out"
-report=bench/results/soak-${DURATION}s.md
-python3 bench/soak/summarize_soak.py "$raw" "$WARMUP" >"$report"
+report=bench/results/${REPORT:-soak-${DURATION}s}.md
+SOAK_SETTINGS="FRONTEND_FLAGS='${FRONTEND_FLAGS:-}' GLIBC_TUNABLES='${GLIBC_TUNABLES:-}' MALLOC_ARENA_MAX='${MALLOC_ARENA_MAX:-}'" \
+  python3 bench/soak/summarize_soak.py "$raw" "$WARMUP" >"$report"
 cat "$report"
