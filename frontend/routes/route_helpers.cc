@@ -27,7 +27,7 @@ void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
 
 bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
                 v1::PollResponse* polled, httplib::Response& response) {
-  HangupWatcher::Watch watch(context.hangups, BoundedHttpServer::ServingSocket());
+  HangupWatcher::Watch watch(context.hangups, BoundedHttpServer::Serving());
   const grpc::Status status = context.sessions->WithReconnect(session, [&] {
     polled->Clear();
     return context.broker->Poll(request, polled, &watch);

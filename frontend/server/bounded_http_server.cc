@@ -14,14 +14,8 @@
 namespace parley::frontend {
 namespace {
 
-thread_local int serving_socket = -1;
-
-// Sets serving_socket for the life of one connection loop.
-class ServingSocketScope {
- public:
-  explicit ServingSocketScope(int socket) { serving_socket = socket; }
-  ~ServingSocketScope() { serving_socket = -1; }
-};
+// The connection this worker thread is serving (process_and_close_socket sets it).
+thread_local ServedConnection* serving = nullptr;
 
 // After answering a broken limit, the client may still be sending: read and drop what comes
 // for a moment, so closing does not reset the connection before the answer is read.
@@ -70,10 +64,21 @@ bool BoundedHttpServer::WaitForRequest(int socket, absl::Duration timeout) const
   }
 }
 
-int BoundedHttpServer::ServingSocket() { return serving_socket; }
+ServedConnection* BoundedHttpServer::Serving() { return serving; }
 
 bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
-  ServingSocketScope serving(sock);
+  ServedConnection connection;
+  connection.socket = sock;
+  serving = &connection;
+  const bool ok = ServeConnection(sock);
+  if (connection.on_close) connection.on_close();
+  serving = nullptr;
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  return ok;
+}
+
+bool BoundedHttpServer::ServeConnection(int sock) {
   ConnectionStream stream(sock, limits_);
   bool ok = false;
   stream.BeginRequest();  // the first request's deadline runs from the accept
@@ -89,8 +94,6 @@ bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
     if (!ok || close_requested || stream.rejected()) break;
   }
   if (stream.rejected()) DrainBeforeClose(sock);
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
   return ok;
 }
 

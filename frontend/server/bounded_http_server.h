@@ -4,11 +4,24 @@
 #include <httplib.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 
 #include "absl/time/time.h"
 #include "frontend/server/connection_stream.h"
 
 namespace parley::frontend {
+
+// A connection as its handlers may see it: the connection loop keeps one on its stack and
+// points a thread-local at it while it serves the connection. Only that worker thread
+// touches it.
+struct ServedConnection {
+  int socket = -1;
+  // For HangupWatcher: its registration of this socket (0: none yet).
+  uint64_t hangup_id = 0;
+  // Runs once when the connection ends, before its socket is closed.
+  std::function<void()> on_close;
+};
 
 // cpp-httplib's Server with our own connection loop (its private virtual
 // process_and_close_socket, overridden): every request is read through a ConnectionStream
@@ -27,12 +40,14 @@ class BoundedHttpServer final : public httplib::Server {
                  size_t keep_alive_max_requests);
   // Wakes every idle keep-alive connection so it closes (for shutdown). Idempotent.
   void Interrupt();
-  // The socket of the connection the calling worker thread is serving (inside a handler),
-  // for HangupWatcher; -1 on any other thread.
-  static int ServingSocket();
+  // The connection the calling worker thread is serving (for a handler), or null on any
+  // other thread.
+  static ServedConnection* Serving();
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+  // The loop of requests on one connection; false if the last one failed.
+  bool ServeConnection(int sock);
   // Waits up to `timeout` for the next request's first byte; false on timeout or Interrupt.
   bool WaitForRequest(int socket, absl::Duration timeout) const;
 

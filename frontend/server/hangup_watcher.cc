@@ -36,44 +36,59 @@ void HangupWatcher::Run() {
     absl::MutexLock lock(&mu_);
     for (int i = 0; i < ready; ++i) {
       if (events[i].data.u64 == 0) return;
-      auto found = attached_.find(events[i].data.u64);
-      if (found == attached_.end()) continue;  // detached meanwhile
-      Watch* watch = found->second;
-      watch->gone_ = true;
-      if (watch->context_ != nullptr) watch->context_->TryCancel();
+      auto found = connections_.find(events[i].data.u64);
+      if (found == connections_.end()) continue;  // the connection ended meanwhile
+      found->second.gone = true;
+      if (found->second.context != nullptr) found->second.context->TryCancel();
     }
   }
 }
 
-void HangupWatcher::Watch::Attach(grpc::ClientContext* context) {
-  if (socket_ < 0 || watcher_ == nullptr) return;
+void HangupWatcher::Register(ServedConnection* connection) {
+  uint64_t id;
   {
-    absl::MutexLock lock(&watcher_->mu_);
-    id_ = watcher_->next_id_++;
-    context_ = context;
-    watcher_->attached_[id_] = this;
+    absl::MutexLock lock(&mu_);
+    id = next_id_++;
+    connections_[id] = Entry();
   }
-  // One-shot: a socket reports its hangup once; a later Attach (a retried call) adds it
-  // again and, if the client is already gone, hears of it at once.
+  connection->hangup_id = id;
+  const int socket = connection->socket;
+  // Edge-triggered: the hangup is reported once (and at once if it already happened).
   epoll_event watch{};
-  watch.events = EPOLLRDHUP | EPOLLONESHOT;
-  watch.data.u64 = id_;
-  if (::epoll_ctl(watcher_->epoll_, EPOLL_CTL_ADD, socket_, &watch) != 0) Detach();
+  watch.events = EPOLLRDHUP | EPOLLET;
+  watch.data.u64 = id;
+  const bool added = ::epoll_ctl(epoll_, EPOLL_CTL_ADD, socket, &watch) == 0;
+  connection->on_close = [this, id, socket, added] {
+    if (added) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, socket, nullptr);
+    absl::MutexLock lock(&mu_);
+    connections_.erase(id);
+  };
+}
+
+void HangupWatcher::Watch::Attach(grpc::ClientContext* context) {
+  if (watcher_ == nullptr || connection_ == nullptr) return;
+  if (connection_->hangup_id == 0) watcher_->Register(connection_);
+  absl::MutexLock lock(&watcher_->mu_);
+  auto found = watcher_->connections_.find(connection_->hangup_id);
+  if (found == watcher_->connections_.end()) return;
+  found->second.context = context;
+  attached_ = true;
+  if (found->second.gone) context->TryCancel();  // applies when the call starts
 }
 
 void HangupWatcher::Watch::Detach() {
-  if (id_ == 0) return;
-  ::epoll_ctl(watcher_->epoll_, EPOLL_CTL_DEL, socket_, nullptr);
+  if (!attached_) return;
+  attached_ = false;
   absl::MutexLock lock(&watcher_->mu_);
-  watcher_->attached_.erase(id_);
-  context_ = nullptr;
-  id_ = 0;
+  auto found = watcher_->connections_.find(connection_->hangup_id);
+  if (found != watcher_->connections_.end()) found->second.context = nullptr;
 }
 
 bool HangupWatcher::Watch::client_gone() {
-  if (socket_ < 0 || watcher_ == nullptr) return false;
+  if (watcher_ == nullptr || connection_ == nullptr || connection_->hangup_id == 0) return false;
   absl::MutexLock lock(&watcher_->mu_);
-  return gone_;
+  auto found = watcher_->connections_.find(connection_->hangup_id);
+  return found != watcher_->connections_.end() && found->second.gone;
 }
 
 }  // namespace parley::frontend

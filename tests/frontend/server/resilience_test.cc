@@ -119,7 +119,10 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
 // sees it at once (HangupWatcher) and cancels the poll: long before its 30 s, nothing of it
 // is left (no parked waiter, busy thread, server call or held-poll count), and the request
 // is counted as 499.
-void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&)>& go_away) {
+// With `first_poll`, the connection first carries a poll that answers at once (pipelined), so
+// the held one is the connection's second.
+void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&)>& go_away,
+                                         bool first_poll = false) {
   ParleyStack stack;
   const std::string alice = stack.LogIn("alice");
   const uint64_t cursor =
@@ -127,9 +130,11 @@ void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&
   const int64_t idle_poll_calls = stack.broker().server().live_poll_calls();
   auto connection = std::make_unique<RawConnection>(stack.port());
   ASSERT_TRUE(connection->ok());
-  ASSERT_TRUE(connection->Send(absl::StrCat("GET /api/poll?wait=30&cursor=", cursor,
-                                            " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice,
-                                            "\r\n\r\n")));
+  const auto poll = [&](int wait) {
+    return absl::StrCat("GET /api/poll?wait=", wait, "&cursor=", cursor,
+                        " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", alice, "\r\n\r\n");
+  };
+  ASSERT_TRUE(connection->Send(absl::StrCat(first_poll ? poll(0) : "", poll(30))));
   ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 1; }));
   go_away(*connection);
   connection.reset();
@@ -152,6 +157,10 @@ TEST(ResilienceTest, AClientThatResetsMidPollIsLetGoAtOnce) {
 
 TEST(ResilienceTest, AClientThatClosesMidPollIsLetGoAtOnce) {
   ExpectHeldPollLetGoWhenClientLeaves([](RawConnection&) {});  // closed politely (FIN)
+}
+
+TEST(ResilienceTest, AKeepAliveClientThatLeavesDuringItsSecondPollIsLetGoAtOnce) {
+  ExpectHeldPollLetGoWhenClientLeaves([](RawConnection&) {}, /*first_poll=*/true);
 }
 
 TEST(ResilienceTest, BeyondMaxConnectionsNewRequestsGet503AtOnce) {
