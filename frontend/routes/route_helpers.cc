@@ -32,7 +32,7 @@ bool PollBroker(const RouteContext& context, const Session& session, const v1::P
     polled->Clear();
     return context.broker->Poll(request, polled, &watch);
   });
-  if (watch.client_gone()) {
+  if (!status.ok() && watch.client_gone()) {  // cut short by the watcher
     WriteError(response, {499, "client_closed", "the client closed the connection"});
     return false;
   }

@@ -23,9 +23,10 @@ void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
                       const google::protobuf::Message& message);
 
 // Polls the broker for `session` (through SessionGate::WithReconnect), ending early if the
-// client of the calling worker's connection goes away. On OK `response` has the answer; when
-// the client went away, answers 499 `client_closed` (nobody reads it; the logs and metrics
-// do) and returns false, as for any other error it has answered.
+// client of the calling worker's connection goes away. True: `polled` has the answer (even if
+// the client has just left: a consumed message is then lost as with any dropped answer).
+// False: the error is answered: 499 `client_closed` for a poll cut short because the client
+// left (nobody reads it; logs and metrics do), else the broker's error.
 bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
                 v1::PollResponse* polled, httplib::Response& response);
 
