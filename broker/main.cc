@@ -27,6 +27,11 @@ ABSL_FLAG(int64_t, max_text_chars, 2000,
           "Longest message text accepted, in characters (Unicode code points).");
 ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
           "A user is online while a Poll is parked or if they polled within this window.");
+ABSL_FLAG(int64_t, presence_events_max_members, 100,
+          "Rooms with up to this many members send JOIN/LEAVE lines to every member; larger "
+          "rooms only update their presence version and counts (back to lines at 3/4 of it).");
+ABSL_FLAG(absl::Duration, presence_notify_interval, absl::Seconds(5),
+          "A presence change alone ends the parked polls of a room's members at most this often.");
 ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
           "A user who has not polled for this long is removed (leaves every room).");
 ABSL_FLAG(double, publish_rate, 5, "Messages per second each user may publish, sustained.");
@@ -39,7 +44,7 @@ ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30), "Longest time a Poll may 
 ABSL_FLAG(absl::Duration, deadline_margin, absl::Milliseconds(250),
           "A parked Poll answers OK this long before the caller's gRPC deadline.");
 ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(5),
-          "How often idle users are looked for and expired.");
+          "How often idle users are expired and users who stopped polling marked offline.");
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
           "On SIGTERM: time between health turning NOT_SERVING (parked polls answered) and "
           "the server stopping, so load balancers and clients notice.");
@@ -76,6 +81,8 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   const int64_t max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   const int64_t max_text_chars = absl::GetFlag(FLAGS_max_text_chars);
   chat.presence_window = absl::GetFlag(FLAGS_presence_window);
+  chat.presence_notify_interval = absl::GetFlag(FLAGS_presence_notify_interval);
+  const int64_t presence_events_max_members = absl::GetFlag(FLAGS_presence_events_max_members);
   chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
   chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
   chat.ended_session_memory = absl::GetFlag(FLAGS_ended_session_memory);
@@ -100,6 +107,12 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   }
   if (!Positive(options.sweep_interval)) errors.push_back("--sweep_interval must be positive");
   if (!Positive(chat.presence_window)) errors.push_back("--presence_window must be positive");
+  if (!Positive(chat.presence_notify_interval)) {
+    errors.push_back("--presence_notify_interval must be positive");
+  }
+  if (presence_events_max_members < 0 || presence_events_max_members > 1'000'000) {
+    errors.push_back("--presence_events_max_members must be 0..1000000");
+  }
   if (!Positive(chat.user_idle_expiry)) errors.push_back("--user_idle_expiry must be positive");
   if (!(chat.publish_rate > 0)) errors.push_back("--publish_rate must be positive");
   if (!(chat.publish_burst >= 1)) errors.push_back("--publish_burst must be at least 1");
@@ -115,6 +128,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   }
   chat.queue_capacity = static_cast<size_t>(queue_capacity);
   chat.history = static_cast<size_t>(history);
+  chat.presence_events_max_members = static_cast<size_t>(presence_events_max_members);
   chat.max_text_bytes = static_cast<size_t>(max_text_bytes);
   chat.max_text_chars = static_cast<size_t>(max_text_chars);
   return options;

@@ -25,7 +25,8 @@ absl::Status NoSuchRoom(absl::string_view room) {
 
 ChatState::ChatState(ChatOptions options, const Clock* clock)
     : options_(std::move(options)), clock_(clock), idempotency_(options_.idempotency_window) {
-  rooms_.emplace(kLobby, std::make_unique<Room>(std::string(kLobby), options_.history));
+  absl::MutexLock lock(&mu_);
+  CreateRoom(kLobby);
 }
 
 absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
@@ -44,6 +45,7 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
     if (ConnectedUser* existing = FindUser(user_name)) {
       if (existing->session == session) {
         existing->last_active = now;
+        MarkOnline(*existing);
         return ConnectResult{existing->queue.epoch(), existing->queue.last_seq(), false};
       }
       if (!IsIdle(*existing, now)) {
@@ -182,6 +184,7 @@ absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
   ConnectedUser& user = **found;
   UserQueue& queue = user.queue;
   user.last_active = clock_->Now();
+  MarkOnline(user);
 
   size_t max = input.max_messages;
   if (max == 0) max = input.consume ? kDefaultConsumeMessages : kDefaultMaxMessages;
@@ -195,6 +198,7 @@ absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
     outcome.read = queue.ReadAfter(0, max);
     outcome.read.gap = true;
     messages_delivered_ += outcome.read.messages.size();
+    if (input.watch_presence) outcome.presence = ChangedPresence(user, input);
     return outcome;
   }
   if (input.consume) {
@@ -209,11 +213,42 @@ absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
   }
   messages_delivered_ += outcome.read.messages.size();
   messages_dropped_ += outcome.read.missed;
-  if (outcome.read.messages.empty() && waiter != nullptr && !draining_) {
-    queue.AddWaiter(std::move(waiter));
+  const bool presence_news = input.watch_presence && outcome.read.messages.empty() &&
+                             HasNewerPublishedPresence(user, input);
+  if (outcome.read.messages.empty() && !presence_news && waiter != nullptr && !draining_) {
+    queue.AddWaiter(std::move(waiter), input.watch_presence);
     outcome.parked = true;
+    return outcome;
   }
+  if (input.watch_presence) outcome.presence = ChangedPresence(user, input);
   return outcome;
+}
+
+std::vector<RoomPresenceInfo> ChatState::ChangedPresence(const ConnectedUser& user,
+                                                         const ReadInput& input) const {
+  std::vector<RoomPresenceInfo> changed;
+  for (const std::string& name : user.rooms) {
+    const Room* room = FindRoom(name);
+    if (room == nullptr) continue;
+    auto known = input.presence_versions.find(name);
+    if (known != input.presence_versions.end() && known->second == room->presence().version()) {
+      continue;
+    }
+    changed.push_back({name, room->presence().Live()});
+  }
+  return changed;
+}
+
+bool ChatState::HasNewerPublishedPresence(const ConnectedUser& user,
+                                          const ReadInput& input) const {
+  for (const std::string& name : user.rooms) {
+    const Room* room = FindRoom(name);
+    if (room == nullptr) continue;
+    auto known = input.presence_versions.find(name);
+    const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
+    if (room->presence().published().version > version) return true;
+  }
+  return false;
 }
 
 bool ChatState::Unpark(absl::string_view user_name, PollWaiter* waiter) {
@@ -232,6 +267,7 @@ absl::StatusOr<JoinResult> ChatState::Join(absl::string_view user_name, absl::st
     absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
     if (!user.ok()) return user.status();
     JoinLocked(**user, room, &result, &to_wake);
+    result.presence = rooms_.at(room)->presence().Live();
   }
   WakeAll(std::move(to_wake));
   return result;
@@ -266,26 +302,36 @@ absl::StatusOr<std::vector<MessagePtr>> ChatState::History(absl::string_view roo
   return it->second->RecentHistory(limit);
 }
 
-absl::StatusOr<std::vector<MemberInfo>> ChatState::Members(absl::string_view room) {
+absl::StatusOr<MembersResult> ChatState::Members(absl::string_view room,
+                                                 const MembersQuery& query) {
   if (absl::Status s = ValidateName("room", room); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  auto it = rooms_.find(room);
-  if (it == rooms_.end()) return NoSuchRoom(room);
-  const absl::Time now = clock_->Now();
-  std::vector<MemberInfo> members;
-  for (const std::string& name : it->second->members()) {
-    const ConnectedUser* user = FindUser(name);
-    members.push_back({name, user != nullptr && IsOnline(*user, now)});
+  if (query.limit > kMaxMembersPage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be at most ", kMaxMembersPage, " (0 means ",
+                     kDefaultMembersPage, ")"));
   }
-  return members;
+  if (!query.after.empty()) {
+    if (absl::Status s = ValidateName("after", query.after); !s.ok()) return s;
+  }
+  if (!query.prefix.empty()) {
+    if (absl::Status s = ValidateName("prefix", query.prefix); !s.ok()) return s;
+  }
+  absl::MutexLock lock(&mu_);
+  const Room* found = FindRoom(room);
+  if (found == nullptr) return NoSuchRoom(room);
+  return MembersResult{found->presence().List(query), found->presence().Live()};
 }
 
-absl::StatusOr<std::vector<std::string>> ChatState::RoomsOf(absl::string_view user_name) {
+absl::StatusOr<std::vector<RoomPresenceInfo>> ChatState::RoomsOf(absl::string_view user_name) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
   if (!user.ok()) return user.status();
-  return std::vector<std::string>((*user)->rooms.begin(), (*user)->rooms.end());
+  std::vector<RoomPresenceInfo> rooms;
+  for (const std::string& name : (*user)->rooms) {
+    if (const Room* room = FindRoom(name)) rooms.push_back({name, room->presence().Live()});
+  }
+  return rooms;
 }
 
 ChatStats ChatState::Stats() {
@@ -298,6 +344,8 @@ ChatStats ChatState::Stats() {
   stats.messages_dropped = messages_dropped_;
   stats.idempotent_duplicates = idempotent_duplicates_;
   stats.publishes_limited = publishes_limited_;
+  stats.presence_notifies = presence_notifies_;
+  stats.presence_wakes = presence_wakes_;
   for (const auto& [name, user] : users_) stats.parked_polls += user->queue.waiter_count();
   return stats;
 }
@@ -310,20 +358,62 @@ std::vector<size_t> ChatState::QueueDepths() {
   return depths;
 }
 
-size_t ChatState::ExpireIdleUsers() {
+SweepResult ChatState::Sweep() {
   WaiterList to_wake;
-  std::vector<std::string> expired;
+  SweepResult result;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
+    std::vector<std::string> expired;
+    absl::flat_hash_set<Room*> changed;
     for (const auto& [name, user] : users_) {
-      if (IsIdle(*user, now)) expired.push_back(name);
+      if (IsIdle(*user, now)) {
+        expired.push_back(name);
+      } else if (user->online && !IsOnline(*user, now)) {
+        user->online = false;
+        ++result.went_offline;
+        for (const std::string& room : user->rooms) {
+          Room& found = *rooms_.at(room);
+          if (found.presence().SetOnline(name, false)) changed.insert(&found);
+        }
+      }
     }
+    for (Room* room : changed) PresenceChanged(*room);  // once per room per sweep
     for (const std::string& name : expired) RemoveUser(name, &to_wake);
+    result.expired = expired.size();
     ForgetEndedSessions(now);
   }
   WakeAll(std::move(to_wake));
-  return expired.size();
+  return result;
+}
+
+void ChatState::PublishDuePresence() {
+  WaiterList to_wake;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto it = unpublished_presence_.begin(); it != unpublished_presence_.end();) {
+      auto room = rooms_.find(*it);
+      if (room == rooms_.end()) {
+        unpublished_presence_.erase(it++);
+        continue;
+      }
+      RoomPresence& presence = room->second->presence();
+      if (now - presence.published_at() < options_.presence_notify_interval) {
+        ++it;
+        continue;
+      }
+      presence.Publish(now);
+      ++presence_notifies_;
+      const size_t before = to_wake.size();
+      for (const std::string& member : presence.members()) {
+        if (ConnectedUser* user = FindUser(member)) user->queue.TakePresenceWaiters(&to_wake);
+      }
+      presence_wakes_ += to_wake.size() - before;
+      unpublished_presence_.erase(it++);
+    }
+  }
+  WakeAll(std::move(to_wake));
 }
 
 void ChatState::BeginDrain() {
@@ -339,6 +429,31 @@ void ChatState::BeginDrain() {
 ConnectedUser* ChatState::FindUser(absl::string_view user) {
   auto it = users_.find(user);
   return it == users_.end() ? nullptr : it->second.get();
+}
+
+const Room* ChatState::FindRoom(absl::string_view room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Room& ChatState::CreateRoom(absl::string_view name) {
+  auto room = std::make_unique<Room>(std::string(name), options_.history,
+                                     options_.presence_events_max_members, ++presence_clock_);
+  return *rooms_.insert_or_assign(std::string(name), std::move(room)).first->second;
+}
+
+void ChatState::PresenceChanged(Room& room) {
+  room.presence().Changed(++presence_clock_);
+  unpublished_presence_.insert(room.name());
+}
+
+void ChatState::MarkOnline(ConnectedUser& user) {
+  if (user.online) return;
+  user.online = true;
+  for (const std::string& name : user.rooms) {
+    Room& room = *rooms_.at(name);
+    if (room.presence().SetOnline(user.name, true)) PresenceChanged(room);
+  }
 }
 
 absl::StatusOr<ConnectedUser*> ChatState::RequireUser(absl::string_view user) {
@@ -363,7 +478,7 @@ MessagePtr ChatState::MakeMessage(MessageKind kind, absl::string_view room, absl
 uint32_t ChatState::DeliverToRoom(const Room& room, const MessagePtr& message,
                                   WaiterList* to_wake) {
   uint32_t recipients = 0;
-  for (const std::string& member : room.members()) {
+  for (const std::string& member : room.presence().members()) {
     if (ConnectedUser* user = FindUser(member)) {
       user->queue.Append(message, to_wake);
       ++recipients;
@@ -372,26 +487,42 @@ uint32_t ChatState::DeliverToRoom(const Room& room, const MessagePtr& message,
   return recipients;
 }
 
+void ChatState::AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind,
+                                 PresenceMode mode, WaiterList* to_wake) {
+  MessagePtr message = MakeMessage(kind, room.name(), user.name, "", "");
+  if (mode == PresenceMode::kEvents) {
+    DeliverToRoom(room, message, to_wake);
+  } else {
+    // A large room: only the user's own queue, so their other tabs learn of it.
+    user.queue.Append(std::move(message), to_wake);
+  }
+}
+
 void ChatState::JoinLocked(ConnectedUser& user, absl::string_view room_name, JoinResult* result,
                            WaiterList* to_wake) {
-  auto [it, created] = rooms_.try_emplace(room_name);
-  if (created) it->second = std::make_unique<Room>(std::string(room_name), options_.history);
-  result->created = created;
-  result->joined = it->second->AddMember(user.name);
+  auto it = rooms_.find(room_name);
+  result->created = it == rooms_.end();
+  Room& room = result->created ? CreateRoom(room_name) : *it->second;
+  result->joined = room.presence().AddMember(user.name, user.online);
   if (!result->joined) return;
   user.rooms.emplace(room_name);
-  DeliverToRoom(*it->second, MakeMessage(MessageKind::kJoin, room_name, user.name, "", ""),
-                to_wake);
+  PresenceChanged(room);
+  // The mode after the join: the member who makes a room large gets no JOIN line out.
+  AnnouncePresence(room, user, MessageKind::kJoin, room.presence().mode(), to_wake);
 }
 
 void ChatState::LeaveLocked(ConnectedUser& user, absl::string_view room_name, WaiterList* to_wake) {
   auto it = rooms_.find(room_name);
   if (it != rooms_.end()) {
-    // The leaver gets the LEAVE too, so every tab of theirs learns of it.
-    DeliverToRoom(*it->second, MakeMessage(MessageKind::kLeave, room_name, user.name, "", ""),
-                  to_wake);
-    it->second->RemoveMember(user.name);
-    if (it->second->members().empty() && room_name != kLobby) rooms_.erase(it);
+    Room& room = *it->second;
+    // The mode before the leave: the lines a member saw in EVENTS mode end with this LEAVE.
+    AnnouncePresence(room, user, MessageKind::kLeave, room.presence().mode(), to_wake);
+    room.presence().RemoveMember(user.name);
+    PresenceChanged(room);
+    if (room.presence().members().empty() && room_name != kLobby) {
+      unpublished_presence_.erase(room.name());
+      rooms_.erase(it);
+    }
   }
   user.rooms.erase(std::string(room_name));
 }

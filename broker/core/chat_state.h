@@ -37,6 +37,11 @@ struct ChatOptions {
   size_t max_text_bytes = 4096;
   size_t max_text_chars = 2000;  // code points
   absl::Duration presence_window = absl::Seconds(30);
+  // Rooms up to this many members send JOIN/LEAVE lines to everyone (RoomPresence has the
+  // hysteresis); larger ones only change their presence version and counts.
+  size_t presence_events_max_members = 100;
+  // A presence change alone ends parked polls of a room's members at most this often.
+  absl::Duration presence_notify_interval = absl::Seconds(5);
   absl::Duration user_idle_expiry = absl::Minutes(10);
   absl::Duration idempotency_window = absl::Minutes(10);
   // How long a logged-out session id is refused by Connect (match the frontend's session
@@ -70,12 +75,21 @@ struct PublishResult {
   bool duplicate = false;
 };
 
+// A room's name with its presence.
+struct RoomPresenceInfo {
+  std::string room;
+  PresenceSnapshot presence;
+};
+
 struct ReadInput {
   std::string user;
   uint64_t cursor = 0;
   size_t max_messages = 0;  // 0: the default for the mode
   bool consume = false;
   uint64_t epoch = 0;  // 0: unknown
+  // Tell the reader of presence changes in the user's rooms (see ReadOrPark).
+  bool watch_presence = false;
+  absl::flat_hash_map<std::string, uint64_t> presence_versions;  // room -> version known
 };
 
 struct ReadOutcome {
@@ -83,16 +97,19 @@ struct ReadOutcome {
   uint64_t epoch = 0;
   bool parked = false;    // nothing to return: the waiter was parked on the queue
   bool draining = false;  // the broker is shutting down: reads no longer park
+  // With watch_presence: the user's rooms whose version differs from the reader's, by name.
+  std::vector<RoomPresenceInfo> presence;
 };
 
 struct JoinResult {
   bool created = false;
   bool joined = false;
+  PresenceSnapshot presence;  // after the join
 };
 
-struct MemberInfo {
-  std::string user;
-  bool online = false;
+struct MembersResult {
+  MembersPage page;
+  PresenceSnapshot presence;  // of the whole room
 };
 
 struct ChatStats {
@@ -104,6 +121,13 @@ struct ChatStats {
   uint64_t messages_dropped = 0;       // skipped by reads because the queue had dropped them
   uint64_t idempotent_duplicates = 0;  // publishes answered from the idempotency cache
   uint64_t publishes_limited = 0;      // publishes refused by the per-user rate limit
+  uint64_t presence_notifies = 0;      // room presence published to parked polls
+  uint64_t presence_wakes = 0;         // parked polls ended by a presence change alone
+};
+
+struct SweepResult {
+  size_t expired = 0;       // idle users removed
+  size_t went_offline = 0;  // users no longer online
 };
 
 // All of Parley's chat state: connected users with their queues, rooms, presence and
@@ -124,6 +148,10 @@ class ChatState {
   // Returns at once what the user's queue holds after the cursor. When there is nothing, and
   // `waiter` is non-null, the epoch matches (or is unknown) and the state is not draining, the
   // waiter is parked on the queue (outcome.parked) and will be woken once when it changes.
+  // With watch_presence, a read also returns at once (with no messages) when one of the
+  // user's rooms has *published* a presence version newer than the reader's, and a parked
+  // waiter is also woken when one is published (PublishDuePresence). Any answer lists the
+  // rooms whose live version differs from the reader's. Marks the user online.
   absl::StatusOr<ReadOutcome> ReadOrPark(const ReadInput& input,
                                          std::shared_ptr<PollWaiter> waiter);
   // Removes a parked waiter; false if it had already been taken for waking (or the user is
@@ -133,17 +161,27 @@ class ChatState {
   absl::StatusOr<JoinResult> Join(absl::string_view user, absl::string_view room);
   absl::Status Leave(absl::string_view user, absl::string_view room);
   absl::StatusOr<std::vector<MessagePtr>> History(absl::string_view room, size_t limit);
-  absl::StatusOr<std::vector<MemberInfo>> Members(absl::string_view room);
-  // The rooms `user` is in, sorted.
-  absl::StatusOr<std::vector<std::string>> RoomsOf(absl::string_view user);
+  // One page of the room's members (INVALID_ARGUMENT for a limit over kMaxMembersPage or a
+  // malformed `after` or `prefix`).
+  absl::StatusOr<MembersResult> Members(absl::string_view room, const MembersQuery& query);
+  // The rooms `user` is in, sorted, with their presence.
+  absl::StatusOr<std::vector<RoomPresenceInfo>> RoomsOf(absl::string_view user);
   ChatStats Stats();
   // Every user's queue depth (messages held), for the queue-depth histogram.
   std::vector<size_t> QueueDepths();
 
-  // Removes users idle for longer than user_idle_expiry (LEAVE sent to their rooms) and
-  // forgets logged-out sessions older than ended_session_memory; returns how many users.
-  // Call periodically. An expired user's session may Connect again; a logged-out one may not.
-  size_t ExpireIdleUsers();
+  // The periodic sweep: removes users idle for longer than user_idle_expiry (they leave their
+  // rooms), marks offline those with no parked poll and no poll within presence_window (each
+  // room's version bumps once per sweep however many went offline), and forgets logged-out
+  // sessions older than ended_session_memory. An expired user's session may Connect again; a
+  // logged-out one may not.
+  SweepResult Sweep();
+
+  // Publishes the presence of every room that changed and last published at least
+  // presence_notify_interval ago, waking the presence-watching polls of its members. The one
+  // place presence wakes polls: call it often (a fraction of the interval), from a thread that
+  // holds no other lock.
+  void PublishDuePresence();
 
   // From now on no read parks; every parked waiter is woken (its read then returns at once).
   void BeginDrain();
@@ -160,6 +198,19 @@ class ChatState {
   // Appends `message` to every member's queue; returns how many got it.
   uint32_t DeliverToRoom(const Room& room, const MessagePtr& message, WaiterList* to_wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A JOIN or LEAVE of `user`: to every member in EVENTS mode, else to the user alone.
+  void AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind,
+                        PresenceMode mode, WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Room& CreateRoom(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Bumps the room's presence version; PublishDuePresence tells its members later.
+  void PresenceChanged(Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the user online in each of its rooms (a version bump each) if it was not.
+  void MarkOnline(ConnectedUser& user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<RoomPresenceInfo> ChangedPresence(const ConnectedUser& user,
+                                                const ReadInput& input) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasNewerPublishedPresence(const ConnectedUser& user, const ReadInput& input) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinLocked(ConnectedUser& user, absl::string_view room_name, JoinResult* result,
                   WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LeaveLocked(ConnectedUser& user, absl::string_view room_name, WaiterList* to_wake)
@@ -169,6 +220,7 @@ class ChatState {
   bool IsIdle(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetEndedSessions(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsOnline(const ConnectedUser& user, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Room* FindRoom(absl::string_view room) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ChatOptions options_;
   const Clock* const clock_;
@@ -178,6 +230,13 @@ class ChatState {
   absl::flat_hash_map<std::string, std::unique_ptr<ConnectedUser>> users_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Room>> rooms_ ABSL_GUARDED_BY(mu_);
   IdempotencyCache idempotency_ ABSL_GUARDED_BY(mu_);
+  // The last presence version handed out: versions grow across all rooms, so a room freed and
+  // made again never repeats one a client still holds.
+  uint64_t presence_clock_ ABSL_GUARDED_BY(mu_) = 0;
+  // Rooms with a presence change not yet published.
+  absl::flat_hash_set<std::string> unpublished_presence_ ABSL_GUARDED_BY(mu_);
+  uint64_t presence_notifies_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t presence_wakes_ ABSL_GUARDED_BY(mu_) = 0;
   // Sessions ended by Disconnect (logout), refused by Connect until forgotten; oldest first.
   absl::flat_hash_set<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, std::string>> ended_order_ ABSL_GUARDED_BY(mu_);

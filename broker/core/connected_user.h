@@ -31,6 +31,7 @@ struct ConnectedUser {
   UserQueue queue;
   absl::btree_set<std::string> rooms;
   absl::Time last_active;      // last Connect or Poll
+  bool online = true;          // as the rooms' presence has it (Connect makes a user online)
   TokenBucket publish_bucket;  // --publish_rate / --publish_burst
 };
 

@@ -5,12 +5,11 @@
 
 namespace parley::broker {
 
-Room::Room(std::string name, size_t history_capacity)
-    : name_(std::move(name)), history_capacity_(history_capacity) {}
-
-bool Room::AddMember(absl::string_view user) { return members_.emplace(user).second; }
-
-bool Room::RemoveMember(absl::string_view user) { return members_.erase(user) > 0; }
+Room::Room(std::string name, size_t history_capacity, size_t events_max_members,
+           uint64_t presence_version)
+    : name_(std::move(name)),
+      history_capacity_(history_capacity),
+      presence_(events_max_members, presence_version) {}
 
 void Room::AddToHistory(MessagePtr message) {
   if (history_capacity_ == 0) return;

@@ -2,29 +2,29 @@
 #define PARLEY_BROKER_CORE_ROOM_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <vector>
 
-#include "absl/container/btree_set.h"
-#include "absl/strings/string_view.h"
 #include "broker/core/message.h"
+#include "broker/core/room_presence.h"
 
 namespace parley::broker {
 
-// A chat room: its members (sorted by name) and its last `history_capacity` CHAT messages.
+// A chat room: its presence (members, who is online, version, mode) and its last
+// `history_capacity` CHAT messages.
 //
 // Not thread-safe: owned by ChatState and touched only under its lock.
 class Room {
  public:
-  Room(std::string name, size_t history_capacity);
+  Room(std::string name, size_t history_capacity, size_t events_max_members,
+       uint64_t presence_version);
 
   const std::string& name() const { return name_; }
-  const absl::btree_set<std::string>& members() const { return members_; }
-  bool HasMember(absl::string_view user) const { return members_.contains(user); }
-  // Each returns false when there was nothing to do (already a member / not a member).
-  bool AddMember(absl::string_view user);
-  bool RemoveMember(absl::string_view user);
+  RoomPresence& presence() { return presence_; }
+  const RoomPresence& presence() const { return presence_; }
+  bool HasMember(absl::string_view user) const { return presence_.HasMember(user); }
 
   void AddToHistory(MessagePtr message);
   // The newest `limit` messages (all kept if limit is 0), oldest first.
@@ -33,7 +33,7 @@ class Room {
  private:
   const std::string name_;
   const size_t history_capacity_;
-  absl::btree_set<std::string> members_;
+  RoomPresence presence_;
   std::deque<MessagePtr> history_;
 };
 

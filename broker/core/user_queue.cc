@@ -46,16 +46,27 @@ QueueRead UserQueue::Consume(size_t max) {
   return read;
 }
 
-void UserQueue::AddWaiter(std::shared_ptr<PollWaiter> waiter) {
+void UserQueue::AddWaiter(std::shared_ptr<PollWaiter> waiter, bool wake_on_presence) {
   PollWaiter* key = waiter.get();
-  waiters_.emplace(key, std::move(waiter));
+  waiters_.emplace(key, ParkedWaiter{std::move(waiter), wake_on_presence});
 }
 
 bool UserQueue::RemoveWaiter(PollWaiter* waiter) { return waiters_.erase(waiter) > 0; }
 
 void UserQueue::TakeWaiters(WaiterList* to_wake) {
-  for (auto& [key, waiter] : waiters_) to_wake->push_back(std::move(waiter));
+  for (auto& [key, parked] : waiters_) to_wake->push_back(std::move(parked.waiter));
   waiters_.clear();
+}
+
+void UserQueue::TakePresenceWaiters(WaiterList* to_wake) {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.wake_on_presence) {
+      to_wake->push_back(std::move(it->second.waiter));
+      waiters_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 }  // namespace parley::broker

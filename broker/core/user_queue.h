@@ -46,11 +46,15 @@ class UserQueue {
   // returned.
   QueueRead Consume(size_t max);
 
-  void AddWaiter(std::shared_ptr<PollWaiter> waiter);
+  // `wake_on_presence`: the waiter also wants to hear of presence changes in the user's rooms
+  // (TakePresenceWaiters).
+  void AddWaiter(std::shared_ptr<PollWaiter> waiter, bool wake_on_presence = false);
   // Returns false if `waiter` was not parked here (already woken).
   bool RemoveWaiter(PollWaiter* waiter);
   // Moves every parked waiter into *to_wake.
   void TakeWaiters(WaiterList* to_wake);
+  // Moves the waiters parked with wake_on_presence into *to_wake.
+  void TakePresenceWaiters(WaiterList* to_wake);
   size_t waiter_count() const { return waiters_.size(); }
   size_t size() const { return ring_.size(); }  // messages held
 
@@ -61,7 +65,11 @@ class UserQueue {
   uint64_t first_seq_ = 1;
   uint64_t next_seq_ = 1;
   uint64_t consume_cursor_ = 0;
-  absl::flat_hash_map<PollWaiter*, std::shared_ptr<PollWaiter>> waiters_;
+  struct ParkedWaiter {
+    std::shared_ptr<PollWaiter> waiter;
+    bool wake_on_presence = false;
+  };
+  absl::flat_hash_map<PollWaiter*, ParkedWaiter> waiters_;
 };
 
 }  // namespace parley::broker

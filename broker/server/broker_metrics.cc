@@ -60,6 +60,12 @@ BrokerMetrics::BrokerMetrics(ChatState* state) {
   counter("parley_broker_publishes_rate_limited_total",
           "Publishes refused by the per-user rate limit (RESOURCE_EXHAUSTED).",
           &ChatStats::publishes_limited);
+  counter("parley_broker_presence_notifies_total",
+          "Room presence changes published to the members' parked polls (at most one per room "
+          "per --presence_notify_interval).",
+          &ChatStats::presence_notifies);
+  counter("parley_broker_presence_wakes_total",
+          "Parked polls ended by a presence change alone.", &ChatStats::presence_wakes);
   registry_.AddProcessMetrics();
 }
 

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -105,7 +106,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     broker->StartCalls(cq.get());
     broker->queue_threads_.emplace_back(&BrokerServer::DrainQueue, broker.get(), cq.get());
   }
-  broker->sweeper_ = std::thread(&BrokerServer::SweepIdleUsers, broker.get());
+  broker->sweeper_ = std::thread(&BrokerServer::RunTimers, broker.get());
   return broker;
 }
 
@@ -145,9 +146,18 @@ void BrokerServer::DrainQueue(grpc::ServerCompletionQueue* cq) {
   while (cq->Next(&tag, &ok)) static_cast<CompletionTag*>(tag)->OnCompletion(ok);
 }
 
-void BrokerServer::SweepIdleUsers() {
-  while (!stop_sweeper_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
-    state_.ExpireIdleUsers();
+void BrokerServer::RunTimers() {
+  // Presence is published at most once per interval per room; ticking at a tenth of it
+  // tells a room's first change within a tenth of the interval.
+  const absl::Duration tick = std::clamp(options_.chat.presence_notify_interval / 10,
+                                         absl::Milliseconds(10), absl::Milliseconds(250));
+  absl::Time next_sweep = absl::Now() + options_.sweep_interval;
+  while (!stop_sweeper_.WaitForNotificationWithTimeout(tick)) {
+    if (absl::Now() >= next_sweep) {
+      state_.Sweep();
+      next_sweep = absl::Now() + options_.sweep_interval;
+    }
+    state_.PublishDuePresence();
   }
 }
 

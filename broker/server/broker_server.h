@@ -39,7 +39,8 @@ struct BrokerServerOptions {
 
 // The running broker: the gRPC server (Broker service on the async API, plus reflection and
 // the standard health service), its completion queues with one thread each, and the sweeper
-// thread that expires idle users. Owns the ChatState.
+// thread that expires idle users, marks users offline and publishes room presence. Owns the
+// ChatState.
 //
 // Threads: each queue thread only dispatches tags to the call objects (UnaryCall, PollCall).
 // Public methods may be called from any one controlling thread (main, or a test).
@@ -70,7 +71,8 @@ class BrokerServer {
   BrokerServer(const BrokerServerOptions& options, const Clock* clock);
   void StartCalls(grpc::ServerCompletionQueue* cq);
   void DrainQueue(grpc::ServerCompletionQueue* cq);
-  void SweepIdleUsers();
+  // The sweeper thread: ChatState::Sweep every sweep_interval, PublishDuePresence every tick.
+  void RunTimers();
 
   const BrokerServerOptions options_;
   ChatState state_;

@@ -103,6 +103,9 @@ void PollCall::ReadAndAnswerLocked(bool may_park) {
   input.max_messages = request_.max_messages();
   input.consume = request_.consume();
   input.epoch = epoch_;
+  input.watch_presence = request_.watch_presence();
+  input.presence_versions.insert(request_.presence_versions().begin(),
+                                 request_.presence_versions().end());
   const bool park = may_park && wait_deadline_ > absl::Now();
   absl::StatusOr<ReadOutcome> outcome =
       binding_.state->ReadOrPark(input, park ? shared_from_this() : nullptr);
@@ -129,6 +132,7 @@ void PollCall::ReadAndAnswerLocked(bool may_park) {
   response_.set_cursor(outcome->read.cursor);
   response_.set_gap(outcome->read.gap);
   response_.set_epoch(outcome->epoch);
+  for (const RoomPresenceInfo& room : outcome->presence) ToProto(room, response_.add_presence());
   FinishLocked(grpc::Status::OK);
 }
 

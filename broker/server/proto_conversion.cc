@@ -21,6 +21,15 @@ parley::v1::MessageKind ToProto(MessageKind kind) {
 
 }  // namespace
 
+void ToProto(const RoomPresenceInfo& room, parley::v1::RoomPresence* out) {
+  out->set_room(room.room);
+  out->set_version(room.presence.version);
+  out->set_members(room.presence.members);
+  out->set_online(room.presence.online);
+  out->set_mode(room.presence.mode == PresenceMode::kEvents ? parley::v1::PRESENCE_MODE_EVENTS
+                                                            : parley::v1::PRESENCE_MODE_COUNTS);
+}
+
 void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out) {
   out->set_id(message.id);
   out->set_seq(seq);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "broker/core/chat_state.h"
 #include "broker/core/message.h"
 #include "parley/v1/broker.pb.h"
 
@@ -10,6 +11,7 @@ namespace parley::broker {
 
 // Fills `out` from a stored message; seq is 0 for messages read outside a queue.
 void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out);
+void ToProto(const RoomPresenceInfo& room, parley::v1::RoomPresence* out);
 
 }  // namespace parley::broker
 

@@ -41,6 +41,7 @@ grpc::Status RpcHandlers::Join(const v1::JoinRequest& request, v1::JoinResponse*
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_created(result->created);
   response->set_joined(result->joined);
+  ToProto({request.room(), result->presence}, response->mutable_presence());
   return grpc::Status::OK;
 }
 
@@ -59,20 +60,30 @@ grpc::Status RpcHandlers::History(const v1::HistoryRequest& request,
 
 grpc::Status RpcHandlers::Members(const v1::MembersRequest& request,
                                   v1::MembersResponse* response) {
-  absl::StatusOr<std::vector<MemberInfo>> members = state_->Members(request.room());
-  if (!members.ok()) return ToGrpcStatus(members.status());
-  for (const MemberInfo& member : *members) {
+  MembersQuery query;
+  query.limit = request.limit();
+  query.after = request.after();
+  query.online_only = request.online_only();
+  query.prefix = request.prefix();
+  absl::StatusOr<MembersResult> result = state_->Members(request.room(), query);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  for (const MemberInfo& member : result->page.members) {
     v1::Member* out = response->add_members();
     out->set_user(member.user);
     out->set_online(member.online);
   }
+  response->set_next_after(result->page.next_after);
+  ToProto({request.room(), result->presence}, response->mutable_presence());
   return grpc::Status::OK;
 }
 
 grpc::Status RpcHandlers::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response) {
-  absl::StatusOr<std::vector<std::string>> rooms = state_->RoomsOf(request.user());
+  absl::StatusOr<std::vector<RoomPresenceInfo>> rooms = state_->RoomsOf(request.user());
   if (!rooms.ok()) return ToGrpcStatus(rooms.status());
-  for (const std::string& room : *rooms) response->add_rooms(room);
+  for (const RoomPresenceInfo& room : *rooms) {
+    response->add_rooms(room.room);
+    ToProto(room, response->add_presence());
+  }
   return grpc::Status::OK;
 }
 

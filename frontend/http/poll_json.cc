@@ -85,7 +85,12 @@ std::string PollJson::Write(const v1::PollResponse& response) {
     absl::StrAppend(&json, rendered->head, message.seq(), rendered->tail);
   }
   absl::StrAppend(&json, "],\"cursor\":\"", response.cursor(), "\",\"gap\":", Bool(response.gap()),
-                  ",\"epoch\":\"", response.epoch(), "\"}");
+                  ",\"epoch\":\"", response.epoch(), "\",\"presence\":[");
+  for (int i = 0; i < response.presence_size(); ++i) {
+    if (i > 0) json.push_back(',');
+    json += ToJson(response.presence(i));  // rare and small: protobuf's printer is fine here
+  }
+  json += "]}";
   return json;
 }
 

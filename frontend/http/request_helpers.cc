@@ -1,5 +1,6 @@
 #include "frontend/http/request_helpers.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,6 +61,64 @@ absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std:
         absl::StrCat("query parameter '", name, "' must be a whole number from 0 to ", max));
   }
   return value;
+}
+
+absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::string& name,
+                               bool fallback) {
+  if (!request.has_param(name)) return fallback;
+  const std::string value = request.get_param_value(name);
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("query parameter '", name, "' must be true or false"));
+}
+
+namespace {
+
+bool IsName(absl::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> QueryName(const httplib::Request& request, const std::string& name) {
+  std::string value = request.get_param_value(name);
+  if (!value.empty() && !IsName(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query parameter '", name, "' must be 1-32 characters of A-Z a-z 0-9 _ . -"));
+  }
+  return value;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions(
+    absl::string_view value) {
+  absl::flat_hash_map<std::string, uint64_t> versions;
+  if (value.empty()) return versions;
+  const auto invalid = [] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("query parameter 'presence' must be room:version pairs separated by "
+                     "commas, at most ",
+                     kMaxPresenceRooms, " rooms"));
+  };
+  for (absl::string_view pair : absl::StrSplit(value, ',')) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(pair, absl::MaxSplits(':', 1));
+    uint64_t version = 0;
+    if (!IsName(parts.first) || parts.second.empty() ||
+        !std::all_of(parts.second.begin(), parts.second.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+        !absl::SimpleAtoi(parts.second, &version) || versions.size() == kMaxPresenceRooms) {
+      return invalid();
+    }
+    versions[parts.first] = version;
+  }
+  return versions;
 }
 
 void AddSecurityHeaders(httplib::Response& response) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -30,6 +31,19 @@ bool IsStateChanging(const httplib::Request& request);
 // A query parameter as an unsigned number in [0, max]; `fallback` when absent.
 absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std::string& name,
                                      uint64_t fallback, uint64_t max);
+
+// A query parameter as a boolean ("true"/"1" or "false"/"0"); `fallback` when absent.
+absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::string& name,
+                               bool fallback);
+
+// A query parameter as a name (1-32 of [A-Za-z0-9_.-]); empty when absent or empty.
+absl::StatusOr<std::string> QueryName(const httplib::Request& request, const std::string& name);
+
+// The presence versions a poll knows: "room:version,room:version" (at most
+// kMaxPresenceRooms rooms; an empty value is no room).
+inline constexpr size_t kMaxPresenceRooms = 200;
+absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions(
+    absl::string_view value);
 
 // The security headers every response carries (CSP, nosniff, referrer policy, framing).
 void AddSecurityHeaders(httplib::Response& response);

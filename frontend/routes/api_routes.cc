@@ -15,6 +15,7 @@ namespace parley::frontend {
 namespace {
 
 constexpr uint64_t kMaxBatch = 1000;
+constexpr uint64_t kMaxMembersPage = 1000;  // the broker's MembersRequest.limit maximum
 
 void CreateSession(const RouteContext& context, const httplib::Request& request,
                    httplib::Response& response) {
@@ -97,6 +98,16 @@ void Poll(const RouteContext& context, const httplib::Request& request,
     }
   }
   v1::PollRequest poll;
+  if (request.has_param("presence")) {
+    absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> versions =
+        ParsePresenceVersions(request.get_param_value("presence"));
+    if (!versions.ok()) {
+      WriteError(response, FromStatus(versions.status()));
+      return;
+    }
+    poll.set_watch_presence(true);
+    poll.mutable_presence_versions()->insert(versions->begin(), versions->end());
+  }
   poll.set_user(session->user);
   poll.set_cursor(*cursor);
   poll.set_wait_ms(static_cast<uint32_t>(*wait * 1000));
@@ -191,8 +202,23 @@ void History(const RouteContext& context, const httplib::Request& request,
 void Members(const RouteContext& context, const httplib::Request& request,
              httplib::Response& response) {
   if (!RequireSession(context, request, response)) return;
+  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxMembersPage);
+  absl::StatusOr<bool> online = QueryFlag(request, "online", false);
+  absl::StatusOr<std::string> after = QueryName(request, "after");
+  absl::StatusOr<std::string> prefix = QueryName(request, "prefix");
+  for (const absl::Status& status :
+       {limit.status(), online.status(), after.status(), prefix.status()}) {
+    if (!status.ok()) {
+      WriteError(response, FromStatus(status));
+      return;
+    }
+  }
   v1::MembersRequest call;
   call.set_room(request.matches[1]);
+  call.set_limit(static_cast<uint32_t>(*limit));
+  call.set_online_only(*online);
+  call.set_after(*after);
+  call.set_prefix(*prefix);
   v1::MembersResponse members;
   AnswerBrokerCall(response, context.broker->Members(call, &members), members);
 }

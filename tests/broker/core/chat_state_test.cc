@@ -19,6 +19,16 @@ using ::parley::testing::TextMessage;
 
 using ::parley::testing::FakeClock;
 
+ReadInput Read(std::string user, uint64_t cursor, size_t max, bool consume, uint64_t epoch) {
+  ReadInput input;
+  input.user = std::move(user);
+  input.cursor = cursor;
+  input.max_messages = max;
+  input.consume = consume;
+  input.epoch = epoch;
+  return input;
+}
+
 class ChatStateTest : public ::testing::Test {
  protected:
   static ChatOptions Options() {
@@ -35,7 +45,7 @@ class ChatStateTest : public ::testing::Test {
 
   // Everything in the user's queue (cursor 0), as "KIND:room:from:to:text" strings.
   std::vector<std::string> Queue(const std::string& user, uint64_t cursor = 0) {
-    absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({user, cursor, 0, false, 0}, nullptr);
+    absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read(user, cursor, 0, false, 0), nullptr);
     EXPECT_TRUE(outcome.ok()) << outcome.status();
     std::vector<std::string> out;
     if (!outcome.ok()) return out;
@@ -48,7 +58,7 @@ class ChatStateTest : public ::testing::Test {
   }
 
   uint64_t LastSeq(const std::string& user) {
-    return state_.ReadOrPark({user, 0, 1000, false, 0}, nullptr)->read.cursor;
+    return state_.ReadOrPark(Read(user, 0, 1000, false, 0), nullptr)->read.cursor;
   }
 
   absl::StatusOr<PublishResult> Say(const std::string& user, const std::string& room,
@@ -104,7 +114,7 @@ TEST_F(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
   Connect("bob");
   EXPECT_EQ(state_.Disconnect("alice", "wrong").code(), absl::StatusCode::kPermissionDenied);
   ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
-  EXPECT_EQ(state_.ReadOrPark({"alice", 0, 0, false, 0}, nullptr).status().code(),
+  EXPECT_EQ(state_.ReadOrPark(Read("alice", 0, 0, false, 0), nullptr).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(Queue("bob").back(), "LEAVE:lobby:alice::");
   EXPECT_EQ(state_.Stats().users, 1u);
@@ -123,11 +133,11 @@ TEST_F(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   // An idle-expired (not logged-out) session may come back.
   Connect("bob");
   clock_.Advance(absl::Hours(1));
-  ASSERT_GE(state_.ExpireIdleUsers(), 1u);
+  ASSERT_GE(state_.Sweep().expired, 1u);
   EXPECT_TRUE(state_.Connect("bob", "bob-session").ok());
   // After ended_session_memory (24 h by default) the id is forgotten: tokens are long expired.
   clock_.Advance(absl::Hours(24));
-  state_.ExpireIdleUsers();
+  state_.Sweep().expired;
   EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
 }
 
@@ -188,7 +198,7 @@ TEST_F(ChatStateTest, OneStoredMessageIsSharedByEveryQueue) {
   absl::StatusOr<PublishResult> sent = Say("alice", "lobby", "hi");
   ASSERT_TRUE(sent.ok());
   auto last = [&](const std::string& user) {
-    return state_.ReadOrPark({user, LastSeq(user) - 1, 0, false, 0}, nullptr)
+    return state_.ReadOrPark(Read(user, LastSeq(user) - 1, 0, false, 0), nullptr)
         ->read.messages.back()
         .message;
   };
@@ -294,27 +304,36 @@ TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   Connect("alice");
   Connect("bob");
   auto online = [&](const std::string& user) {
-    absl::StatusOr<std::vector<MemberInfo>> members = state_.Members("lobby");
+    absl::StatusOr<MembersResult> members = state_.Members("lobby", {});
     EXPECT_TRUE(members.ok());
-    for (const MemberInfo& m : members.value_or(std::vector<MemberInfo>{})) {
+    for (const MemberInfo& m : members.ok() ? members->page.members : std::vector<MemberInfo>{}) {
       if (m.user == user) return m.online;
     }
     ADD_FAILURE() << user << " not a member";
     return false;
   };
-  EXPECT_TRUE(online("alice"));
-  clock_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(online("alice"));  // Connect counts as activity
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_EQ(state_.Sweep().went_offline, 0u);
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_TRUE(online("alice"));  // offline is noticed by the sweep, not by the passing time
+  EXPECT_EQ(state_.Sweep().went_offline, 2u);
   EXPECT_FALSE(online("alice"));
-  // A parked poll makes the user online however long ago they last polled.
+  EXPECT_FALSE(online("bob"));
+  // A poll brings the user back at once; a parked one keeps them online however long ago
+  // they last polled.
   auto waiter = std::make_shared<CountingWaiter>();
   const uint64_t cursor = LastSeq("alice");
-  clock_.Advance(absl::Seconds(31));
-  ASSERT_TRUE(state_.ReadOrPark({"alice", cursor, 0, false, 0}, waiter)->parked);
-  clock_.Advance(absl::Seconds(31));
   EXPECT_TRUE(online("alice"));
-  EXPECT_FALSE(online("bob"));
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", cursor, 0, false, 0), waiter)->parked);
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_EQ(state_.Sweep().went_offline, 0u);
+  EXPECT_TRUE(online("alice"));
   ASSERT_TRUE(state_.Unpark("alice", waiter.get()));
+  EXPECT_EQ(state_.Sweep().went_offline, 1u);
   EXPECT_FALSE(online("alice"));
+  EXPECT_EQ(state_.Members("lobby", {})->presence.online, 0u);
 }
 
 TEST_F(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
@@ -325,29 +344,29 @@ TEST_F(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
   clock_.Advance(absl::Minutes(9));
   LastSeq("bob");  // bob polls
   clock_.Advance(absl::Minutes(2));
-  EXPECT_EQ(state_.ExpireIdleUsers(), 1u);
+  EXPECT_EQ(state_.Sweep().expired, 1u);
   EXPECT_EQ(state_.Stats().users, 1u);
   EXPECT_THAT(Queue("bob"),
               ::testing::IsSupersetOf({"LEAVE:games:alice::", "LEAVE:lobby:alice::"}));
-  absl::StatusOr<std::vector<MemberInfo>> members = state_.Members("games");
+  absl::StatusOr<MembersResult> members = state_.Members("games", {});
   ASSERT_TRUE(members.ok());
-  ASSERT_EQ(members->size(), 1u);
-  EXPECT_EQ((*members)[0].user, "bob");
+  ASSERT_EQ(members->page.members.size(), 1u);
+  EXPECT_EQ(members->page.members[0].user, "bob");
 }
 
 TEST_F(ChatStateTest, ParkedUserDoesNotExpire) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
-  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(state_.ExpireIdleUsers(), 0u);
+  EXPECT_EQ(state_.Sweep().expired, 0u);
   EXPECT_EQ(state_.Stats().users, 1u);
 }
 
 TEST_F(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
-  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
   ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
   EXPECT_EQ(waiter->wakes, 1);
 }
@@ -357,7 +376,7 @@ TEST_F(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
   Connect("bob");
   auto waiter = std::make_shared<CountingWaiter>();
   absl::StatusOr<ReadOutcome> outcome =
-      state_.ReadOrPark({"bob", LastSeq("bob"), 0, false, 0}, waiter);
+      state_.ReadOrPark(Read("bob", LastSeq("bob"), 0, false, 0), waiter);
   ASSERT_TRUE(outcome->parked);
   EXPECT_EQ(state_.Stats().parked_polls, 1u);
   ASSERT_TRUE(Say("alice", "lobby", "wake").ok());
@@ -370,7 +389,7 @@ TEST_F(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
 TEST_F(ChatStateTest, ReadWithMessagesDoesNotPark) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
-  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({"alice", 0, 0, false, 0}, waiter);
+  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read("alice", 0, 0, false, 0), waiter);
   EXPECT_FALSE(outcome->parked);
   EXPECT_EQ(outcome->read.messages.size(), 1u);
   EXPECT_EQ(state_.Stats().parked_polls, 0u);
@@ -379,11 +398,11 @@ TEST_F(ChatStateTest, ReadWithMessagesDoesNotPark) {
 TEST_F(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
-  ASSERT_TRUE(state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter)->parked);
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
   state_.BeginDrain();
   EXPECT_EQ(waiter->wakes, 1);
   absl::StatusOr<ReadOutcome> after =
-      state_.ReadOrPark({"alice", LastSeq("alice"), 0, false, 0}, waiter);
+      state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter);
   EXPECT_FALSE(after->parked);
   EXPECT_TRUE(after->draining);
   EXPECT_EQ(state_.Connect("newcomer", "s").status().code(), absl::StatusCode::kUnavailable);
@@ -391,7 +410,7 @@ TEST_F(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
 
 TEST_F(ChatStateTest, CursorBeyondTheQueueIsOutOfRange) {
   Connect("alice");
-  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark({"alice", 99, 0, false, 0}, nullptr);
+  absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read("alice", 99, 0, false, 0), nullptr);
   EXPECT_EQ(outcome.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_NE(outcome.status().message().find("cursor 99"), absl::string_view::npos);
 }
@@ -400,7 +419,7 @@ TEST_F(ChatStateTest, OldEpochIsAnsweredAtOnceFromTheStartWithGap) {
   const uint64_t epoch = state_.Connect("alice", "s")->epoch;
   auto waiter = std::make_shared<CountingWaiter>();
   absl::StatusOr<ReadOutcome> outcome =
-      state_.ReadOrPark({"alice", 99, 0, false, epoch + 1}, waiter);
+      state_.ReadOrPark(Read("alice", 99, 0, false, epoch + 1), waiter);
   ASSERT_TRUE(outcome.ok());
   EXPECT_FALSE(outcome->parked);
   EXPECT_TRUE(outcome->read.gap);
@@ -413,7 +432,7 @@ TEST_F(ChatStateTest, ConsumeModeDeliversEachMessageOnceOneAtATime) {
   ASSERT_TRUE(Say("alice", "lobby", "a").ok());
   ASSERT_TRUE(Say("alice", "lobby", "b").ok());
   auto consume = [&] {
-    absl::StatusOr<ReadOutcome> o = state_.ReadOrPark({"alice", 0, 0, true, 0}, nullptr);
+    absl::StatusOr<ReadOutcome> o = state_.ReadOrPark(Read("alice", 0, 0, true, 0), nullptr);
     return o->read.messages.empty() ? std::string("-") : o->read.messages[0].message->text;
   };
   EXPECT_EQ(consume(), "");  // the JOIN
@@ -429,9 +448,9 @@ TEST_F(ChatStateTest, BadNamesAreRejectedEverywhere) {
   EXPECT_EQ(state_.Join("alice", "").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(state_.Join("alice", std::string(33, 'r')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(state_.Members("a/b").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.Members("a/b", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(state_.History("a b", 0).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(state_.ReadOrPark({"", 0, 0, false, 0}, nullptr).status().code(),
+  EXPECT_EQ(state_.ReadOrPark(Read("", 0, 0, false, 0), nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

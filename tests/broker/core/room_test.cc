@@ -9,11 +9,10 @@
 namespace parley::broker {
 namespace {
 
-using ::parley::testing::CountingWaiter;
 using ::parley::testing::TextMessage;
 
 TEST(RoomTest, KeepsOnlyTheNewestHistoryOldestFirst) {
-  Room room("r", 3);
+  Room room("r", 3, 100, 1);
   for (const char* t : {"a", "b", "c", "d"}) room.AddToHistory(TextMessage(t));
   std::vector<MessagePtr> all = room.RecentHistory(0);
   ASSERT_EQ(all.size(), 3u);
@@ -22,17 +21,6 @@ TEST(RoomTest, KeepsOnlyTheNewestHistoryOldestFirst) {
   std::vector<MessagePtr> last_two = room.RecentHistory(2);
   ASSERT_EQ(last_two.size(), 2u);
   EXPECT_EQ(last_two[0]->text, "c");
-}
-
-TEST(RoomTest, MembershipIsASortedSet) {
-  Room room("r", 3);
-  EXPECT_TRUE(room.AddMember("bob"));
-  EXPECT_TRUE(room.AddMember("alice"));
-  EXPECT_FALSE(room.AddMember("bob"));
-  EXPECT_EQ(*room.members().begin(), "alice");
-  EXPECT_TRUE(room.RemoveMember("alice"));
-  EXPECT_FALSE(room.RemoveMember("alice"));
-  EXPECT_FALSE(room.HasMember("alice"));
 }
 
 }  // namespace
