@@ -35,6 +35,8 @@ async function persist(call) {
 async function loadRooms() {
   const answer = await persist(() => api('GET', '/api/rooms'));
   for (const room of answer.rooms) store.ensureRoom(room);
+  // Modes first, so the replay below shows no JOIN/LEAVE lines of large rooms.
+  for (const presence of answer.presence || []) store.ensureRoom(presence.room).setPresence(presence);
   for (const conversation of store.rooms) {
     if (!answer.rooms.includes(conversation.name)) store.removeRoom(conversation.name);
   }
@@ -53,20 +55,62 @@ async function loadHistory(conversation) {
   }
 }
 
-let membersTimer = 0;
 // Who is online where the user is looking: the open room, or the lobby in a direct chat.
-async function refreshMembers() {
-  clearTimeout(membersTimer);
-  membersTimer = setTimeout(refreshMembers, 15000);
-  const current = store.current;
-  const room = current.kind === 'room' ? current.name : 'lobby';
+// Fetched when that room's presence version changes, but at most once per
+// MEMBERS_INTERVAL_MS whatever happens, and only the first page: a room of ten thousand
+// costs one small request every few seconds, not one per join.
+const MEMBERS_INTERVAL_MS = 3000;
+const MEMBERS_PAGE = 50;
+const members = {room: '', version: '', fetchedAt: -Infinity, timer: 0, inFlight: false};
+
+const watchedRoom = () => (store.current.kind === 'room' ? store.current.name : 'lobby');
+
+function refreshMembers() {
+  if (members.timer || members.inFlight) return;  // one is coming: it will see the news
+  const wait = members.fetchedAt + MEMBERS_INTERVAL_MS - performance.now();
+  if (wait > 0) {
+    members.timer = setTimeout(() => {
+      members.timer = 0;
+      refreshMembers();
+    }, wait);
+    return;
+  }
+  fetchMembers();
+}
+
+async function fetchMembers() {
+  const room = watchedRoom();
+  members.inFlight = true;
+  members.fetchedAt = performance.now();
   try {
-    const answer = await api('GET', `/api/rooms/${encodeURIComponent(room)}/members`);
-    const online = answer.members.filter((member) => member.online).map((member) => member.user);
-    view.renderOnline(`Online in #${room}`, online);
+    const path = `/api/rooms/${encodeURIComponent(room)}/members?online=true&limit=${MEMBERS_PAGE}`;
+    const answer = await api('GET', path);
+    if (room !== watchedRoom()) return;  // the user moved on; a fetch for the new room follows
+    members.room = room;
+    members.version = answer.presence.version;
+    const names = answer.members.map((member) => member.user).filter((name) => name !== me);
+    // The user's own name first: they are polling, so they are online.
+    view.renderOnline(room, [me, ...names], Number(answer.presence.online));
   } catch (error) {
     // The status indicator already tells about connection trouble.
+  } finally {
+    members.inFlight = false;
+    if (members.room !== watchedRoom()) refreshMembers();
   }
+}
+
+// Rooms whose presence changed (from a poll answer).
+function receivePresence(rooms) {
+  let redraw = false;
+  for (const presence of rooms) {
+    const conversation = store.conversations.get(roomKey(presence.room));
+    if (!conversation) continue;
+    if (conversation.setPresence(presence) && conversation === store.current) redraw = true;
+    if (presence.room === watchedRoom() && presence.version !== members.version) {
+      refreshMembers();
+    }
+  }
+  if (redraw) view.renderMessages();
 }
 
 function open(key) {
@@ -86,7 +130,6 @@ function open(key) {
 function receive(messages, {initial = false, own = false} = {}) {
   let sidebarChanged = false;
   let redraw = false;
-  let presenceChanged = false;
   for (const message of messages) {
     if (message.kind === 'JOIN' && message.from === me && message.room) {
       sidebarChanged = !store.conversations.has(roomKey(message.room)) || sidebarChanged;
@@ -101,7 +144,6 @@ function receive(messages, {initial = false, own = false} = {}) {
       continue;
     }
     if (!added) continue;
-    if (message.kind === 'JOIN' || message.kind === 'LEAVE') presenceChanged = true;
     if (conversation === store.current) {
       if (appended && !redraw) {
         view.appendMessage(message, {own});
@@ -117,11 +159,12 @@ function receive(messages, {initial = false, own = false} = {}) {
   }
   if (sidebarChanged) view.renderSidebar();
   if (redraw) view.renderMessages();
-  if (presenceChanged) refreshMembers();
 }
 
 const poller = new Poller({
   onMessages: (messages, {initial}) => receive(messages, {initial}),
+  onPresence: receivePresence,
+  presenceVersions: () => store.presenceVersions(),
   onState: (state) => view.setStatus(state),
   onGap: () => view.banner('Some messages were missed while you were away.'),
   onEpochChange: async (answer) => {
@@ -131,9 +174,12 @@ const poller = new Poller({
     view.banner('The chat server restarted and lost what it held: messages to you that had ' +
                 'not arrived yet, room histories, and rooms other than #lobby.');
     store.markRestart(new Date().toISOString());
+    store.forgetPresence();
+    members.version = '';
     await loadRooms();
     view.renderSidebar();
     view.renderMessages();
+    receivePresence(answer.presence || []);
     receive(answer.messages, {initial: true});
     loadHistory(store.current);
     refreshMembers();

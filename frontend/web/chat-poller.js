@@ -7,9 +7,11 @@ import {api, backoffMs, sleep} from './chat-api.js';
 const WAIT_SECONDS = 25;
 
 export class Poller {
-  // handlers: onMessages(messages, {initial}), onState('connected' | 'reconnecting' |
-  // 'offline'), onGap(), async onEpochChange(answer) (the broker restarted: the answer holds
-  // the new queue's first messages; the poller goes on from its cursor afterwards).
+  // handlers: onMessages(messages, {initial}), onPresence(rooms) (the rooms whose presence
+  // changed, before the messages of the same answer), presenceVersions() (what the tab knows,
+  // "room:version,..."), onState('connected' | 'reconnecting' | 'offline'), onGap(),
+  // async onEpochChange(answer) (the broker restarted: the answer holds the new queue's first
+  // messages; the poller goes on from its cursor afterwards).
   constructor(handlers) {
     this.handlers = handlers;
     this.cursor = '0';
@@ -36,7 +38,9 @@ export class Poller {
     while (!signal.aborted) {
       let answer;
       try {
-        const query = `cursor=${this.cursor}&epoch=${this.epoch}&wait=${WAIT_SECONDS}&max=500`;
+        const presence = encodeURIComponent(this.handlers.presenceVersions());
+        const query = `cursor=${this.cursor}&epoch=${this.epoch}&wait=${WAIT_SECONDS}&max=500` +
+                      `&presence=${presence}`;
         answer = await api('GET', `/api/poll?${query}`, null,
                            {signal, timeoutMs: (WAIT_SECONDS + 10) * 1000});
       } catch (error) {
@@ -57,6 +61,7 @@ export class Poller {
         if (answer.gap && !initial) this.handlers.onGap();
         this.epoch = answer.epoch;
         this.cursor = answer.cursor;
+        this.handlers.onPresence(answer.presence || []);
         this.handlers.onMessages(answer.messages, {initial});
       }
       initial = false;

@@ -7,6 +7,9 @@ export const dmKey = (user) => `@${user}`;
 
 // Messages that a person wrote (the others are JOIN/LEAVE/SYSTEM notices).
 export const isChat = (message) => message.kind === 'CHAT' || message.kind === 'DIRECT';
+const isPresenceLine = (message) => message.kind === 'JOIN' || message.kind === 'LEAVE';
+// A large room (docs/api.md "Presence"): no JOIN/LEAVE lines, only counts.
+export const isLargeRoom = (presence) => Boolean(presence) && presence.mode === 'PRESENCE_MODE_COUNTS';
 
 export class Conversation {
   constructor(kind, name) {
@@ -17,18 +20,33 @@ export class Conversation {
     this.ids = new Set();
     this.unread = 0;
     this.historyLoaded = false;
+    // Rooms: {version, members, online, mode} from the poll's presence list; null until known.
+    this.presence = null;
   }
 
   // Adds `message` unless already shown; answers whether it went at the end (the view can
-  // then append instead of redrawing).
+  // then append instead of redrawing). A large room shows no JOIN/LEAVE lines.
   add(message) {
     if (this.ids.has(message.id)) return {added: false, appended: false};
+    if (isPresenceLine(message) && isLargeRoom(this.presence)) return {added: false, appended: false};
     this.ids.add(message.id);
     const time = message.sentAt || '';
     let at = this.messages.length;
     while (at > 0 && (this.messages[at - 1].sentAt || '') > time) at -= 1;
     this.messages.splice(at, 0, message);
     return {added: true, appended: at === this.messages.length - 1};
+  }
+
+  // Takes a room's presence from a poll answer; answers whether the lines on screen changed.
+  // A room that became large drops the JOIN/LEAVE lines it showed: their LEAVEs would never
+  // come.
+  setPresence(presence) {
+    this.presence = presence;
+    if (!isLargeRoom(presence)) return false;
+    const kept = this.messages.filter((message) => !isPresenceLine(message));
+    if (kept.length === this.messages.length) return false;
+    this.messages = kept;
+    return true;
   }
 }
 
@@ -87,7 +105,17 @@ export class Store {
     return null;
   }
 
-  // The broker restarted and forgot everything: start over with just the lobby.
+  // "room:version,..." of the rooms whose presence the tab knows (the poll's presence=).
+  presenceVersions() {
+    return this.rooms.filter((c) => c.presence).map((c) => `${c.name}:${c.presence.version}`)
+        .join(',');
+  }
+
+  // Presence versions belong to one queue epoch: after a restart they mean nothing.
+  forgetPresence() {
+    for (const conversation of this.rooms) conversation.presence = null;
+  }
+
   // Marks a broker restart at `at` in every conversation: a notice line, after which
   // messages that had not arrived before the restart are missing.
   markRestart(at) {

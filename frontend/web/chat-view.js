@@ -175,8 +175,10 @@ export class View {
     return item;
   }
 
-  renderOnline(title, members) {
-    $('online-title').textContent = title;
+  // Who is online in `room`: `count` in all, `members` the first page of names (own first).
+  renderOnline(room, members, count) {
+    $('online-title').textContent = `Online in #${room}`;
+    $('online-count').textContent = count.toLocaleString('en');
     $('online').replaceChildren(...members.map((member) => {
       const item = element('li');
       if (member === this.store.me) {

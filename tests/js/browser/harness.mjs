@@ -82,10 +82,11 @@ export async function waitForLine(page, text, timeout = 10000) {
 }
 
 // test() with a stack and a browser, torn down afterwards; on failure every page the test
-// opened (registered with `pages.push`) is saved as a screenshot in ARTIFACTS.
-export function browserTest(name, body) {
+// opened (registered with `pages.push`) is saved as a screenshot in ARTIFACTS. `options`
+// go to Stack.start.
+export function browserTest(name, body, options = {}) {
   test(name, {timeout: 120000}, async () => {
-    const stack = await Stack.start();
+    const stack = await Stack.start(options);
     const browser = await launchChromium();
     const pages = [];
     try {

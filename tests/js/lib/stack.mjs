@@ -60,10 +60,12 @@ export class Program {
 }
 
 // Broker and frontend; the broker can be stopped and started again on the same port.
+// `brokerFlags`: more command-line flags for the broker.
 export class Stack {
-  static async start() {
+  static async start({brokerFlags = []} = {}) {
     if (!BROKER || !FRONTEND) throw new Error('PARLEY_BROKER_BINARY and PARLEY_FRONTEND_BINARY');
     const stack = new Stack();
+    stack.brokerFlags = brokerFlags;
     await stack.startBroker('127.0.0.1:0');
     stack.frontend = new Program('frontend', [
       FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
@@ -75,7 +77,7 @@ export class Stack {
 
   async startBroker(listen = `127.0.0.1:${this.brokerPort}`) {
     this.broker = new Program('broker', [BROKER, `--listen=${listen}`, '--threads=1',
-                                         '--drain_delay=0s']);
+                                         '--drain_delay=0s', ...(this.brokerFlags || [])]);
     this.brokerPort = await this.broker.port;
   }
 

@@ -1,0 +1,49 @@
+// Presence in a large room: the online count follows logins and logouts, and no JOIN/LEAVE
+// line is shown (the threshold is lowered by flag so three people make a room large).
+import assert from 'node:assert/strict';
+
+import {browserTest, logInAll} from './harness.mjs';
+
+const onlineCount = (page) => page.$eval('#online-count', (e) => e.textContent);
+const presenceLines = (page) => page.$$eval('#message li.notice', (items) =>
+  items.map((i) => i.textContent).filter((t) => / (joined|left) #/.test(t)));
+
+// Logs `name` in through the JSON API, as another browser would, and returns its token.
+async function logInOverApi(stack, name) {
+  const response = await fetch(`${stack.url}/api/session`, {
+    method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name}),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()).token;
+}
+
+browserTest('a large room shows its online count change without join or leave lines', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  // Two members: a small room, with its JOIN line.
+  await alice.waitForSelector('#message li.notice:has-text("bob joined #lobby")');
+  await alice.waitForFunction(() => document.querySelector('#online-count').textContent === '2');
+
+  // The third member makes the room large: the lines go, the count stays.
+  const carol = await logInOverApi(stack, 'carol');
+  await alice.waitForFunction(() => document.querySelector('#online-count').textContent === '3',
+                              null, {timeout: 15000});
+  assert.deepEqual(await presenceLines(alice), [], 'a large room shows no JOIN/LEAVE lines');
+  await bob.waitForFunction(() => document.querySelector('#online-count').textContent === '3',
+                            null, {timeout: 15000});
+
+  const dave = await logInOverApi(stack, 'dave');
+  await alice.waitForFunction(() => document.querySelector('#online-count').textContent === '4',
+                              null, {timeout: 15000});
+  for (const token of [carol, dave]) {
+    const out = await fetch(`${stack.url}/api/session`,
+                            {method: 'DELETE', headers: {Authorization: `Bearer ${token}`}});
+    assert.equal(out.status, 200);
+  }
+  await alice.waitForFunction(() => document.querySelector('#online-count').textContent === '2',
+                              null, {timeout: 15000});
+  assert.deepEqual(await presenceLines(alice), []);
+  assert.deepEqual(await presenceLines(bob), []);
+  assert.equal(await onlineCount(bob), '2');
+  assert.deepEqual(await alice.$$eval('#online li', (items) => items.map((i) => i.textContent)),
+                   ['alice (you)', 'bob']);
+}, {brokerFlags: ['--presence_events_max_members=2', '--presence_notify_interval=1s']});
