@@ -172,12 +172,38 @@ TEST_F(RpcTest, RoomsHistoryMembersAndStats) {
   ASSERT_EQ(who.members_size(), 2);
   EXPECT_EQ(who.members(0).user(), "alice");
   EXPECT_TRUE(who.members(0).online());
+  EXPECT_EQ(who.presence().room(), "games");
+  EXPECT_EQ(who.presence().members(), 2u);
+  EXPECT_EQ(who.presence().mode(), v1::PRESENCE_MODE_EVENTS);
+  // Paged: one name at a time, then from after it; a prefix; a limit beyond the maximum.
+  members.set_limit(1);
+  ASSERT_TRUE(Call(&v1::Broker::Stub::Members, members, &who).ok());
+  ASSERT_EQ(who.members_size(), 1);
+  EXPECT_EQ(who.next_after(), "alice");
+  members.set_after(who.next_after());
+  ASSERT_TRUE(Call(&v1::Broker::Stub::Members, members, &who).ok());
+  ASSERT_EQ(who.members_size(), 1);
+  EXPECT_EQ(who.members(0).user(), "bob");
+  EXPECT_EQ(who.next_after(), "");
+  members.clear_after();
+  members.set_prefix("bo");
+  members.set_online_only(true);
+  ASSERT_TRUE(Call(&v1::Broker::Stub::Members, members, &who).ok());
+  ASSERT_EQ(who.members_size(), 1);
+  EXPECT_EQ(who.members(0).user(), "bob");
+  members.set_limit(1001);
+  grpc::Status too_many = Call(&v1::Broker::Stub::Members, members, &who);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(too_many.error_message(), ::testing::HasSubstr("limit"));
 
   v1::RoomsRequest rooms_of;
   rooms_of.set_user("bob");
   v1::RoomsResponse rooms;
   ASSERT_TRUE(Call(&v1::Broker::Stub::Rooms, rooms_of, &rooms).ok());
   EXPECT_THAT(rooms.rooms(), ::testing::ElementsAre("games", "lobby"));
+  ASSERT_EQ(rooms.presence_size(), 2);
+  EXPECT_EQ(rooms.presence(1).room(), "lobby");
+  EXPECT_EQ(rooms.presence(1).members(), 2u);
 
   v1::StatsResponse stats;
   ASSERT_TRUE(Call(&v1::Broker::Stub::Stats, v1::StatsRequest(), &stats).ok());

@@ -35,6 +35,22 @@ TEST(PollJsonTest, EmptyAnswerMatchesProtobufJson) {
   EXPECT_EQ(writer.Write(response), ToJson(response));
 }
 
+TEST(PollJsonTest, PresenceMatchesProtobufJson) {
+  PollJson writer;
+  v1::PollResponse response;
+  *response.add_messages() = MakeMessage("m-1", 3, "hello");
+  response.set_cursor(3);
+  for (const char* room : {"lobby", "side"}) {
+    v1::RoomPresence* presence = response.add_presence();
+    presence->set_room(room);
+    presence->set_version(12);
+    presence->set_members(10000);
+    presence->set_online(9999);
+    presence->set_mode(v1::PRESENCE_MODE_COUNTS);
+  }
+  EXPECT_EQ(writer.Write(response), ToJson(response));
+}
+
 TEST(PollJsonTest, EveryRecipientGetsItsOwnSeqFromOneRendering) {
   PollJson writer;
   for (uint64_t seq : std::vector<uint64_t>{1, 2, 1000, UINT64_MAX}) {

@@ -169,6 +169,93 @@ TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
   EXPECT_EQ(stack_.Get(bob, "/api/rooms/nowhere/history")->status, 404);
 }
 
+// Two members make the lobby large; presence is published every 100 ms at most.
+broker::BrokerServerOptions SmallPresenceThreshold() {
+  broker::BrokerServerOptions options;
+  options.chat.presence_events_max_members = 2;
+  options.chat.presence_notify_interval = absl::Milliseconds(100);
+  return options;
+}
+
+TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLines) {
+  ParleyStack stack({}, SmallPresenceThreshold());
+  const std::string alice = stack.LogIn("alice");
+  stack.LogIn("bob");
+  stack.LogIn("carol");
+  const uint64_t cursor = FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
+  // The first watching poll knows no versions: answered at once with every room.
+  auto first = FromJson<v1::PollResponse>(
+      stack.Get(alice, absl::StrCat("/api/poll?wait=10&presence=&cursor=", cursor))->body);
+  ASSERT_EQ(first.presence_size(), 1);
+  EXPECT_EQ(first.presence(0).room(), "lobby");
+  EXPECT_EQ(first.presence(0).members(), 3u);
+  EXPECT_EQ(first.presence(0).mode(), v1::PRESENCE_MODE_COUNTS);
+  const std::string known = absl::StrCat("lobby:", first.presence(0).version());
+
+  // Parked knowing that version; dave's login ends it with the new count and no JOIN line.
+  std::optional<v1::PollResponse> woken;
+  absl::Time asked;
+  std::thread poller([&] {
+    asked = absl::Now();
+    httplib::Result result = stack.Get(
+        alice, absl::StrCat("/api/poll?wait=20&cursor=", cursor, "&presence=", known));
+    if (result && result->status == 200) woken = FromJson<v1::PollResponse>(result->body);
+  });
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().server().state().Stats().parked_polls == 1; }));
+  stack.LogIn("dave");
+  poller.join();
+  ASSERT_TRUE(woken.has_value());
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));  // ended by the change, not the wait
+  EXPECT_EQ(woken->messages_size(), 0);
+  ASSERT_EQ(woken->presence_size(), 1);
+  EXPECT_EQ(woken->presence(0).members(), 4u);
+  EXPECT_EQ(woken->presence(0).online(), 4u);
+
+  // A poll without presence= is not told.
+  auto plain = FromJson<v1::PollResponse>(
+      stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor))->body);
+  EXPECT_EQ(plain.presence_size(), 0);
+  for (const char* bad : {"lobby", "lobby:", "lobby:x", "lo/bby:1", "lobby:1:2", "lobby:-1"}) {
+    httplib::Result refused =
+        stack.Get(alice, absl::StrCat("/api/poll?wait=0&presence=", bad));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << bad;
+    EXPECT_THAT(refused->body, ::testing::HasSubstr("presence")) << bad;
+  }
+}
+
+TEST(ApiPresenceTest, MembersPagesByNameWithCountsOnlineOnlyAndPrefix) {
+  ParleyStack stack({}, SmallPresenceThreshold());
+  const std::string alice = stack.LogIn("alice");
+  for (const char* name : {"bob", "dave", "carol", "dan"}) stack.LogIn(name);
+  auto first = FromJson<v1::MembersResponse>(
+      stack.Get(alice, "/api/rooms/lobby/members?limit=2")->body);
+  ASSERT_EQ(first.members_size(), 2);
+  EXPECT_EQ(first.members(0).user(), "alice");
+  EXPECT_EQ(first.members(1).user(), "bob");
+  EXPECT_EQ(first.next_after(), "bob");
+  EXPECT_EQ(first.presence().members(), 5u);
+  EXPECT_EQ(first.presence().online(), 5u);
+  EXPECT_EQ(first.presence().mode(), v1::PRESENCE_MODE_COUNTS);
+  auto rest = FromJson<v1::MembersResponse>(
+      stack.Get(alice, "/api/rooms/lobby/members?limit=10&after=bob")->body);
+  ASSERT_EQ(rest.members_size(), 3);
+  EXPECT_EQ(rest.members(0).user(), "carol");
+  EXPECT_EQ(rest.next_after(), "");
+  auto online = FromJson<v1::MembersResponse>(
+      stack.Get(alice, "/api/rooms/lobby/members?online=true&prefix=da")->body);
+  ASSERT_EQ(online.members_size(), 2);
+  EXPECT_EQ(online.members(0).user(), "dan");
+  EXPECT_TRUE(online.members(1).online());
+  for (const char* bad : {"limit=1001", "limit=x", "online=maybe", "after=a%20b", "prefix=a/b"}) {
+    httplib::Result refused =
+        stack.Get(alice, absl::StrCat("/api/rooms/lobby/members?", bad));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << bad;
+  }
+  EXPECT_EQ(stack.Get(alice, "/api/rooms/nowhere/members")->status, 404);
+}
+
 TEST_F(ApiTest, PublishingTooFastIs429WithRetryAfter) {
   const std::string alice = stack_.LogIn("alice");
   int accepted = 0;
