@@ -39,6 +39,7 @@ struct LoadRun::Connection {
   int index = 0;
   bool connected = false;
   bool awaiting = false;  // a request is outstanding
+  bool polling = false;   // the outstanding request is a poll (a storm polls during setup)
   std::string out;
   size_t written = 0;
   HttpResponseParser parser;
@@ -69,7 +70,7 @@ LoadRun::~LoadRun() {
   close(epoll_);
 }
 
-LoadRun::Connection* LoadRun::Open(bool subscriber, int index) {
+LoadRun::Connection* LoadRun::Open(bool subscriber, int index, bool track) {
   auto connection = std::make_unique<Connection>();
   connection->subscriber = subscriber;
   connection->index = index;
@@ -90,7 +91,7 @@ LoadRun::Connection* LoadRun::Open(bool subscriber, int index) {
   epoll_ctl(epoll_, EPOLL_CTL_ADD, connection->fd, &event);
   Connection* raw = connection.get();
   owned_.push_back(std::move(connection));
-  if (subscriber) subscriber_connections_[index] = raw;
+  if (subscriber && track) subscriber_connections_[index] = raw;
   return raw;
 }
 
@@ -108,6 +109,7 @@ void LoadRun::Send(Connection* connection, const HttpRequest& request) {
   connection->out = request.Serialize(host_header_);
   connection->written = 0;
   connection->awaiting = true;
+  connection->polling = false;
   connection->sent_ns = NowNs();
   if (connection->subscriber) connection->last = request;
   if (connection->connected) OnWritable(connection);
@@ -195,7 +197,7 @@ void LoadRun::OnResponse(Connection* connection, const HttpResponse& response) {
 
 void LoadRun::OnSubscriberResponse(Connection* connection, const HttpResponse& response) {
   SubscriberState& state = states_[connection->index];
-  if (phase_ == Phase::kSetup) {
+  if (phase_ == Phase::kSetup && !connection->polling) {
     --setup_in_flight_;
     if (!protocol_->OnSetupResponse(state, setup_step_, response)) {
       Error(absl::StrCat("setup_http_", response.status));
@@ -209,11 +211,18 @@ void LoadRun::OnSubscriberResponse(Connection* connection, const HttpResponse& r
         return;
       }
       failed_[connection->index] = true;
+    } else if (options_.storm && setup_step_ == 0) {
+      SendPoll(connection->index);  // a page polls as soon as it has logged in
     }
     ++setup_done_;
+    if (options_.storm && setup_step_ == 0 && setup_done_ % 1000 == 0) {
+      login_curve_.emplace_back(
+          setup_done_, SampleProcesses({options_.server_pids.front()}).cpu_seconds);
+    }
     FillSetupWindow();
     return;
   }
+  ++polls_answered_;
   std::vector<std::string> texts;
   if (!protocol_->OnPollResponse(state, response, &texts)) {
     Error(absl::StrCat("poll_http_", response.status));
@@ -255,7 +264,11 @@ void LoadRun::FillSetupWindow() {
       continue;
     }
     Connection* connection = subscriber_connections_[index];
-    if (connection == nullptr) connection = Open(true, index);
+    if (options_.storm && setup_step_ > 0) {
+      connection = Open(true, index, /*track=*/false);  // its poll stays parked meanwhile
+    } else if (connection == nullptr) {
+      connection = Open(true, index);
+    }
     ++setup_in_flight_;
     // Setup connections close after their answer: cpp-httplib 0.11 wakes every idle keep-alive
     // connection's thread about once a millisecond, so thousands of idle ones would measure
@@ -269,6 +282,7 @@ void LoadRun::SendPoll(int subscriber) {
   Connection* connection = subscriber_connections_[subscriber];
   if (connection == nullptr) connection = Open(true, subscriber);
   Send(connection, protocol_->PollRequest(states_[subscriber]));
+  connection->polling = true;
 }
 
 void LoadRun::PublishNext() {
@@ -330,6 +344,87 @@ void LoadRun::Loop(const std::function<bool()>& done, double timeout_s) {
   }
 }
 
+void LoadRun::RunSetupStep(int step) {
+  setup_step_ = step;
+  setup_next_ = setup_done_ = setup_in_flight_ = 0;
+  FillSetupWindow();
+  Loop([&] { return setup_done_ >= options_.subscribers; }, 600);
+}
+
+std::string LoadRun::RunStorm() {
+  const pid_t broker = options_.server_pids.front();
+  const ProcessSample idle = SampleProcesses(options_.server_pids);
+  phase_ = Phase::kSetup;
+  // Logins: `setup_window` in flight, each polling as soon as it is answered.
+  const int64_t t0 = NowNs();
+  const double broker0 = SampleProcesses({broker}).cpu_seconds;
+  RunSetupStep(0);
+  const double login_s = static_cast<double>(NowNs() - t0) / 1e9;
+  const ProcessSample logged_in = SampleProcesses(options_.server_pids);
+  const double broker1 = SampleProcesses({broker}).cpu_seconds;
+  int logins = 0;
+  for (bool failed : failed_) logins += failed ? 0 : 1;
+  // Let the last presence changes be told, then every page reconnects with its token.
+  Loop([] { return false; }, 6);
+  const int64_t polls_before_reconnect = polls_answered_;
+  const ProcessSample settled = SampleProcesses(options_.server_pids);
+  const double broker2 = SampleProcesses({broker}).cpu_seconds;
+  const int64_t t1 = NowNs();
+  for (int step = 1; protocol_->SetupRequest(states_[0], step).has_value(); ++step) {
+    RunSetupStep(step);
+  }
+  const double reconnect_s = static_cast<double>(NowNs() - t1) / 1e9;
+  const ProcessSample reconnected = SampleProcesses(options_.server_pids);
+  const double broker3 = SampleProcesses({broker}).cpu_seconds;
+  Loop([] { return false; }, 6);
+  const ProcessSample finish = SampleProcesses(options_.server_pids);
+  int gaps = 0;
+  for (const SubscriberState& state : states_) gaps += state.gaps;
+
+  std::vector<std::string> curve;
+  double previous_cpu = broker0;
+  int previous_logins = 0;
+  for (const auto& [count, cpu] : login_curve_) {
+    curve.push_back(absl::StrFormat(R"({"members": %d, "broker_us_per_login": %.1f})", count,
+                                    (cpu - previous_cpu) * 1e6 / (count - previous_logins)));
+    previous_cpu = cpu;
+    previous_logins = count;
+  }
+  int64_t error_total = 0;
+  std::vector<std::string> error_fields;
+  for (const auto& [kind, count] : errors_) {
+    error_total += count;
+    error_fields.push_back(absl::StrFormat("\"%s\": %d", kind, count));
+  }
+  const double n = std::max(1, logins);
+  summary_ = absl::StrFormat(
+      "%s: %d logins of %d in %.1f s, broker %.1f us/login (all server CPU %.1f us/login); "
+      "reconnect (session, rooms, members) in %.1f s, broker %.1f us/page; %d poll answers "
+      "(%d during the reconnect), %d gaps, errors %d",
+      options_.scenario, logins, options_.subscribers, login_s, (broker1 - broker0) * 1e6 / n,
+      (logged_in.cpu_seconds - idle.cpu_seconds) * 1e6 / n, reconnect_s,
+      (broker3 - broker2) * 1e6 / n, polls_answered_,
+      polls_answered_ - polls_before_reconnect, gaps, error_total);
+  return absl::StrFormat(
+      R"({"scenario": "%s", "system": "%s", "subscribers": %d, "logins": %d,
+ "login_wall_s": %.3f, "login_broker_cpu_s": %.3f, "login_broker_us_per_login": %.2f,
+ "login_server_cpu_us_per_login": %.2f,
+ "login_curve": [%s],
+ "reconnect_wall_s": %.3f, "reconnect_broker_us_per_page": %.2f,
+ "reconnect_server_cpu_us_per_page": %.2f,
+ "poll_answers": %d, "poll_answers_during_reconnect": %d, "gaps": %d,
+ "errors": {%s}, "errors_total": %d,
+ "server": {"rss_kib": %d, "peak_rss_kib": %d, "threads": %d}}
+)",
+      options_.scenario, protocol_->name(), options_.subscribers, logins, login_s,
+      broker1 - broker0, (broker1 - broker0) * 1e6 / n,
+      (logged_in.cpu_seconds - idle.cpu_seconds) * 1e6 / n, absl::StrJoin(curve, ", "),
+      reconnect_s, (broker3 - broker2) * 1e6 / n,
+      (reconnected.cpu_seconds - settled.cpu_seconds) * 1e6 / n, polls_answered_,
+      polls_answered_ - polls_before_reconnect, gaps, absl::StrJoin(error_fields, ", "),
+      error_total, finish.rss_kib, finish.peak_rss_kib, finish.threads);
+}
+
 std::string LoadRun::Run() {
   const ProcessSample idle = SampleProcesses(options_.server_pids);
 
@@ -342,15 +437,13 @@ std::string LoadRun::Run() {
   }
 
   phase_ = Phase::kSetup;
-  for (setup_step_ = 0;; ++setup_step_) {
+  for (int step = 0;; ++step) {
     bool any = false;
     for (int i = 0; i < options_.subscribers && !any; ++i) {
-      any = protocol_->SetupRequest(states_[i], setup_step_).has_value();
+      any = protocol_->SetupRequest(states_[i], step).has_value();
     }
     if (!any) break;
-    setup_next_ = setup_done_ = setup_in_flight_ = 0;
-    FillSetupWindow();
-    Loop([&] { return setup_done_ >= options_.subscribers; }, 600);
+    RunSetupStep(step);
   }
 
   phase_ = Phase::kPolling;
@@ -421,21 +514,22 @@ std::string LoadRun::Run() {
   const double p50 = tracker_->LatencyMicros(50), p90 = tracker_->LatencyMicros(90),
                p99 = tracker_->LatencyMicros(99), max = tracker_->LatencyMicros(100);
   const double rate = delivered / elapsed;
+  int gaps = 0;
+  for (const SubscriberState& state : states_) gaps += state.gaps;
 
   summary_ = absl::StrFormat(
       "%s %s: %d subscribers (%d connected), %d sent, %d/%d delivered (lost %d, dup %d, reordered "
-      "%d, "
-      "errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU %.2f s "
+      "%d, gaps %d, errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU %.2f s "
       "= %.1f us/delivery, RSS %d KiB (peak %d), %d threads, %.1f KiB per held poll",
       options_.scenario, protocol_->name(), options_.subscribers, connected, tracker_->published(),
       delivered, tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(),
-      error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
+      gaps, error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
       finish.peak_rss_kib, finish.threads, held_kib);
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "subscribers": %d, "subscribers_connected": %d, "rate": %g, "duration_s": %g,
  "publish_seconds": %.3f, "elapsed_s": %.3f,
  "messages_sent": %d, "messages_acknowledged": %d, "deliveries_expected": %d, "delivered": %d, "lost": %d,
- "duplicated": %d, "out_of_order": %d, "foreign": %d,
+ "duplicated": %d, "out_of_order": %d, "foreign": %d, "gaps": %d,
  "latency_us": {"p50": %.0f, "p90": %.0f, "p99": %.0f, "max": %.0f},
  "deliveries_per_second": %.1f, "errors": {%s}, "errors_total": %d,
  "server": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "rss_kib": %d,
@@ -445,7 +539,7 @@ std::string LoadRun::Run() {
       options_.scenario, protocol_->name(), options_.subscribers, connected, options_.rate,
       options_.duration_s, publish_seconds, elapsed, tracker_->published(),
       tracker_->acknowledged(), tracker_->expected(), delivered, lost, tracker_->duplicated(),
-      tracker_->out_of_order(), tracker_->foreign(), p50, p90, p99, max, rate,
+      tracker_->out_of_order(), tracker_->foreign(), gaps, p50, p90, p99, max, rate,
       absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery, finish.rss_kib,
       finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib);
 }

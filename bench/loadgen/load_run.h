@@ -28,7 +28,10 @@ struct LoadOptions {
   int setup_window = 256;     // setup requests in flight at once
   int burst_concurrency = 4;  // publisher connections in burst mode
   int max_publishers = 64;    // open-loop: connections for publishes still in flight
-  std::vector<pid_t> server_pids;
+  std::vector<pid_t> server_pids;  // the broker first (storm reports it on its own)
+  // A login storm instead of publishing (RunStorm): subscribers log in `setup_window` at a
+  // time, each polling as soon as its login is answered; then all reconnect as pages do.
+  bool storm = false;
 };
 
 // One scenario against one server: subscribers set up, parked, then a publisher at a fixed
@@ -39,13 +42,17 @@ class LoadRun {
   LoadRun(LoadOptions options, std::unique_ptr<Protocol> protocol);
   ~LoadRun();
   std::string Run();
+  // The storm: see LoadOptions::storm. Returns the report as JSON.
+  std::string RunStorm();
   std::string Summary() const { return summary_; }
 
  private:
   struct Connection;
   enum class Phase { kPublisherLogin, kSetup, kPolling };
 
-  Connection* Open(bool subscriber, int index);
+  // `track`: the subscriber's poll connection (a storm's reconnect requests use others).
+  Connection* Open(bool subscriber, int index, bool track = true);
+  void RunSetupStep(int step);
   void Close(Connection* connection);
   void Send(Connection* connection, const HttpRequest& request);
   void OnReadable(Connection* connection);
@@ -87,6 +94,9 @@ class LoadRun {
   std::unique_ptr<DeliveryTracker> tracker_;
   std::map<std::string, int64_t> errors_;
   std::string summary_;
+  int64_t polls_answered_ = 0;
+  // Storm: the broker's CPU seconds each time another 1,000 logins were answered.
+  std::vector<std::pair<int, double>> login_curve_;
 };
 
 }  // namespace parley::bench

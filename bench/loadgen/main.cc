@@ -24,6 +24,11 @@ ABSL_FLAG(double, drain, 10, "Seconds to wait for outstanding deliveries afterwa
 ABSL_FLAG(int, burst_concurrency, 4, "Publisher connections in burst mode (--rate=0).");
 ABSL_FLAG(std::string, pids, "", "Comma-separated pids of the server processes to measure.");
 ABSL_FLAG(std::string, out, "", "Where to write the JSON report (default: stdout only).");
+ABSL_FLAG(bool, storm, false,
+          "parley-api only: a login storm (logins --setup_window at a time, each polling with "
+          "presence as soon as it is in, then every page reconnects) instead of publishing. "
+          "The first of --pids must be the broker.");
+ABSL_FLAG(int, setup_window, 256, "Setup requests (logins) in flight at once.");
 
 int main(int argc, char** argv) {
   parley::ParseCommandLine(argc, argv,
@@ -44,19 +49,24 @@ int main(int argc, char** argv) {
   options.duration_s = absl::GetFlag(FLAGS_duration);
   options.drain_s = absl::GetFlag(FLAGS_drain);
   options.burst_concurrency = absl::GetFlag(FLAGS_burst_concurrency);
+  options.storm = absl::GetFlag(FLAGS_storm);
+  options.setup_window = absl::GetFlag(FLAGS_setup_window);
   for (absl::string_view pid : absl::StrSplit(absl::GetFlag(FLAGS_pids), ',', absl::SkipEmpty())) {
     int value = 0;
     if (absl::SimpleAtoi(pid, &value)) options.server_pids.push_back(value);
   }
   std::random_device random;
   const std::string prefix = absl::StrFormat("b%04x_", random() & 0xffff);
-  auto protocol = parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix);
-  if (protocol == nullptr || options.subscribers < 1) {
-    std::cerr << "--protocol must be parley-api, parley-seed or nchan; --subscribers >= 1\n";
+  auto protocol =
+      parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix, options.storm);
+  if (protocol == nullptr || options.subscribers < 1 || options.setup_window < 1 ||
+      (options.storm && (options.server_pids.empty() || protocol->name() != "parley-api"))) {
+    std::cerr << "--protocol must be parley-api, parley-seed or nchan; --subscribers >= 1; "
+                 "--setup_window >= 1; --storm needs parley-api and --pids\n";
     return 2;
   }
   parley::bench::LoadRun run(options, std::move(protocol));
-  const std::string report = run.Run();
+  const std::string report = options.storm ? run.RunStorm() : run.Run();
   if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
     std::ofstream(out) << report;
   } else {

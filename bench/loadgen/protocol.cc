@@ -1,5 +1,6 @@
 #include "bench/loadgen/protocol.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace parley::bench {
@@ -29,11 +30,11 @@ std::string CookieOf(const HttpResponse& response) {
   return set_cookie.substr(0, set_cookie.find(';'));
 }
 
-// Parley's JSON API: POST /api/session, GET /api/session for the cursor, GET /api/poll,
-// POST /api/messages.
+// Parley's JSON API: POST /api/session (token, epoch and cursor: each subscriber polls from its
+// login cursor), GET /api/poll, POST /api/messages.
 class ParleyApi final : public Protocol {
  public:
-  explicit ParleyApi(std::string prefix) : prefix_(std::move(prefix)) {}
+  ParleyApi(std::string prefix, bool pages) : prefix_(std::move(prefix)), pages_(pages) {}
   std::string name() const override { return "parley-api"; }
 
   std::optional<HttpRequest> SetupRequest(const SubscriberState& state, int step) override {
@@ -43,11 +44,20 @@ class ParleyApi final : public Protocol {
                          {{"Content-Type", "application/json"}},
                          absl::StrCat(R"({"name":")", prefix_, state.index, R"("})")};
     }
+    if (!pages_) return std::nullopt;
     if (step == 1) return HttpRequest{"GET", "/api/session", Bearer(state.credential), ""};
+    if (step == 2) return HttpRequest{"GET", "/api/rooms", Bearer(state.credential), ""};
+    if (step == 3) {
+      return HttpRequest{"GET", "/api/rooms/lobby/members?online=true&limit=50",
+                         Bearer(state.credential), ""};
+    }
     return std::nullopt;
   }
   bool OnSetupResponse(SubscriberState& state, int step, const HttpResponse& r) override {
     if (r.status != 200) return false;
+    // The reconnect's answers are checked, not taken: the poll keeps its own cursor.
+    if (step == 1) return absl::StrContains(r.body, "\"epoch\"");
+    if (step >= 2) return absl::StrContains(r.body, "\"presence\"");
     if (step == 0) {
       auto token = JsonString(r.body, "token");
       if (!token) return false;
@@ -63,7 +73,8 @@ class ParleyApi final : public Protocol {
   HttpRequest PollRequest(const SubscriberState& state) override {
     return HttpRequest{
         "GET",
-        absl::StrCat("/api/poll?wait=25&max=100&cursor=", state.cursor, "&epoch=", state.epoch),
+        absl::StrCat("/api/poll?wait=25&max=100&cursor=", state.cursor, "&epoch=", state.epoch,
+                     pages_ ? absl::StrCat("&presence=", state.presence) : ""),
         Bearer(state.credential), ""};
   }
   bool OnPollResponse(SubscriberState& state, const HttpResponse& r,
@@ -80,6 +91,13 @@ class ParleyApi final : public Protocol {
     if (!cursor || !epoch) return false;
     state.cursor = *cursor;
     state.epoch = *epoch;
+    if (absl::StrContains(r.body, "\"gap\":true")) ++state.gaps;
+    // Subscribers are in the lobby only: its version is the one the tab knows.
+    if (size_t at = r.body.find("\"room\":\"lobby\""); at != std::string::npos) {
+      if (auto version = JsonString(r.body, "version", &at)) {
+        state.presence = absl::StrCat("lobby:", *version);
+      }
+    }
     return true;
   }
   std::optional<HttpRequest> PublisherLogin() override {
@@ -107,6 +125,7 @@ class ParleyApi final : public Protocol {
     return {{"Authorization", "Bearer " + token}};
   }
   const std::string prefix_;
+  const bool pages_;
   std::string publisher_token_;
 };
 
@@ -205,8 +224,9 @@ std::string HttpRequest::Serialize(const std::string& host) const {
   return out;
 }
 
-std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix) {
-  if (name == "parley-api") return std::make_unique<ParleyApi>(user_prefix);
+std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix,
+                                       bool pages) {
+  if (name == "parley-api") return std::make_unique<ParleyApi>(user_prefix, pages);
   if (name == "parley-seed") return std::make_unique<ParleySeed>(user_prefix);
   if (name == "nchan") return std::make_unique<Nchan>();
   return nullptr;

@@ -29,6 +29,8 @@ struct SubscriberState {
   std::string epoch = "0";
   std::string etag;           // nchan
   std::string last_modified;  // nchan
+  std::string presence;       // parley storm: "room:version,..." the tab knows
+  int gaps = 0;               // answers that said messages were missed
 };
 
 // How to talk to one system under test: the setup steps of a subscriber (log in, learn the
@@ -52,8 +54,11 @@ class Protocol {
 };
 
 // "parley-api", "parley-seed" or "nchan"; nullptr for anything else. User names start with
-// `user_prefix`, so runs against one server do not collide.
-std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix);
+// `user_prefix`, so runs against one server do not collide. `pages`: parley-api subscribers
+// act as the chat page does: polls carry presence versions, and setup steps 1-3 are a page's
+// reconnect after a restart (session, rooms, members of the lobby) with the login's token.
+std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix,
+                                       bool pages = false);
 
 }  // namespace parley::bench
 
