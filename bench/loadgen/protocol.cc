@@ -34,6 +34,15 @@ std::string CookieOf(const HttpResponse& response) {
 // login cursor), GET /api/poll, POST /api/messages.
 class ParleyApi final : public Protocol {
  public:
+  // Subscribers are in the lobby only: its version is the one the tab knows.
+  static void TakeLobbyPresence(const std::string& body, SubscriberState& state) {
+    size_t at = body.find("\"room\":\"lobby\"");
+    if (at == std::string::npos) return;
+    if (auto version = JsonString(body, "version", &at)) {
+      state.presence = absl::StrCat("lobby:", *version);
+    }
+  }
+
   ParleyApi(std::string prefix, bool pages) : prefix_(std::move(prefix)), pages_(pages) {}
   std::string name() const override { return "parley-api"; }
 
@@ -68,6 +77,7 @@ class ParleyApi final : public Protocol {
     if (!epoch || !cursor) return false;
     state.epoch = *epoch;
     state.cursor = *cursor;
+    TakeLobbyPresence(r.body, state);  // the login answer has it: the first poll can park
     return true;
   }
   HttpRequest PollRequest(const SubscriberState& state) override {
@@ -92,12 +102,7 @@ class ParleyApi final : public Protocol {
     state.cursor = *cursor;
     state.epoch = *epoch;
     if (absl::StrContains(r.body, "\"gap\":true")) ++state.gaps;
-    // Subscribers are in the lobby only: its version is the one the tab knows.
-    if (size_t at = r.body.find("\"room\":\"lobby\""); at != std::string::npos) {
-      if (auto version = JsonString(r.body, "version", &at)) {
-        state.presence = absl::StrCat("lobby:", *version);
-      }
-    }
+    TakeLobbyPresence(r.body, state);
     return true;
   }
   std::optional<HttpRequest> PublisherLogin() override {

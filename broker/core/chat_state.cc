@@ -46,7 +46,8 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
       if (existing->session == session) {
         existing->last_active = now;
         MarkOnline(*existing);
-        return ConnectResult{existing->queue.epoch(), existing->queue.last_seq(), false};
+        return ConnectResult{existing->queue.epoch(), existing->queue.last_seq(), false,
+                             PresenceOf(*existing)};
       }
       if (!IsIdle(*existing, now)) {
         return absl::AlreadyExistsError(
@@ -63,7 +64,7 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
     ConnectedUser& added = *users_.emplace(user_name, std::move(user)).first->second;
     JoinResult joined;
     JoinLocked(added, kLobby, &joined, &to_wake);
-    result = {epoch, added.queue.last_seq(), true};
+    result = {epoch, added.queue.last_seq(), true, PresenceOf(added)};
   }
   WakeAll(std::move(to_wake));
   return result;
@@ -327,8 +328,12 @@ absl::StatusOr<std::vector<RoomPresenceInfo>> ChatState::RoomsOf(absl::string_vi
   absl::MutexLock lock(&mu_);
   absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
   if (!user.ok()) return user.status();
+  return PresenceOf(**user);
+}
+
+std::vector<RoomPresenceInfo> ChatState::PresenceOf(const ConnectedUser& user) const {
   std::vector<RoomPresenceInfo> rooms;
-  for (const std::string& name : (*user)->rooms) {
+  for (const std::string& name : user.rooms) {
     if (const Room* room = FindRoom(name)) rooms.push_back({name, room->presence().Live()});
   }
   return rooms;
@@ -399,7 +404,7 @@ void ChatState::PublishDuePresence() {
         continue;
       }
       RoomPresence& presence = room->second->presence();
-      if (now - presence.published_at() < options_.presence_notify_interval) {
+      if (now - presence.published_at() < NotifyInterval(presence)) {
         ++it;
         continue;
       }
@@ -429,6 +434,15 @@ void ChatState::BeginDrain() {
 ConnectedUser* ChatState::FindUser(absl::string_view user) {
   auto it = users_.find(user);
   return it == users_.end() ? nullptr : it->second.get();
+}
+
+absl::Duration ChatState::NotifyInterval(const RoomPresence& presence) const {
+  // Each publish may end one parked poll per member: past kPresenceWakeMembers members the
+  // interval grows with the room, so a room's presence never ends more than
+  // kPresenceWakeMembers / interval polls a second (200 by default), however large it is.
+  const size_t members = presence.members().size();
+  if (members <= kPresenceWakeMembers) return options_.presence_notify_interval;
+  return options_.presence_notify_interval * (static_cast<double>(members) / kPresenceWakeMembers);
 }
 
 const Room* ChatState::FindRoom(absl::string_view room) const {

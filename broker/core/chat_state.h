@@ -29,6 +29,8 @@
 namespace parley::broker {
 
 inline constexpr absl::string_view kLobby = "lobby";
+// Rooms larger than this publish presence less often, in proportion (ChatState::NotifyInterval).
+inline constexpr size_t kPresenceWakeMembers = 1000;
 
 // The limits of the chat logic; each has a broker flag.
 struct ChatOptions {
@@ -40,7 +42,8 @@ struct ChatOptions {
   // Rooms up to this many members send JOIN/LEAVE lines to everyone (RoomPresence has the
   // hysteresis); larger ones only change their presence version and counts.
   size_t presence_events_max_members = 100;
-  // A presence change alone ends parked polls of a room's members at most this often.
+  // A presence change alone ends parked polls of a room's members at most this often (in
+  // rooms over kPresenceWakeMembers, at most this often × members / kPresenceWakeMembers).
   absl::Duration presence_notify_interval = absl::Seconds(5);
   absl::Duration user_idle_expiry = absl::Minutes(10);
   absl::Duration idempotency_window = absl::Minutes(10);
@@ -54,10 +57,17 @@ struct ChatOptions {
   size_t max_ended_sessions = 1'000'000;
 };
 
+// A room's name with its presence.
+struct RoomPresenceInfo {
+  std::string room;
+  PresenceSnapshot presence;
+};
+
 struct ConnectResult {
   uint64_t epoch = 0;
   uint64_t cursor = 0;
   bool created = false;
+  std::vector<RoomPresenceInfo> presence;  // of the user's rooms
 };
 
 // Where a Publish goes: exactly one of room and to_user is non-empty.
@@ -73,12 +83,6 @@ struct PublishResult {
   MessagePtr message;
   uint32_t recipients = 0;
   bool duplicate = false;
-};
-
-// A room's name with its presence.
-struct RoomPresenceInfo {
-  std::string room;
-  PresenceSnapshot presence;
 };
 
 struct ReadInput {
@@ -208,6 +212,11 @@ class ChatState {
   void MarkOnline(ConnectedUser& user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<RoomPresenceInfo> ChangedPresence(const ConnectedUser& user,
                                                 const ReadInput& input) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long the room waits between publishes: --presence_notify_interval, longer in rooms
+  // over kPresenceWakeMembers.
+  absl::Duration NotifyInterval(const RoomPresence& presence) const;
+  std::vector<RoomPresenceInfo> PresenceOf(const ConnectedUser& user) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasNewerPublishedPresence(const ConnectedUser& user, const ReadInput& input) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -12,6 +12,7 @@ grpc::Status RpcHandlers::Connect(const v1::ConnectRequest& request,
   response->set_epoch(result->epoch);
   response->set_cursor(result->cursor);
   response->set_created(result->created);
+  for (const RoomPresenceInfo& room : result->presence) ToProto(room, response->add_presence());
   return grpc::Status::OK;
 }
 

@@ -45,6 +45,7 @@ void CreateSession(const RouteContext& context, const httplib::Request& request,
   info.set_expires_at(absl::ToUnixSeconds(login->session.expires_at));
   info.set_epoch(login->connected.epoch());
   info.set_cursor(login->connected.cursor());
+  *info.mutable_presence() = login->connected.presence();
   response.set_header("Set-Cookie", SessionCookie(login->token, context.options->session_lifetime));
   WriteJson(response, info);
 }
@@ -66,6 +67,7 @@ void GetSession(const RouteContext& context, const httplib::Request& request,
   info.set_expires_at(absl::ToUnixSeconds(session->expires_at));
   info.set_epoch(connected.epoch());
   info.set_cursor(connected.cursor());
+  *info.mutable_presence() = connected.presence();
   WriteJson(response, info);
 }
 

@@ -272,3 +272,27 @@ TEST_F(ChatPresenceTest, JoinAndRoomsTellTheMode) {
 
 }  // namespace
 }  // namespace parley::broker
+
+namespace parley::broker {
+namespace {
+
+TEST_F(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
+  for (size_t i = 0; i < 2 * kPresenceWakeMembers; ++i) Connect(absl::StrCat("u", i));
+  clock_.Advance(absl::Seconds(20));
+  state_.PublishDuePresence();
+  const uint64_t cursor = LastSeq("u0");
+  ReadOutcome first = Read(Watch("u0", cursor));
+  absl::flat_hash_map<std::string, uint64_t> known{{"lobby", first.presence[0].presence.version}};
+  auto waiter = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(Read(Watch("u0", cursor, known), waiter).parked);
+  Connect("newcomer");
+  clock_.Advance(absl::Seconds(5));
+  state_.PublishDuePresence();
+  EXPECT_EQ(waiter->wakes, 0);  // 2,001 members: every 10.005 s, not every 5 s
+  clock_.Advance(absl::Seconds(6));
+  state_.PublishDuePresence();
+  EXPECT_EQ(waiter->wakes, 1);
+}
+
+}  // namespace
+}  // namespace parley::broker
