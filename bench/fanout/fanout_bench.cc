@@ -1,6 +1,6 @@
 // parley-fanout-bench: what one Publish to a room of N users costs the broker's chat core
-// (ChatState: append to N queues, take N parked waiters, wake them), without gRPC. Prints
-// CPU µs per publish and per recipient. The gRPC answer to each woken poll comes on top and
+// (ChatState: append to N queues, take N parked waiters, wake them), and what a join (a
+// login into the lobby) and a leave cost there, without gRPC. Prints CPU µs for each. The gRPC answer to each woken poll comes on top and
 // is in bench/run.sh's hold10k figures.
 #include <time.h>
 
@@ -18,6 +18,7 @@
 ABSL_FLAG(int, users, 10000, "Members of the room.");
 ABSL_FLAG(int, messages, 200, "Messages published.");
 ABSL_FLAG(bool, parked, true, "Every member has a parked poll, woken by each message.");
+ABSL_FLAG(int, joins, 1000, "Logins (Connect: a queue and a lobby join) measured, then logouts.");
 
 namespace {
 
@@ -67,7 +68,9 @@ int main(int argc, char** argv) {
   const int messages = absl::GetFlag(FLAGS_messages);
   const bool parked = absl::GetFlag(FLAGS_parked);
   parley::broker::SystemClock clock;
-  ChatState state(parley::broker::ChatOptions{}, &clock);
+  parley::broker::ChatOptions options;
+  options.publish_rate = options.publish_burst = 1e9;  // one sender publishes everything
+  ChatState state(options, &clock);
   std::vector<std::shared_ptr<Waiter>> waiters;
   for (int i = 0; i < users; ++i) {
     const std::string user = absl::StrCat("u", i);
@@ -91,6 +94,21 @@ int main(int argc, char** argv) {
     if (!state.Publish(input).ok()) return 1;
     publish_cpu += ThreadCpuSeconds() - start;
   }
+  const int joins = absl::GetFlag(FLAGS_joins);
+  double join_cpu = 0;
+  double leave_cpu = 0;
+  for (int j = 0; j < joins; ++j) {
+    const std::string user = absl::StrCat("joiner", j);
+    double start = ThreadCpuSeconds();
+    if (!state.Connect(user, user).ok()) return 1;
+    join_cpu += ThreadCpuSeconds() - start;
+    start = ThreadCpuSeconds();
+    if (!state.Disconnect(user, user).ok()) return 1;
+    leave_cpu += ThreadCpuSeconds() - start;
+  }
+  std::printf("parley-fanout-bench: into a room of %d members: %.2f us CPU per login (join), "
+              "%.2f us per logout (leave)\n",
+              users, join_cpu / joins * 1e6, leave_cpu / joins * 1e6);
   const double per_publish_us = publish_cpu / messages * 1e6;
   std::printf(
       "parley-fanout-bench: %d members%s, %d messages: %.0f us CPU per publish (%.3f us per "
