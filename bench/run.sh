@@ -14,8 +14,9 @@ build_bench
 RUNS=${RUNS:-2}
 SYSTEMS=${SYSTEMS:-"parley nchan1 nchan2"}
 
-# name subscribers rate(msg/s, 0 = burst) duration(s)
-scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10"
+# name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
+# Nchan has no logins or presence).
+scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0"
 selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)
@@ -46,6 +47,11 @@ for entry in $scenarios_all; do
   if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " =~ " $name " ]]; then continue; fi
   for run in $(seq "$RUNS"); do
     for system in $SYSTEMS; do
+      extra=()
+      if [ "$name" = storm10k ]; then
+        [ "$system" = parley ] || continue
+        extra=(--storm --setup_window=32)
+      fi
       case $system in
         parley) start_parley; protocol=parley-api ;;
         parley-seed) start_parley; protocol=parley-seed ;;
@@ -56,7 +62,7 @@ for entry in $scenarios_all; do
       taskset -c $LOAD_CORE build-bench/bench/loadgen/parley-loadgen \
         --target=127.0.0.1:$port --protocol=$protocol --scenario="$name" \
         --subscribers="$subscribers" --rate="$rate" --duration="$duration" --drain=15 \
-        --pids="$pids" --out="$raw/$name-$system-$run.json" | sed "s/^/[$system run $run] /"
+        --pids="$pids" --out="$raw/$name-$system-$run.json" "${extra[@]}" | sed "s/^/[$system run $run] /"
       stop_sut
     done
   done

@@ -16,6 +16,15 @@ for path in sorted(glob.glob(os.path.join(raw_dir, "*.json"))):
     scenario, system, _ = os.path.basename(path)[:-5].rsplit("-", 2)
     with open(path) as f:
         runs[scenario][system].append(json.load(f))
+# Scenarios not run this time keep the runs committed in bench/results/<scenario>.json.
+for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
+    scenario = os.path.basename(path)[:-5]
+    if scenario in runs:
+        continue
+    with open(path) as f:
+        for system, results in json.load(f).items():
+            runs[scenario][system].extend(results)
+storms = {s: runs.pop(s) for s in list(runs) if s.startswith("storm")}
 
 order = ["siege10", "fanout1k", "fanout5k", "hold10k", "burst"]
 systems = ["parley", "parley-seed", "nchan1", "nchan2"]
@@ -39,9 +48,9 @@ lines = [
     "System under test pinned to one core (nchan2: two workers on both cores), load generator "
     "on the other. Medians over runs; `bench/run.sh` reproduces this.",
     "",
-    "| scenario | system | runs | delivered / expected | lost | dup | reordered | errors | "
+    "| scenario | system | runs | delivered / expected | lost | dup | reordered | gaps | errors | "
     "p50 ms | p99 ms | deliveries/s | CPU µs/delivery | KiB/held poll | threads |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
     with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
@@ -58,6 +67,7 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
             f"{int(m('deliveries_expected'))} | {sum(r['lost'] for r in results)} | "
             f"{sum(r['duplicated'] for r in results)} | "
             f"{sum(r['out_of_order'] for r in results)} | "
+            f"{sum(r['gaps'] for r in results) if all('gaps' in r for r in results) else '—'} | "
             f"{sum(r['errors_total'] for r in results)} | {lat('p50'):.1f} | {lat('p99'):.1f} | "
             f"{m('deliveries_per_second'):.0f} | {ms('cpu_us_per_delivery'):.1f} | "
             f"{ms('kib_per_held_poll'):.1f} | {int(ms('threads'))} |")
@@ -70,8 +80,41 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
         rate_ratio = median([r["deliveries_per_second"] for r in parley]) / max(
             1e-9, median([r["deliveries_per_second"] for r in nchan]))
         lines.append(
-            f"| {scenario} | **parley ÷ nchan1** | | | | | | | | {p99_ratio:.2f}× | "
+            f"| {scenario} | **parley ÷ nchan1** | | | | | | | | | {p99_ratio:.2f}× | "
             f"{rate_ratio:.2f}× | {cpu_ratio:.2f}× | | |")
+for scenario, by_system in sorted(storms.items()):
+    with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
+        json.dump(by_system, f, indent=1)
+    results = by_system.get("parley", [])
+    if not results:
+        continue
+    m = lambda key: median([r[key] for r in results])
+    lines += [
+        "",
+        f"## {scenario}: a login storm (Parley only; Nchan has no logins or presence)",
+        "",
+        f"{int(m('subscribers'))} users log in, 32 in flight, each polling (with presence, as the page "
+        "does) as soon as its login is answered; then every page reconnects with its token "
+        "(session, rooms, first page of online lobby members). Medians of "
+        f"{len(results)} run(s).",
+        "",
+        "| logins | wall s | broker µs/login | + wakes of the 6 s after | all server CPU µs/login | "
+        "reconnect wall s | broker µs/reconnect | gaps | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {int(m('logins'))} | {m('login_wall_s'):.1f} | {m('login_broker_us_per_login'):.0f} | "
+        f"{m('login_and_settle_broker_us_per_login'):.0f} | {m('login_server_cpu_us_per_login'):.0f} | "
+        f"{m('reconnect_wall_s'):.1f} | {m('reconnect_broker_us_per_page'):.0f} | "
+        f"{sum(r['gaps'] for r in results)} | {sum(r['errors_total'] for r in results)} |",
+        "",
+        "Broker CPU per login by lobby size (each 1,000 logins; /proc CPU ticks are 10 ms, so "
+        "±10 µs):",
+        "",
+        "| members | " + " | ".join(str(p["members"]) for p in results[0]["login_curve"]) + " |",
+        "|---|" + "---|" * len(results[0]["login_curve"]),
+    ]
+    for i, r in enumerate(results):
+        lines.append(f"| run {i + 1} µs/login | " +
+                     " | ".join(f"{p['broker_us_per_login']:.0f}" for p in r["login_curve"]) + " |")
 with open(os.path.join(out_dir, "results.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
