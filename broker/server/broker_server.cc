@@ -123,6 +123,7 @@ void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
   poll.live_calls = &live_poll_calls_;
   poll.in_flight = &in_flight_;
   poll.metrics = &metrics_;
+  poll.deadlines = &deadlines_;
   for (int i = 0; i < kPollCallsPerQueue; ++i) PollCall::Start(poll);
   auto start_unary = [&](auto method, const auto* handler) {
     StartUnaryCall(&service_, cq, &gate_, &in_flight_, method, handler);
@@ -186,6 +187,9 @@ void BrokerServer::Shutdown() {
   gate_.Close();
   for (auto& cq : queues_) cq->Shutdown();
   for (std::thread& thread : queue_threads_) thread.join();
+  // Last: a deadline passing until now could still answer (its Finish is refused once the
+  // gate is closed); the calls it still holds go with it.
+  deadlines_.Stop();
 }
 
 }  // namespace parley::broker

@@ -19,6 +19,7 @@
 #include "broker/server/broker_metrics.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/in_flight_calls.h"
+#include "broker/server/poll_deadlines.h"
 #include "broker/server/rpc_handlers.h"
 #include "parley/v1/broker.grpc.pb.h"
 
@@ -87,6 +88,8 @@ class BrokerServer {
   CompletionQueueGate gate_;
   std::atomic<int64_t> live_poll_calls_{0};
   InFlightCalls in_flight_;
+  // After everything a PollCall points to: calls it still holds are released before those go.
+  PollDeadlines deadlines_;
   int port_ = 0;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
 

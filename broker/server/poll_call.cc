@@ -53,15 +53,6 @@ void PollCall::OnEvent(Event event, bool ok) {
       done_received_ = true;
       if (!awaiting_request_ && !finish_started_ && context_.IsCancelled()) CancelLocked();
       break;
-    case Event::kAlarm:
-      awaiting_alarm_ = false;
-      if (ok && !finish_started_) {
-        // The wait passed. If a Wake is racing us, Unpark fails and the read below still
-        // returns what woke it; the Wake then finds the call finished.
-        binding_.state->Unpark(request_.user(), this);
-        ReadAndAnswerLocked(/*may_park=*/false);
-      }
-      break;
     case Event::kFinished:
       awaiting_finish_ = false;
       break;
@@ -70,8 +61,21 @@ void PollCall::OnEvent(Event event, bool ok) {
 }
 
 bool PollCall::AllTagsBackLocked() const {
-  if (awaiting_request_ || awaiting_alarm_ || awaiting_finish_) return false;
+  if (awaiting_request_ || awaiting_finish_) return false;
   return !request_ok_ || done_received_;
+}
+
+void PollCall::OnDeadline() {
+  std::shared_ptr<PollCall> last_reference;  // dropped after the lock below is released
+  absl::MutexLock lock(&mu_);
+  deadline_ = 0;
+  if (!finish_started_) {
+    // The wait passed. If a Wake is racing us, Unpark fails and the read below still
+    // returns what woke it; the Wake then finds the call finished.
+    binding_.state->Unpark(request_.user(), this);
+    ReadAndAnswerLocked(/*may_park=*/false);
+  }
+  if (AllTagsBackLocked()) last_reference = std::move(self_);
 }
 
 void PollCall::Wake() {
@@ -116,10 +120,10 @@ void PollCall::ReadAndAnswerLocked(bool may_park) {
   epoch_ = outcome->epoch;
   if (outcome->parked) {
     parked_before_ = true;
-    if (awaiting_alarm_) return;  // parked again after a wake: the first alarm still runs
-    awaiting_alarm_ = binding_.gate->RunIfOpen(
-        [&] { alarm_.Set(binding_.cq, absl::ToChronoTime(wait_deadline_), &alarm_tag_); });
-    if (!awaiting_alarm_) CancelLocked();  // shutting down: nothing can be answered now
+    if (deadline_ != 0) return;  // parked again after a wake: the first deadline still runs
+    const bool open = binding_.gate->RunIfOpen(
+        [&] { deadline_ = binding_.deadlines->Add(wait_deadline_, shared_from_this()); });
+    if (!open) CancelLocked();  // shutting down: nothing can be answered now
     return;
   }
   if (outcome->read.messages.empty() && outcome->draining && !parked_before_) {
@@ -139,7 +143,7 @@ void PollCall::ReadAndAnswerLocked(bool may_park) {
 void PollCall::FinishLocked(const grpc::Status& status) {
   finish_started_ = true;
   binding_.metrics->CountRpc("Poll", status.error_code());
-  if (awaiting_alarm_) alarm_.Cancel();  // its tag comes back with ok=false
+  CancelDeadlineLocked();
   awaiting_finish_ = binding_.gate->RunIfOpen([&] {
     if (status.ok()) {
       responder_.Finish(response_, status, &finished_tag_);
@@ -152,7 +156,13 @@ void PollCall::FinishLocked(const grpc::Status& status) {
 void PollCall::CancelLocked() {
   finish_started_ = true;
   binding_.state->Unpark(request_.user(), this);
-  if (awaiting_alarm_) alarm_.Cancel();
+  CancelDeadlineLocked();
+}
+
+void PollCall::CancelDeadlineLocked() {
+  if (deadline_ == 0) return;
+  binding_.deadlines->Cancel(deadline_);
+  deadline_ = 0;
 }
 
 }  // namespace parley::broker

@@ -1,7 +1,6 @@
 #ifndef PARLEY_BROKER_SERVER_POLL_CALL_H_
 #define PARLEY_BROKER_SERVER_POLL_CALL_H_
 
-#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
 #include "broker/server/in_flight_calls.h"
+#include "broker/server/poll_deadlines.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -32,13 +32,14 @@ struct PollCallBinding {
   std::atomic<int64_t>* live_calls;
   InFlightCalls* in_flight;
   BrokerMetrics* metrics;
+  PollDeadlines* deadlines;  // ends parked waits
 };
 
 // One in-flight Poll RPC. When the user's queue has nothing after the cursor, the call parks
 // itself on the queue (as a PollWaiter) and holds no thread until one of these ends the wait:
 //   Wake()      a message arrived, the user left, or the broker drains: read again, answer
 //               (or park again if a concurrent consumer took the message);
-//   alarm tag   the wait passed: answer OK with what is there (usually nothing);
+//   OnDeadline  the wait passed (PollDeadlines' thread): answer OK with what is there;
 //   done tag    the client cancelled or went away: unpark, answer nothing.
 // Whichever comes first answers; `finish_started_` (under mu_) makes sure the call is finished
 // exactly once and the others do nothing.
@@ -47,13 +48,15 @@ struct PollCallBinding {
 //   requested  always, once (ok=false: no call came, the server is shutting down; the done
 //              tag is then never delivered, gRPC issue #10136);
 //   done       once, if the request succeeded; possibly before the finish tag;
-//   alarm      once, if the alarm was set (ok=false when cancelled on finishing);
 //   finished   once, if Finish was started.
 // Ownership: the call holds a reference to itself (`self_`) from Start until every tag it
-// started has come back; the chat state holds another while it is parked. The last reference
-// to go deletes it, on whichever thread that is. Locks: mu_ is taken before the chat state's
-// mutex, never after.
-class PollCall final : public PollWaiter, public std::enable_shared_from_this<PollCall> {
+// started has come back; the chat state holds another while it is parked, and PollDeadlines
+// one while its wait is scheduled. The last reference to go deletes it, on whichever thread
+// that is. Locks: mu_ is taken before the chat state's and PollDeadlines' mutexes, never
+// after.
+class PollCall final : public PollWaiter,
+                       public PollDeadlines::Target,
+                       public std::enable_shared_from_this<PollCall> {
  public:
   // Creates a call object and asks gRPC for the next Poll on binding.cq.
   static void Start(const PollCallBinding& binding);
@@ -64,9 +67,10 @@ class PollCall final : public PollWaiter, public std::enable_shared_from_this<Po
   PollCall& operator=(const PollCall&) = delete;
 
   void Wake() override;
+  void OnDeadline() override;
 
  private:
-  enum class Event { kRequested, kDone, kAlarm, kFinished };
+  enum class Event { kRequested, kDone, kFinished };
 
   class EventTag final : public CompletionTag {
    public:
@@ -84,6 +88,7 @@ class PollCall final : public PollWaiter, public std::enable_shared_from_this<Po
   void ReadAndAnswerLocked(bool may_park) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CancelDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AllTagsBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time WaitDeadline() const;
 
@@ -92,10 +97,8 @@ class PollCall final : public PollWaiter, public std::enable_shared_from_this<Po
   parley::v1::PollRequest request_;
   parley::v1::PollResponse response_;
   grpc::ServerAsyncResponseWriter<parley::v1::PollResponse> responder_;
-  grpc::Alarm alarm_;
   EventTag requested_tag_{this, Event::kRequested};
   EventTag done_tag_{this, Event::kDone};
-  EventTag alarm_tag_{this, Event::kAlarm};
   EventTag finished_tag_{this, Event::kFinished};
 
   absl::Mutex mu_;
@@ -103,7 +106,7 @@ class PollCall final : public PollWaiter, public std::enable_shared_from_this<Po
   bool awaiting_request_ ABSL_GUARDED_BY(mu_) = false;
   bool request_ok_ ABSL_GUARDED_BY(mu_) = false;
   bool done_received_ ABSL_GUARDED_BY(mu_) = false;
-  bool awaiting_alarm_ ABSL_GUARDED_BY(mu_) = false;
+  PollDeadlines::Handle deadline_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none scheduled
   bool awaiting_finish_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
   bool parked_before_ ABSL_GUARDED_BY(mu_) = false;
