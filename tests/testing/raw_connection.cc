@@ -55,6 +55,31 @@ bool RawConnection::ReadUntilClosed(absl::Duration timeout) {
   }
 }
 
+bool RawConnection::ReadUntilContains(absl::string_view needle, absl::Duration timeout,
+                                      int count) {
+  const absl::Time give_up = absl::Now() + timeout;
+  char buffer[4096];
+  auto found = [&] {
+    int seen = 0;
+    for (size_t at = received_.find(needle.data(), 0, needle.size()); at != std::string::npos;
+         at = received_.find(needle.data(), at + needle.size(), needle.size())) {
+      if (++seen >= count) return true;
+    }
+    return false;
+  };
+  while (!found()) {
+    const int64_t millis = absl::ToInt64Milliseconds(give_up - absl::Now());
+    if (millis <= 0) return false;
+    pollfd entry{fd_, POLLIN, 0};
+    if (::poll(&entry, 1, static_cast<int>(millis)) <= 0) continue;
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return found();
+    received_.append(buffer, static_cast<size_t>(n));
+  }
+  return true;
+}
+
 bool RawConnection::PeerClosed() {
   char buffer[4096];
   while (true) {

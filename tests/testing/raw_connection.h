@@ -22,6 +22,9 @@ class RawConnection {
   bool Send(absl::string_view bytes);
   // Reads until the peer closes (true) or `timeout` passes (false); what came is in received().
   bool ReadUntilClosed(absl::Duration timeout);
+  // Reads until received() holds `count` times `needle` (true), the peer closes or `timeout`
+  // passes (false).
+  bool ReadUntilContains(absl::string_view needle, absl::Duration timeout, int count = 1);
   // True when the peer has closed its side (EOF or reset), without blocking.
   bool PeerClosed();
   const std::string& received() const { return received_; }

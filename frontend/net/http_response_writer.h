@@ -1,0 +1,22 @@
+#ifndef PARLEY_FRONTEND_NET_HTTP_RESPONSE_WRITER_H_
+#define PARLEY_FRONTEND_NET_HTTP_RESPONSE_WRITER_H_
+
+#include <httplib.h>
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace parley::frontend {
+
+// The reason phrase of a status code ("Unknown" for codes without one here).
+absl::string_view ReasonPhrase(int status);
+
+// `response` as HTTP/1.1 bytes: status line (an unset status, -1, is 200), its headers (a Content-Length or Connection of
+// its own is replaced), Content-Length, Connection, and the body unless `head` (an answer to
+// HEAD says the length of the body it leaves out). Pure; any thread.
+std::string WriteResponse(const httplib::Response& response, bool head, bool keep_alive);
+
+}  // namespace parley::frontend
+
+#endif  // PARLEY_FRONTEND_NET_HTTP_RESPONSE_WRITER_H_

@@ -1,0 +1,547 @@
+#include "frontend/net/http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "frontend/net/http_response_writer.h"
+
+namespace parley::frontend {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);  // after EMFILE
+
+int ListenSocket(const std::string& host, int port, std::string* error) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = absl::StrCat("socket: ", strerror(errno));
+    return -1;
+  }
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    *error = absl::StrCat("not an IPv4 address: ", host);
+    close(fd);
+    return -1;
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(fd, 4096) != 0) {
+    *error = absl::StrCat("cannot listen on ", host, ":", port, ": ", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int BoundPort(int fd) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+// One loop: its thread, its listening socket and the connections it accepted.
+struct HttpServer::Loop : public FdHandler {
+  Loop(HttpServer* server, int listen_fd) : server(server), listen_fd(listen_fd) {}
+  ~Loop() override {
+    if (listen_fd >= 0) close(listen_fd);
+  }
+  void OnFdEvents(uint32_t events) override;
+  void Accept();
+  void Adopt(int fd, const sockaddr_in& peer);
+  void Forget(Connection* connection);  // on the loop; frees it after this turn
+  bool CloseOldestIdle();
+  void PauseAccepting();
+
+  HttpServer* const server;
+  int listen_fd;
+  bool accepting = true;
+  bool draining = false;
+  EventLoop loop;
+  std::thread thread;
+  absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections;
+  std::list<Connection*> idle;  // oldest first: keep-alive connections between requests
+};
+
+// A connection's Exchange. Respond() may come from any thread: it posts the answer to the
+// connection's loop. The connection tells it when the client has gone.
+class ConnectionExchange final : public Exchange {
+ public:
+  ConnectionExchange(EventLoop* loop, std::weak_ptr<HttpServer::Connection> connection,
+                     httplib::Request request)
+      : loop_(loop), connection_(std::move(connection)), request_(std::move(request)) {}
+
+  httplib::Request& request() override { return request_; }
+  void Respond(httplib::Response response) override;
+  void SetId(uint64_t id) { id_ = id; }  // before the routes see it
+  void OnClientGone(absl::AnyInvocable<void()> callback) override {
+    absl::MutexLock lock(&mu_);
+    if (gone_) {
+      mu_.Unlock();
+      callback();
+      mu_.Lock();
+      return;
+    }
+    on_gone_ = std::move(callback);
+  }
+  bool client_gone() const override {
+    absl::MutexLock lock(&mu_);
+    return gone_;
+  }
+  // The connection's loop: the client left before the answer was written.
+  void MarkGone() {
+    absl::AnyInvocable<void()> callback;
+    {
+      absl::MutexLock lock(&mu_);
+      if (gone_) return;
+      gone_ = true;
+      callback = std::move(on_gone_);
+    }
+    if (callback) callback();
+  }
+
+ private:
+  EventLoop* const loop_;
+  const std::weak_ptr<HttpServer::Connection> connection_;
+  httplib::Request request_;
+  uint64_t id_ = 0;
+  std::atomic<bool> responded_{false};
+  mutable absl::Mutex mu_;
+  bool gone_ ABSL_GUARDED_BY(mu_) = false;
+  absl::AnyInvocable<void()> on_gone_ ABSL_GUARDED_BY(mu_);
+};
+
+// One client connection, on its loop's thread from accept to close. States:
+//   kReading   waiting for (the rest of) a request; idle when nothing of one has arrived
+//   kHandling  an Exchange is out with the routes; only a hangup is watched for
+//   kWriting   an answer is being written
+//   kClosed
+// One timer at a time: the idle keep-alive limit, the whole-request deadline (408), or the
+// write deadline.
+class HttpServer::Connection final : public FdHandler,
+                                     public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Loop* loop, int fd, std::string remote_addr, int remote_port)
+      : loop_(loop),
+        server_(loop->server),
+        fd_(fd),
+        remote_addr_(std::move(remote_addr)),
+        remote_port_(remote_port),
+        parser_(server_->options_.limits) {}
+  ~Connection() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  void Begin() {
+    loop_->loop.Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+    EnterReading();
+  }
+
+  void OnFdEvents(uint32_t events) override {
+    if (state_ == State::kClosed) return;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      Close(/*client_gone=*/true);
+      return;
+    }
+    if (state_ == State::kHandling) {
+      if (events & EPOLLRDHUP) Close(/*client_gone=*/true);
+      return;
+    }
+    if (state_ == State::kWriting) {
+      if (events & EPOLLOUT) Flush();
+      return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP)) ReadAndProcess();
+  }
+
+  // From the exchange (posted to this loop): the routes' answer.
+  void OnAnswer(uint64_t exchange_id, httplib::Response response) {
+    if (state_ != State::kHandling || exchange_id != exchange_id_) return;
+    exchange_.reset();
+    const bool keep_alive = parser_.keep_alive() && !loop_->draining &&
+                            requests_ < server_->options_.keep_alive_max_requests;
+    server_->decorate_(response);
+    out_ = WriteResponse(response, parser_.request().method == "HEAD", keep_alive);
+    close_after_write_ = !keep_alive;
+    StartWriting();
+  }
+
+  bool idle() const { return state_ == State::kReading && !parser_.started(); }
+
+  // Closes the connection; with `client_gone`, an exchange still out is told.
+  void Close(bool client_gone) {
+    if (state_ == State::kClosed) return;
+    if (idle_position_) {
+      loop_->idle.erase(*idle_position_);
+      idle_position_.reset();
+    }
+    state_ = State::kClosed;
+    CancelTimer();
+    loop_->loop.Unwatch(fd_);
+    close(fd_);
+    fd_ = -1;
+    if (exchange_ && client_gone) exchange_->MarkGone();
+    exchange_.reset();
+    loop_->Forget(this);
+  }
+
+ private:
+  enum class State { kReading, kHandling, kWriting, kClosed };
+
+  void SetTimer(absl::Duration after, void (Connection::*expired)()) {
+    CancelTimer();
+    std::weak_ptr<Connection> self = weak_from_this();
+    timer_ = loop_->loop.AddTimer(loop_->loop.now() + after, [self, expired] {
+      if (auto connection = self.lock()) {
+        connection->timer_ = 0;
+        ((*connection).*expired)();
+      }
+    });
+  }
+  void CancelTimer() {
+    if (timer_ != 0) loop_->loop.CancelTimer(timer_);
+    timer_ = 0;
+  }
+
+  void EnterReading() {
+    state_ = State::kReading;
+    loop_->loop.Modify(fd_, EPOLLIN | EPOLLRDHUP, this);
+    Process();  // a pipelined request may already be here
+  }
+
+  void MarkIdle(bool idle_now) {
+    if (idle_now && !idle_position_) {
+      idle_position_ = loop_->idle.insert(loop_->idle.end(), this);
+    } else if (!idle_now && idle_position_) {
+      loop_->idle.erase(*idle_position_);
+      idle_position_.reset();
+    }
+  }
+
+  void ReadAndProcess() {
+    char buffer[kReadChunk];
+    bool eof = false;
+    while (true) {
+      const ssize_t n = read(fd_, buffer, sizeof buffer);
+      if (n > 0) {
+        in_.append(buffer, static_cast<size_t>(n));
+        if (in_.size() > server_->options_.limits.max_header_bytes +
+                              server_->options_.limits.max_body_bytes + kReadChunk) {
+          break;  // enough to decide on; the parser refuses what is too large
+        }
+        continue;
+      }
+      if (n == 0) eof = true;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) eof = true;  // reset
+      break;
+    }
+    if (eof) {
+      // A client that closes (or half-closes) its side is gone: nothing more is answered.
+      Close(/*client_gone=*/true);
+      return;
+    }
+    Process();
+  }
+
+  void Process() {
+    while (state_ == State::kReading) {
+      const HttpRequestParser::Status status = parser_.Feed(in_);
+      switch (status) {
+        case HttpRequestParser::Status::kNeedMore:
+          MarkIdle(!parser_.started());
+          if (!parser_.started()) {
+            SetTimer(requests_ == 0 ? server_->options_.read_timeout
+                                    : server_->options_.keep_alive_timeout,
+                     &Connection::OnIdleTimeout);
+          } else if (!reading_deadline_set_) {
+            reading_deadline_set_ = true;
+            SetTimer(server_->options_.read_timeout, &Connection::OnReadTimeout);
+          }
+          return;
+        case HttpRequestParser::Status::kHeadComplete:
+          MarkIdle(false);
+          if (!reading_deadline_set_) {
+            reading_deadline_set_ = true;
+            SetTimer(server_->options_.read_timeout, &Connection::OnReadTimeout);
+          }
+          if (parser_.expects_continue()) WriteNow("HTTP/1.1 100 Continue\r\n\r\n");
+          continue;
+        case HttpRequestParser::Status::kError:
+          MarkIdle(false);
+          Refuse(parser_.error());
+          return;
+        case HttpRequestParser::Status::kComplete:
+          MarkIdle(false);
+          Dispatch();
+          return;
+      }
+    }
+  }
+
+  void Dispatch() {
+    CancelTimer();
+    reading_deadline_set_ = false;
+    ++requests_;
+    state_ = State::kHandling;
+    loop_->loop.Modify(fd_, EPOLLRDHUP, this);
+    httplib::Request request = parser_.request();
+    request.remote_addr = remote_addr_;
+    request.remote_port = remote_port_;
+    exchange_ = std::make_shared<ConnectionExchange>(&loop_->loop, weak_from_this(),
+                                                     std::move(request));
+    exchange_id_ = ++exchange_counter_;
+    exchange_->SetId(exchange_id_);
+    server_->handler_(exchange_);
+  }
+
+  // The server's own refusal (408, 413, 414, 431, 400, ...): JSON, decorated, then close.
+  void Refuse(const RequestError& error) {
+    CancelTimer();
+    httplib::Response response;
+    response.status = error.status;
+    server_->error_body_(error, response);
+    server_->decorate_(response);
+    out_ = WriteResponse(response, /*head=*/false, /*keep_alive=*/false);
+    close_after_write_ = true;
+    StartWriting();
+  }
+
+  void OnIdleTimeout() { Close(/*client_gone=*/false); }
+  void OnReadTimeout() {
+    Refuse({408, "request_timeout",
+            absl::StrCat("the request did not arrive within ",
+                         absl::FormatDuration(server_->options_.read_timeout))});
+  }
+  void OnWriteTimeout() { Close(/*client_gone=*/true); }
+
+  void WriteNow(absl::string_view bytes) {
+    // Small interim answers (100 Continue): best effort, the socket buffer is empty here.
+    (void)!write(fd_, bytes.data(), bytes.size());
+  }
+
+  void StartWriting() {
+    state_ = State::kWriting;
+    written_ = 0;
+    Flush();
+    if (state_ == State::kWriting) {
+      loop_->loop.Modify(fd_, EPOLLOUT | EPOLLRDHUP, this);
+      SetTimer(server_->options_.write_timeout, &Connection::OnWriteTimeout);
+    }
+  }
+
+  void Flush() {
+    while (written_ < out_.size()) {
+      const ssize_t n = send(fd_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        Close(/*client_gone=*/true);
+        return;
+      }
+      written_ += static_cast<size_t>(n);
+    }
+    out_.clear();
+    CancelTimer();
+    if (close_after_write_) {
+      Close(/*client_gone=*/false);
+      return;
+    }
+    parser_.Reset();
+    EnterReading();
+  }
+
+  Loop* const loop_;
+  HttpServer* const server_;
+  int fd_;
+  const std::string remote_addr_;
+  const int remote_port_;
+  State state_ = State::kReading;
+  HttpRequestParser parser_;
+  std::string in_;
+  std::string out_;
+  size_t written_ = 0;
+  bool close_after_write_ = false;
+  bool reading_deadline_set_ = false;
+  size_t requests_ = 0;
+  EventLoop::TimerId timer_ = 0;
+  std::shared_ptr<ConnectionExchange> exchange_;
+  uint64_t exchange_id_ = 0;
+  uint64_t exchange_counter_ = 0;
+  std::optional<std::list<Connection*>::iterator> idle_position_;
+
+  friend class ConnectionExchange;
+};
+
+void ConnectionExchange::Respond(httplib::Response response) {
+  if (responded_.exchange(true)) return;
+  loop_->Post([connection = connection_, id = id_, response = std::move(response)]() mutable {
+    if (auto alive = connection.lock()) alive->OnAnswer(id, std::move(response));
+  });
+}
+
+void HttpServer::Loop::OnFdEvents(uint32_t) { Accept(); }
+
+void HttpServer::Loop::Accept() {
+  while (accepting) {
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    const int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      if (errno == ECONNABORTED) continue;
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays queued; stop asking
+      // for a moment instead of spinning on a listener that stays readable.
+      server->counters_.accept_errors.fetch_add(1);
+      PauseAccepting();
+      return;
+    }
+    Adopt(fd, peer);
+  }
+}
+
+void HttpServer::Loop::PauseAccepting() {
+  accepting = false;
+  loop.Unwatch(listen_fd);
+  loop.AddTimer(loop.now() + kAcceptPause, [this] {
+    if (draining || listen_fd < 0) return;
+    accepting = true;
+    loop.Watch(listen_fd, EPOLLIN, this);
+    Accept();
+  });
+}
+
+bool HttpServer::Loop::CloseOldestIdle() {
+  if (idle.empty()) return false;
+  Connection* oldest = idle.front();
+  oldest->Close(/*client_gone=*/false);
+  server->counters_.idle_closed_for_room.fetch_add(1);
+  return true;
+}
+
+void HttpServer::Loop::Adopt(int fd, const sockaddr_in& peer) {
+  const int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  HttpServerCounters& counters = server->counters_;
+  if (static_cast<size_t>(counters.connections.load()) >= server->options_.max_connections &&
+      !CloseOldestIdle()) {
+    counters.refused_at_capacity.fetch_add(1);
+    httplib::Response response;
+    response.status = 503;
+    server->error_body_({503, "at_capacity", "the server holds as many connections as it may"},
+                        response);
+    response.set_header("Retry-After", "1");
+    server->decorate_(response);
+    const std::string bytes = WriteResponse(response, false, false);
+    (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+    return;
+  }
+  char address[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
+  auto connection = std::make_shared<Connection>(this, fd, address, ntohs(peer.sin_port));
+  counters.connections.fetch_add(1);
+  connections.emplace(connection.get(), connection);
+  connection->Begin();
+}
+
+void HttpServer::Loop::Forget(Connection* connection) {
+  auto it = connections.find(connection);
+  if (it == connections.end()) return;
+  // Freed after this turn: an event of this turn may still name it.
+  loop.Post([doomed = std::move(it->second)] {});
+  connections.erase(it);
+  server->counters_.connections.fetch_sub(1);
+}
+
+HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler,
+                       Decorator decorate, ErrorRenderer error_body)
+    : options_(options),
+      handler_(std::move(handler)),
+      decorate_(std::move(decorate)),
+      error_body_(std::move(error_body)) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                               RequestHandler handler,
+                                                               Decorator decorate,
+                                                               ErrorRenderer error_body) {
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(options, std::move(handler), std::move(decorate), std::move(error_body)));
+  const int loops =
+      options.loops > 0 ? options.loops : std::max(1u, std::thread::hardware_concurrency());
+  int port = options.port;
+  for (int i = 0; i < loops; ++i) {
+    std::string error;
+    const int fd = ListenSocket(options.host, port, &error);
+    if (fd < 0) return absl::UnavailableError(error);
+    port = BoundPort(fd);  // port 0: the others join the port the first one got
+    server->loops_.push_back(std::make_unique<Loop>(server.get(), fd));
+  }
+  server->port_ = port;
+  for (auto& loop : server->loops_) {
+    loop->loop.Watch(loop->listen_fd, EPOLLIN, loop.get());
+    loop->thread = std::thread([raw = loop.get()] { raw->loop.Run(); });
+  }
+  return server;
+}
+
+HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
+
+void HttpServer::Stop(absl::Duration grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& loop : loops_) {
+    absl::Notification done;
+    loop->loop.Post([raw = loop.get(), &done] {
+      raw->draining = true;
+      raw->accepting = false;
+      raw->loop.Unwatch(raw->listen_fd);
+      close(raw->listen_fd);
+      raw->listen_fd = -1;
+      while (raw->CloseOldestIdle()) {
+      }
+      done.Notify();
+    });
+    done.WaitForNotification();
+  }
+  const absl::Time give_up = absl::Now() + grace;
+  while (counters_.connections.load() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  for (auto& loop : loops_) {
+    absl::Notification done;
+    loop->loop.Post([raw = loop.get(), &done] {
+      std::vector<Connection*> left;
+      for (auto& [connection, owner] : raw->connections) left.push_back(connection);
+      for (Connection* connection : left) connection->Close(/*client_gone=*/true);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    loop->loop.Stop();
+    loop->thread.join();
+  }
+}
+
+}  // namespace parley::frontend

@@ -1,0 +1,158 @@
+#include "frontend/net/http_request_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace parley::frontend {
+namespace {
+
+using Status = HttpRequestParser::Status;
+
+// Feeds `bytes` in pieces of `step` and returns the last status.
+Status FeedInPieces(HttpRequestParser& parser, const std::string& bytes, size_t step,
+                    std::string* rest = nullptr) {
+  std::string input;
+  Status status = Status::kNeedMore;
+  for (size_t at = 0; at < bytes.size(); at += step) {
+    input.append(bytes, at, step);
+    do {
+      status = parser.Feed(input);
+    } while (status == Status::kHeadComplete);
+    if (status == Status::kComplete || status == Status::kError) {
+      input.append(bytes, std::min(bytes.size(), at + step), std::string::npos);
+      break;
+    }
+  }
+  if (rest != nullptr) *rest = input;
+  return status;
+}
+
+TEST(HttpRequestParserTest, AGetInOnePieceOrOneByteAtATime) {
+  const std::string get =
+      "GET /api/poll?cursor=5&presence=lobby%3A3 HTTP/1.1\r\nHost: x\r\nX-A:  b \r\n\r\n";
+  for (size_t step : {get.size(), size_t{1}, size_t{7}}) {
+    HttpRequestParser parser({});
+    ASSERT_EQ(FeedInPieces(parser, get, step), Status::kComplete) << step;
+    const httplib::Request& request = parser.request();
+    EXPECT_EQ(request.method, "GET");
+    EXPECT_EQ(request.path, "/api/poll");
+    EXPECT_EQ(request.target, "/api/poll?cursor=5&presence=lobby%3A3");
+    EXPECT_EQ(request.get_param_value("cursor"), "5");
+    EXPECT_EQ(request.get_param_value("presence"), "lobby:3");
+    EXPECT_EQ(request.get_header_value("x-a"), "b");  // names case-insensitive, value trimmed
+    EXPECT_TRUE(parser.keep_alive());
+  }
+}
+
+TEST(HttpRequestParserTest, BodiesByLengthAndChunkedAndPipelinedRequestsStayInTheInput) {
+  const std::string post = "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string chunked =
+      "POST /put_post/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{1000}}) {
+    HttpRequestParser parser({});
+    std::string rest;
+    ASSERT_EQ(FeedInPieces(parser, post + chunked, step, &rest), Status::kComplete);
+    EXPECT_EQ(parser.request().body, "hello");
+    parser.Reset();
+    ASSERT_EQ(FeedInPieces(parser, rest, step, &rest), Status::kComplete);
+    EXPECT_EQ(parser.request().body, "abcde");
+    EXPECT_EQ(parser.request().path, "/put_post/a");
+    EXPECT_EQ(rest, "");
+  }
+}
+
+TEST(HttpRequestParserTest, KeepAliveFollowsVersionAndConnection) {
+  struct Case {
+    std::string head;
+    bool keep_alive;
+  };
+  for (const Case& c : {Case{"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false},
+                        Case{"GET / HTTP/1.0\r\n\r\n", false},
+                        Case{"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true}}) {
+    HttpRequestParser parser({});
+    std::string input = c.head;
+    ASSERT_EQ(parser.Feed(input), Status::kComplete) << c.head;
+    EXPECT_EQ(parser.keep_alive(), c.keep_alive) << c.head;
+  }
+}
+
+TEST(HttpRequestParserTest, ExpectContinueIsReportedWithTheHead) {
+  HttpRequestParser parser({});
+  std::string input =
+      "POST /api/messages HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  EXPECT_EQ(parser.Feed(input), Status::kHeadComplete);
+  EXPECT_TRUE(parser.expects_continue());
+  EXPECT_EQ(parser.Feed(input), Status::kNeedMore);
+  input = "ok";
+  EXPECT_EQ(parser.Feed(input), Status::kComplete);
+  EXPECT_EQ(parser.request().body, "ok");
+}
+
+TEST(HttpRequestParserTest, EveryLimitAndMalformationHasItsStatus) {
+  RequestLimits limits;
+  limits.max_body_bytes = 10;
+  const std::string big_header(9000, 'a');
+  struct Case {
+    std::string bytes;
+    int status;
+    std::string code;
+  };
+  std::string many_headers = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 101; ++i) absl::StrAppend(&many_headers, "X-", i, ": v\r\n");
+  many_headers += "\r\n";
+  const Case cases[] = {
+      {"GET /" + std::string(9000, 'a'), 414, "uri_too_long"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX: " + big_header, 431, "headers_too_large"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nX: " + big_header + "\r\n\r\n", 431, "headers_too_large"},
+      {"GET / HTTP/1.1\r\n" + std::string(17000, 'h'), 431, "headers_too_large"},
+      {many_headers, 431, "too_many_headers"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", 413, "too_large"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n5\r\n", 413,
+       "too_large"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+       400, "bad_request"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+       "bad_request"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "bad_request"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
+       "bad_request"},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc", 400,
+       "bad_request"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417, "expectation_failed"},
+      {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"},
+      {"GET / FTP/1.0\r\n\r\n", 400, "bad_request"},
+      {"GET /\r\n\r\n", 400, "bad_request"},
+      {"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"},
+      {"GET / HTTP/1.1\r\n\r\n", 400, "bad_request"},  // no Host
+      {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, "bad_request"},
+      {"GET / HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n", 400, "bad_request"},
+  };
+  for (const Case& c : cases) {
+    HttpRequestParser parser(limits);
+    ASSERT_EQ(FeedInPieces(parser, c.bytes, c.bytes.size()), Status::kError)
+        << c.bytes.substr(0, 80);
+    EXPECT_EQ(parser.error().status, c.status) << c.bytes.substr(0, 80);
+    EXPECT_EQ(parser.error().code, c.code) << c.bytes.substr(0, 80);
+    EXPECT_FALSE(parser.keep_alive());
+  }
+}
+
+TEST(HttpRequestParserTest, LeadingEmptyLinesAreSkippedAndStartedTellsABytesArrival) {
+  HttpRequestParser parser({});
+  std::string input = "\r\n\r\n";
+  EXPECT_EQ(parser.Feed(input), Status::kNeedMore);
+  EXPECT_FALSE(parser.started());
+  input += "GET / HTTP/1.1\r\nHo";
+  EXPECT_EQ(parser.Feed(input), Status::kNeedMore);
+  EXPECT_TRUE(parser.started());
+  input += "st: x\r\n\r\n";
+  EXPECT_EQ(parser.Feed(input), Status::kComplete);
+}
+
+}  // namespace
+}  // namespace parley::frontend
