@@ -40,25 +40,32 @@ bool RawConnection::Send(absl::string_view bytes) {
   return true;
 }
 
-bool RawConnection::ReadUntilClosed(absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
+RawConnection::ReadResult RawConnection::ReadOnce(absl::Time give_up) {
   char buffer[4096];
   while (true) {
     const int64_t millis = absl::ToInt64Milliseconds(give_up - absl::Now());
-    if (millis <= 0) return false;
+    if (millis <= 0) return ReadResult::kTimedOut;
     pollfd entry{fd_, POLLIN, 0};
     if (::poll(&entry, 1, static_cast<int>(millis)) <= 0) continue;
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return true;
+    if (n <= 0) return ReadResult::kClosed;
     received_.append(buffer, static_cast<size_t>(n));
+    return ReadResult::kData;
+  }
+}
+
+bool RawConnection::ReadUntilClosed(absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (true) {
+    const ReadResult result = ReadOnce(give_up);
+    if (result != ReadResult::kData) return result == ReadResult::kClosed;
   }
 }
 
 bool RawConnection::ReadUntilContains(absl::string_view needle, absl::Duration timeout,
                                       int count) {
   const absl::Time give_up = absl::Now() + timeout;
-  char buffer[4096];
   auto found = [&] {
     int seen = 0;
     for (size_t at = received_.find(needle.data(), 0, needle.size()); at != std::string::npos;
@@ -68,14 +75,7 @@ bool RawConnection::ReadUntilContains(absl::string_view needle, absl::Duration t
     return false;
   };
   while (!found()) {
-    const int64_t millis = absl::ToInt64Milliseconds(give_up - absl::Now());
-    if (millis <= 0) return false;
-    pollfd entry{fd_, POLLIN, 0};
-    if (::poll(&entry, 1, static_cast<int>(millis)) <= 0) continue;
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return found();
-    received_.append(buffer, static_cast<size_t>(n));
+    if (ReadOnce(give_up) != ReadResult::kData) return found();
   }
   return true;
 }

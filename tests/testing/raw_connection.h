@@ -32,6 +32,10 @@ class RawConnection {
   void Reset();
 
  private:
+  enum class ReadResult { kData, kClosed, kTimedOut };
+  // Waits for bytes until `give_up` and appends them to received_.
+  ReadResult ReadOnce(absl::Time give_up);
+
   int fd_ = -1;
   std::string received_;
 };
