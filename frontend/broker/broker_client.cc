@@ -88,38 +88,123 @@ grpc::Status BrokerClient::Stats(v1::StatsResponse* response) {
 
 grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse* response,
                                 PollCancellation* cancellation) {
-  grpc::ClientContext context;
-  context.set_deadline(
-      absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
-  {
-    absl::MutexLock lock(&mu_);
-    if (polls_cancelled_) return grpc::Status::OK;
-    polls_.insert(&context);
-  }
   // The callback API: gRPC's own threads read the answer and wake only this thread,
   // instead of every waiting HTTP thread taking turns polling the channel.
   grpc::Status status;
   absl::Notification done;
-  if (cancellation != nullptr) cancellation->Attach(&context);
-  NextStub().async()->Poll(&context, &request, response, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
+  std::shared_ptr<PendingPoll> pending =
+      PollAsync(request, [&](grpc::Status polled, v1::PollResponse answer) {
+        status = std::move(polled);
+        *response = std::move(answer);
+        done.Notify();
+      });
+  if (cancellation != nullptr && pending != nullptr) cancellation->Attach(pending->context());
   done.WaitForNotification();
-  if (cancellation != nullptr) cancellation->Detach();
-  absl::MutexLock lock(&mu_);
-  polls_.erase(&context);
-  if (polls_cancelled_ && !status.ok()) {
-    response->Clear();
-    return grpc::Status::OK;  // answered empty because the frontend is shutting down
-  }
+  if (cancellation != nullptr && pending != nullptr) cancellation->Detach();
   return status;
+}
+
+std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(
+    const v1::PollRequest& request, Done<v1::PollResponse> done) {
+  auto poll = std::make_shared<PendingPoll>();
+  poll->context_.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
+  poll->request_ = request;
+  poll->done_ = std::move(done);
+  bool registered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!polls_cancelled_) registered = polls_.insert(poll.get()).second;
+  }
+  if (!registered) {  // shutting down: answered empty at once
+    poll->done_(grpc::Status::OK, v1::PollResponse());
+    return nullptr;
+  }
+  // The callback holds the poll until gRPC is done with its context and messages.
+  NextStub().async()->Poll(&poll->context_, &poll->request_, &poll->response_,
+                           [this, poll](grpc::Status status) {
+                             bool shutting_down = false;
+                             {
+                               absl::MutexLock lock(&mu_);
+                               polls_.erase(poll.get());
+                               shutting_down = polls_cancelled_;
+                             }
+                             if (shutting_down && !status.ok()) {
+                               // Answered empty because the frontend is shutting down.
+                               poll->response_.Clear();
+                               status = grpc::Status::OK;
+                             }
+                             poll->done_(std::move(status), std::move(poll->response_));
+                           });
+  return poll;
 }
 
 void BrokerClient::CancelPolls() {
   absl::MutexLock lock(&mu_);
   polls_cancelled_ = true;
-  for (grpc::ClientContext* context : polls_) context->TryCancel();
+  for (PendingPoll* poll : polls_) poll->Cancel();
+}
+
+template <typename Request, typename Response>
+void BrokerClient::UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
+                              Done<Response> done) {
+  struct Call {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    Done<Response> done;
+  };
+  auto* call = new Call;
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
+  call->request = request;
+  call->done = std::move(done);
+  (NextStub().async()->*method)(&call->context, &call->request, &call->response,
+                                [call](grpc::Status status) {
+                                  call->done(std::move(status), std::move(call->response));
+                                  delete call;
+                                });
+}
+
+void BrokerClient::ConnectAsync(const v1::ConnectRequest& request,
+                                Done<v1::ConnectResponse> done) {
+  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::async::Connect,
+                                                      request, std::move(done));
+}
+void BrokerClient::DisconnectAsync(const v1::DisconnectRequest& request,
+                                   Done<v1::DisconnectResponse> done) {
+  UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(&v1::Broker::Stub::async::Disconnect,
+                                                            request, std::move(done));
+}
+void BrokerClient::PublishAsync(const v1::PublishRequest& request,
+                                Done<v1::PublishResponse> done) {
+  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::async::Publish,
+                                                      request, std::move(done));
+}
+void BrokerClient::JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done) {
+  UnaryAsync<v1::JoinRequest, v1::JoinResponse>(&v1::Broker::Stub::async::Join, request,
+                                                std::move(done));
+}
+void BrokerClient::LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveResponse> done) {
+  UnaryAsync<v1::LeaveRequest, v1::LeaveResponse>(&v1::Broker::Stub::async::Leave, request,
+                                                  std::move(done));
+}
+void BrokerClient::HistoryAsync(const v1::HistoryRequest& request,
+                                Done<v1::HistoryResponse> done) {
+  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::async::History,
+                                                      request, std::move(done));
+}
+void BrokerClient::MembersAsync(const v1::MembersRequest& request,
+                                Done<v1::MembersResponse> done) {
+  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::async::Members,
+                                                      request, std::move(done));
+}
+void BrokerClient::RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) {
+  UnaryAsync<v1::RoomsRequest, v1::RoomsResponse>(&v1::Broker::Stub::async::Rooms, request,
+                                                  std::move(done));
+}
+void BrokerClient::StatsAsync(Done<v1::StatsResponse> done) {
+  UnaryAsync<v1::StatsRequest, v1::StatsResponse>(&v1::Broker::Stub::async::Stats,
+                                                  v1::StatsRequest(), std::move(done));
 }
 
 }  // namespace parley::frontend

@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "parley/v1/broker.grpc.pb.h"
@@ -59,9 +60,49 @@ class BrokerClient {
   // For shutdown: cancels every in-flight Poll and makes later ones return at once.
   void CancelPolls();
 
+  // The asynchronous forms, for the event-loop frontend (issue #14): each starts its call and
+  // returns at once; `done` runs once, on one of gRPC's threads (or at once on this thread
+  // when the call cannot start), with the status and the answer. It must not block: it posts
+  // the result to its owner.
+  template <typename Response>
+  using Done = absl::AnyInvocable<void(grpc::Status, Response)>;
+  // A Poll in flight. Cancel() ends it with CANCELLED (the HTTP client left); any thread.
+  class PendingPoll {
+   public:
+    void Cancel() { context_.TryCancel(); }
+    grpc::ClientContext* context() { return &context_; }
+
+   private:
+    friend class BrokerClient;
+    grpc::ClientContext context_;
+    v1::PollRequest request_;
+    v1::PollResponse response_;
+    Done<v1::PollResponse> done_;
+  };
+  // Same deadline and shutdown rules as Poll.
+  std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request,
+                                         Done<v1::PollResponse> done);
+  void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done);
+  void DisconnectAsync(const v1::DisconnectRequest& request, Done<v1::DisconnectResponse> done);
+  void PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done);
+  void JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done);
+  void LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveResponse> done);
+  void HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done);
+  void MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done);
+  void RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done);
+  void StatsAsync(Done<v1::StatsResponse> done);
+
  private:
+  template <typename Request, typename Response>
+  using AsyncMethod = void (v1::Broker::Stub::async::*)(grpc::ClientContext*, const Request*,
+                                                        Response*,
+                                                        std::function<void(grpc::Status)>);
+
   template <typename Request, typename Response, typename Method>
   grpc::Status Unary(Method method, const Request& request, Response* response);
+  template <typename Request, typename Response>
+  void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
+                  Done<Response> done);
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
@@ -72,7 +113,7 @@ class BrokerClient {
   std::atomic<size_t> next_stub_{0};
 
   absl::Mutex mu_;
-  absl::flat_hash_set<grpc::ClientContext*> polls_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<PendingPoll*> polls_ ABSL_GUARDED_BY(mu_);
   bool polls_cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
