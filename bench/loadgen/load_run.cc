@@ -216,8 +216,8 @@ void LoadRun::OnSubscriberResponse(Connection* connection, const HttpResponse& r
     }
     ++setup_done_;
     if (options_.storm && setup_step_ == 0 && setup_done_ % 1000 == 0) {
-      login_curve_.emplace_back(
-          setup_done_, SampleProcesses({options_.server_pids.front()}).cpu_seconds);
+      login_curve_.emplace_back(setup_done_,
+                                SampleProcesses({options_.server_pids.front()}).cpu_seconds);
     }
     FillSetupWindow();
     return;
@@ -403,8 +403,8 @@ std::string LoadRun::RunStorm() {
       "reconnect (session, rooms, members) in %.1f s, broker %.1f us/page; %d poll answers "
       "(%d during the reconnect), %d gaps, errors %d",
       options_.scenario, logins, options_.subscribers, login_s, (broker1 - broker0) * 1e6 / n,
-      (broker2 - broker0) * 1e6 / n, (logged_in.cpu_seconds - idle.cpu_seconds) * 1e6 / n, reconnect_s,
-      (broker3 - broker2) * 1e6 / n, polls_answered_,
+      (broker2 - broker0) * 1e6 / n, (logged_in.cpu_seconds - idle.cpu_seconds) * 1e6 / n,
+      reconnect_s, (broker3 - broker2) * 1e6 / n, polls_answered_,
       polls_answered_ - polls_before_reconnect, gaps, error_total);
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "subscribers": %d, "logins": %d,
@@ -420,8 +420,7 @@ std::string LoadRun::RunStorm() {
       options_.scenario, protocol_->name(), options_.subscribers, logins, login_s,
       broker1 - broker0, (broker1 - broker0) * 1e6 / n,
       (logged_in.cpu_seconds - idle.cpu_seconds) * 1e6 / n, (broker2 - broker0) * 1e6 / n,
-      absl::StrJoin(curve, ", "),
-      reconnect_s, (broker3 - broker2) * 1e6 / n,
+      absl::StrJoin(curve, ", "), reconnect_s, (broker3 - broker2) * 1e6 / n,
       (reconnected.cpu_seconds - settled.cpu_seconds) * 1e6 / n, polls_answered_,
       polls_answered_ - polls_before_reconnect, gaps, absl::StrJoin(error_fields, ", "),
       error_total, finish.rss_kib, finish.peak_rss_kib, finish.threads);
@@ -521,11 +520,12 @@ std::string LoadRun::Run() {
 
   summary_ = absl::StrFormat(
       "%s %s: %d subscribers (%d connected), %d sent, %d/%d delivered (lost %d, dup %d, reordered "
-      "%d, gaps %d, errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU %.2f s "
+      "%d, gaps %d, errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU "
+      "%.2f s "
       "= %.1f us/delivery, RSS %d KiB (peak %d), %d threads, %.1f KiB per held poll",
       options_.scenario, protocol_->name(), options_.subscribers, connected, tracker_->published(),
-      delivered, tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(),
-      gaps, error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
+      delivered, tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(), gaps,
+      error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
       finish.peak_rss_kib, finish.threads, held_kib);
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "subscribers": %d, "subscribers_connected": %d, "rate": %g, "duration_s": %g,

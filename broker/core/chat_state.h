@@ -203,8 +203,8 @@ class ChatState {
   uint32_t DeliverToRoom(const Room& room, const MessagePtr& message, WaiterList* to_wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A JOIN or LEAVE of `user`: to every member in EVENTS mode, else to the user alone.
-  void AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind,
-                        PresenceMode mode, WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind, PresenceMode mode,
+                        WaiterList* to_wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Room& CreateRoom(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bumps the room's presence version; PublishDuePresence tells its members later.
   void PresenceChanged(Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -104,8 +104,8 @@ grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse
   return status;
 }
 
-std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(
-    const v1::PollRequest& request, Done<v1::PollResponse> done) {
+std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
+                                                                   Done<v1::PollResponse> done) {
   auto poll = std::make_shared<PendingPoll>();
   poll->context_.set_deadline(
       absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
@@ -165,20 +165,18 @@ void BrokerClient::UnaryAsync(AsyncMethod<Request, Response> method, const Reque
                                 });
 }
 
-void BrokerClient::ConnectAsync(const v1::ConnectRequest& request,
-                                Done<v1::ConnectResponse> done) {
-  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::async::Connect,
-                                                      request, std::move(done));
+void BrokerClient::ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) {
+  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::async::Connect, request,
+                                                      std::move(done));
 }
 void BrokerClient::DisconnectAsync(const v1::DisconnectRequest& request,
                                    Done<v1::DisconnectResponse> done) {
   UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(&v1::Broker::Stub::async::Disconnect,
                                                             request, std::move(done));
 }
-void BrokerClient::PublishAsync(const v1::PublishRequest& request,
-                                Done<v1::PublishResponse> done) {
-  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::async::Publish,
-                                                      request, std::move(done));
+void BrokerClient::PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done) {
+  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::async::Publish, request,
+                                                      std::move(done));
 }
 void BrokerClient::JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done) {
   UnaryAsync<v1::JoinRequest, v1::JoinResponse>(&v1::Broker::Stub::async::Join, request,
@@ -188,15 +186,13 @@ void BrokerClient::LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveRes
   UnaryAsync<v1::LeaveRequest, v1::LeaveResponse>(&v1::Broker::Stub::async::Leave, request,
                                                   std::move(done));
 }
-void BrokerClient::HistoryAsync(const v1::HistoryRequest& request,
-                                Done<v1::HistoryResponse> done) {
-  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::async::History,
-                                                      request, std::move(done));
+void BrokerClient::HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done) {
+  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::async::History, request,
+                                                      std::move(done));
 }
-void BrokerClient::MembersAsync(const v1::MembersRequest& request,
-                                Done<v1::MembersResponse> done) {
-  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::async::Members,
-                                                      request, std::move(done));
+void BrokerClient::MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done) {
+  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::async::Members, request,
+                                                      std::move(done));
 }
 void BrokerClient::RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) {
   UnaryAsync<v1::RoomsRequest, v1::RoomsResponse>(&v1::Broker::Stub::async::Rooms, request,

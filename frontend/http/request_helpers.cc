@@ -90,8 +90,8 @@ bool IsName(absl::string_view name) {
 absl::StatusOr<std::string> QueryName(const httplib::Request& request, const std::string& name) {
   std::string value = request.get_param_value(name);
   if (!value.empty() && !IsName(value)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "query parameter '", name, "' must be 1-32 characters of A-Z a-z 0-9 _ . -"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("query parameter '", name, "' must be 1-32 characters of A-Z a-z 0-9 _ . -"));
   }
   return value;
 }

@@ -82,9 +82,9 @@ HttpRequestParser::Status HttpRequestParser::Feed(std::string& input) {
       return Fail(414, "uri_too_long", "the request line is longer than 8 KiB");
     }
     if (input.size() > limits_.max_header_bytes) {
-      return Fail(431, "headers_too_large",
-                  absl::StrCat("the request head is larger than ", limits_.max_header_bytes,
-                               " bytes"));
+      return Fail(
+          431, "headers_too_large",
+          absl::StrCat("the request head is larger than ", limits_.max_header_bytes, " bytes"));
     }
     const size_t last_line = input.rfind('\n');
     if (input.size() - (last_line == std::string::npos ? 0 : last_line + 1) >
@@ -117,9 +117,9 @@ bool HttpRequestParser::ParseRequestLine(absl::string_view line) {
 
 HttpRequestParser::Status HttpRequestParser::ParseHead(absl::string_view head) {
   if (head.size() > limits_.max_header_bytes) {
-    return Fail(431, "headers_too_large",
-                absl::StrCat("the request head is larger than ", limits_.max_header_bytes,
-                             " bytes"));
+    return Fail(
+        431, "headers_too_large",
+        absl::StrCat("the request head is larger than ", limits_.max_header_bytes, " bytes"));
   }
   std::vector<absl::string_view> lines = absl::StrSplit(head, '\n');
   while (!lines.empty() && WithoutCr(lines.back()).empty()) lines.pop_back();
@@ -224,8 +224,7 @@ HttpRequestParser::Status HttpRequestParser::FeedBody(std::string& input) {
         size_text = size_text.substr(0, size_text.find(';'));  // extensions are ignored
         size_text = absl::StripAsciiWhitespace(size_text);
         uint64_t size = 0;
-        if (size_text.empty() || size_text.size() > 15 ||
-            !absl::SimpleHexAtoi(size_text, &size) ||
+        if (size_text.empty() || size_text.size() > 15 || !absl::SimpleHexAtoi(size_text, &size) ||
             !std::all_of(size_text.begin(), size_text.end(), absl::ascii_isxdigit)) {
           return Fail(400, "bad_request", "bad chunk size");
         }

@@ -12,9 +12,9 @@ namespace parley::frontend {
 // The reason phrase of a status code ("Unknown" for codes without one here).
 absl::string_view ReasonPhrase(int status);
 
-// `response` as HTTP/1.1 bytes: status line (an unset status, -1, is 200), its headers (a Content-Length or Connection of
-// its own is replaced), Content-Length, Connection, and the body unless `head` (an answer to
-// HEAD says the length of the body it leaves out). Pure; any thread.
+// `response` as HTTP/1.1 bytes: status line (an unset status, -1, is 200), its headers (a
+// Content-Length or Connection of its own is replaced), Content-Length, Connection, and the body
+// unless `head` (an answer to HEAD says the length of the body it leaves out). Pure; any thread.
 std::string WriteResponse(const httplib::Response& response, bool head, bool keep_alive);
 
 }  // namespace parley::frontend

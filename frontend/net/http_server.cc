@@ -247,7 +247,7 @@ class HttpServer::Connection final : public FdHandler,
       if (n > 0) {
         in_.append(buffer, static_cast<size_t>(n));
         if (in_.size() > server_->options_.limits.max_header_bytes +
-                              server_->options_.limits.max_body_bytes + kReadChunk) {
+                             server_->options_.limits.max_body_bytes + kReadChunk) {
           break;  // enough to decide on; the parser refuses what is too large
         }
         continue;
@@ -309,8 +309,8 @@ class HttpServer::Connection final : public FdHandler,
     httplib::Request request = parser_.request();
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
-    exchange_ = std::make_shared<ConnectionExchange>(&loop_->loop, weak_from_this(),
-                                                     std::move(request));
+    exchange_ =
+        std::make_shared<ConnectionExchange>(&loop_->loop, weak_from_this(), std::move(request));
     exchange_id_ = ++exchange_counter_;
     exchange_->SetId(exchange_id_);
     server_->handler_(exchange_);
@@ -476,17 +476,17 @@ void HttpServer::Loop::Forget(Connection* connection) {
   server->counters_.connections.fetch_sub(1);
 }
 
-HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler,
-                       Decorator decorate, ErrorRenderer error_body)
+HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler, Decorator decorate,
+                       ErrorRenderer error_body)
     : options_(options),
       handler_(std::move(handler)),
       decorate_(std::move(decorate)),
       error_body_(std::move(error_body)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
-                                                               RequestHandler handler,
-                                                               Decorator decorate,
-                                                               ErrorRenderer error_body) {
+                                                              RequestHandler handler,
+                                                              Decorator decorate,
+                                                              ErrorRenderer error_body) {
   std::unique_ptr<HttpServer> server(
       new HttpServer(options, std::move(handler), std::move(decorate), std::move(error_body)));
   const int loops =

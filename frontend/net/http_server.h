@@ -21,8 +21,8 @@ namespace parley::frontend {
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
-  int loops = 0;  // loop threads; 0: one per core
-  size_t max_connections = 10'000;  // idle keep-alive connections count too
+  int loops = 0;                                     // loop threads; 0: one per core
+  size_t max_connections = 10'000;                   // idle keep-alive connections count too
   absl::Duration read_timeout = absl::Seconds(10);   // a whole request: 408 beyond
   absl::Duration write_timeout = absl::Seconds(10);  // an answer the client does not read
   absl::Duration keep_alive_timeout = absl::Seconds(5);
@@ -33,7 +33,7 @@ struct HttpServerOptions {
 // Counters for metrics; read from any thread.
 struct HttpServerCounters {
   std::atomic<int64_t> connections{0};
-  std::atomic<uint64_t> accept_errors{0};     // EMFILE/ENFILE and the like
+  std::atomic<uint64_t> accept_errors{0};  // EMFILE/ENFILE and the like
   std::atomic<uint64_t> refused_at_capacity{0};
   std::atomic<uint64_t> idle_closed_for_room{0};  // idle connections closed for a new one
 };

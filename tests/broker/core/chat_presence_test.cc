@@ -93,7 +93,7 @@ TEST_F(ChatPresenceTest, ALargeRoomSendsNoPresenceLinesAndItsMembersQueuesDoNotG
   for (size_t i = 1; i <= kMaxEventMembers; ++i) Connect(absl::StrCat("u", i));
   const uint64_t before = LastSeq("u1");
   EXPECT_EQ(before, kMaxEventMembers);  // the JOINs of a small room
-  Connect("u5");                         // the room grows past the maximum: no JOIN out
+  Connect("u5");                        // the room grows past the maximum: no JOIN out
   EXPECT_EQ(Lobby().mode, PresenceMode::kCounts);
   for (int i = 6; i <= 20; ++i) Connect(absl::StrCat("u", i));
   ASSERT_TRUE(state_.Join("u1", "side").ok());
@@ -127,7 +127,8 @@ TEST_F(ChatPresenceTest, AStormOfLoginsIntoALargeRoomPushesOutNoUnreadChatLine) 
   // The 40 lines, and the JOINs of the first two of the storm while the room was small.
   ASSERT_EQ(unread.read.messages.size(), 42u);
   int chat = 0;
-  for (const SequencedMessage& m : unread.read.messages) chat += m.message->kind == MessageKind::kChat;
+  for (const SequencedMessage& m : unread.read.messages)
+    chat += m.message->kind == MessageKind::kChat;
   EXPECT_EQ(chat, 40);
 }
 

@@ -40,10 +40,9 @@ class HttpServerTest : public ::testing::Test {
         options, [this](ExchangePtr exchange) { Handle(std::move(exchange)); },
         [](httplib::Response& response) { response.set_header("X-Frame-Options", "DENY"); },
         [](const RequestError& error, httplib::Response& response) {
-          response.set_content(
-              absl::StrCat(R"({"error":{"code":")", error.code, R"(","message":")",
-                           error.message, R"("}})"),
-              "application/json");
+          response.set_content(absl::StrCat(R"({"error":{"code":")", error.code, R"(","message":")",
+                                            error.message, R"("}})"),
+                               "application/json");
         });
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
