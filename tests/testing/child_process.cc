@@ -98,6 +98,9 @@ std::optional<int> ChildProcess::WaitForExit(absl::Duration timeout) {
       },
       timeout);
   if (!exited) return std::nullopt;
+  // The child is gone, but its last output may still be in the pipe: read it all before
+  // anyone asks for Output() (a --help that exits at once came back empty under load).
+  if (capture_.joinable()) capture_.join();
   if (WIFSIGNALED(wait_status_)) return -WTERMSIG(wait_status_);
   return WEXITSTATUS(wait_status_);
 }
