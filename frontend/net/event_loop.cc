@@ -101,7 +101,6 @@ void EventLoop::RunPosted() {
 void EventLoop::RunTimers() {
   while (!timers_.empty() && timers_.begin()->first.first <= now_) {
     auto first = timers_.begin();
-    last_lag_ = std::max(last_lag_, now_ - first->first.first);
     Callback callback = std::move(first->second);
     timer_times_.erase(first->first.second);
     timers_.erase(first);
@@ -115,7 +114,6 @@ void EventLoop::Run() {
   while (!stopping_) {
     const int count = epoll_wait(epoll_fd_, events, kMaxEvents, EpollTimeoutMs());
     now_ = absl::Now();
-    last_lag_ = absl::ZeroDuration();
     for (int i = 0; i < count; ++i) {
       auto* handler = static_cast<FdHandler*>(events[i].data.ptr);
       if (handler == nullptr) {

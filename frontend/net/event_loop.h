@@ -60,8 +60,6 @@ class EventLoop {
   void CancelTimer(TimerId id);  // a timer already run or cancelled: nothing
   // The time at the start of this turn of the loop (cheap; good enough for deadlines).
   absl::Time now() const { return now_; }
-  // How late the last turn started handling its events after they were due (loop lag).
-  absl::Duration last_lag() const { return last_lag_; }
 
  private:
   void RunPosted();
@@ -72,7 +70,6 @@ class EventLoop {
   const int wake_fd_;
   std::atomic<std::thread::id> thread_{};
   absl::Time now_ = absl::Now();
-  absl::Duration last_lag_ = absl::ZeroDuration();
   bool stopping_ = false;  // loop thread
 
   std::map<std::pair<absl::Time, TimerId>, Callback> timers_;

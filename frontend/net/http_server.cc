@@ -88,22 +88,21 @@ struct HttpServer::Loop : public FdHandler {
 // connection's loop. The connection tells it when the client has gone.
 class ConnectionExchange final : public Exchange {
  public:
-  ConnectionExchange(EventLoop* loop, std::weak_ptr<HttpServer::Connection> connection,
-                     httplib::Request request)
-      : loop_(loop), connection_(std::move(connection)), request_(std::move(request)) {}
+  ConnectionExchange(std::weak_ptr<HttpServer::Connection> connection, httplib::Request request)
+      : connection_(std::move(connection)), request_(std::move(request)) {}
 
   httplib::Request& request() override { return request_; }
   void Respond(httplib::Response response) override;
   void SetId(uint64_t id) { id_ = id; }  // before the routes see it
   void OnClientGone(absl::AnyInvocable<void()> callback) override {
-    absl::MutexLock lock(&mu_);
-    if (gone_) {
-      mu_.Unlock();
-      callback();
-      mu_.Lock();
-      return;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!gone_) {
+        on_gone_ = std::move(callback);
+        return;
+      }
     }
-    on_gone_ = std::move(callback);
+    callback();  // already gone: at once, on this thread
   }
   bool client_gone() const override {
     absl::MutexLock lock(&mu_);
@@ -122,7 +121,6 @@ class ConnectionExchange final : public Exchange {
   }
 
  private:
-  EventLoop* const loop_;
   const std::weak_ptr<HttpServer::Connection> connection_;
   httplib::Request request_;
   uint64_t id_ = 0;
@@ -309,8 +307,7 @@ class HttpServer::Connection final : public FdHandler,
     httplib::Request request = parser_.request();
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
-    exchange_ =
-        std::make_shared<ConnectionExchange>(&loop_->loop, weak_from_this(), std::move(request));
+    exchange_ = std::make_shared<ConnectionExchange>(weak_from_this(), std::move(request));
     exchange_id_ = ++exchange_counter_;
     exchange_->SetId(exchange_id_);
     server_->handler_(exchange_);
@@ -396,9 +393,15 @@ class HttpServer::Connection final : public FdHandler,
 
 void ConnectionExchange::Respond(httplib::Response response) {
   if (responded_.exchange(true)) return;
-  loop_->Post([connection = connection_, id = id_, response = std::move(response)]() mutable {
-    if (auto alive = connection.lock()) alive->OnAnswer(id, std::move(response));
-  });
+  // Through the connection, not a loop pointer of our own: once the connection is gone (the
+  // client left, or the server stopped and freed it) there is nobody to answer, and the
+  // loop itself may be gone too.
+  std::shared_ptr<HttpServer::Connection> alive = connection_.lock();
+  if (alive == nullptr) return;
+  alive->loop_->loop.Post(
+      [connection = connection_, id = id_, response = std::move(response)]() mutable {
+        if (auto still = connection.lock()) still->OnAnswer(id, std::move(response));
+      });
 }
 
 void HttpServer::Loop::OnFdEvents(uint32_t) { Accept(); }
