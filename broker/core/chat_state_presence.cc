@@ -11,16 +11,23 @@
 
 namespace parley::broker {
 
+namespace {
+
+// The version the reader knows of `room`; 0 if it sent none.
+uint64_t KnownVersion(const ReadInput& input, const std::string& room) {
+  auto known = input.presence_versions.find(room);
+  return known == input.presence_versions.end() ? 0 : known->second;
+}
+
+}  // namespace
+
 std::vector<RoomPresenceInfo> ChatState::ChangedPresence(const ConnectedUser& user,
                                                          const ReadInput& input) const {
   std::vector<RoomPresenceInfo> changed;
   for (const std::string& name : user.rooms) {
     const Room* room = FindRoom(name);
     if (room == nullptr) continue;
-    auto known = input.presence_versions.find(name);
-    if (known != input.presence_versions.end() && known->second == room->presence().version()) {
-      continue;
-    }
+    if (KnownVersion(input, name) == room->presence().version()) continue;
     changed.push_back({name, room->presence().Live()});
   }
   return changed;
@@ -30,9 +37,7 @@ bool ChatState::HasNewerPublishedPresence(const ConnectedUser& user, const ReadI
   for (const std::string& name : user.rooms) {
     const Room* room = FindRoom(name);
     if (room == nullptr) continue;
-    auto known = input.presence_versions.find(name);
-    const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
-    if (room->presence().published().version > version) return true;
+    if (room->presence().published().version > KnownVersion(input, name)) return true;
   }
   return false;
 }

@@ -77,7 +77,6 @@ class RoomPresence {
   PresenceSnapshot Live() const;
   const PresenceSnapshot& published() const { return published_; }
   absl::Time published_at() const { return published_at_; }
-  bool HasUnpublishedChange() const { return published_.version != version_; }
   void Publish(absl::Time now);
 
   // REQUIRES: query.limit <= kMaxMembersPage.

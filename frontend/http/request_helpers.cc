@@ -87,15 +87,6 @@ bool IsName(absl::string_view name) {
 
 }  // namespace
 
-absl::StatusOr<std::string> QueryName(const httplib::Request& request, const std::string& name) {
-  std::string value = request.get_param_value(name);
-  if (!value.empty() && !IsName(value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("query parameter '", name, "' must be 1-32 characters of A-Z a-z 0-9 _ . -"));
-  }
-  return value;
-}
-
 absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions(
     absl::string_view value) {
   absl::flat_hash_map<std::string, uint64_t> versions;

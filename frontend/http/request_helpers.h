@@ -36,9 +36,6 @@ absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std:
 absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::string& name,
                                bool fallback);
 
-// A query parameter as a name (1-32 of [A-Za-z0-9_.-]); empty when absent or empty.
-absl::StatusOr<std::string> QueryName(const httplib::Request& request, const std::string& name);
-
 // The presence versions a poll knows: "room:version,room:version" (at most
 // kMaxPresenceRooms rooms; an empty value is no room).
 inline constexpr size_t kMaxPresenceRooms = 200;

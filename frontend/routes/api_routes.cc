@@ -206,10 +206,7 @@ void Members(const RouteContext& context, const httplib::Request& request,
   if (!RequireSession(context, request, response)) return;
   absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxMembersPage);
   absl::StatusOr<bool> online = QueryFlag(request, "online", false);
-  absl::StatusOr<std::string> after = QueryName(request, "after");
-  absl::StatusOr<std::string> prefix = QueryName(request, "prefix");
-  for (const absl::Status& status :
-       {limit.status(), online.status(), after.status(), prefix.status()}) {
+  for (const absl::Status& status : {limit.status(), online.status()}) {
     if (!status.ok()) {
       WriteError(response, FromStatus(status));
       return;
@@ -219,8 +216,9 @@ void Members(const RouteContext& context, const httplib::Request& request,
   call.set_room(request.matches[1]);
   call.set_limit(static_cast<uint32_t>(*limit));
   call.set_online_only(*online);
-  call.set_after(*after);
-  call.set_prefix(*prefix);
+  // `after` and `prefix` are checked by the broker (INVALID_ARGUMENT: 400).
+  call.set_after(request.get_param_value("after"));
+  call.set_prefix(request.get_param_value("prefix"));
   v1::MembersResponse members;
   AnswerBrokerCall(response, context.broker->Members(call, &members), members);
 }
