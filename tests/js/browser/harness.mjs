@@ -39,7 +39,14 @@ export async function logIn(browser, stack, name, {viewport} = {}) {
   await page.goto(`${stack.url}/login`);
   await page.fill('#name', name);
   await page.press('#name', 'Enter');
-  await page.waitForURL(`**/chatroom/${name}/`);
+  try {
+    await page.waitForURL(`**/chatroom/${name}/`);
+  } catch (error) {
+    // Say what the login page said (a refused login stays on it with its reason).
+    const said = await page.textContent('#error', {timeout: 1000}).catch(() => '(no login error shown)');
+    throw new Error(`${name} did not get into the chat (at ${page.url()}): ${said}`,
+                    {cause: error});
+  }
   await waitForStatus(page, 'connected');
   return page;
 }

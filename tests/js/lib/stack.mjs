@@ -72,7 +72,28 @@ export class Stack {
       '--broker_timeout=1s',
     ]);
     stack.url = `http://127.0.0.1:${await stack.frontend.port}`;
+    await stack.waitReady();
     return stack;
+  }
+
+  // Waits until the frontend's /readyz answers 200 (it has reached the broker), as a load
+  // balancer would before sending it users: a login that races the first broker connection
+  // on a loaded machine would otherwise meet "The chat is unavailable".
+  async waitReady(timeoutMs = 15000) {
+    const giveUp = Date.now() + timeoutMs;
+    let last = 'no answer';
+    while (Date.now() < giveUp) {
+      try {
+        const answer = await fetch(`${this.url}/readyz`);
+        last = `${answer.status} ${await answer.text()}`;
+        if (answer.status === 200) return;
+      } catch (error) {
+        last = String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the frontend was not ready within ${timeoutMs} ms (${last}):\n` +
+                    `${this.frontend.output}\n${this.broker.output}`);
   }
 
   async startBroker(listen = `127.0.0.1:${this.brokerPort}`) {
