@@ -23,8 +23,11 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server
 ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
 ABSL_FLAG(int64_t, broker_channels, 4,
           "gRPC channels (HTTP/2 connections) to the broker; calls are spread over them.");
+ABSL_FLAG(int64_t, loops, 0,
+          "HTTP event-loop threads, each accepting on its own socket (0: one per core).");
 ABSL_FLAG(int64_t, max_connections, 10'000,
-          "Open connections served at once (one thread each); beyond this, 503 at once.");
+          "Open connections at once, idle keep-alive ones included; at the limit the oldest "
+          "idle one is closed for a new one, and if none is idle the new one gets 503.");
 ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
 ABSL_FLAG(int64_t, max_header_bytes, 16 * 1024,
           "Largest request head (request line and headers) accepted (431 beyond).");
@@ -90,6 +93,9 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   const int64_t channels = absl::GetFlag(FLAGS_broker_channels);
   if (channels < 1 || channels > 64) Fail("--broker_channels must be 1..64");
   options.broker_channels = static_cast<int>(channels);
+  const int64_t loops = absl::GetFlag(FLAGS_loops);
+  if (loops < 0 || loops > 64) Fail("--loops must be 0..64");
+  options.loops = static_cast<int>(loops);
   const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
   const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
   const int64_t keep_alive_requests = absl::GetFlag(FLAGS_keep_alive_max_requests);

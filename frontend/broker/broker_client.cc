@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/synchronization/notification.h"
 
 namespace parley::frontend {
 namespace {
@@ -46,62 +45,21 @@ v1::Broker::Stub& BrokerClient::NextStub() {
   return *stubs_[first % stubs_.size()];  // none is up: this call finds out why
 }
 
-template <typename Request, typename Response, typename Method>
-grpc::Status BrokerClient::Unary(Method method, const Request& request, Response* response) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
-  return (NextStub().*method)(&context, request, response);
+void BrokerClient::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  ++calls_in_flight_;
 }
 
-grpc::Status BrokerClient::Connect(const v1::ConnectRequest& request,
-                                   v1::ConnectResponse* response) {
-  return Unary(&v1::Broker::Stub::Connect, request, response);
-}
-grpc::Status BrokerClient::Disconnect(const v1::DisconnectRequest& request,
-                                      v1::DisconnectResponse* response) {
-  return Unary(&v1::Broker::Stub::Disconnect, request, response);
-}
-grpc::Status BrokerClient::Publish(const v1::PublishRequest& request,
-                                   v1::PublishResponse* response) {
-  return Unary(&v1::Broker::Stub::Publish, request, response);
-}
-grpc::Status BrokerClient::Join(const v1::JoinRequest& request, v1::JoinResponse* response) {
-  return Unary(&v1::Broker::Stub::Join, request, response);
-}
-grpc::Status BrokerClient::Leave(const v1::LeaveRequest& request, v1::LeaveResponse* response) {
-  return Unary(&v1::Broker::Stub::Leave, request, response);
-}
-grpc::Status BrokerClient::History(const v1::HistoryRequest& request,
-                                   v1::HistoryResponse* response) {
-  return Unary(&v1::Broker::Stub::History, request, response);
-}
-grpc::Status BrokerClient::Members(const v1::MembersRequest& request,
-                                   v1::MembersResponse* response) {
-  return Unary(&v1::Broker::Stub::Members, request, response);
-}
-grpc::Status BrokerClient::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response) {
-  return Unary(&v1::Broker::Stub::Rooms, request, response);
-}
-grpc::Status BrokerClient::Stats(v1::StatsResponse* response) {
-  return Unary(&v1::Broker::Stub::Stats, v1::StatsRequest(), response);
+void BrokerClient::CallEnded() {
+  absl::MutexLock lock(&mu_);
+  --calls_in_flight_;
 }
 
-grpc::Status BrokerClient::Poll(const v1::PollRequest& request, v1::PollResponse* response,
-                                PollCancellation* cancellation) {
-  // The callback API: gRPC's own threads read the answer and wake only this thread,
-  // instead of every waiting HTTP thread taking turns polling the channel.
-  grpc::Status status;
-  absl::Notification done;
-  std::shared_ptr<PendingPoll> pending =
-      PollAsync(request, [&](grpc::Status polled, v1::PollResponse answer) {
-        status = std::move(polled);
-        *response = std::move(answer);
-        done.Notify();
-      });
-  if (cancellation != nullptr && pending != nullptr) cancellation->Attach(pending->context());
-  done.WaitForNotification();
-  if (cancellation != nullptr && pending != nullptr) cancellation->Detach();
-  return status;
+void BrokerClient::Quiesce() {
+  CancelPolls();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* in_flight) { return *in_flight == 0; }, &calls_in_flight_));
 }
 
 std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
@@ -120,6 +78,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
     poll->done_(grpc::Status::OK, v1::PollResponse());
     return nullptr;
   }
+  CallStarted();
   // The callback holds the poll until gRPC is done with its context and messages.
   NextStub().async()->Poll(&poll->context_, &poll->request_, &poll->response_,
                            [this, poll](grpc::Status status) {
@@ -135,6 +94,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
                                status = grpc::Status::OK;
                              }
                              poll->done_(std::move(status), std::move(poll->response_));
+                             CallEnded();
                            });
   return poll;
 }
@@ -158,10 +118,12 @@ void BrokerClient::UnaryAsync(AsyncMethod<Request, Response> method, const Reque
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
   call->request = request;
   call->done = std::move(done);
+  CallStarted();
   (NextStub().async()->*method)(&call->context, &call->request, &call->response,
-                                [call](grpc::Status status) {
+                                [this, call](grpc::Status status) {
                                   call->done(std::move(status), std::move(call->response));
                                   delete call;
+                                  CallEnded();
                                 });
 }
 

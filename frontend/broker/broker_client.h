@@ -17,24 +17,17 @@
 
 namespace parley::frontend {
 
-// Lets another thread end a Poll early (HangupWatcher: the HTTP client went away). Poll calls
-// Attach(context) before its call starts and Detach() before it returns; in between, the
-// implementation may call context->TryCancel() from any thread, and the Poll then ends
-// CANCELLED.
-class PollCancellation {
- public:
-  virtual ~PollCancellation() = default;
-  virtual void Attach(grpc::ClientContext* context) = 0;
-  virtual void Detach() = 0;
-};
-
 // The frontend's connection to the broker: `channels` gRPC channels, each its own HTTP/2
 // connection (gRPC reconnects them by itself, with a short backoff so a restarted broker is
 // found within about a second). Calls go to the connected channels in turn: after a broker
 // restart the channels reconnect one by one, and a call must not pick one still waiting out
 // its backoff while another is up. Every call has a deadline, and a registry of in-flight
 // Polls lets shutdown answer them at once.
-// Thread-safe: every HTTP worker thread calls it concurrently.
+//
+// Every call is asynchronous: it starts and returns at once, and its `done` runs once, on one
+// of gRPC's threads (or at once on the calling thread when the call cannot start), with the
+// status and the answer. `done` must not block; it may start further calls.
+// Thread-safe: the HTTP loop threads and gRPC's threads call it concurrently.
 class BrokerClient {
  public:
   // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
@@ -42,28 +35,13 @@ class BrokerClient {
   BrokerClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
                absl::Duration call_timeout, absl::Duration poll_margin, int channels = 1);
 
-  grpc::Status Connect(const v1::ConnectRequest& request, v1::ConnectResponse* response);
-  grpc::Status Disconnect(const v1::DisconnectRequest& request, v1::DisconnectResponse* response);
-  grpc::Status Publish(const v1::PublishRequest& request, v1::PublishResponse* response);
-  grpc::Status Join(const v1::JoinRequest& request, v1::JoinResponse* response);
-  grpc::Status Leave(const v1::LeaveRequest& request, v1::LeaveResponse* response);
-  grpc::Status History(const v1::HistoryRequest& request, v1::HistoryResponse* response);
-  grpc::Status Members(const v1::MembersRequest& request, v1::MembersResponse* response);
-  grpc::Status Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response);
-  grpc::Status Stats(v1::StatsResponse* response);
-  // Blocks up to request.wait_ms + poll_margin. Once CancelPolls() was called, returns OK
-  // and empty at once (and in-flight polls end the same way). `cancellation` (optional) may
-  // end it early with CANCELLED.
-  grpc::Status Poll(const v1::PollRequest& request, v1::PollResponse* response,
-                    PollCancellation* cancellation = nullptr);
-
-  // For shutdown: cancels every in-flight Poll and makes later ones return at once.
+  // For shutdown: cancels every in-flight Poll and makes later ones return at once (OK and
+  // empty, so each waiting client gets an empty answer).
   void CancelPolls();
+  // CancelPolls, then waits until every call's `done` has returned (the calls' deadlines
+  // bound the wait). After it, no `done` runs: what they use may be destroyed.
+  void Quiesce();
 
-  // The asynchronous forms, for the event-loop frontend (issue #14): each starts its call and
-  // returns at once; `done` runs once, on one of gRPC's threads (or at once on this thread
-  // when the call cannot start), with the status and the answer. It must not block: it posts
-  // the result to its owner.
   template <typename Response>
   using Done = absl::AnyInvocable<void(grpc::Status, Response)>;
   // A Poll in flight. Cancel() ends it with CANCELLED (the HTTP client left); any thread.
@@ -98,8 +76,6 @@ class BrokerClient {
                                                         Response*,
                                                         std::function<void(grpc::Status)>);
 
-  template <typename Request, typename Response, typename Method>
-  grpc::Status Unary(Method method, const Request& request, Response* response);
   template <typename Request, typename Response>
   void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
                   Done<Response> done);
@@ -115,6 +91,10 @@ class BrokerClient {
   absl::Mutex mu_;
   absl::flat_hash_set<PendingPoll*> polls_ ABSL_GUARDED_BY(mu_);
   bool polls_cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // started, `done` not yet returned
+
+  void CallStarted();
+  void CallEnded();
 };
 
 }  // namespace parley::frontend

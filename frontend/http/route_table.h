@@ -3,41 +3,44 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "frontend/http/exchange.h"
+
 namespace parley::frontend {
 
-// Registers routes on the httplib server and remembers their patterns, so that a request
-// for a known path with another method is answered 405 (with Allow) rather than 404.
+// A route's handler: answers the exchange now or later (Exchange::Respond), never blocks.
+using RouteHandler = std::function<void(const ExchangePtr&)>;
+
+// The frontend's routes: method + path pattern (a regex over the whole path; its groups land
+// in request.matches) → handler. HEAD is served by the GET route (the server sends no body).
+// A known path asked with another method is told 405 with Allow rather than 404.
 // Filled before the server starts; read-only afterwards (any thread).
 class RouteTable {
  public:
-  explicit RouteTable(httplib::Server* server) : server_(server) {}
+  struct Route {
+    std::string method;
+    std::string pattern;  // the metrics label
+    std::regex regex;
+    RouteHandler handler;
+  };
 
-  void Get(const std::string& pattern, httplib::Server::Handler handler);
-  void Post(const std::string& pattern, httplib::Server::Handler handler);
-  void Delete(const std::string& pattern, httplib::Server::Handler handler);
+  void Get(const std::string& pattern, RouteHandler handler);
+  void Post(const std::string& pattern, RouteHandler handler);
+  void Delete(const std::string& pattern, RouteHandler handler);
+
+  // The route for the request's method and path, with request.matches filled; null if none.
+  const Route* Find(httplib::Request& request) const;
 
   // The methods registered for `path`, comma-separated ("" if the path is unknown).
   std::string AllowedMethods(const std::string& path) const;
 
-  // The pattern of the route that handled this thread's current request ("unrouted" when
-  // none did: rejected before routing, 404, 405), and forgets it. httplib runs a request's
-  // handler and then its logger on the same thread, so the logger can label by route.
-  static std::string TakeCurrentRoute();
-
  private:
-  struct Route {
-    std::string method;
-    std::regex pattern;
-  };
-  void Remember(const std::string& method, const std::string& pattern);
-  static httplib::Server::Handler Labelled(const std::string& pattern,
-                                           httplib::Server::Handler handler);
+  void Add(const std::string& method, const std::string& pattern, RouteHandler handler);
 
-  httplib::Server* const server_;
   std::vector<Route> routes_;
 };
 

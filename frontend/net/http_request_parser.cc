@@ -65,6 +65,16 @@ HttpRequestParser::Status HttpRequestParser::Fail(int status, std::string code,
   return Status::kError;
 }
 
+HttpRequestParser::Status HttpRequestParser::Complete() {
+  stage_ = Stage::kDone;
+  // A form's fields join the query's in `params`, as cpp-httplib's own server does.
+  if (absl::StartsWithIgnoreCase(request_.get_header_value("Content-Type"),
+                                 "application/x-www-form-urlencoded")) {
+    httplib::detail::parse_query_text(request_.body, request_.params);
+  }
+  return Status::kComplete;
+}
+
 HttpRequestParser::Status HttpRequestParser::Feed(std::string& input) {
   if (stage_ == Stage::kDone) return error_.message.empty() ? Status::kComplete : Status::kError;
   if (stage_ != Stage::kHead) return FeedBody(input);
@@ -207,10 +217,7 @@ HttpRequestParser::Status HttpRequestParser::FeedBody(std::string& input) {
         input.erase(0, take);
         remaining_ -= take;
         if (remaining_ > 0) return Status::kNeedMore;
-        if (stage_ == Stage::kBody) {
-          stage_ = Stage::kDone;
-          return Status::kComplete;
-        }
+        if (stage_ == Stage::kBody) return Complete();
         stage_ = Stage::kChunkEnd;
         break;
       }
@@ -262,10 +269,7 @@ HttpRequestParser::Status HttpRequestParser::FeedBody(std::string& input) {
         if (trailer_bytes_ > limits_.max_header_bytes) {
           return Fail(431, "headers_too_large", "the trailers are too large");
         }
-        if (last) {
-          stage_ = Stage::kDone;
-          return Status::kComplete;
-        }
+        if (last) return Complete();
         break;
       }
       case Stage::kHead:

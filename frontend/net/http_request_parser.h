@@ -31,7 +31,7 @@ struct RequestError {
 // or chunked transfer coding (extensions and trailers skipped). Fed whatever bytes arrived;
 // keeps no copy of them beyond the request it builds. cpp-httplib 0.11.4 keeps its own
 // parser private, so this is ours; the request it fills is httplib's public `Request`
-// (query decoded with httplib's public `detail::parse_query_text`).
+// (query and form bodies decoded with httplib's public `detail::parse_query_text`).
 //
 // Not thread-safe: one per connection, used on the connection's loop thread.
 class HttpRequestParser {
@@ -59,6 +59,7 @@ class HttpRequestParser {
   enum class Stage { kHead, kBody, kChunkSize, kChunkData, kChunkEnd, kTrailers, kDone };
 
   Status Fail(int status, std::string code, std::string message);
+  Status Complete();
   Status ParseHead(absl::string_view head);
   bool ParseRequestLine(absl::string_view line);
   Status FeedBody(std::string& input);

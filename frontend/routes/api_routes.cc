@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "frontend/http/http_error.h"
@@ -17,72 +18,77 @@ namespace {
 constexpr uint64_t kMaxBatch = 1000;
 constexpr uint64_t kMaxMembersPage = 1000;  // the broker's MembersRequest.limit maximum
 
-void CreateSession(const RouteContext& context, const httplib::Request& request,
-                   httplib::Response& response) {
+v1::SessionInfo SessionInfoOf(const Session& session, const v1::ConnectResponse& connected) {
+  v1::SessionInfo info;
+  info.set_user(session.user);
+  info.set_expires_at(absl::ToUnixSeconds(session.expires_at));
+  info.set_epoch(connected.epoch());
+  info.set_cursor(connected.cursor());
+  *info.mutable_presence() = connected.presence();
+  return info;
+}
+
+void CreateSession(const RouteContext& context, const ExchangePtr& exchange) {
+  const httplib::Request& request = exchange->request();
   v1::CreateSessionRequest body;
   if (absl::Status parsed = ParseJson(request.body, &body); !parsed.ok()) {
-    WriteError(response, FromStatus(parsed));
+    RespondError(exchange, FromStatus(parsed));
     return;
   }
   if (absl::Status admitted = context.login_limiter->Admit(
           ClientAddress(request, context.options->trust_forwarded_for), absl::Now());
       !admitted.ok()) {
     HttpError error = FromStatus(admitted);
-    error.retry_after_seconds = LoginRetrySeconds(*context.options);
-    WriteError(response, error);
+    error.retry_after_seconds = context.login_limiter->retry_seconds();
+    RespondError(exchange, error);
     return;
   }
-  absl::StatusOr<Login> login = context.sessions->LogIn(body.name());
-  if (!login.ok()) {
-    HttpError error = FromStatus(login.status());
-    if (login.status().code() == absl::StatusCode::kAlreadyExists) error.code = "name_taken";
-    WriteError(response, error);
-    return;
-  }
-  v1::SessionInfo info;
-  info.set_user(login->session.user);
-  info.set_token(login->token);
-  info.set_expires_at(absl::ToUnixSeconds(login->session.expires_at));
-  info.set_epoch(login->connected.epoch());
-  info.set_cursor(login->connected.cursor());
-  *info.mutable_presence() = login->connected.presence();
-  response.set_header("Set-Cookie", SessionCookie(login->token, context.options->session_lifetime));
-  WriteJson(response, info);
+  context.sessions->LogIn(body.name(), [&context, exchange](absl::StatusOr<Login> login) {
+    if (!login.ok()) {
+      HttpError error = FromStatus(login.status());
+      if (login.status().code() == absl::StatusCode::kAlreadyExists) error.code = "name_taken";
+      RespondError(exchange, error);
+      return;
+    }
+    v1::SessionInfo info = SessionInfoOf(login->session, login->connected);
+    info.set_token(login->token);
+    httplib::Response response;
+    response.set_header("Set-Cookie",
+                        SessionCookie(login->token, context.options->session_lifetime));
+    WriteJson(response, info);
+    exchange->Respond(std::move(response));
+  });
 }
 
 // The session's user with the queue's current epoch and cursor (connecting again if the
 // broker lost the user).
-void GetSession(const RouteContext& context, const httplib::Request& request,
-                httplib::Response& response) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void GetSession(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  v1::ConnectResponse connected;
-  grpc::Status status = context.sessions->Connect(*session, &connected);
-  if (!status.ok()) {
-    WriteError(response, FromGrpcStatus(status));
-    return;
-  }
-  v1::SessionInfo info;
-  info.set_user(session->user);
-  info.set_expires_at(absl::ToUnixSeconds(session->expires_at));
-  info.set_epoch(connected.epoch());
-  info.set_cursor(connected.cursor());
-  *info.mutable_presence() = connected.presence();
-  WriteJson(response, info);
+  context.sessions->Connect(*session, [exchange, session = *session](
+                                          grpc::Status status, v1::ConnectResponse connected) {
+    if (!status.ok()) {
+      RespondError(exchange, FromGrpcStatus(status));
+      return;
+    }
+    RespondJson(exchange, SessionInfoOf(session, connected));
+  });
 }
 
-void DeleteSession(const RouteContext& context, const httplib::Request& request,
-                   httplib::Response& response) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void DeleteSession(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  context.sessions->LogOut(*session);
-  response.set_header("Set-Cookie", ClearedSessionCookie());
-  response.set_content("{}", "application/json");
+  context.sessions->LogOut(*session, [exchange] {
+    httplib::Response response;
+    response.set_header("Set-Cookie", ClearedSessionCookie());
+    response.set_content("{}", "application/json");
+    exchange->Respond(std::move(response));
+  });
 }
 
-void Poll(const RouteContext& context, const httplib::Request& request,
-          httplib::Response& response) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void Poll(const RouteContext& context, const ExchangePtr& exchange) {
+  const httplib::Request& request = exchange->request();
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
   const uint64_t max_wait = absl::ToInt64Seconds(context.options->max_wait);
   const uint64_t default_wait =
@@ -95,7 +101,7 @@ void Poll(const RouteContext& context, const httplib::Request& request,
       QueryNumber(request, "epoch", 0, std::numeric_limits<uint64_t>::max());
   for (const auto* value : {&cursor, &wait, &max, &epoch}) {
     if (!value->ok()) {
-      WriteError(response, FromStatus(value->status()));
+      RespondError(exchange, FromStatus(value->status()));
       return;
     }
   }
@@ -104,7 +110,7 @@ void Poll(const RouteContext& context, const httplib::Request& request,
     absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> versions =
         ParsePresenceVersions(request.get_param_value("presence"));
     if (!versions.ok()) {
-      WriteError(response, FromStatus(versions.status()));
+      RespondError(exchange, FromStatus(versions.status()));
       return;
     }
     poll.set_watch_presence(true);
@@ -115,26 +121,32 @@ void Poll(const RouteContext& context, const httplib::Request& request,
   poll.set_wait_ms(static_cast<uint32_t>(*wait * 1000));
   poll.set_max_messages(static_cast<uint32_t>(*max));
   poll.set_epoch(*epoch);
-  v1::PollResponse polled;
   const absl::Time started = absl::Now();
   context.metrics->PollStarted();
-  const bool answered = PollBroker(context, *session, poll, &polled, response);
-  context.metrics->PollEnded(absl::Now() - started);
-  if (!answered) return;
-  WriteJsonText(response, context.poll_json->Write(polled));
+  std::shared_ptr<HeldPoll> held = HeldPoll::Watch(context, exchange);
+  held->Poll(*session, poll,
+             [&context, exchange, held, started](grpc::Status status, v1::PollResponse polled) {
+               context.metrics->PollEnded(absl::Now() - started);
+               if (!status.ok()) {
+                 held->RespondFailure(status);
+                 return;
+               }
+               httplib::Response response;
+               WriteJsonText(response, context.poll_json->Write(polled));
+               exchange->Respond(std::move(response));
+             });
 }
 
-void PostMessage(const RouteContext& context, const httplib::Request& request,
-                 httplib::Response& response) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void PostMessage(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
   v1::PostMessageRequest body;
-  if (absl::Status parsed = ParseJson(request.body, &body); !parsed.ok()) {
-    WriteError(response, FromStatus(parsed));
+  if (absl::Status parsed = ParseJson(exchange->request().body, &body); !parsed.ok()) {
+    RespondError(exchange, FromStatus(parsed));
     return;
   }
   if (body.room().empty() == body.to().empty()) {
-    WriteError(response, {400, "invalid_argument", "exactly one of room and to is required"});
+    RespondError(exchange, {400, "invalid_argument", "exactly one of room and to is required"});
     return;
   }
   v1::PublishRequest publish;
@@ -143,72 +155,76 @@ void PostMessage(const RouteContext& context, const httplib::Request& request,
   if (!body.to().empty()) publish.set_to_user(body.to());
   publish.set_text(body.text());
   publish.set_idempotency_key(body.client_id());
-  v1::PublishResponse published;
-  grpc::Status status = context.sessions->WithReconnect(
-      *session, [&] { return context.broker->Publish(publish, &published); });
-  AnswerBrokerCall(response, status, published);
+  context.sessions->WithReconnect<v1::PublishResponse>(
+      *session,
+      [broker = context.broker, publish](SessionGate::Done<v1::PublishResponse> done) {
+        broker->PublishAsync(publish, std::move(done));
+      },
+      AnswerWith<v1::PublishResponse>(exchange));
 }
 
-void ListRooms(const RouteContext& context, const httplib::Request& request,
-               httplib::Response& response) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void ListRooms(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
   v1::RoomsRequest rooms_of;
   rooms_of.set_user(session->user);
-  v1::RoomsResponse rooms;
-  grpc::Status status = context.sessions->WithReconnect(
-      *session, [&] { return context.broker->Rooms(rooms_of, &rooms); });
-  AnswerBrokerCall(response, status, rooms);
+  context.sessions->WithReconnect<v1::RoomsResponse>(
+      *session,
+      [broker = context.broker, rooms_of](SessionGate::Done<v1::RoomsResponse> done) {
+        broker->RoomsAsync(rooms_of, std::move(done));
+      },
+      AnswerWith<v1::RoomsResponse>(exchange));
 }
 
-void JoinOrLeave(const RouteContext& context, const httplib::Request& request,
-                 httplib::Response& response, bool join) {
-  std::optional<Session> session = RequireSession(context, request, response);
+void Join(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  const std::string room = request.matches[1];
-  grpc::Status status;
-  if (join) {
-    v1::JoinRequest call;
-    call.set_user(session->user);
-    call.set_room(room);
-    v1::JoinResponse joined;
-    status = context.sessions->WithReconnect(*session,
-                                             [&] { return context.broker->Join(call, &joined); });
-    AnswerBrokerCall(response, status, joined);
-  } else {
-    v1::LeaveRequest call;
-    call.set_user(session->user);
-    call.set_room(room);
-    v1::LeaveResponse left;
-    status = context.sessions->WithReconnect(*session,
-                                             [&] { return context.broker->Leave(call, &left); });
-    AnswerBrokerCall(response, status, left);
-  }
+  v1::JoinRequest call;
+  call.set_user(session->user);
+  call.set_room(exchange->request().matches[1]);
+  context.sessions->WithReconnect<v1::JoinResponse>(
+      *session,
+      [broker = context.broker, call](SessionGate::Done<v1::JoinResponse> done) {
+        broker->JoinAsync(call, std::move(done));
+      },
+      AnswerWith<v1::JoinResponse>(exchange));
 }
 
-void History(const RouteContext& context, const httplib::Request& request,
-             httplib::Response& response) {
-  if (!RequireSession(context, request, response)) return;
-  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxBatch);
+void Leave(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
+  if (!session) return;
+  v1::LeaveRequest call;
+  call.set_user(session->user);
+  call.set_room(exchange->request().matches[1]);
+  context.sessions->WithReconnect<v1::LeaveResponse>(
+      *session,
+      [broker = context.broker, call](SessionGate::Done<v1::LeaveResponse> done) {
+        broker->LeaveAsync(call, std::move(done));
+      },
+      AnswerWith<v1::LeaveResponse>(exchange));
+}
+
+void History(const RouteContext& context, const ExchangePtr& exchange) {
+  if (!RequireSession(context, exchange)) return;
+  absl::StatusOr<uint64_t> limit = QueryNumber(exchange->request(), "limit", 0, kMaxBatch);
   if (!limit.ok()) {
-    WriteError(response, FromStatus(limit.status()));
+    RespondError(exchange, FromStatus(limit.status()));
     return;
   }
   v1::HistoryRequest call;
-  call.set_room(request.matches[1]);
+  call.set_room(exchange->request().matches[1]);
   call.set_limit(static_cast<uint32_t>(*limit));
-  v1::HistoryResponse history;
-  AnswerBrokerCall(response, context.broker->History(call, &history), history);
+  context.broker->HistoryAsync(call, AnswerWith<v1::HistoryResponse>(exchange));
 }
 
-void Members(const RouteContext& context, const httplib::Request& request,
-             httplib::Response& response) {
-  if (!RequireSession(context, request, response)) return;
+void Members(const RouteContext& context, const ExchangePtr& exchange) {
+  const httplib::Request& request = exchange->request();
+  if (!RequireSession(context, exchange)) return;
   absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxMembersPage);
   absl::StatusOr<bool> online = QueryFlag(request, "online", false);
   for (const absl::Status& status : {limit.status(), online.status()}) {
     if (!status.ok()) {
-      WriteError(response, FromStatus(status));
+      RespondError(exchange, FromStatus(status));
       return;
     }
   }
@@ -219,50 +235,45 @@ void Members(const RouteContext& context, const httplib::Request& request,
   // `after` and `prefix` are checked by the broker (INVALID_ARGUMENT: 400).
   call.set_after(request.get_param_value("after"));
   call.set_prefix(request.get_param_value("prefix"));
-  v1::MembersResponse members;
-  AnswerBrokerCall(response, context.broker->Members(call, &members), members);
+  context.broker->MembersAsync(call, AnswerWith<v1::MembersResponse>(exchange));
 }
 
-void Ready(const RouteContext& context, const std::atomic<bool>* draining,
-           httplib::Response& response) {
-  if (draining->load()) {
-    WriteError(response, {503, "draining", "the frontend is shutting down", 1});
+void Ready(const RouteContext& context, const ExchangePtr& exchange) {
+  if (context.draining->load()) {
+    RespondError(exchange, {503, "draining", "the frontend is shutting down", 1});
     return;
   }
-  v1::StatsResponse stats;
-  grpc::Status status = context.broker->Stats(&stats);
-  if (!status.ok()) {
-    WriteError(response, FromGrpcStatus(status));
-    return;
-  }
-  response.set_content(R"({"status":"ready"})", "application/json");
+  context.broker->StatsAsync([exchange](grpc::Status status, v1::StatsResponse) {
+    if (!status.ok()) {
+      RespondError(exchange, FromGrpcStatus(status));
+      return;
+    }
+    httplib::Response response;
+    response.set_content(R"({"status":"ready"})", "application/json");
+    exchange->Respond(std::move(response));
+  });
 }
 
 }  // namespace
 
-void AddApiRoutes(const RouteContext& context, const std::atomic<bool>* draining,
-                  RouteTable& routes) {
-  using Request = const httplib::Request&;
-  using Response = httplib::Response&;
-  routes.Post("/api/session", [&context](Request q, Response r) { CreateSession(context, q, r); });
-  routes.Get("/api/session", [&context](Request q, Response r) { GetSession(context, q, r); });
-  routes.Delete("/api/session",
-                [&context](Request q, Response r) { DeleteSession(context, q, r); });
-  routes.Get("/api/poll", [&context](Request q, Response r) { Poll(context, q, r); });
-  routes.Post("/api/messages", [&context](Request q, Response r) { PostMessage(context, q, r); });
-  routes.Get("/api/rooms", [&context](Request q, Response r) { ListRooms(context, q, r); });
-  routes.Post("/api/rooms/([^/]+)/join",
-              [&context](Request q, Response r) { JoinOrLeave(context, q, r, true); });
-  routes.Post("/api/rooms/([^/]+)/leave",
-              [&context](Request q, Response r) { JoinOrLeave(context, q, r, false); });
-  routes.Get("/api/rooms/([^/]+)/history",
-             [&context](Request q, Response r) { History(context, q, r); });
-  routes.Get("/api/rooms/([^/]+)/members",
-             [&context](Request q, Response r) { Members(context, q, r); });
-  routes.Get("/healthz", [](Request, Response r) {
-    r.set_content(R"({"status":"alive"})", "application/json");
+void AddApiRoutes(const RouteContext& context, RouteTable& routes) {
+  auto bind = [&context](ContextHandler handler) { return WithContext(context, handler); };
+  routes.Post("/api/session", bind(CreateSession));
+  routes.Get("/api/session", bind(GetSession));
+  routes.Delete("/api/session", bind(DeleteSession));
+  routes.Get("/api/poll", bind(Poll));
+  routes.Post("/api/messages", bind(PostMessage));
+  routes.Get("/api/rooms", bind(ListRooms));
+  routes.Post("/api/rooms/([^/]+)/join", bind(Join));
+  routes.Post("/api/rooms/([^/]+)/leave", bind(Leave));
+  routes.Get("/api/rooms/([^/]+)/history", bind(History));
+  routes.Get("/api/rooms/([^/]+)/members", bind(Members));
+  routes.Get("/healthz", [](const ExchangePtr& exchange) {
+    httplib::Response response;
+    response.set_content(R"({"status":"alive"})", "application/json");
+    exchange->Respond(std::move(response));
   });
-  routes.Get("/readyz", [&context, draining](Request, Response r) { Ready(context, draining, r); });
+  routes.Get("/readyz", bind(Ready));
 }
 
 }  // namespace parley::frontend

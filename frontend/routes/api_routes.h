@@ -1,16 +1,13 @@
 #ifndef PARLEY_FRONTEND_ROUTES_API_ROUTES_H_
 #define PARLEY_FRONTEND_ROUTES_API_ROUTES_H_
 
-#include <atomic>
-
 #include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"
 
 namespace parley::frontend {
 
-// The JSON API (/api/...) and the probes (/healthz, /readyz). `draining` turns /readyz 503.
-void AddApiRoutes(const RouteContext& context, const std::atomic<bool>* draining,
-                  RouteTable& routes);
+// The JSON API (/api/...) and the probes (/healthz, /readyz).
+void AddApiRoutes(const RouteContext& context, RouteTable& routes);
 
 }  // namespace parley::frontend
 

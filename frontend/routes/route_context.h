@@ -1,19 +1,22 @@
 #ifndef PARLEY_FRONTEND_ROUTES_ROUTE_CONTEXT_H_
 #define PARLEY_FRONTEND_ROUTES_ROUTE_CONTEXT_H_
 
+#include <atomic>
+
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
+#include "frontend/frontend_options.h"
+#include "frontend/http/frontend_metrics.h"
 #include "frontend/http/poll_json.h"
-#include "frontend/server/frontend_metrics.h"
-#include "frontend/server/frontend_options.h"
-#include "frontend/server/hangup_watcher.h"
 #include "frontend/session/login_limiter.h"
 #include "frontend/session/session_gate.h"
 
 namespace parley::frontend {
 
-// What every route handler needs. Everything pointed to is owned by FrontendServer, outlives
-// the routes, and is safe to use from every worker thread.
+// What every route handler needs. Everything pointed to is owned by FrontendServer and
+// outlives every exchange and every broker call's `done` (FrontendServer::Shutdown quiesces
+// the broker client before anything is destroyed); all of it is thread-safe: handlers run on
+// the HTTP loop threads, their continuations on gRPC's threads.
 struct RouteContext {
   const FrontendOptions* options;
   BrokerClient* broker;
@@ -22,7 +25,7 @@ struct RouteContext {
   PollJson* poll_json;
   FrontendMetrics* metrics;
   LoginLimiter* login_limiter;
-  HangupWatcher* hangups;  // ends held polls whose client went away
+  const std::atomic<bool>* draining;  // shutting down: /readyz says 503
 };
 
 }  // namespace parley::frontend

@@ -1,46 +1,77 @@
 #include "frontend/routes/route_helpers.h"
 
-#include "frontend/http/http_error.h"
-#include "frontend/server/bounded_http_server.h"
-#include "frontend/server/hangup_watcher.h"
-
 namespace parley::frontend {
 
-std::optional<Session> RequireSession(const RouteContext& context, const httplib::Request& request,
-                                      httplib::Response& response, absl::string_view path_user) {
-  absl::StatusOr<Session> session = context.sessions->Authenticate(request, path_user);
+RouteHandler WithContext(const RouteContext& context, ContextHandler handler) {
+  return [&context, handler](const ExchangePtr& exchange) { handler(context, exchange); };
+}
+
+void RespondError(const ExchangePtr& exchange, const HttpError& error) {
+  httplib::Response response;
+  WriteError(response, error);
+  exchange->Respond(std::move(response));
+}
+
+void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& message) {
+  httplib::Response response;
+  WriteJson(response, message);
+  exchange->Respond(std::move(response));
+}
+
+std::optional<Session> RequireSession(const RouteContext& context, const ExchangePtr& exchange,
+                                      absl::string_view path_user) {
+  absl::StatusOr<Session> session = context.sessions->Authenticate(exchange->request(), path_user);
   if (!session.ok()) {
-    WriteError(response, FromStatus(session.status()));
+    RespondError(exchange, FromStatus(session.status()));
     return std::nullopt;
   }
   return *session;
 }
 
-void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
-                      const google::protobuf::Message& message) {
-  if (status.ok()) {
-    WriteJson(response, message);
-  } else {
-    WriteError(response, FromGrpcStatus(status));
-  }
+std::shared_ptr<HeldPoll> HeldPoll::Watch(const RouteContext& context, ExchangePtr exchange) {
+  auto held = std::make_shared<HeldPoll>(context, exchange);
+  exchange->OnClientGone([weak = std::weak_ptr<HeldPoll>(held)] {
+    if (auto alive = weak.lock()) alive->ClientGone();
+  });
+  return held;
 }
 
-bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
-                v1::PollResponse* polled, httplib::Response& response) {
-  HangupWatcher::Watch watch(context.hangups, BoundedHttpServer::Serving());
-  const grpc::Status status = context.sessions->WithReconnect(session, [&] {
-    polled->Clear();
-    return context.broker->Poll(request, polled, &watch);
-  });
-  if (!status.ok() && watch.client_gone()) {  // cut short by the watcher
-    WriteError(response, {499, "client_closed", "the client closed the connection"});
-    return false;
+void HeldPoll::ClientGone() {
+  absl::MutexLock lock(&mu_);
+  gone_ = true;
+  if (current_ != nullptr) current_->Cancel();
+}
+
+void HeldPoll::Poll(const Session& session, const v1::PollRequest& request,
+                    BrokerClient::Done<v1::PollResponse> done) {
+  // Each attempt (a second one after reconnecting) becomes the poll a hangup cancels. The
+  // attempt holds this object, so it lives until the last poll has answered.
+  SessionGate::Attempt<v1::PollResponse> attempt =
+      [self = shared_from_this(), request](BrokerClient::Done<v1::PollResponse> finish) {
+        bool gone;
+        {
+          absl::MutexLock lock(&self->mu_);
+          gone = self->gone_;
+        }
+        if (gone) {
+          finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"), v1::PollResponse());
+          return;
+        }
+        std::shared_ptr<BrokerClient::PendingPoll> pending =
+            self->context_.broker->PollAsync(request, std::move(finish));
+        absl::MutexLock lock(&self->mu_);
+        self->current_ = pending;
+        if (self->gone_ && pending != nullptr) pending->Cancel();  // left meanwhile
+      };
+  context_.sessions->WithReconnect<v1::PollResponse>(session, std::move(attempt), std::move(done));
+}
+
+void HeldPoll::RespondFailure(const grpc::Status& status) {
+  if (exchange_->client_gone()) {
+    RespondError(exchange_, {499, "client_closed", "the client closed the connection"});
+  } else {
+    RespondError(exchange_, FromGrpcStatus(status));
   }
-  if (!status.ok()) {
-    WriteError(response, FromGrpcStatus(status));
-    return false;
-  }
-  return true;
 }
 
 }  // namespace parley::frontend

@@ -3,32 +3,78 @@
 
 #include <httplib.h>
 
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "frontend/http/exchange.h"
+#include "frontend/http/http_error.h"
+#include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/status.h"
 
 namespace parley::frontend {
 
+// A route handler of the form f(context, exchange), with `context` bound.
+using ContextHandler = void (*)(const RouteContext& context, const ExchangePtr& exchange);
+RouteHandler WithContext(const RouteContext& context, ContextHandler handler);
+
+// Answers `error` as JSON.
+void RespondError(const ExchangePtr& exchange, const HttpError& error);
+// Answers `message` as JSON (200).
+void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& message);
+
+// The `done` of a broker call whose answer goes to the client as it is: the message as
+// JSON, or the mapped error.
+template <typename Response>
+BrokerClient::Done<Response> AnswerWith(ExchangePtr exchange) {
+  return [exchange = std::move(exchange)](grpc::Status status, Response response) {
+    if (status.ok()) {
+      RespondJson(exchange, response);
+    } else {
+      RespondError(exchange, FromGrpcStatus(status));
+    }
+  };
+}
+
 // The request's session, or nullopt after answering 401 (no valid token) or 403 (the
 // session is not `path_user`'s, when given).
-std::optional<Session> RequireSession(const RouteContext& context, const httplib::Request& request,
-                                      httplib::Response& response,
+std::optional<Session> RequireSession(const RouteContext& context, const ExchangePtr& exchange,
                                       absl::string_view path_user = "");
 
-// Answers a broker call's result: `message` as JSON, or the mapped error.
-void AnswerBrokerCall(httplib::Response& response, const grpc::Status& status,
-                      const google::protobuf::Message& message);
+// The long polls of one exchange (one for /api/poll, several in turn for the seed's
+// /get_post): each goes to the broker through SessionGate::WithReconnect, and the poll in
+// flight is cancelled as soon as the client goes away. Made by Watch (which registers with
+// the exchange); thread-safe.
+class HeldPoll : public std::enable_shared_from_this<HeldPoll> {
+ public:
+  static std::shared_ptr<HeldPoll> Watch(const RouteContext& context, ExchangePtr exchange);
 
-// Polls the broker for `session` (through SessionGate::WithReconnect), ending early if the
-// client of the calling worker's connection goes away. True: `polled` has the answer (even if
-// the client has just left: a consumed message is then lost as with any dropped answer).
-// False: the error is answered: 499 `client_closed` for a poll cut short because the client
-// left (nobody reads it; logs and metrics do), else the broker's error.
-bool PollBroker(const RouteContext& context, const Session& session, const v1::PollRequest& request,
-                v1::PollResponse* polled, httplib::Response& response);
+  // Polls the broker; `done` gets its answer. After the client left: CANCELLED.
+  void Poll(const Session& session, const v1::PollRequest& request,
+            BrokerClient::Done<v1::PollResponse> done);
+
+  // Answers a failed poll: 499 `client_closed` if the client left (nobody reads it; logs and
+  // metrics do), else the broker's error.
+  void RespondFailure(const grpc::Status& status);
+
+  HeldPoll(const RouteContext& context, ExchangePtr exchange)
+      : context_(context), exchange_(std::move(exchange)) {}
+
+ private:
+  void ClientGone();
+
+  const RouteContext& context_;
+  const ExchangePtr exchange_;
+  absl::Mutex mu_;
+  bool gone_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<BrokerClient::PendingPoll> current_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace parley::frontend
 

@@ -15,7 +15,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/token_bucket.h"
-#include "frontend/server/frontend_options.h"
 
 namespace parley::frontend {
 
@@ -29,6 +28,10 @@ class LoginLimiter {
 
   // OK, or RESOURCE_EXHAUSTED saying in how many seconds a login will be accepted again.
   absl::Status Admit(absl::string_view address, absl::Time now);
+  // Seconds until one more login is allowed at the configured rate (for Retry-After).
+  int retry_seconds() const {
+    return std::max(1, static_cast<int>(std::ceil(1 / per_second_)));
+  }
 
  private:
   const double per_second_;
@@ -37,11 +40,6 @@ class LoginLimiter {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
-
-// Seconds until one more login is allowed at the configured rate (for Retry-After).
-inline int LoginRetrySeconds(const FrontendOptions& options) {
-  return std::max(1, static_cast<int>(std::ceil(60 / options.login_rate_per_minute)));
-}
 
 // The address a request comes from: the socket's peer, or with `trust_forwarded_for` (behind
 // a proxy that appends it) the last address of X-Forwarded-For.

@@ -1,5 +1,8 @@
 #include "frontend/session/session_gate.h"
 
+#include <memory>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -7,34 +10,40 @@
 
 namespace parley::frontend {
 
-absl::StatusOr<Login> SessionGate::LogIn(absl::string_view name) {
-  Login login;
-  login.session = tokens_->NewSession(name, absl::Now());
-  grpc::Status status = Connect(login.session, &login.connected);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  }
-  login.token = tokens_->Encode(login.session);
-  return login;
+void SessionGate::LogIn(absl::string_view name,
+                        absl::AnyInvocable<void(absl::StatusOr<Login>)> done) {
+  auto login = std::make_shared<Login>();
+  login->session = tokens_->NewSession(name, absl::Now());
+  Connect(login->session, [this, login, done = std::move(done)](
+                              grpc::Status status, v1::ConnectResponse connected) mutable {
+    if (!status.ok()) {
+      done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message()));
+      return;
+    }
+    login->connected = std::move(connected);
+    login->token = tokens_->Encode(login->session);
+    done(std::move(*login));
+  });
 }
 
-grpc::Status SessionGate::Connect(const Session& session, v1::ConnectResponse* response) {
+void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done) {
   v1::ConnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
-  return broker_->Connect(request, response);
+  broker_->ConnectAsync(request, std::move(done));
 }
 
-void SessionGate::LogOut(const Session& session) {
+void SessionGate::LogOut(const Session& session, absl::AnyInvocable<void()> done) {
   v1::DisconnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
-  v1::DisconnectResponse response;
-  (void)broker_->Disconnect(request, &response);  // already gone is fine
+  broker_->DisconnectAsync(
+      request, [done = std::move(done)](grpc::Status, v1::DisconnectResponse) mutable { done(); });
 }
 
 absl::StatusOr<Session> SessionGate::Authenticate(const httplib::Request& request,
-                                                  absl::string_view path_user) {
+                                                  absl::string_view path_user) const {
   absl::StatusOr<Session> session = tokens_->Verify(SessionTokenOf(request), absl::Now());
   if (!session.ok()) return session.status();
   if (!path_user.empty() && session->user != path_user) {
@@ -44,23 +53,23 @@ absl::StatusOr<Session> SessionGate::Authenticate(const httplib::Request& reques
   return session;
 }
 
-grpc::Status SessionGate::WithReconnect(const Session& session,
-                                        const std::function<grpc::Status()>& call) {
-  grpc::Status status = call();
-  if (status.error_code() != grpc::StatusCode::NOT_FOUND) return status;
+void SessionGate::Reconnect(const Session& session, absl::AnyInvocable<void()> retry,
+                            absl::AnyInvocable<void(grpc::Status)> give_up) {
   // NOT_FOUND may be about the user or about a room. Connect tells which: it creates the
   // queue only if the user was gone.
-  v1::ConnectResponse connected;
-  grpc::Status reconnect = Connect(session, &connected);
-  if (!reconnect.ok()) {
-    if (reconnect.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "the session ended and the name is now held by another session");
+  Connect(session, [retry = std::move(retry), give_up = std::move(give_up)](
+                       grpc::Status status, v1::ConnectResponse connected) mutable {
+    if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      give_up(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                           "the session ended and the name is now held by another session"));
+    } else if (!status.ok()) {
+      give_up(std::move(status));
+    } else if (connected.created()) {
+      retry();
+    } else {
+      give_up(grpc::Status::OK);  // the user was there: the NOT_FOUND stands
     }
-    return reconnect;
-  }
-  if (!connected.created()) return status;
-  return call();
+  });
 }
 
 }  // namespace parley::frontend

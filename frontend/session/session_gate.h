@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "frontend/broker/broker_client.h"
@@ -23,37 +25,72 @@ struct Login {
 
 // Sessions as the routes see them: log in (Connect + token), authenticate a request, and run
 // broker calls that survive a broker restart or user expiry by connecting the session again.
+// The broker calls are asynchronous (BrokerClient's rules: `done` runs on a gRPC thread).
 // Thread-safe (no state of its own).
 class SessionGate {
  public:
+  template <typename Response>
+  using Done = BrokerClient::Done<Response>;
+  // Starts one attempt of a broker call, to end in the `done` it is given; may run twice.
+  template <typename Response>
+  using Attempt = std::function<void(Done<Response>)>;
+
   SessionGate(BrokerClient* broker, const SessionTokens* tokens)
       : broker_(broker), tokens_(tokens) {}
 
   // Validates the name, connects it to the broker under a new session and issues its token.
   // Errors: INVALID_ARGUMENT, ALREADY_EXISTS (name taken), broker errors as gRPC codes.
-  absl::StatusOr<Login> LogIn(absl::string_view name);
-  void LogOut(const Session& session);
+  void LogIn(absl::string_view name, absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
+  // Ends the session at the broker; `done` runs when the broker has answered (already gone
+  // is fine).
+  void LogOut(const Session& session, absl::AnyInvocable<void()> done);
 
   // Broker Connect for the session's user and session id: creates the queue if the broker
   // has none (`response.created`), else refreshes it; either way returns epoch and cursor.
-  grpc::Status Connect(const Session& session, v1::ConnectResponse* response);
+  void Connect(const Session& session, Done<v1::ConnectResponse> done);
 
   // The request's valid session: UNAUTHENTICATED if missing, forged or expired;
   // PERMISSION_DENIED if `path_user` is given and is someone else.
   absl::StatusOr<Session> Authenticate(const httplib::Request& request,
-                                       absl::string_view path_user = "");
+                                       absl::string_view path_user = "") const;
 
-  // Runs `call`. If the broker answers NOT_FOUND because it no longer knows the user (it
-  // restarted, or the user expired), connects the same session again and runs `call` once
-  // more: the client notices only through the new epoch.
-  grpc::Status WithReconnect(const Session& session, const std::function<grpc::Status()>& call);
+  // Runs `attempt`. If the broker answers NOT_FOUND because it no longer knows the user (it
+  // restarted, or the user expired), connects the same session again and runs `attempt`
+  // once more: the client notices only through the new epoch.
+  template <typename Response>
+  void WithReconnect(const Session& session, Attempt<Response> attempt, Done<Response> done);
 
   const SessionTokens& tokens() const { return *tokens_; }
 
  private:
+  // After a NOT_FOUND: connects again, then `retry` (the user was gone) or `give_up` with
+  // the status to answer (the NOT_FOUND was about something else, or reconnecting failed).
+  void Reconnect(const Session& session, absl::AnyInvocable<void()> retry,
+                 absl::AnyInvocable<void(grpc::Status)> give_up);
+
   BrokerClient* const broker_;
   const SessionTokens* const tokens_;
 };
+
+template <typename Response>
+void SessionGate::WithReconnect(const Session& session, Attempt<Response> attempt,
+                                Done<Response> done) {
+  Attempt<Response> first = attempt;
+  first([this, session, attempt = std::move(attempt), done = std::move(done)](
+            grpc::Status status, Response response) mutable {
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      done(std::move(status), std::move(response));
+      return;
+    }
+    auto shared_done = std::make_shared<Done<Response>>(std::move(done));
+    Reconnect(
+        session, [attempt = std::move(attempt), shared_done] { attempt(std::move(*shared_done)); },
+        [shared_done, status = std::move(status), response = std::move(response)](
+            grpc::Status answer) mutable {
+          (*shared_done)(answer.ok() ? std::move(status) : std::move(answer), std::move(response));
+        });
+  });
+}
 
 }  // namespace parley::frontend
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "frontend/server/frontend_options.h"
+#include "frontend/frontend_options.h"
 #include "frontend/server/frontend_server.h"
 #include "tests/testing/from_json.h"
 #include "tests/testing/in_process_broker.h"

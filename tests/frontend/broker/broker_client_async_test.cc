@@ -103,6 +103,20 @@ TEST_F(BrokerClientAsyncTest, CancelEndsOnePollAndCancelPollsEndsTheRestEmpty) {
   EXPECT_TRUE(late.status.ok());
 }
 
+TEST_F(BrokerClientAsyncTest, QuiesceReturnsOnlyOnceEveryCallbackHasRun) {
+  Connect("alice");
+  Outcome<v1::PollResponse> parked;
+  client_.PollAsync(PollFrom("alice", 20'000), parked.Callback());
+  Outcome<v1::StatsResponse> stats;
+  client_.StatsAsync(stats.Callback());
+  ASSERT_TRUE(WaitFor([&] { return Parked() == 1; }));
+  client_.Quiesce();
+  // Both callbacks have run by now (a Quiesce that did not wait would see neither).
+  EXPECT_TRUE(parked.done.HasBeenNotified());
+  EXPECT_TRUE(stats.done.HasBeenNotified());
+  EXPECT_TRUE(parked.status.ok());  // answered empty, as on shutdown
+}
+
 TEST_F(BrokerClientAsyncTest, ErrorsComeBackAsStatusesAndADeadBrokerWithinTheTimeout) {
   v1::JoinRequest join;
   join.set_user("nobody");

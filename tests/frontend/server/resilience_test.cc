@@ -116,8 +116,8 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
 }
 
 // Holds one 30 s poll on a raw connection, then `go_away` ends the connection. The frontend
-// sees it at once (HangupWatcher) and cancels the poll: long before its 30 s, nothing of it
-// is left (no parked waiter, busy thread, server call or held-poll count), and the request
+// sees it at once (its loop watches the socket while the request is out) and cancels the poll: long before its 30 s, nothing of it
+// is left (no parked waiter, open connection, server call or held-poll count), and the request
 // is counted as 499.
 // With `first_poll`, the connection first carries a poll that answers at once (pipelined), so
 // the held one is the connection's second.
@@ -140,7 +140,7 @@ void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&
   connection.reset();
   ASSERT_TRUE(WaitFor(
       [&] {
-        return stack.broker().ParkedPolls() == 0 && stack.frontend().busy_connections() == 0 &&
+        return stack.broker().ParkedPolls() == 0 && stack.frontend().open_connections() == 0 &&
                stack.broker().server().live_poll_calls() == idle_poll_calls &&
                stack.Client()->Get("/metrics")->body.find("parley_frontend_held_polls 0") !=
                    std::string::npos;
@@ -178,7 +178,7 @@ TEST(ResilienceTest, BeyondMaxConnectionsNewRequestsGet503AtOnce) {
       [&] { stack.Get(alice, absl::StrCat("/api/poll?wait=25&cursor=", alice_cursor)); });
   held.emplace_back([&] { stack.Get(bob, absl::StrCat("/api/poll?wait=25&cursor=", bob_cursor)); });
   ASSERT_TRUE(WaitFor([&] { return stack.broker().ParkedPolls() == 2; }));
-  ASSERT_TRUE(WaitFor([&] { return stack.frontend().busy_connections() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.frontend().open_connections() == 2; }));
 
   const absl::Time started = absl::Now();
   httplib::Result refused = stack.Client()->Get("/healthz");

@@ -59,7 +59,7 @@ TEST(SlowClientTest, TrickledHeadersAreCutWhenTheRequestTimeoutPasses) {
   EXPECT_LT(lasted, kRequestTimeout + absl::Seconds(2));
   ASSERT_TRUE(connection.ReadUntilClosed(absl::Seconds(5)));
   ExpectJsonAnswer(connection.received(), 408, "request_timeout");
-  EXPECT_TRUE(WaitFor([&] { return stack.frontend().busy_connections() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return stack.frontend().open_connections() == 0; }));
 }
 
 TEST(SlowClientTest, TrickledBodiesAreCutToo) {
@@ -93,7 +93,7 @@ TEST(SlowClientTest, SlowClientsFillingThePoolGetNobodyStuck) {
     slow.push_back(std::make_unique<RawConnection>(stack.port()));
     ASSERT_TRUE(slow.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
   }
-  ASSERT_TRUE(WaitFor([&] { return stack.frontend().busy_connections() == 4; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.frontend().open_connections() == 4; }));
   // While the pool is full of slow clients, a new client is told so at once...
   const absl::Time asked = absl::Now();
   httplib::Result refused = stack.Client()->Get("/healthz");
@@ -103,7 +103,7 @@ TEST(SlowClientTest, SlowClientsFillingThePoolGetNobodyStuck) {
   EXPECT_LT(absl::Now() - asked, absl::Seconds(1));
   // ...and once their deadline has cut them off, it is served.
   for (auto& connection : slow) EXPECT_TRUE(connection->ReadUntilClosed(absl::Seconds(5)));
-  ASSERT_TRUE(WaitFor([&] { return stack.frontend().busy_connections() == 0; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.frontend().open_connections() == 0; }));
   httplib::Result served = stack.Client()->Get("/healthz");
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);

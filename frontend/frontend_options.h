@@ -1,5 +1,5 @@
-#ifndef PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
-#define PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
+#ifndef PARLEY_FRONTEND_FRONTEND_OPTIONS_H_
+#define PARLEY_FRONTEND_FRONTEND_OPTIONS_H_
 
 #include <cstddef>
 #include <memory>
@@ -18,6 +18,7 @@ struct FrontendOptions {
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
   int broker_channels = 4;  // measured: 4 beat 1 in bench fanout1k (bench/README.md)
+  int loops = 0;  // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;
   size_t max_header_bytes = 16 * 1024;  // request line + headers
@@ -36,11 +37,9 @@ struct FrontendOptions {
   bool trust_forwarded_for = false;  // client address from X-Forwarded-For (behind a proxy)
   // Messages whose JSON stays rendered (PollJson); ~3 KiB of RSS each when full.
   size_t json_cache_messages = 4096;
-  size_t thread_stack_bytes = 256 * 1024;
-  absl::Duration idle_thread_timeout = absl::Seconds(30);
   std::string web_root;  // empty: the assets embedded in the binary
 };
 
 }  // namespace parley::frontend
 
-#endif  // PARLEY_FRONTEND_SERVER_FRONTEND_OPTIONS_H_
+#endif  // PARLEY_FRONTEND_FRONTEND_OPTIONS_H_

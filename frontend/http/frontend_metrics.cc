@@ -1,4 +1,4 @@
-#include "frontend/server/frontend_metrics.h"
+#include "frontend/http/frontend_metrics.h"
 
 #include <string>
 
