@@ -93,7 +93,11 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
                                poll->response_.Clear();
                                status = grpc::Status::OK;
                              }
-                             poll->done_(std::move(status), std::move(poll->response_));
+                             // Moved out so that what `done` holds (which may hold this
+                             // poll) is released once it has run.
+                             Done<v1::PollResponse> done = std::move(poll->done_);
+                             done(std::move(status), std::move(poll->response_));
+                             done = nullptr;
                              CallEnded();
                            });
   return poll;
