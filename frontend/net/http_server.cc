@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -26,25 +27,33 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);  // after EMFILE
 
+// A listening socket on host:port (a name, an IPv4 or an IPv6 address; the first address
+// it resolves to), with SO_REUSEPORT so every loop can have its own.
 int ListenSocket(const std::string& host, int port, std::string* error) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int failed = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(),
+                                     &hints, &found);
+      failed != 0) {
+    *error = absl::StrCat("cannot resolve ", host, ": ", gai_strerror(failed));
+    return -1;
+  }
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *error = absl::StrCat("socket: ", strerror(errno));
+    freeaddrinfo(found);
     return -1;
   }
   const int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-    *error = absl::StrCat("not an IPv4 address: ", host);
-    close(fd);
-    return -1;
-  }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      listen(fd, 4096) != 0) {
+  const bool bound = bind(fd, found->ai_addr, found->ai_addrlen) == 0 && listen(fd, 4096) == 0;
+  freeaddrinfo(found);
+  if (!bound) {
     *error = absl::StrCat("cannot listen on ", host, ":", port, ": ", strerror(errno));
     close(fd);
     return -1;
@@ -53,10 +62,25 @@ int ListenSocket(const std::string& host, int port, std::string* error) {
 }
 
 int BoundPort(int fd) {
-  sockaddr_in address{};
+  sockaddr_storage address{};
   socklen_t length = sizeof address;
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  return ntohs(address.sin_port);
+  return address.ss_family == AF_INET6
+             ? ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port)
+             : ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+// The peer's address as text and its port.
+std::pair<std::string, int> PeerOf(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    return {text, ntohs(v6->sin6_port)};
+  }
+  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+  inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+  return {text, ntohs(v4->sin_port)};
 }
 
 }  // namespace
@@ -69,7 +93,7 @@ struct HttpServer::Loop : public FdHandler {
   }
   void OnFdEvents(uint32_t events) override;
   void Accept();
-  void Adopt(int fd, const sockaddr_in& peer);
+  void Adopt(int fd, const sockaddr_storage& peer);
   void Forget(Connection* connection);  // on the loop; frees it after this turn
   bool CloseOldestIdle();
   void PauseAccepting();
@@ -408,7 +432,7 @@ void HttpServer::Loop::OnFdEvents(uint32_t) { Accept(); }
 
 void HttpServer::Loop::Accept() {
   while (accepting) {
-    sockaddr_in peer{};
+    sockaddr_storage peer{};
     socklen_t length = sizeof peer;
     const int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -444,7 +468,7 @@ bool HttpServer::Loop::CloseOldestIdle() {
   return true;
 }
 
-void HttpServer::Loop::Adopt(int fd, const sockaddr_in& peer) {
+void HttpServer::Loop::Adopt(int fd, const sockaddr_storage& peer) {
   const int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   HttpServerCounters& counters = server->counters_;
@@ -462,9 +486,8 @@ void HttpServer::Loop::Adopt(int fd, const sockaddr_in& peer) {
     close(fd);
     return;
   }
-  char address[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
-  auto connection = std::make_shared<Connection>(this, fd, address, ntohs(peer.sin_port));
+  auto [address, port] = PeerOf(peer);
+  auto connection = std::make_shared<Connection>(this, fd, std::move(address), port);
   counters.connections.fetch_add(1);
   connections.emplace(connection.get(), connection);
   connection->Begin();
