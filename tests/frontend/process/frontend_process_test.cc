@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -20,6 +21,7 @@
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/from_json.h"
+#include "tests/testing/raw_connection.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
@@ -105,6 +107,52 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
   EXPECT_LT(answered - signalled, absl::Seconds(3));
   EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0) << frontend->Output();
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
+}
+
+// The process's thread count, from /proc.
+int ThreadsOf(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return -1;
+}
+
+TEST_F(FrontendProcessTest, HeldPollsCostNoThreadEach) {
+  constexpr int kPolls = 300;
+  auto frontend = StartFrontend({"--loops=2", "--login_burst=1000"});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kPolls; ++i) {
+    httplib::Result login = client.Post(
+        "/api/session", absl::StrCat(R"({"name":"u)", i, R"("})"), "application/json");
+    ASSERT_TRUE(login && login->status == 200) << (login ? login->body : "no answer");
+    tokens.push_back(FromJson<v1::SessionInfo>(login->body).token());
+  }
+  // Each polls from where its queue is once everyone is in (later logins were JOIN lines).
+  std::vector<uint64_t> cursors;
+  for (const std::string& token : tokens) {
+    httplib::Result session = client.Get("/api/session", {{"Authorization", "Bearer " + token}});
+    ASSERT_TRUE(session && session->status == 200);
+    cursors.push_back(FromJson<v1::SessionInfo>(session->body).cursor());
+  }
+  const int threads_idle = ThreadsOf(frontend->pid());
+  std::vector<std::unique_ptr<testing::RawConnection>> held;
+  for (int i = 0; i < kPolls; ++i) {
+    held.push_back(std::make_unique<testing::RawConnection>(port));
+    ASSERT_TRUE(held.back()->Send(absl::StrCat("GET /api/poll?wait=25&cursor=", cursors[i],
+                                               " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ",
+                                               tokens[i], "\r\n\r\n")));
+  }
+  ASSERT_TRUE(WaitForParkedPolls(kPolls));
+  // 300 requests held by the process, not by threads: a thread per connection would add 300.
+  EXPECT_LT(ThreadsOf(frontend->pid()) - threads_idle, 8)
+      << threads_idle << " threads before the polls";
+  frontend->Signal(SIGTERM);
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0) << frontend->Output();
 }
 
 TEST_F(FrontendProcessTest, TheSessionSecretIsNeverLogged) {
