@@ -4,7 +4,7 @@
 
 namespace parley::frontend {
 
-FrontendMetrics::FrontendMetrics(PollJson* poll_json) {
+FrontendMetrics::FrontendMetrics(PollJson* poll_json, const HttpServerCounters* connections) {
   requests_ = &registry_.AddCounter("parley_frontend_http_requests_total",
                                     "HTTP requests answered, by route pattern and status.",
                                     {"route", "code"});
@@ -22,6 +22,27 @@ FrontendMetrics::FrontendMetrics(PollJson* poll_json) {
       "Messages whose JSON the frontend keeps rendered (bounded; see PollJson).", {}, [poll_json] {
         return std::vector<metrics::Sample>{{{}, static_cast<double>(poll_json->CachedMessages())}};
       });
+  const auto one = [](double value) { return std::vector<metrics::Sample>{{{}, value}}; };
+  registry_.AddCallbackGauge(
+      "parley_frontend_open_connections",
+      "Client connections open right now, idle keep-alive ones included.", {},
+      [connections, one] { return one(static_cast<double>(connections->connections.load())); });
+  registry_.AddCallbackCounter(
+      "parley_frontend_connections_refused_total",
+      "Connections answered 503 at_capacity at once: --max_connections open and none idle.", {},
+      [connections, one] {
+        return one(static_cast<double>(connections->refused_at_capacity.load()));
+      });
+  registry_.AddCallbackCounter(
+      "parley_frontend_idle_connections_closed_total",
+      "Idle keep-alive connections closed to make room for a new one at --max_connections.", {},
+      [connections, one] {
+        return one(static_cast<double>(connections->idle_closed_for_room.load()));
+      });
+  registry_.AddCallbackCounter(
+      "parley_frontend_accept_errors_total",
+      "accept() failures (out of file descriptors and the like); accepting pauses 100 ms.", {},
+      [connections, one] { return one(static_cast<double>(connections->accept_errors.load())); });
   registry_.AddProcessMetrics();
 }
 

@@ -7,17 +7,20 @@
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
 #include "frontend/http/poll_json.h"
+#include "frontend/net/http_server.h"
 
 namespace parley::frontend {
 
 // The frontend's Prometheus metrics (GET /metrics): HTTP requests by route pattern and
-// status, long polls held right now, how long polls waited, messages in the JSON cache, and
+// status, long polls held right now, how long polls waited, open connections and those
+// refused or closed for room, accept errors, messages in the JSON cache, and
 // the process's RSS, threads and CPU. Thread-safe; owned by FrontendServer and used from every HTTP
 // thread.
 class FrontendMetrics {
  public:
-  // `poll_json`'s cache size is read at every scrape; it must outlive this object.
-  explicit FrontendMetrics(PollJson* poll_json);
+  // `poll_json`'s cache size and the HTTP server's `connections` counters are read at every
+  // scrape; both must outlive this object.
+  FrontendMetrics(PollJson* poll_json, const HttpServerCounters* connections);
 
   void CountRequest(absl::string_view route, int status);
   // Brackets one long poll's wait for the broker.

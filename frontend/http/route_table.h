@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "frontend/http/exchange.h"
+#include "frontend/net/exchange.h"
 
 namespace parley::frontend {
 

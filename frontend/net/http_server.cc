@@ -441,7 +441,7 @@ void HttpServer::Loop::Accept() {
       if (errno == ECONNABORTED) continue;
       // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays queued; stop asking
       // for a moment instead of spinning on a listener that stays readable.
-      server->counters_.accept_errors.fetch_add(1);
+      server->counters_->accept_errors.fetch_add(1);
       PauseAccepting();
       return;
     }
@@ -464,14 +464,14 @@ bool HttpServer::Loop::CloseOldestIdle() {
   if (idle.empty()) return false;
   Connection* oldest = idle.front();
   oldest->Close(/*client_gone=*/false);
-  server->counters_.idle_closed_for_room.fetch_add(1);
+  server->counters_->idle_closed_for_room.fetch_add(1);
   return true;
 }
 
 void HttpServer::Loop::Adopt(int fd, const sockaddr_storage& peer) {
   const int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  HttpServerCounters& counters = server->counters_;
+  HttpServerCounters& counters = *server->counters_;
   if (static_cast<size_t>(counters.connections.load()) >= server->options_.max_connections &&
       !CloseOldestIdle()) {
     counters.refused_at_capacity.fetch_add(1);
@@ -499,7 +499,7 @@ void HttpServer::Loop::Forget(Connection* connection) {
   // Freed after this turn: an event of this turn may still name it.
   loop.Post([doomed = std::move(it->second)] {});
   connections.erase(it);
-  server->counters_.connections.fetch_sub(1);
+  server->counters_->connections.fetch_sub(1);
 }
 
 HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler, Decorator decorate,
@@ -507,7 +507,8 @@ HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler,
     : options_(options),
       handler_(std::move(handler)),
       decorate_(std::move(decorate)),
-      error_body_(std::move(error_body)) {}
+      error_body_(std::move(error_body)),
+      counters_(options.counters != nullptr ? options.counters : &own_counters_) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               RequestHandler handler,
@@ -553,7 +554,7 @@ void HttpServer::Stop(absl::Duration grace) {
     done.WaitForNotification();
   }
   const absl::Time give_up = absl::Now() + grace;
-  while (counters_.connections.load() > 0 && absl::Now() < give_up) {
+  while (counters_->connections.load() > 0 && absl::Now() < give_up) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& loop : loops_) {

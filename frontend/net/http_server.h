@@ -12,11 +12,19 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "frontend/http/exchange.h"
+#include "frontend/net/exchange.h"
 #include "frontend/net/event_loop.h"
 #include "frontend/net/http_request_parser.h"
 
 namespace parley::frontend {
+
+// Counters for metrics; read from any thread.
+struct HttpServerCounters {
+  std::atomic<int64_t> connections{0};
+  std::atomic<uint64_t> accept_errors{0};  // EMFILE/ENFILE and the like
+  std::atomic<uint64_t> refused_at_capacity{0};
+  std::atomic<uint64_t> idle_closed_for_room{0};  // idle connections closed for a new one
+};
 
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
@@ -28,14 +36,8 @@ struct HttpServerOptions {
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   size_t keep_alive_max_requests = 1000;
   RequestLimits limits;
-};
-
-// Counters for metrics; read from any thread.
-struct HttpServerCounters {
-  std::atomic<int64_t> connections{0};
-  std::atomic<uint64_t> accept_errors{0};  // EMFILE/ENFILE and the like
-  std::atomic<uint64_t> refused_at_capacity{0};
-  std::atomic<uint64_t> idle_closed_for_room{0};  // idle connections closed for a new one
+  // Where the server counts (owned by the caller, outliving the server); null: its own.
+  HttpServerCounters* counters = nullptr;
 };
 
 // An HTTP/1.1 server on a few epoll loops (EventLoop), one thread each, every loop accepting
@@ -60,7 +62,7 @@ class HttpServer {
   ~HttpServer();  // Stop(absl::ZeroDuration())
 
   int port() const { return port_; }
-  const HttpServerCounters& counters() const { return counters_; }
+  const HttpServerCounters& counters() const { return *counters_; }
   int loop_threads() const { return static_cast<int>(loops_.size()); }
 
   // Stops accepting and closes idle connections; answered connections close after their
@@ -79,7 +81,8 @@ class HttpServer {
   const RequestHandler handler_;
   const Decorator decorate_;
   const ErrorRenderer error_body_;
-  HttpServerCounters counters_;
+  HttpServerCounters own_counters_;
+  HttpServerCounters* const counters_;  // options.counters, else own_counters_
   std::vector<std::unique_ptr<Loop>> loops_;
   int port_ = 0;
   bool stopped_ = false;

@@ -11,7 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "frontend/http/exchange.h"
+#include "frontend/net/exchange.h"
 #include "frontend/http/http_error.h"
 #include "frontend/http/route_table.h"
 #include "frontend/routes/route_context.h"

@@ -49,8 +49,9 @@ class CountedExchange final : public Exchange {
   std::atomic<bool> responded_{false};
 };
 
-HttpServerOptions HttpOptionsOf(const FrontendOptions& options) {
+HttpServerOptions HttpOptionsOf(const FrontendOptions& options, HttpServerCounters* counters) {
   HttpServerOptions http;
+  http.counters = counters;
   http.host = options.host;
   http.port = options.port;
   http.loops = options.loops;
@@ -83,7 +84,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
   frontend->AddRoutes();
   FrontendServer* raw = frontend.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
-      HttpOptionsOf(options), [raw](ExchangePtr exchange) { raw->Handle(exchange); },
+      HttpOptionsOf(options, &frontend->connections_), [raw](ExchangePtr exchange) { raw->Handle(exchange); },
       AddSecurityHeaders,
       [](const RequestError& error, httplib::Response& response) {
         WriteError(response, {error.status, error.code, error.message,

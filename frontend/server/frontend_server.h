@@ -10,7 +10,7 @@
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
 #include "frontend/frontend_options.h"
-#include "frontend/http/exchange.h"
+#include "frontend/net/exchange.h"
 #include "frontend/http/frontend_metrics.h"
 #include "frontend/http/poll_json.h"
 #include "frontend/http/route_table.h"
@@ -59,7 +59,8 @@ class FrontendServer {
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_{options_.json_cache_messages};
-  FrontendMetrics metrics_{&poll_json_};
+  HttpServerCounters connections_;  // the HTTP server counts here
+  FrontendMetrics metrics_{&poll_json_, &connections_};
   LoginLimiter login_limiter_;
   std::atomic<bool> draining_{false};
   RouteContext context_;

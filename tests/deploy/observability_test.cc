@@ -69,8 +69,8 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
   ASSERT_TRUE(frontend_metrics);
   EXPECT_EQ(frontend_metrics->status, 200);
   EXPECT_TRUE(absl::StartsWith(frontend_metrics->get_header_value("Content-Type"), "text/plain"));
-  // A request is counted just after its answer is sent (httplib's logger), so the last one
-  // may land a moment after the client has it: scrape until it is there.
+  // A request is counted as its answer leaves the route, before it is written: the 404 is
+  // there in the first scrape, but scraping until it is keeps the test honest either way.
   std::string frontend;
   ASSERT_TRUE(parley::testing::WaitFor([&] {
     frontend = Parse(client.Get("/metrics")->body);
@@ -82,6 +82,10 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
            "counter parley_frontend_http_requests_total{code=200,route=/api/poll} 1.0",
            "counter parley_frontend_http_requests_total{code=404,route=unrouted} 1.0",
            "gauge parley_frontend_held_polls{} 0.0",
+           "gauge parley_frontend_open_connections{} 1.0",  // the scrape's own
+           "counter parley_frontend_connections_refused_total{} 0.0",
+           "counter parley_frontend_idle_connections_closed_total{} 0.0",
+           "counter parley_frontend_accept_errors_total{} 0.0",
            "histogram parley_frontend_poll_wait_seconds_count{} 1.0",
            "gauge process_threads{}",
            "gauge process_resident_memory_bytes{}",

@@ -1,5 +1,5 @@
-#ifndef PARLEY_FRONTEND_HTTP_EXCHANGE_H_
-#define PARLEY_FRONTEND_HTTP_EXCHANGE_H_
+#ifndef PARLEY_FRONTEND_NET_EXCHANGE_H_
+#define PARLEY_FRONTEND_NET_EXCHANGE_H_
 
 #include <httplib.h>
 
@@ -38,4 +38,4 @@ using RequestHandler = std::function<void(ExchangePtr)>;
 
 }  // namespace parley::frontend
 
-#endif  // PARLEY_FRONTEND_HTTP_EXCHANGE_H_
+#endif  // PARLEY_FRONTEND_NET_EXCHANGE_H_
