@@ -15,8 +15,9 @@ RUNS=${RUNS:-2}
 SYSTEMS=${SYSTEMS:-"parley nchan1 nchan2"}
 
 # name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
-# Nchan has no logins or presence).
-scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0"
+# Nchan has no logins or presence). unbatched1k: one message per poll (1 msg/s, well below
+# saturation), so CPU per delivery is the cost of a delivery, not a core divided by throughput.
+scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0"
 selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -68,6 +69,16 @@ int BoundPort(int fd) {
   return address.ss_family == AF_INET6
              ? ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port)
              : ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+// The cores this process may run on (its affinity mask: taskset, a container's cpuset).
+int UsableCores() {
+  cpu_set_t cores;
+  CPU_ZERO(&cores);
+  if (sched_getaffinity(0, sizeof cores, &cores) == 0 && CPU_COUNT(&cores) > 0) {
+    return CPU_COUNT(&cores);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 // The peer's address as text and its port.
@@ -516,8 +527,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
                                                               ErrorRenderer error_body) {
   std::unique_ptr<HttpServer> server(
       new HttpServer(options, std::move(handler), std::move(decorate), std::move(error_body)));
-  const int loops =
-      options.loops > 0 ? options.loops : std::max(1u, std::thread::hardware_concurrency());
+  const int loops = options.loops > 0 ? options.loops : UsableCores();
   int port = options.port;
   for (int i = 0; i < loops; ++i) {
     std::string error;

@@ -29,7 +29,7 @@ struct HttpServerCounters {
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
-  int loops = 0;                                     // loop threads; 0: one per core
+  int loops = 0;  // loop threads; 0: one per core this process may run on
   size_t max_connections = 10'000;                   // idle keep-alive connections count too
   absl::Duration read_timeout = absl::Seconds(10);   // a whole request: 408 beyond
   absl::Duration write_timeout = absl::Seconds(10);  // an answer the client does not read
