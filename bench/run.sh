@@ -17,7 +17,8 @@ SYSTEMS=${SYSTEMS:-"parley nchan1 nchan2"}
 # name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
 # Nchan has no logins or presence). unbatched1k: one message per poll (1 msg/s, well below
 # saturation), so CPU per delivery is the cost of a delivery, not a core divided by throughput.
-scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0"
+# idle10k: idle keep-alive connections held for 30 s (the server's CPU while nothing happens).
+scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0 idle10k:10000:0:30"
 selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)
@@ -49,12 +50,17 @@ for entry in $scenarios_all; do
   for run in $(seq "$RUNS"); do
     for system in $SYSTEMS; do
       extra=()
+      frontend_flags=${FRONTEND_FLAGS:-}
       if [ "$name" = storm10k ]; then
         [ "$system" = parley ] || continue
         extra=(--storm --setup_window=32)
       fi
+      if [ "$name" = idle10k ]; then
+        extra=(--idle)
+        frontend_flags="$frontend_flags --keep_alive_timeout=60s"
+      fi
       case $system in
-        parley) start_parley; protocol=parley-api ;;
+        parley) FRONTEND_FLAGS=$frontend_flags start_parley; protocol=parley-api ;;
         parley-seed) start_parley; protocol=parley-seed ;;
         nchan1) start_nchan 1; protocol=nchan ;;
         nchan2) start_nchan 2; protocol=nchan ;;

@@ -25,6 +25,7 @@ for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
         for system, results in json.load(f).items():
             runs[scenario][system].extend(results)
 storms = {s: runs.pop(s) for s in list(runs) if s.startswith("storm")}
+idles = {s: runs.pop(s) for s in list(runs) if s.startswith("idle")}
 
 order = ["siege10", "fanout1k", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
 systems = ["parley", "parley-seed", "nchan1", "nchan2"]
@@ -116,6 +117,30 @@ for scenario, by_system in sorted(storms.items()):
     for i, r in enumerate(results):
         lines.append(f"| run {i + 1} µs/login | " +
                      " | ".join(f"{p['broker_us_per_login']:.0f}" for p in r["login_curve"]) + " |")
+for scenario, by_system in sorted(idles.items()):
+    with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
+        json.dump(by_system, f, indent=1)
+    lines += [
+        "",
+        f"## {scenario}: idle keep-alive connections",
+        "",
+        "Each connection is served one `GET /healthz` and then left open, as a browser leaves it "
+        "between requests (`--keep_alive_timeout=60s` for Parley, `keepalive_timeout 60s` for "
+        "nginx), and held for the time below while the servers' CPU is read. Medians of the runs.",
+        "",
+        "| system | runs | connections | answered | held s | closed by the server | CPU % of one core | "
+        "RSS KiB | threads |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for system in systems:
+        results = by_system.get(system)
+        if not results:
+            continue
+        m = lambda key: median([r["idle"][key] for r in results])
+        lines.append(
+            f"| {system} | {len(results)} | {int(m('connections'))} | {int(m('answered'))} | "
+            f"{m('hold_s'):.0f} | {max(r['idle']['closed_during_hold'] for r in results)} | "
+            f"{m('core_percent'):.2f} | {int(m('rss_kib'))} | {int(m('threads'))} |")
 with open(os.path.join(out_dir, "results.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

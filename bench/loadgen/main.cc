@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/loadgen/idle_run.h"
 #include "bench/loadgen/load_run.h"
 #include "common/program.h"
 
@@ -29,6 +30,9 @@ ABSL_FLAG(bool, storm, false,
           "presence as soon as it is in, then every page reconnects) instead of publishing. "
           "The first of --pids must be the broker.");
 ABSL_FLAG(int, setup_window, 256, "Setup requests (logins) in flight at once.");
+ABSL_FLAG(bool, idle, false,
+          "Idle keep-alive connections instead of polls: --subscribers connections each served "
+          "one GET /healthz, then held for --duration seconds while the servers' CPU is read.");
 
 int main(int argc, char** argv) {
   parley::ParseCommandLine(argc, argv,
@@ -54,6 +58,25 @@ int main(int argc, char** argv) {
   for (absl::string_view pid : absl::StrSplit(absl::GetFlag(FLAGS_pids), ',', absl::SkipEmpty())) {
     int value = 0;
     if (absl::SimpleAtoi(pid, &value)) options.server_pids.push_back(value);
+  }
+  if (absl::GetFlag(FLAGS_idle)) {
+    parley::bench::IdleOptions idle;
+    idle.host = options.host;
+    idle.port = options.port;
+    idle.scenario = options.scenario;
+    idle.system = absl::GetFlag(FLAGS_protocol);
+    idle.connections = options.subscribers;
+    idle.hold_s = options.duration_s;
+    idle.server_pids = options.server_pids;
+    std::string summary;
+    const std::string report = parley::bench::RunIdle(idle, &summary);
+    if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
+      std::ofstream(out) << report;
+    } else {
+      std::cout << report;
+    }
+    std::cout << summary << "\n";
+    return 0;
   }
   std::random_device random;
   const std::string prefix = absl::StrFormat("b%04x_", random() & 0xffff);
