@@ -64,7 +64,7 @@ void BrokerClient::Quiesce() {
 
 std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
                                                                    Done<v1::PollResponse> done) {
-  auto poll = std::make_shared<PendingPoll>();
+  auto poll = std::make_shared<Poll>();
   poll->context_.set_deadline(
       absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
   poll->request_ = request;
@@ -106,7 +106,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
 void BrokerClient::CancelPolls() {
   absl::MutexLock lock(&mu_);
   polls_cancelled_ = true;
-  for (PendingPoll* poll : polls_) poll->Cancel();
+  for (Poll* poll : polls_) poll->Cancel();
 }
 
 template <typename Request, typename Response>

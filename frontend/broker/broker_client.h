@@ -13,42 +13,30 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "frontend/broker/broker_api.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::frontend {
 
-// The frontend's connection to the broker: `channels` gRPC channels, each its own HTTP/2
-// connection (gRPC reconnects them by itself, with a short backoff so a restarted broker is
-// found within about a second). Calls go to the connected channels in turn: after a broker
-// restart the channels reconnect one by one, and a call must not pick one still waiting out
-// its backoff while another is up. Every call has a deadline, and a registry of in-flight
-// Polls lets shutdown answer them at once.
-//
-// Every call is asynchronous: it starts and returns at once, and its `done` runs once, on one
-// of gRPC's threads (or at once on the calling thread when the call cannot start), with the
-// status and the answer. `done` must not block; it may start further calls.
+// The frontend's connection to the broker (BrokerApi over gRPC): `channels` gRPC channels,
+// each its own HTTP/2 connection (gRPC reconnects them by itself, with a short backoff so a
+// restarted broker is found within about a second). Calls go to the connected channels in
+// turn: after a broker restart the channels reconnect one by one, and a call must not pick
+// one still waiting out its backoff while another is up. Every call has a deadline, and a
+// registry of in-flight Polls lets shutdown answer them at once. `done` runs on one of gRPC's
+// callback threads.
 // Thread-safe: the HTTP loop threads and gRPC's threads call it concurrently.
-class BrokerClient {
+class BrokerClient final : public BrokerApi {
  public:
   // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
   // `credentials`: TLS to the broker (null: plaintext).
   BrokerClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
                absl::Duration call_timeout, absl::Duration poll_margin, int channels = 1);
 
-  // For shutdown: cancels every in-flight Poll and makes later ones return at once (OK and
-  // empty, so each waiting client gets an empty answer).
-  void CancelPolls();
-  // CancelPolls, then waits until every call's `done` has returned (the calls' deadlines
-  // bound the wait). After it, no `done` runs: what they use may be destroyed.
-  void Quiesce();
-
-  template <typename Response>
-  using Done = absl::AnyInvocable<void(grpc::Status, Response)>;
-  // A Poll in flight. Cancel() ends it with CANCELLED (the HTTP client left); any thread.
-  class PendingPoll {
+  // A Poll in flight: its gRPC context, messages and callback, alive until gRPC is done.
+  class Poll final : public PendingPoll {
    public:
-    void Cancel() { context_.TryCancel(); }
-    grpc::ClientContext* context() { return &context_; }
+    void Cancel() override { context_.TryCancel(); }
 
    private:
     friend class BrokerClient;
@@ -57,18 +45,23 @@ class BrokerClient {
     v1::PollResponse response_;
     Done<v1::PollResponse> done_;
   };
-  // Same deadline and shutdown rules as Poll.
+
+  void CancelPolls() override;
+  void Quiesce() override;
+
+  // A Poll's deadline is its wait + `poll_margin`.
   std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request,
-                                         Done<v1::PollResponse> done);
-  void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done);
-  void DisconnectAsync(const v1::DisconnectRequest& request, Done<v1::DisconnectResponse> done);
-  void PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done);
-  void JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done);
-  void LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveResponse> done);
-  void HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done);
-  void MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done);
-  void RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done);
-  void StatsAsync(Done<v1::StatsResponse> done);
+                                         Done<v1::PollResponse> done) override;
+  void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) override;
+  void DisconnectAsync(const v1::DisconnectRequest& request,
+                       Done<v1::DisconnectResponse> done) override;
+  void PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done) override;
+  void JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done) override;
+  void LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveResponse> done) override;
+  void HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done) override;
+  void MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done) override;
+  void RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) override;
+  void StatsAsync(Done<v1::StatsResponse> done) override;
 
  private:
   template <typename Request, typename Response>
@@ -89,7 +82,7 @@ class BrokerClient {
   std::atomic<size_t> next_stub_{0};
 
   absl::Mutex mu_;
-  absl::flat_hash_set<PendingPoll*> polls_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Poll*> polls_ ABSL_GUARDED_BY(mu_);
   bool polls_cancelled_ ABSL_GUARDED_BY(mu_) = false;
   int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // started, `done` not yet returned
 

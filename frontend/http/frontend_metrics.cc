@@ -4,7 +4,7 @@
 
 namespace parley::frontend {
 
-FrontendMetrics::FrontendMetrics(PollJson* poll_json, const HttpServerCounters* connections) {
+FrontendMetrics::FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections) {
   requests_ = &registry_.AddCounter("parley_frontend_http_requests_total",
                                     "HTTP requests answered, by route pattern and status.",
                                     {"route", "code"});
@@ -43,6 +43,13 @@ FrontendMetrics::FrontendMetrics(PollJson* poll_json, const HttpServerCounters* 
       "parley_frontend_accept_errors_total",
       "accept() failures (out of file descriptors and the like); accepting pauses 100 ms.", {},
       [connections, one] { return one(static_cast<double>(connections->accept_errors.load())); });
+  registry_.AddCallbackGauge(
+      "parley_frontend_loop_lag_seconds",
+      "The longest an HTTP event loop was late for a timer since the last scrape (probed every "
+      "second on every loop): how long a ready connection may wait for its loop.",
+      {}, [connections, one] {
+        return one(static_cast<double>(connections->loop_lag_max_us.exchange(0)) / 1e6);
+      });
   registry_.AddProcessMetrics();
 }
 

@@ -19,8 +19,9 @@ namespace parley::frontend {
 class FrontendMetrics {
  public:
   // `poll_json`'s cache size and the HTTP server's `connections` counters are read at every
-  // scrape; both must outlive this object.
-  FrontendMetrics(PollJson* poll_json, const HttpServerCounters* connections);
+  // scrape (the loop-lag maximum is taken, so each scrape covers the time since the last);
+  // both must outlive this object.
+  FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections);
 
   void CountRequest(absl::string_view route, int status);
   // Brackets one long poll's wait for the broker.

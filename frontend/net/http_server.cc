@@ -27,6 +27,7 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);  // after EMFILE
+constexpr absl::Duration kLagProbeInterval = absl::Seconds(1);
 
 // A listening socket on host:port (a name, an IPv4 or an IPv6 address; the first address
 // it resolves to), with SO_REUSEPORT so every loop can have its own.
@@ -108,6 +109,7 @@ struct HttpServer::Loop : public FdHandler {
   void Forget(Connection* connection);  // on the loop; frees it after this turn
   bool CloseOldestIdle();
   void PauseAccepting();
+  void ProbeLag();  // on the loop: one timer a second, measuring how late it fires
 
   HttpServer* const server;
   int listen_fd;
@@ -471,6 +473,18 @@ void HttpServer::Loop::PauseAccepting() {
   });
 }
 
+void HttpServer::Loop::ProbeLag() {
+  const absl::Time due = loop.now() + kLagProbeInterval;
+  loop.AddTimer(due, [this, due] {
+    const int64_t lag = absl::ToInt64Microseconds(loop.now() - due);
+    std::atomic<int64_t>& worst = server->counters_->loop_lag_max_us;
+    int64_t seen = worst.load();
+    while (lag > seen && !worst.compare_exchange_weak(seen, lag)) {
+    }
+    if (!draining) ProbeLag();
+  });
+}
+
 bool HttpServer::Loop::CloseOldestIdle() {
   if (idle.empty()) return false;
   Connection* oldest = idle.front();
@@ -539,6 +553,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   server->port_ = port;
   for (auto& loop : server->loops_) {
     loop->loop.Watch(loop->listen_fd, EPOLLIN, loop.get());
+    loop->loop.Post([raw = loop.get()] { raw->ProbeLag(); });
     loop->thread = std::thread([raw = loop.get()] { raw->loop.Run(); });
   }
   return server;

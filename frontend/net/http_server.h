@@ -24,6 +24,9 @@ struct HttpServerCounters {
   std::atomic<uint64_t> accept_errors{0};  // EMFILE/ENFILE and the like
   std::atomic<uint64_t> refused_at_capacity{0};
   std::atomic<uint64_t> idle_closed_for_room{0};  // idle connections closed for a new one
+  // The longest a loop was late for a timer (probed every second on every loop) since a
+  // reader last took it (exchange(0)): how long a ready event may wait for its loop.
+  std::atomic<int64_t> loop_lag_max_us{0};
 };
 
 struct HttpServerOptions {

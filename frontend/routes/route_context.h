@@ -4,7 +4,7 @@
 #include <atomic>
 
 #include "frontend/assets/web_assets.h"
-#include "frontend/broker/broker_client.h"
+#include "frontend/broker/broker_api.h"
 #include "frontend/frontend_options.h"
 #include "frontend/http/frontend_metrics.h"
 #include "frontend/http/poll_json.h"
@@ -19,7 +19,7 @@ namespace parley::frontend {
 // the HTTP loop threads, their continuations on gRPC's threads.
 struct RouteContext {
   const FrontendOptions* options;
-  BrokerClient* broker;
+  BrokerApi* broker;
   SessionGate* sessions;
   const WebAssets* assets;
   PollJson* poll_json;

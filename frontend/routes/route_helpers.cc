@@ -37,17 +37,22 @@ std::shared_ptr<HeldPoll> HeldPoll::Watch(const RouteContext& context, ExchangeP
 }
 
 void HeldPoll::ClientGone() {
-  absl::MutexLock lock(&mu_);
-  gone_ = true;
-  if (current_ != nullptr) current_->Cancel();
+  std::shared_ptr<BrokerApi::PendingPoll> current;
+  {
+    absl::MutexLock lock(&mu_);
+    gone_ = true;
+    current = current_;
+  }
+  // Outside the lock: a cancelled poll may run its `done` inline.
+  if (current != nullptr) current->Cancel();
 }
 
 void HeldPoll::Poll(const Session& session, const v1::PollRequest& request,
-                    BrokerClient::Done<v1::PollResponse> done) {
+                    BrokerApi::Done<v1::PollResponse> done) {
   // Each attempt (a second one after reconnecting) becomes the poll a hangup cancels. The
   // attempt holds this object, so it lives until the last poll has answered.
   SessionGate::Attempt<v1::PollResponse> attempt =
-      [self = shared_from_this(), request](BrokerClient::Done<v1::PollResponse> finish) {
+      [self = shared_from_this(), request](BrokerApi::Done<v1::PollResponse> finish) {
         bool gone;
         {
           absl::MutexLock lock(&self->mu_);
@@ -57,11 +62,15 @@ void HeldPoll::Poll(const Session& session, const v1::PollRequest& request,
           finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"), v1::PollResponse());
           return;
         }
-        std::shared_ptr<BrokerClient::PendingPoll> pending =
+        std::shared_ptr<BrokerApi::PendingPoll> pending =
             self->context_.broker->PollAsync(request, std::move(finish));
-        absl::MutexLock lock(&self->mu_);
-        self->current_ = pending;
-        if (self->gone_ && pending != nullptr) pending->Cancel();  // left meanwhile
+        bool gone_meanwhile;
+        {
+          absl::MutexLock lock(&self->mu_);
+          self->current_ = pending;
+          gone_meanwhile = self->gone_;
+        }
+        if (gone_meanwhile && pending != nullptr) pending->Cancel();
       };
   context_.sessions->WithReconnect<v1::PollResponse>(session, std::move(attempt), std::move(done));
 }

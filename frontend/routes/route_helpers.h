@@ -32,7 +32,7 @@ void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& m
 // The `done` of a broker call whose answer goes to the client as it is: the message as
 // JSON, or the mapped error.
 template <typename Response>
-BrokerClient::Done<Response> AnswerWith(ExchangePtr exchange) {
+BrokerApi::Done<Response> AnswerWith(ExchangePtr exchange) {
   return [exchange = std::move(exchange)](grpc::Status status, Response response) {
     if (status.ok()) {
       RespondJson(exchange, response);
@@ -57,7 +57,7 @@ class HeldPoll : public std::enable_shared_from_this<HeldPoll> {
 
   // Polls the broker; `done` gets its answer. After the client left: CANCELLED.
   void Poll(const Session& session, const v1::PollRequest& request,
-            BrokerClient::Done<v1::PollResponse> done);
+            BrokerApi::Done<v1::PollResponse> done);
 
   // Answers a failed poll: 499 `client_closed` if the client left (nobody reads it; logs and
   // metrics do), else the broker's error.
@@ -73,7 +73,7 @@ class HeldPoll : public std::enable_shared_from_this<HeldPoll> {
   const ExchangePtr exchange_;
   absl::Mutex mu_;
   bool gone_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<BrokerClient::PendingPoll> current_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<BrokerApi::PendingPoll> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace parley::frontend

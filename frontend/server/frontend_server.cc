@@ -67,20 +67,25 @@ HttpServerOptions HttpOptionsOf(const FrontendOptions& options, HttpServerCounte
 
 }  // namespace
 
-FrontendServer::FrontendServer(const FrontendOptions& options, std::string session_secret)
+FrontendServer::FrontendServer(const FrontendOptions& options, std::string session_secret,
+                               std::unique_ptr<BrokerApi> broker)
     : options_(options),
       tokens_(std::move(session_secret), options.session_lifetime),
-      broker_(options.broker, options.broker_credentials, options.broker_timeout,
-              options.poll_margin, options.broker_channels),
-      sessions_(&broker_, &tokens_),
+      broker_(broker != nullptr
+                  ? std::move(broker)
+                  : std::make_unique<BrokerClient>(options.broker, options.broker_credentials,
+                                                   options.broker_timeout, options.poll_margin,
+                                                   options.broker_channels)),
+      sessions_(broker_.get(), &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),
-      context_{&options_, &broker_,  &sessions_,       &assets_,
+      context_{&options_, broker_.get(), &sessions_,  &assets_,
                &poll_json_, &metrics_, &login_limiter_, &draining_} {}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
-    const FrontendOptions& options, std::string session_secret) {
-  std::unique_ptr<FrontendServer> frontend(new FrontendServer(options, std::move(session_secret)));
+    const FrontendOptions& options, std::string session_secret, std::unique_ptr<BrokerApi> broker) {
+  std::unique_ptr<FrontendServer> frontend(
+      new FrontendServer(options, std::move(session_secret), std::move(broker)));
   frontend->AddRoutes();
   FrontendServer* raw = frontend.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
@@ -139,7 +144,7 @@ void FrontendServer::Handle(const ExchangePtr& exchange) {
 
 void FrontendServer::BeginShutdown() {
   draining_.store(true);
-  broker_.CancelPolls();
+  broker_->CancelPolls();
 }
 
 void FrontendServer::Shutdown() {
@@ -149,7 +154,7 @@ void FrontendServer::Shutdown() {
   BeginShutdown();
   // Unary calls in flight end within the broker timeout; their answers still go out.
   if (http_ != nullptr) http_->Stop(options_.broker_timeout + absl::Seconds(1));
-  broker_.Quiesce();  // no `done` runs after this: the routes' context may go
+  broker_->Quiesce();  // no `done` runs after this: the routes' context may go
 }
 
 }  // namespace parley::frontend

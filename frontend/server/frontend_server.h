@@ -32,8 +32,10 @@ namespace parley::frontend {
 class FrontendServer {
  public:
   // Binds and starts serving; `session_secret` keys the session tokens (non-empty).
-  static absl::StatusOr<std::unique_ptr<FrontendServer>> Start(const FrontendOptions& options,
-                                                               std::string session_secret);
+  // `broker`: the broker to use (tests pass a fake); null: a BrokerClient to options.broker.
+  static absl::StatusOr<std::unique_ptr<FrontendServer>> Start(
+      const FrontendOptions& options, std::string session_secret,
+      std::unique_ptr<BrokerApi> broker = nullptr);
   ~FrontendServer();  // Shutdown()
 
   int port() const { return http_->port(); }
@@ -48,14 +50,15 @@ class FrontendServer {
   void Shutdown();
 
  private:
-  FrontendServer(const FrontendOptions& options, std::string session_secret);
+  FrontendServer(const FrontendOptions& options, std::string session_secret,
+                 std::unique_ptr<BrokerApi> broker);
   void AddRoutes();
   // On a loop thread, for every complete request.
   void Handle(const ExchangePtr& exchange);
 
   const FrontendOptions options_;
   SessionTokens tokens_;
-  BrokerClient broker_;
+  const std::unique_ptr<BrokerApi> broker_;
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_{options_.json_cache_messages};

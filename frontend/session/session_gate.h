@@ -10,7 +10,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "frontend/broker/broker_client.h"
+#include "frontend/broker/broker_api.h"
 #include "frontend/session/session_tokens.h"
 #include "grpcpp/support/status.h"
 
@@ -25,17 +25,17 @@ struct Login {
 
 // Sessions as the routes see them: log in (Connect + token), authenticate a request, and run
 // broker calls that survive a broker restart or user expiry by connecting the session again.
-// The broker calls are asynchronous (BrokerClient's rules: `done` runs on a gRPC thread).
+// The broker calls are asynchronous (BrokerApi's rules: `done` runs later, on another thread).
 // Thread-safe (no state of its own).
 class SessionGate {
  public:
   template <typename Response>
-  using Done = BrokerClient::Done<Response>;
+  using Done = BrokerApi::Done<Response>;
   // Starts one attempt of a broker call, to end in the `done` it is given; may run twice.
   template <typename Response>
   using Attempt = std::function<void(Done<Response>)>;
 
-  SessionGate(BrokerClient* broker, const SessionTokens* tokens)
+  SessionGate(BrokerApi* broker, const SessionTokens* tokens)
       : broker_(broker), tokens_(tokens) {}
 
   // Validates the name, connects it to the broker under a new session and issues its token.
@@ -68,7 +68,7 @@ class SessionGate {
   void Reconnect(const Session& session, absl::AnyInvocable<void()> retry,
                  absl::AnyInvocable<void(grpc::Status)> give_up);
 
-  BrokerClient* const broker_;
+  BrokerApi* const broker_;
   const SessionTokens* const tokens_;
 };
 

@@ -86,6 +86,7 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
            "counter parley_frontend_connections_refused_total{} 0.0",
            "counter parley_frontend_idle_connections_closed_total{} 0.0",
            "counter parley_frontend_accept_errors_total{} 0.0",
+           "gauge parley_frontend_loop_lag_seconds{}",
            "histogram parley_frontend_poll_wait_seconds_count{} 1.0",
            "gauge process_threads{}",
            "gauge process_resident_memory_bytes{}",
