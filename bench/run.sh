@@ -3,7 +3,7 @@
 # bench/results/. Usage: bench/run.sh [scenario ...]   (default: every scenario)
 #   RUNS=2            runs of each scenario per system (medians are quoted)
 #   SYSTEMS="parley nchan1 nchan2"
-#   FRONTEND_FLAGS="--broker_channels=4"   extra flags for parley-frontend
+#   FRONTEND_FLAGS="--broker_channels=2"   extra flags for parley-frontend
 # The system under test runs on core 1 (taskset -c 1), the load generator on core 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -17,7 +17,9 @@ struct FrontendOptions {
   std::string broker = "127.0.0.1:50051";
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
-  int broker_channels = 4;  // measured: 4 beat 1 in bench fanout1k (bench/README.md)
+  // One: with the callback API, answers on a second channel waited up to ~100 ms for gRPC's
+  // backup poller (bench/README.md "One channel or four").
+  int broker_channels = 1;
   int loops = 0;  // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;

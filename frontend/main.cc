@@ -21,7 +21,7 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
 ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
-ABSL_FLAG(int64_t, broker_channels, 4,
+ABSL_FLAG(int64_t, broker_channels, 1,
           "gRPC channels (HTTP/2 connections) to the broker; calls are spread over them.");
 ABSL_FLAG(int64_t, loops, 0,
           "HTTP event-loop threads, each accepting on its own socket (0: one per core the process may run on).");
