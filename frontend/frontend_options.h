@@ -17,9 +17,7 @@ struct FrontendOptions {
   std::string broker = "127.0.0.1:50051";
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
-  // One: with the callback API, answers on a second channel waited up to ~100 ms for gRPC's
-  // backup poller (bench/README.md "One channel or four").
-  int broker_channels = 1;
+  int broker_channels = 1;  // one and four measured the same (bench/README.md)
   int loops = 0;  // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;

@@ -6,6 +6,11 @@
 namespace parley::frontend {
 namespace {
 
+// Completion threads: two, so one slow `done` does not hold every answer back. (Debian's
+// libgrpc checks each event against every tag outstanding on its queue; two queues also
+// halve that scan.)
+constexpr int kCompletionQueues = 2;
+
 std::shared_ptr<grpc::Channel> Dial(const std::string& address,
                                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
                                     int index) {
@@ -34,6 +39,26 @@ BrokerClient::BrokerClient(const std::string& address,
     // ~100 ms (bench siege10's p99 after a start).
     channels_.back()->GetState(/*try_to_connect=*/true);
   }
+  for (int i = 0; i < kCompletionQueues; ++i) {
+    queues_.push_back(std::make_unique<grpc::CompletionQueue>());
+    completion_threads_.emplace_back(&BrokerClient::Drain, queues_.back().get());
+  }
+}
+
+BrokerClient::~BrokerClient() {
+  Quiesce();
+  for (auto& queue : queues_) queue->Shutdown();
+  for (std::thread& thread : completion_threads_) thread.join();
+}
+
+void BrokerClient::Drain(grpc::CompletionQueue* queue) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue->Next(&tag, &ok)) static_cast<Completion*>(tag)->Complete(ok);
+}
+
+grpc::CompletionQueue* BrokerClient::NextQueue() {
+  return queues_[next_queue_.fetch_add(1, std::memory_order_relaxed) % queues_.size()].get();
 }
 
 v1::Broker::Stub& BrokerClient::NextStub() {
@@ -68,9 +93,9 @@ void BrokerClient::Quiesce() {
 std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
                                                                    Done<v1::PollResponse> done) {
   auto poll = std::make_shared<Poll>();
+  poll->client_ = this;
   poll->context_.set_deadline(
       absl::ToChronoTime(absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_));
-  poll->request_ = request;
   poll->done_ = std::move(done);
   bool registered = false;
   {
@@ -82,28 +107,34 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
     return nullptr;
   }
   CallStarted();
-  // The callback holds the poll until gRPC is done with its context and messages.
-  NextStub().async()->Poll(&poll->context_, &poll->request_, &poll->response_,
-                           [this, poll](grpc::Status status) {
-                             bool shutting_down = false;
-                             {
-                               absl::MutexLock lock(&mu_);
-                               polls_.erase(poll.get());
-                               shutting_down = polls_cancelled_;
-                             }
-                             if (shutting_down && !status.ok()) {
-                               // Answered empty because the frontend is shutting down.
-                               poll->response_.Clear();
-                               status = grpc::Status::OK;
-                             }
-                             // Moved out so that what `done` holds (which may hold this
-                             // poll) is released once it has run.
-                             Done<v1::PollResponse> done = std::move(poll->done_);
-                             done(std::move(status), std::move(poll->response_));
-                             done = nullptr;
-                             CallEnded();
-                           });
+  poll->self_ = poll;  // until the tag comes back
+  poll->reader_ = NextStub().PrepareAsyncPoll(&poll->context_, request, NextQueue());
+  poll->reader_->StartCall();
+  poll->reader_->Finish(&poll->response_, &poll->status_, static_cast<Completion*>(poll.get()));
   return poll;
+}
+
+void BrokerClient::Poll::Complete(bool) {
+  BrokerClient* client = client_;
+  bool shutting_down = false;
+  {
+    absl::MutexLock lock(&client->mu_);
+    client->polls_.erase(this);
+    shutting_down = client->polls_cancelled_;
+  }
+  grpc::Status status = std::move(status_);
+  if (shutting_down && !status.ok()) {
+    // Answered empty because the frontend is shutting down.
+    response_.Clear();
+    status = grpc::Status::OK;
+  }
+  // Moved out so that what `done` holds (which may hold this poll) is released once it ran.
+  Done<v1::PollResponse> done = std::move(done_);
+  done(std::move(status), std::move(response_));
+  done = nullptr;
+  std::shared_ptr<Poll> last = std::move(self_);  // may free this object
+  last.reset();
+  client->CallEnded();
 }
 
 void BrokerClient::CancelPolls() {
@@ -112,63 +143,74 @@ void BrokerClient::CancelPolls() {
   for (Poll* poll : polls_) poll->Cancel();
 }
 
+// One unary call in flight; deletes itself when its tag has come back and `done` has run.
+template <typename Response>
+class BrokerClient::UnaryCall final : public Completion {
+ public:
+  UnaryCall(BrokerClient* client, Done<Response> done) : client_(client), done_(std::move(done)) {}
+  void Complete(bool) override {
+    BrokerClient* client = client_;
+    done_(std::move(status_), std::move(response_));
+    delete this;
+    client->CallEnded();
+  }
+
+  grpc::ClientContext context;
+  grpc::Status status_;
+  Response response_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader;
+
+ private:
+  BrokerClient* const client_;
+  Done<Response> done_;
+};
+
 template <typename Request, typename Response>
 void BrokerClient::UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
                               Done<Response> done) {
-  struct Call {
-    grpc::ClientContext context;
-    Request request;
-    Response response;
-    Done<Response> done;
-  };
-  auto* call = new Call;
+  auto* call = new UnaryCall<Response>(this, std::move(done));
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
-  call->request = request;
-  call->done = std::move(done);
   CallStarted();
-  (NextStub().async()->*method)(&call->context, &call->request, &call->response,
-                                [this, call](grpc::Status status) {
-                                  call->done(std::move(status), std::move(call->response));
-                                  delete call;
-                                  CallEnded();
-                                });
+  call->reader = (NextStub().*method)(&call->context, request, NextQueue());
+  call->reader->StartCall();
+  call->reader->Finish(&call->response_, &call->status_, static_cast<Completion*>(call));
 }
 
 void BrokerClient::ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) {
-  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::async::Connect, request,
+  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::PrepareAsyncConnect, request,
                                                       std::move(done));
 }
 void BrokerClient::DisconnectAsync(const v1::DisconnectRequest& request,
                                    Done<v1::DisconnectResponse> done) {
-  UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(&v1::Broker::Stub::async::Disconnect,
+  UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(&v1::Broker::Stub::PrepareAsyncDisconnect,
                                                             request, std::move(done));
 }
 void BrokerClient::PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done) {
-  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::async::Publish, request,
+  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::PrepareAsyncPublish, request,
                                                       std::move(done));
 }
 void BrokerClient::JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done) {
-  UnaryAsync<v1::JoinRequest, v1::JoinResponse>(&v1::Broker::Stub::async::Join, request,
+  UnaryAsync<v1::JoinRequest, v1::JoinResponse>(&v1::Broker::Stub::PrepareAsyncJoin, request,
                                                 std::move(done));
 }
 void BrokerClient::LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveResponse> done) {
-  UnaryAsync<v1::LeaveRequest, v1::LeaveResponse>(&v1::Broker::Stub::async::Leave, request,
+  UnaryAsync<v1::LeaveRequest, v1::LeaveResponse>(&v1::Broker::Stub::PrepareAsyncLeave, request,
                                                   std::move(done));
 }
 void BrokerClient::HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done) {
-  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::async::History, request,
+  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::PrepareAsyncHistory, request,
                                                       std::move(done));
 }
 void BrokerClient::MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done) {
-  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::async::Members, request,
+  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::PrepareAsyncMembers, request,
                                                       std::move(done));
 }
 void BrokerClient::RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) {
-  UnaryAsync<v1::RoomsRequest, v1::RoomsResponse>(&v1::Broker::Stub::async::Rooms, request,
+  UnaryAsync<v1::RoomsRequest, v1::RoomsResponse>(&v1::Broker::Stub::PrepareAsyncRooms, request,
                                                   std::move(done));
 }
 void BrokerClient::StatsAsync(Done<v1::StatsResponse> done) {
-  UnaryAsync<v1::StatsRequest, v1::StatsResponse>(&v1::Broker::Stub::async::Stats,
+  UnaryAsync<v1::StatsRequest, v1::StatsResponse>(&v1::Broker::Stub::PrepareAsyncStats,
                                                   v1::StatsRequest(), std::move(done));
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -23,26 +24,43 @@ namespace parley::frontend {
 // restarted broker is found within about a second). Calls go to the connected channels in
 // turn: after a broker restart the channels reconnect one by one, and a call must not pick
 // one still waiting out its backoff while another is up. Every call has a deadline, and a
-// registry of in-flight Polls lets shutdown answer them at once. `done` runs on one of gRPC's
-// callback threads.
-// Thread-safe: the HTTP loop threads and gRPC's threads call it concurrently.
+// registry of in-flight Polls lets shutdown answer them at once.
+//
+// Calls complete on completion queues of our own, each drained by one thread that runs the
+// calls' `done`. (gRPC's callback API left an answer unnoticed until its backup poller's next
+// round, ~100 ms, whenever none of gRPC's threads happened to be polling: a thread always
+// waiting in `Next()` is always polling.)
+// Thread-safe: the HTTP loop threads and the completion threads call it concurrently.
 class BrokerClient final : public BrokerApi {
  public:
   // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
   // `credentials`: TLS to the broker (null: plaintext).
   BrokerClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
                absl::Duration call_timeout, absl::Duration poll_margin, int channels = 1);
+  ~BrokerClient() override;  // Quiesce, then ends the completion threads
 
-  // A Poll in flight: its gRPC context, messages and callback, alive until gRPC is done.
-  class Poll final : public PendingPoll {
+  // What a completion thread runs when a call's tag comes back.
+  class Completion {
+   public:
+    virtual ~Completion() = default;
+    virtual void Complete(bool ok) = 0;
+  };
+
+  // A Poll in flight: its gRPC context, answer and callback. Holds itself (self_) until its
+  // tag has come back.
+  class Poll final : public PendingPoll, public Completion {
    public:
     void Cancel() override { context_.TryCancel(); }
+    void Complete(bool ok) override;
 
    private:
     friend class BrokerClient;
+    BrokerClient* client_ = nullptr;
+    std::shared_ptr<Poll> self_;
     grpc::ClientContext context_;
-    v1::PollRequest request_;
     v1::PollResponse response_;
+    grpc::Status status_;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::PollResponse>> reader_;
     Done<v1::PollResponse> done_;
   };
 
@@ -65,13 +83,16 @@ class BrokerClient final : public BrokerApi {
 
  private:
   template <typename Request, typename Response>
-  using AsyncMethod = void (v1::Broker::Stub::async::*)(grpc::ClientContext*, const Request*,
-                                                        Response*,
-                                                        std::function<void(grpc::Status)>);
+  using AsyncMethod = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
+      v1::Broker::Stub::*)(grpc::ClientContext*, const Request&, grpc::CompletionQueue*);
+  template <typename Response>
+  class UnaryCall;
 
   template <typename Request, typename Response>
   void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
                   Done<Response> done);
+  grpc::CompletionQueue* NextQueue();
+  static void Drain(grpc::CompletionQueue* queue);
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
@@ -80,6 +101,9 @@ class BrokerClient final : public BrokerApi {
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // stubs_[i] uses channels_[i]
   std::atomic<size_t> next_stub_{0};
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
+  std::vector<std::thread> completion_threads_;  // one per queue
+  std::atomic<size_t> next_queue_{0};
 
   absl::Mutex mu_;
   absl::flat_hash_set<Poll*> polls_ ABSL_GUARDED_BY(mu_);

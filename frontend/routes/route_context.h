@@ -16,7 +16,7 @@ namespace parley::frontend {
 // What every route handler needs. Everything pointed to is owned by FrontendServer and
 // outlives every exchange and every broker call's `done` (FrontendServer::Shutdown quiesces
 // the broker client before anything is destroyed); all of it is thread-safe: handlers run on
-// the HTTP loop threads, their continuations on gRPC's threads.
+// the HTTP loop threads, their continuations on the broker client's completion threads.
 struct RouteContext {
   const FrontendOptions* options;
   BrokerApi* broker;

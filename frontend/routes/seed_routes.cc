@@ -43,7 +43,7 @@ bool IsLobbyChat(const v1::Message& message) {
 
 // One /get_post: polls one message at a time from the broker-kept cursor, skipping what the
 // tutorial's page never showed (joins, leaves, other rooms, direct messages), until a lobby
-// chat line comes or the wait runs out. Each poll's answer (on a gRPC thread) starts the next.
+// chat line comes or the wait runs out. Each poll's answer (on a completion thread) starts the next.
 class SeedGetPost : public std::enable_shared_from_this<SeedGetPost> {
  public:
   SeedGetPost(const RouteContext& context, ExchangePtr exchange, Session session)

@@ -27,7 +27,7 @@ namespace parley::frontend {
 // no chat state.
 //
 // Threads: the HTTP server's loop threads run the checks and start each route; broker
-// answers finish them on gRPC's threads. Public methods are for one controlling thread
+// answers finish them on the broker client's completion threads. Public methods are for one controlling thread
 // (main, or a test).
 class FrontendServer {
  public:
