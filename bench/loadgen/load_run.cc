@@ -247,6 +247,9 @@ void LoadRun::OnPublisherResponse(Connection* connection, const HttpResponse& re
     Error(absl::StrCat("publish_http_", response.status));
   }
   if (options_.rate <= 0 && publishing_) {
+    if (connection->fd < 0) {  // the server ended it with this answer (keep-alive limit)
+      connection = publishers_[connection->index] = Open(false, connection->index);
+    }
     connection->sequence = next_sequence_++;
     ++publishes_in_flight_;
     Send(connection, protocol_->PublishRequest(

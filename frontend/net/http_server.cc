@@ -28,6 +28,7 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);  // after EMFILE
 constexpr absl::Duration kLagProbeInterval = absl::Seconds(1);
+constexpr absl::Duration kLinger = absl::Seconds(2);  // reading after our last answer
 
 // A listening socket on host:port (a name, an IPv4 or an IPv6 address; the first address
 // it resolves to), with SO_REUSEPORT so every loop can have its own.
@@ -171,9 +172,13 @@ class ConnectionExchange final : public Exchange {
 //   kReading   waiting for (the rest of) a request; idle when nothing of one has arrived
 //   kHandling  an Exchange is out with the routes; only a hangup is watched for
 //   kWriting   an answer is being written
+//   kLingering the last answer is written and our side shut down; what the client still sends
+//              is read and dropped until it closes or kLinger passes, so that closing with
+//              unread bytes (a refused body, a request sent after our last answer) does not
+//              reset the connection before the client has read the answer
 //   kClosed
-// One timer at a time: the idle keep-alive limit, the whole-request deadline (408), or the
-// write deadline.
+// One timer at a time: the idle keep-alive limit, the whole-request deadline (408), the
+// write deadline, or the linger.
 class HttpServer::Connection final : public FdHandler,
                                      public std::enable_shared_from_this<Connection> {
  public:
@@ -205,6 +210,10 @@ class HttpServer::Connection final : public FdHandler,
     }
     if (state_ == State::kWriting) {
       if (events & EPOLLOUT) Flush();
+      return;
+    }
+    if (state_ == State::kLingering) {
+      DropInput();
       return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP)) ReadAndProcess();
@@ -242,7 +251,7 @@ class HttpServer::Connection final : public FdHandler,
   }
 
  private:
-  enum class State { kReading, kHandling, kWriting, kClosed };
+  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
 
   void SetTimer(absl::Duration after, void (Connection::*expired)()) {
     CancelTimer();
@@ -399,12 +408,35 @@ class HttpServer::Connection final : public FdHandler,
     out_.clear();
     CancelTimer();
     if (close_after_write_) {
-      Close(/*client_gone=*/false);
+      Linger();
       return;
     }
     parser_.Reset();
     EnterReading();
   }
+
+  void Linger() {
+    state_ = State::kLingering;
+    shutdown(fd_, SHUT_WR);  // the client sees the end of our answer
+    loop_->loop.Modify(fd_, EPOLLIN | EPOLLRDHUP, this);
+    SetTimer(kLinger, &Connection::OnLingerTimeout);
+    DropInput();
+  }
+
+  // Reads and drops what the client sends after our last answer; closes at its end.
+  void DropInput() {
+    char buffer[kReadChunk];
+    while (true) {
+      const ssize_t n = read(fd_, buffer, sizeof buffer);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      Close(/*client_gone=*/false);  // end of stream or an error: done
+      return;
+    }
+  }
+
+  void OnLingerTimeout() { Close(/*client_gone=*/false); }
 
   Loop* const loop_;
   HttpServer* const server_;
