@@ -18,7 +18,7 @@ struct FrontendOptions {
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
   int broker_channels = 1;  // one and four measured the same (bench/README.md)
-  int loops = 0;  // HTTP event-loop threads; 0: one per core
+  int loops = 0;            // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;
   size_t max_header_bytes = 16 * 1024;  // request line + headers

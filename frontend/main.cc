@@ -24,7 +24,8 @@ ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gR
 ABSL_FLAG(int64_t, broker_channels, 1,
           "gRPC channels (HTTP/2 connections) to the broker; calls are spread over them.");
 ABSL_FLAG(int64_t, loops, 0,
-          "HTTP event-loop threads, each accepting on its own socket (0: one per core the process may run on).");
+          "HTTP event-loop threads, each accepting on its own socket (0: one per core the process "
+          "may run on).");
 ABSL_FLAG(int64_t, max_connections, 10'000,
           "Open connections at once, idle keep-alive ones included; at the limit the oldest "
           "idle one is closed for a new one, and if none is idle the new one gets 503.");

@@ -24,8 +24,7 @@ namespace {
 
 // What the frontend's checks and routes read of a request, as they read it.
 void ReadLikeTheRoutes(const httplib::Request& request) {
-  static const parley::frontend::SessionTokens tokens("fuzzing-secret-0123456789",
-                                                      absl::Hours(1));
+  static const parley::frontend::SessionTokens tokens("fuzzing-secret-0123456789", absl::Hours(1));
   (void)parley::frontend::IsStateChanging(request);
   (void)parley::frontend::IsSameOriginOrUnstated(request);
   (void)tokens.Verify(parley::frontend::SessionTokenOf(request), absl::UnixEpoch());

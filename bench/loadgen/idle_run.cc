@@ -56,7 +56,8 @@ std::string RunIdle(const IdleOptions& options, std::string* summary) {
   // Send on every connection first, then read: the server answers them all meanwhile.
   for (int i = 0; i < options.connections; ++i) {
     const int fd = Connect(options);
-    if (fd < 0 || write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    if (fd < 0 ||
+        write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
       ++refused;
       if (fd >= 0) close(fd);
       continue;
@@ -83,8 +84,8 @@ std::string RunIdle(const IdleOptions& options, std::string* summary) {
   *summary = absl::StrFormat(
       "%s %s: %d connections (%d refused, %d answered), held %.0f s: server CPU %.3f s = %.2f %% "
       "of a core, %d closed by the server meanwhile, RSS %d KiB, %d threads",
-      options.scenario, options.system, options.connections, refused, answered, options.hold_s,
-      cpu, core_percent, closed, after.rss_kib, after.threads);
+      options.scenario, options.system, options.connections, refused, answered, options.hold_s, cpu,
+      core_percent, closed, after.rss_kib, after.threads);
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "idle": {"connections": %d, "refused": %d,
  "answered": %d, "hold_s": %g, "closed_during_hold": %d, "cpu_seconds": %.3f,

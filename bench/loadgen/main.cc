@@ -80,8 +80,7 @@ int main(int argc, char** argv) {
   }
   std::random_device random;
   const std::string prefix = absl::StrFormat("b%04x_", random() & 0xffff);
-  auto protocol =
-      parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix, options.storm);
+  auto protocol = parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix, options.storm);
   if (protocol == nullptr || options.subscribers < 1 || options.setup_window < 1 ||
       (options.storm && (options.server_pids.empty() || protocol->name() != "parley-api"))) {
     std::cerr << "--protocol must be parley-api, parley-seed or nchan; --subscribers >= 1; "

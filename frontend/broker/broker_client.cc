@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace parley::frontend {
 namespace {
 
@@ -177,17 +176,17 @@ void BrokerClient::UnaryAsync(AsyncMethod<Request, Response> method, const Reque
 }
 
 void BrokerClient::ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) {
-  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::PrepareAsyncConnect, request,
-                                                      std::move(done));
+  UnaryAsync<v1::ConnectRequest, v1::ConnectResponse>(&v1::Broker::Stub::PrepareAsyncConnect,
+                                                      request, std::move(done));
 }
 void BrokerClient::DisconnectAsync(const v1::DisconnectRequest& request,
                                    Done<v1::DisconnectResponse> done) {
-  UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(&v1::Broker::Stub::PrepareAsyncDisconnect,
-                                                            request, std::move(done));
+  UnaryAsync<v1::DisconnectRequest, v1::DisconnectResponse>(
+      &v1::Broker::Stub::PrepareAsyncDisconnect, request, std::move(done));
 }
 void BrokerClient::PublishAsync(const v1::PublishRequest& request, Done<v1::PublishResponse> done) {
-  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::PrepareAsyncPublish, request,
-                                                      std::move(done));
+  UnaryAsync<v1::PublishRequest, v1::PublishResponse>(&v1::Broker::Stub::PrepareAsyncPublish,
+                                                      request, std::move(done));
 }
 void BrokerClient::JoinAsync(const v1::JoinRequest& request, Done<v1::JoinResponse> done) {
   UnaryAsync<v1::JoinRequest, v1::JoinResponse>(&v1::Broker::Stub::PrepareAsyncJoin, request,
@@ -198,12 +197,12 @@ void BrokerClient::LeaveAsync(const v1::LeaveRequest& request, Done<v1::LeaveRes
                                                   std::move(done));
 }
 void BrokerClient::HistoryAsync(const v1::HistoryRequest& request, Done<v1::HistoryResponse> done) {
-  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::PrepareAsyncHistory, request,
-                                                      std::move(done));
+  UnaryAsync<v1::HistoryRequest, v1::HistoryResponse>(&v1::Broker::Stub::PrepareAsyncHistory,
+                                                      request, std::move(done));
 }
 void BrokerClient::MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done) {
-  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::PrepareAsyncMembers, request,
-                                                      std::move(done));
+  UnaryAsync<v1::MembersRequest, v1::MembersResponse>(&v1::Broker::Stub::PrepareAsyncMembers,
+                                                      request, std::move(done));
 }
 void BrokerClient::RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) {
   UnaryAsync<v1::RoomsRequest, v1::RoomsResponse>(&v1::Broker::Stub::PrepareAsyncRooms, request,

@@ -2,10 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,8 +39,8 @@ int ListenSocket(const std::string& host, int port, std::string* error) {
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
   const std::string service = std::to_string(port);
-  if (const int failed = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(),
-                                     &hints, &found);
+  if (const int failed =
+          getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
       failed != 0) {
     *error = absl::StrCat("cannot resolve ", host, ": ", gai_strerror(failed));
     return -1;

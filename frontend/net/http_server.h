@@ -12,8 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "frontend/net/exchange.h"
 #include "frontend/net/event_loop.h"
+#include "frontend/net/exchange.h"
 #include "frontend/net/http_request_parser.h"
 
 namespace parley::frontend {
@@ -32,8 +32,8 @@ struct HttpServerCounters {
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
-  int loops = 0;  // loop threads; 0: one per core this process may run on
-  size_t max_connections = 10'000;                   // idle keep-alive connections count too
+  int loops = 0;                    // loop threads; 0: one per core this process may run on
+  size_t max_connections = 10'000;  // idle keep-alive connections count too
   absl::Duration read_timeout = absl::Seconds(10);   // a whole request: 408 beyond
   absl::Duration write_timeout = absl::Seconds(10);  // an answer the client does not read
   absl::Duration keep_alive_timeout = absl::Seconds(5);

@@ -65,14 +65,14 @@ void CreateSession(const RouteContext& context, const ExchangePtr& exchange) {
 void GetSession(const RouteContext& context, const ExchangePtr& exchange) {
   std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  context.sessions->Connect(*session, [exchange, session = *session](
-                                          grpc::Status status, v1::ConnectResponse connected) {
-    if (!status.ok()) {
-      RespondError(exchange, FromGrpcStatus(status));
-      return;
-    }
-    RespondJson(exchange, SessionInfoOf(session, connected));
-  });
+  context.sessions->Connect(
+      *session, [exchange, session = *session](grpc::Status status, v1::ConnectResponse connected) {
+        if (!status.ok()) {
+          RespondError(exchange, FromGrpcStatus(status));
+          return;
+        }
+        RespondJson(exchange, SessionInfoOf(session, connected));
+      });
 }
 
 void DeleteSession(const RouteContext& context, const ExchangePtr& exchange) {

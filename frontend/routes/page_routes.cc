@@ -90,29 +90,28 @@ void PostLogin(const RouteContext& context, const ExchangePtr& exchange) {
               std::move(response));
     return;
   }
-  context.sessions->LogIn(
-      request.get_param_value("name"), [&context, exchange](absl::StatusOr<Login> login) {
-        if (login.ok()) {
-          httplib::Response response;
-          response.set_header("Set-Cookie",
-                              SessionCookie(login->token, context.options->session_lifetime));
-          Redirect(exchange, ChatroomPath(login->session.user), 303, std::move(response));
-          return;
-        }
-        const HttpError error = FromStatus(login.status());
-        if (login.status().code() == absl::StatusCode::kAlreadyExists) {
-          LoginPage(context, exchange, 409,
-                    "Name taken: someone is using it. Please choose another.");
-        } else if (error.status == 400) {
-          LoginPage(context, exchange, 400,
-                    "A name is 1-32 letters, digits, '_', '.' or '-' (no spaces).");
-        } else {
-          httplib::Response response;
-          response.set_header("Retry-After", "2");
-          LoginPage(context, exchange, error.status, "The chat is unavailable. Please try again.",
-                    std::move(response));
-        }
-      });
+  context.sessions->LogIn(request.get_param_value("name"), [&context,
+                                                            exchange](absl::StatusOr<Login> login) {
+    if (login.ok()) {
+      httplib::Response response;
+      response.set_header("Set-Cookie",
+                          SessionCookie(login->token, context.options->session_lifetime));
+      Redirect(exchange, ChatroomPath(login->session.user), 303, std::move(response));
+      return;
+    }
+    const HttpError error = FromStatus(login.status());
+    if (login.status().code() == absl::StatusCode::kAlreadyExists) {
+      LoginPage(context, exchange, 409, "Name taken: someone is using it. Please choose another.");
+    } else if (error.status == 400) {
+      LoginPage(context, exchange, 400,
+                "A name is 1-32 letters, digits, '_', '.' or '-' (no spaces).");
+    } else {
+      httplib::Response response;
+      response.set_header("Retry-After", "2");
+      LoginPage(context, exchange, error.status, "The chat is unavailable. Please try again.",
+                std::move(response));
+    }
+  });
 }
 
 void PostLogout(const RouteContext& context, const ExchangePtr& exchange) {
@@ -131,7 +130,8 @@ void PostLogout(const RouteContext& context, const ExchangePtr& exchange) {
 
 void Chatroom(const RouteContext& context, const ExchangePtr& exchange) {
   const httplib::Request& request = exchange->request();
-  absl::StatusOr<Session> session = context.sessions->Authenticate(request, request.matches[1].str());
+  absl::StatusOr<Session> session =
+      context.sessions->Authenticate(request, request.matches[1].str());
   if (session.status().code() == absl::StatusCode::kUnauthenticated) {
     Redirect(exchange, "/login", 302);
   } else if (!session.ok()) {

@@ -43,7 +43,8 @@ bool IsLobbyChat(const v1::Message& message) {
 
 // One /get_post: polls one message at a time from the broker-kept cursor, skipping what the
 // tutorial's page never showed (joins, leaves, other rooms, direct messages), until a lobby
-// chat line comes or the wait runs out. Each poll's answer (on a completion thread) starts the next.
+// chat line comes or the wait runs out. Each poll's answer (on a completion thread) starts the
+// next.
 class SeedGetPost : public std::enable_shared_from_this<SeedGetPost> {
  public:
   SeedGetPost(const RouteContext& context, ExchangePtr exchange, Session session)
@@ -63,18 +64,18 @@ class SeedGetPost : public std::enable_shared_from_this<SeedGetPost> {
     poll.set_consume(true);
     poll.set_max_messages(1);
     poll.set_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(left)));
-    held_->Poll(session_, poll, [self = shared_from_this()](grpc::Status status,
-                                                            v1::PollResponse polled) {
-      if (!status.ok()) {
-        self->held_->RespondFailure(status);
-      } else if (polled.messages_size() == 0) {
-        self->Answer("");  // the wait passed (or shutdown)
-      } else if (IsLobbyChat(polled.messages(0))) {
-        self->Answer(polled.messages(0).text());
-      } else {
-        self->Next();
-      }
-    });
+    held_->Poll(session_, poll,
+                [self = shared_from_this()](grpc::Status status, v1::PollResponse polled) {
+                  if (!status.ok()) {
+                    self->held_->RespondFailure(status);
+                  } else if (polled.messages_size() == 0) {
+                    self->Answer("");  // the wait passed (or shutdown)
+                  } else if (IsLobbyChat(polled.messages(0))) {
+                    self->Answer(polled.messages(0).text());
+                  } else {
+                    self->Next();
+                  }
+                });
   }
 
  private:

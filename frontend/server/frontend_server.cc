@@ -79,8 +79,8 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       sessions_(broker_.get(), &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),
-      context_{&options_, broker_.get(), &sessions_,  &assets_,
-               &poll_json_, &metrics_, &login_limiter_, &draining_} {}
+      context_{&options_,   broker_.get(), &sessions_,      &assets_,
+               &poll_json_, &metrics_,     &login_limiter_, &draining_} {}
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret, std::unique_ptr<BrokerApi> broker) {
@@ -89,11 +89,11 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
   frontend->AddRoutes();
   FrontendServer* raw = frontend.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
-      HttpOptionsOf(options, &frontend->connections_), [raw](ExchangePtr exchange) { raw->Handle(exchange); },
-      AddSecurityHeaders,
+      HttpOptionsOf(options, &frontend->connections_),
+      [raw](ExchangePtr exchange) { raw->Handle(exchange); }, AddSecurityHeaders,
       [](const RequestError& error, httplib::Response& response) {
-        WriteError(response, {error.status, error.code, error.message,
-                              error.status == 503 ? 1 : 0});
+        WriteError(response,
+                   {error.status, error.code, error.message, error.status == 503 ? 1 : 0});
       });
   if (!http.ok()) return http.status();
   frontend->http_ = *std::move(http);

@@ -10,10 +10,10 @@
 #include "frontend/assets/web_assets.h"
 #include "frontend/broker/broker_client.h"
 #include "frontend/frontend_options.h"
-#include "frontend/net/exchange.h"
 #include "frontend/http/frontend_metrics.h"
 #include "frontend/http/poll_json.h"
 #include "frontend/http/route_table.h"
+#include "frontend/net/exchange.h"
 #include "frontend/net/http_server.h"
 #include "frontend/routes/route_context.h"
 #include "frontend/session/login_limiter.h"
@@ -27,8 +27,8 @@ namespace parley::frontend {
 // no chat state.
 //
 // Threads: the HTTP server's loop threads run the checks and start each route; broker
-// answers finish them on the broker client's completion threads. Public methods are for one controlling thread
-// (main, or a test).
+// answers finish them on the broker client's completion threads. Public methods are for one
+// controlling thread (main, or a test).
 class FrontendServer {
  public:
   // Binds and starts serving; `session_secret` keys the session tokens (non-empty).

@@ -29,9 +29,7 @@ class LoginLimiter {
   // OK, or RESOURCE_EXHAUSTED saying in how many seconds a login will be accepted again.
   absl::Status Admit(absl::string_view address, absl::Time now);
   // Seconds until one more login is allowed at the configured rate (for Retry-After).
-  int retry_seconds() const {
-    return std::max(1, static_cast<int>(std::ceil(1 / per_second_)));
-  }
+  int retry_seconds() const { return std::max(1, static_cast<int>(std::ceil(1 / per_second_))); }
 
  private:
   const double per_second_;

@@ -17,8 +17,8 @@ void SessionGate::LogIn(absl::string_view name,
   Connect(login->session, [this, login, done = std::move(done)](
                               grpc::Status status, v1::ConnectResponse connected) mutable {
     if (!status.ok()) {
-      done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message()));
+      done(
+          absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
       return;
     }
     login->connected = std::move(connected);

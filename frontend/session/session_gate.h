@@ -35,8 +35,7 @@ class SessionGate {
   template <typename Response>
   using Attempt = std::function<void(Done<Response>)>;
 
-  SessionGate(BrokerApi* broker, const SessionTokens* tokens)
-      : broker_(broker), tokens_(tokens) {}
+  SessionGate(BrokerApi* broker, const SessionTokens* tokens) : broker_(broker), tokens_(tokens) {}
 
   // Validates the name, connects it to the broker under a new session and issues its token.
   // Errors: INVALID_ARGUMENT, ALREADY_EXISTS (name taken), broker errors as gRPC codes.
@@ -85,8 +84,8 @@ void SessionGate::WithReconnect(const Session& session, Attempt<Response> attemp
     auto shared_done = std::make_shared<Done<Response>>(std::move(done));
     Reconnect(
         session, [attempt = std::move(attempt), shared_done] { attempt(std::move(*shared_done)); },
-        [shared_done, status = std::move(status), response = std::move(response)](
-            grpc::Status answer) mutable {
+        [shared_done, status = std::move(status),
+         response = std::move(response)](grpc::Status answer) mutable {
           (*shared_done)(answer.ok() ? std::move(status) : std::move(answer), std::move(response));
         });
   });

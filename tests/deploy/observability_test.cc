@@ -95,7 +95,8 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
   }
   EXPECT_FALSE(absl::StrContains(frontend, "gauge parley_frontend_open_connections{} 0.0"));
   // The poll's messages were rendered once and kept.
-  EXPECT_TRUE(absl::StrContains(frontend, "gauge parley_frontend_json_cache_messages{}")) << frontend;
+  EXPECT_TRUE(absl::StrContains(frontend, "gauge parley_frontend_json_cache_messages{}"))
+      << frontend;
   EXPECT_FALSE(absl::StrContains(frontend, "gauge parley_frontend_json_cache_messages{} 0.0"))
       << frontend;
 

@@ -127,8 +127,8 @@ TEST_F(FrontendProcessTest, HeldPollsCostNoThreadEach) {
   httplib::Client client("127.0.0.1", port);
   std::vector<std::string> tokens;
   for (int i = 0; i < kPolls; ++i) {
-    httplib::Result login = client.Post(
-        "/api/session", absl::StrCat(R"({"name":"u)", i, R"("})"), "application/json");
+    httplib::Result login =
+        client.Post("/api/session", absl::StrCat(R"({"name":"u)", i, R"("})"), "application/json");
     ASSERT_TRUE(login && login->status == 200) << (login ? login->body : "no answer");
     tokens.push_back(FromJson<v1::SessionInfo>(login->body).token());
   }

@@ -116,11 +116,10 @@ TEST(ResilienceTest, ShutdownAnswersHeldPollsAtOnceAndTurnsNotReady) {
 }
 
 // Holds one 30 s poll on a raw connection, then `go_away` ends the connection. The frontend
-// sees it at once (its loop watches the socket while the request is out) and cancels the poll: long before its 30 s, nothing of it
-// is left (no parked waiter, open connection, server call or held-poll count), and the request
-// is counted as 499.
-// With `first_poll`, the connection first carries a poll that answers at once (pipelined), so
-// the held one is the connection's second.
+// sees it at once (its loop watches the socket while the request is out) and cancels the poll: long
+// before its 30 s, nothing of it is left (no parked waiter, open connection, server call or
+// held-poll count), and the request is counted as 499. With `first_poll`, the connection first
+// carries a poll that answers at once (pipelined), so the held one is the connection's second.
 void ExpectHeldPollLetGoWhenClientLeaves(const std::function<void(RawConnection&)>& go_away,
                                          bool first_poll = false) {
   ParleyStack stack;

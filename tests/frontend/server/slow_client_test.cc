@@ -134,7 +134,8 @@ TEST(SlowClientTest, OversizedHeadsGet431Or414) {
     connection.Send(absl::StrCat(head, "\r\n"));
     ASSERT_TRUE(connection.ReadUntilClosed(absl::Seconds(5)));
     if (headers == 100) {
-      EXPECT_TRUE(absl::StartsWith(connection.received(), "HTTP/1.1 200 ")) << connection.received();
+      EXPECT_TRUE(absl::StartsWith(connection.received(), "HTTP/1.1 200 "))
+          << connection.received();
     } else {
       ExpectJsonAnswer(connection.received(), 431, "too_many_headers");
     }
