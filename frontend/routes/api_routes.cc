@@ -155,12 +155,7 @@ void PostMessage(const RouteContext& context, const ExchangePtr& exchange) {
   if (!body.to().empty()) publish.set_to_user(body.to());
   publish.set_text(body.text());
   publish.set_idempotency_key(body.client_id());
-  context.sessions->WithReconnect<v1::PublishResponse>(
-      *session,
-      [broker = context.broker, publish](SessionGate::Done<v1::PublishResponse> done) {
-        broker->PublishAsync(publish, std::move(done));
-      },
-      AnswerWith<v1::PublishResponse>(exchange));
+  CallAndAnswer(context, exchange, *session, std::move(publish), &BrokerApi::PublishAsync);
 }
 
 void ListRooms(const RouteContext& context, const ExchangePtr& exchange) {
@@ -168,12 +163,7 @@ void ListRooms(const RouteContext& context, const ExchangePtr& exchange) {
   if (!session) return;
   v1::RoomsRequest rooms_of;
   rooms_of.set_user(session->user);
-  context.sessions->WithReconnect<v1::RoomsResponse>(
-      *session,
-      [broker = context.broker, rooms_of](SessionGate::Done<v1::RoomsResponse> done) {
-        broker->RoomsAsync(rooms_of, std::move(done));
-      },
-      AnswerWith<v1::RoomsResponse>(exchange));
+  CallAndAnswer(context, exchange, *session, std::move(rooms_of), &BrokerApi::RoomsAsync);
 }
 
 void Join(const RouteContext& context, const ExchangePtr& exchange) {
@@ -182,12 +172,7 @@ void Join(const RouteContext& context, const ExchangePtr& exchange) {
   v1::JoinRequest call;
   call.set_user(session->user);
   call.set_room(exchange->request().matches[1]);
-  context.sessions->WithReconnect<v1::JoinResponse>(
-      *session,
-      [broker = context.broker, call](SessionGate::Done<v1::JoinResponse> done) {
-        broker->JoinAsync(call, std::move(done));
-      },
-      AnswerWith<v1::JoinResponse>(exchange));
+  CallAndAnswer(context, exchange, *session, std::move(call), &BrokerApi::JoinAsync);
 }
 
 void Leave(const RouteContext& context, const ExchangePtr& exchange) {
@@ -196,12 +181,7 @@ void Leave(const RouteContext& context, const ExchangePtr& exchange) {
   v1::LeaveRequest call;
   call.set_user(session->user);
   call.set_room(exchange->request().matches[1]);
-  context.sessions->WithReconnect<v1::LeaveResponse>(
-      *session,
-      [broker = context.broker, call](SessionGate::Done<v1::LeaveResponse> done) {
-        broker->LeaveAsync(call, std::move(done));
-      },
-      AnswerWith<v1::LeaveResponse>(exchange));
+  CallAndAnswer(context, exchange, *session, std::move(call), &BrokerApi::LeaveAsync);
 }
 
 void History(const RouteContext& context, const ExchangePtr& exchange) {

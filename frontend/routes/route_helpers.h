@@ -42,6 +42,19 @@ BrokerApi::Done<Response> AnswerWith(ExchangePtr exchange) {
   };
 }
 
+// Calls `method` with `request` for `session` through SessionGate::WithReconnect and answers
+// its result as AnswerWith does.
+template <typename Request, typename Response>
+void CallAndAnswer(const RouteContext& context, const ExchangePtr& exchange, const Session& session,
+                   Request request,
+                   void (BrokerApi::*method)(const Request&, BrokerApi::Done<Response>)) {
+  context.sessions->WithReconnect<Response>(
+      session,
+      [broker = context.broker, request = std::move(request),
+       method](BrokerApi::Done<Response> done) { (broker->*method)(request, std::move(done)); },
+      AnswerWith<Response>(exchange));
+}
+
 // The request's session, or nullopt after answering 401 (no valid token) or 403 (the
 // session is not `path_user`'s, when given).
 std::optional<Session> RequireSession(const RouteContext& context, const ExchangePtr& exchange,
