@@ -24,9 +24,10 @@ void RouteTable::Add(const std::string& method, const std::string& pattern, Rout
 }
 
 const RouteTable::Route* RouteTable::Find(httplib::Request& request) const {
-  const std::string& method = request.method == "HEAD" ? std::string("GET") : request.method;
+  const bool head = request.method == "HEAD";  // served by the GET route
   for (const Route& route : routes_) {
-    if (route.method == method && std::regex_match(request.path, request.matches, route.regex)) {
+    if ((head ? route.method == "GET" : route.method == request.method) &&
+        std::regex_match(request.path, request.matches, route.regex)) {
       return &route;
     }
   }
