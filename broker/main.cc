@@ -48,6 +48,9 @@ ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
           "On SIGTERM: time between health turning NOT_SERVING (parked polls answered) and "
           "the server stopping, so load balancers and clients notice.");
+ABSL_FLAG(int64_t, max_stream_polls, 50'000,
+          "Unanswered polls one PollStream (one frontend channel) may hold; a poll beyond is "
+          "answered RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
           "On SIGTERM: how long in-flight calls may take before they are cancelled.");
 
@@ -75,6 +78,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   options.deadline_margin = absl::GetFlag(FLAGS_deadline_margin);
   options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  const int64_t max_stream_polls = absl::GetFlag(FLAGS_max_stream_polls);
   parley::broker::ChatOptions& chat = options.chat;
   const int64_t queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   const int64_t history = absl::GetFlag(FLAGS_history);
@@ -102,6 +106,11 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
     errors.push_back("--max_text_chars must be 1..1048576");
   }
   if (!Positive(options.max_wait)) errors.push_back("--max_wait must be positive");
+  if (max_stream_polls < 1 || max_stream_polls > 10'000'000) {
+    errors.push_back("--max_stream_polls must be 1..10000000");
+  } else {
+    options.max_stream_polls = static_cast<size_t>(max_stream_polls);
+  }
   if (options.deadline_margin < absl::ZeroDuration()) {
     errors.push_back("--deadline_margin must not be negative");
   }

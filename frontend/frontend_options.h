@@ -18,6 +18,7 @@ struct FrontendOptions {
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
   int broker_channels = 1;  // one and four measured the same (bench/README.md)
+  bool poll_stream = true;  // long polls on one PollStream per channel; false: unary Polls
   int loops = 0;            // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;

@@ -21,6 +21,9 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
 ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
+ABSL_FLAG(bool, poll_stream, true,
+          "Carry long polls to the broker on one PollStream per channel (false: one unary Poll "
+          "RPC per long poll; also used by itself when the broker has no PollStream).");
 ABSL_FLAG(int64_t, broker_channels, 1,
           "gRPC channels (HTTP/2 connections) to the broker; calls are spread over them.");
 ABSL_FLAG(int64_t, loops, 0,
@@ -94,6 +97,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   const int64_t channels = absl::GetFlag(FLAGS_broker_channels);
   if (channels < 1 || channels > 64) Fail("--broker_channels must be 1..64");
   options.broker_channels = static_cast<int>(channels);
+  options.poll_stream = absl::GetFlag(FLAGS_poll_stream);
   const int64_t loops = absl::GetFlag(FLAGS_loops);
   if (loops < 0 || loops > 64) Fail("--loops must be 0..64");
   options.loops = static_cast<int>(loops);

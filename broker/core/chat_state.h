@@ -189,6 +189,10 @@ class ChatState {
 
   // From now on no read parks; every parked waiter is woken (its read then returns at once).
   void BeginDrain();
+  bool draining() {
+    absl::MutexLock lock(&mu_);
+    return draining_;
+  }
 
   const ChatOptions& options() const { return options_; }
 

@@ -64,8 +64,8 @@ BrokerMetrics::BrokerMetrics(ChatState* state) {
           "Room presence changes published to the members' parked polls (at most one per room "
           "per --presence_notify_interval).",
           &ChatStats::presence_notifies);
-  counter("parley_broker_presence_wakes_total",
-          "Parked polls ended by a presence change alone.", &ChatStats::presence_wakes);
+  counter("parley_broker_presence_wakes_total", "Parked polls ended by a presence change alone.",
+          &ChatStats::presence_wakes);
   registry_.AddProcessMetrics();
 }
 

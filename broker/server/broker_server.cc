@@ -16,7 +16,8 @@ namespace {
 
 using v1::Broker;
 
-constexpr int kPollCallsPerQueue = 8;  // requests kept open so bursts of polls are matched fast
+constexpr int kPollCallsPerQueue = 8;    // requests kept open so bursts of polls are matched fast
+constexpr int kStreamCallsPerQueue = 1;  // a frontend opens its few streams once
 constexpr int kUnaryCallsPerQueue = 2;
 constexpr char kServiceName[] = "parley.v1.Broker";
 
@@ -77,6 +78,11 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   // gRPC listens with SO_REUSEPORT by default: a second broker on the same port would start
   // fine and split the users between two in-memory states. Refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Frontends ping their idle PollStreams every few seconds to notice a broker that vanished
+  // without a reset; by default gRPC would answer such pings (more often than every five
+  // minutes with no data) with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddListeningPort(
       options.listen, options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
       &broker->port_);
@@ -113,18 +119,30 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
 BrokerServer::~BrokerServer() { Shutdown(); }
 
 void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
+  PollReadBinding read;
+  read.state = &state_;
+  read.deadlines = &deadlines_;
+  read.gate = &gate_;
+  read.max_wait = options_.max_wait;
+  read.deadline_margin = options_.deadline_margin;
   PollCallBinding poll;
   poll.service = &service_;
   poll.cq = cq;
-  poll.gate = &gate_;
-  poll.state = &state_;
-  poll.max_wait = options_.max_wait;
-  poll.deadline_margin = options_.deadline_margin;
+  poll.read = read;
   poll.live_calls = &live_poll_calls_;
   poll.in_flight = &in_flight_;
   poll.metrics = &metrics_;
-  poll.deadlines = &deadlines_;
   for (int i = 0; i < kPollCallsPerQueue; ++i) PollCall::Start(poll);
+  PollStreamBinding stream;
+  stream.service = &service_;
+  stream.cq = cq;
+  stream.read = read;
+  stream.live_calls = &live_stream_calls_;
+  stream.in_flight = &in_flight_;
+  stream.metrics = &metrics_;
+  stream.registry = &streams_;
+  stream.max_polls = options_.max_stream_polls;
+  for (int i = 0; i < kStreamCallsPerQueue; ++i) PollStreamCall::Start(stream);
   auto start_unary = [&](auto method, const auto* handler) {
     StartUnaryCall(&service_, cq, &gate_, &in_flight_, method, handler);
   };
@@ -170,6 +188,7 @@ void BrokerServer::BeginShutdown() {
   health->SetServingStatus(false);
   health->SetServingStatus(kServiceName, false);
   state_.BeginDrain();
+  streams_.ForEach([](PollStreamCall& stream) { stream.Drain(); });
 }
 
 void BrokerServer::Shutdown() {

@@ -20,6 +20,8 @@
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/in_flight_calls.h"
 #include "broker/server/poll_deadlines.h"
+#include "broker/server/poll_stream_call.h"
+#include "broker/server/poll_stream_registry.h"
 #include "broker/server/rpc_handlers.h"
 #include "parley/v1/broker.grpc.pb.h"
 
@@ -32,6 +34,9 @@ struct BrokerServerOptions {
   absl::Duration deadline_margin = absl::Milliseconds(250);
   absl::Duration sweep_interval = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(5);
+  // Unanswered polls one PollStream may hold (parked, or answered and not yet written); a
+  // poll beyond is answered RESOURCE_EXHAUSTED, and reading pauses while as many answers wait.
+  size_t max_stream_polls = 50'000;
   std::string metrics_listen;  // host:port for GET /metrics over HTTP; empty: none
   // TLS (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -60,9 +65,12 @@ class BrokerServer {
   ChatState& state() { return state_; }
   // Poll call objects alive: parked, finishing, and those waiting for the next request.
   int64_t live_poll_calls() const { return live_poll_calls_.load(); }
+  // PollStream call objects alive, those waiting for the next stream included.
+  int64_t live_stream_calls() const { return live_stream_calls_.load(); }
 
   // Health turns NOT_SERVING and every parked Poll is answered at once (OK, empty). The
-  // server keeps answering; new Polls no longer park. Idempotent.
+  // server keeps answering; new Polls no longer park; each PollStream ends once it has no
+  // poll left. Idempotent.
   void BeginShutdown();
   // BeginShutdown, then stops: in-flight calls get until shutdown_timeout, queues are drained
   // and threads joined. Idempotent.
@@ -87,7 +95,9 @@ class BrokerServer {
   absl::Notification stop_sweeper_;
   CompletionQueueGate gate_;
   std::atomic<int64_t> live_poll_calls_{0};
+  std::atomic<int64_t> live_stream_calls_{0};
   InFlightCalls in_flight_;
+  PollStreamRegistry<PollStreamCall> streams_;
   // After everything a PollCall points to: calls it still holds are released before those go.
   PollDeadlines deadlines_;
   int port_ = 0;

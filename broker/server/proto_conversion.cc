@@ -43,4 +43,18 @@ void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out) {
   out->mutable_sent_at()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
 }
 
+void ToProto(const ReadOutcome& outcome, parley::v1::PollResponse* out) {
+  for (const SequencedMessage& message : outcome.read.messages) {
+    ToProto(*message.message, message.seq, out->add_messages());
+  }
+  ToProtoWithoutMessages(outcome, out);
+}
+
+void ToProtoWithoutMessages(const ReadOutcome& outcome, parley::v1::PollResponse* out) {
+  out->set_cursor(outcome.read.cursor);
+  out->set_gap(outcome.read.gap);
+  out->set_epoch(outcome.epoch);
+  for (const RoomPresenceInfo& room : outcome.presence) ToProto(room, out->add_presence());
+}
+
 }  // namespace parley::broker

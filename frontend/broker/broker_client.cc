@@ -21,18 +21,21 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address,
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A broker that vanishes without a reset (its machine gone) leaves a PollStream open
+  // forever; pings every 5 s unanswered for 5 s end it, and its polls are sent again.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 5000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(
       address, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
 
-BrokerClient::BrokerClient(const std::string& address,
-                           std::shared_ptr<grpc::ChannelCredentials> credentials,
-                           absl::Duration call_timeout, absl::Duration poll_margin, int channels)
-    : call_timeout_(call_timeout), poll_margin_(poll_margin) {
-  for (int i = 0; i < std::max(channels, 1); ++i) {
-    channels_.push_back(Dial(address, credentials, i));
+BrokerClient::BrokerClient(const BrokerClientOptions& options)
+    : call_timeout_(options.call_timeout), poll_margin_(options.poll_margin) {
+  for (int i = 0; i < std::max(options.channels, 1); ++i) {
+    channels_.push_back(Dial(options.address, options.credentials, i));
     stubs_.push_back(v1::Broker::NewStub(channels_.back()));
     // Connect now rather than at first use: a call meeting a channel still connecting waited
     // ~100 ms (bench siege10's p99 after a start).
@@ -42,10 +45,23 @@ BrokerClient::BrokerClient(const std::string& address,
     queues_.push_back(std::make_unique<grpc::CompletionQueue>());
     completion_threads_.emplace_back(&BrokerClient::Drain, queues_.back().get());
   }
+  if (!options.poll_stream) return;
+  PollStreamCounters* counters = options.counters ? options.counters : &own_counters_;
+  for (size_t i = 0; i < stubs_.size(); ++i) {
+    streams_.push_back(std::make_unique<PollStream>(
+        stubs_[i].get(), queues_[i % queues_.size()].get(), counters,
+        [this](const v1::PollRequest& request, Done<v1::PollResponse> done) {
+          return UnaryPollAsync(request, std::move(done));
+        }));
+  }
+  expiry_thread_ = std::thread(&BrokerClient::ExpireOverduePolls, this);
 }
 
 BrokerClient::~BrokerClient() {
   Quiesce();
+  stop_expiry_.Notify();
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+  for (auto& stream : streams_) stream->Close();
   for (auto& queue : queues_) queue->Shutdown();
   for (std::thread& thread : completion_threads_) thread.join();
 }
@@ -60,16 +76,22 @@ grpc::CompletionQueue* BrokerClient::NextQueue() {
   return queues_[next_queue_.fetch_add(1, std::memory_order_relaxed) % queues_.size()].get();
 }
 
-v1::Broker::Stub& BrokerClient::NextStub() {
+size_t BrokerClient::NextChannel() {
   const size_t first = next_stub_.fetch_add(1, std::memory_order_relaxed);
+  if (stubs_.size() == 1) return 0;
   for (size_t i = 0; i < stubs_.size(); ++i) {
     const size_t index = (first + i) % stubs_.size();
     // GetState(true) also starts connecting an idle channel.
-    if (channels_[index]->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
-      return *stubs_[index];
-    }
+    if (channels_[index]->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) return index;
   }
-  return *stubs_[first % stubs_.size()];  // none is up: this call finds out why
+  return first % stubs_.size();  // none is up: this call finds out why
+}
+
+void BrokerClient::ExpireOverduePolls() {
+  while (!stop_expiry_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+    const absl::Time now = absl::Now();
+    for (auto& stream : streams_) stream->ExpireOverdue(now);
+  }
 }
 
 void BrokerClient::CallStarted() {
@@ -91,6 +113,27 @@ void BrokerClient::Quiesce() {
 
 std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
                                                                    Done<v1::PollResponse> done) {
+  if (streams_.empty()) return UnaryPollAsync(request, std::move(done));
+  {
+    absl::MutexLock lock(&mu_);
+    if (polls_cancelled_) {
+      done(grpc::Status::OK, v1::PollResponse());  // shutting down: answered empty at once
+      return nullptr;
+    }
+    ++calls_in_flight_;
+  }
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_;
+  return streams_[NextChannel()]->Add(
+      request, deadline,
+      [this, done = std::move(done)](grpc::Status status, v1::PollResponse response) mutable {
+        done(std::move(status), std::move(response));
+        done = nullptr;  // what it holds goes before the call counts as ended
+        CallEnded();
+      });
+}
+
+std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::UnaryPollAsync(
+    const v1::PollRequest& request, Done<v1::PollResponse> done) {
   auto poll = std::make_shared<Poll>();
   poll->client_ = this;
   poll->context_.set_deadline(
@@ -137,9 +180,12 @@ void BrokerClient::Poll::Complete(bool) {
 }
 
 void BrokerClient::CancelPolls() {
-  absl::MutexLock lock(&mu_);
-  polls_cancelled_ = true;
-  for (Poll* poll : polls_) poll->Cancel();
+  {
+    absl::MutexLock lock(&mu_);
+    polls_cancelled_ = true;
+    for (Poll* poll : polls_) poll->Cancel();
+  }
+  for (auto& stream : streams_) stream->AnswerAllEmpty();
 }
 
 // One unary call in flight; deletes itself when its tag has come back and `done` has run.

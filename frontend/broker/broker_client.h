@@ -13,18 +13,36 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "frontend/broker/broker_api.h"
+#include "frontend/broker/completion.h"
+#include "frontend/broker/poll_stream.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::frontend {
+
+struct BrokerClientOptions {
+  std::string address;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // TLS to the broker; null: plaintext
+  absl::Duration call_timeout = absl::Seconds(2);         // bounds every RPC but Poll
+  absl::Duration poll_margin = absl::Seconds(2);          // a Poll's deadline is its wait + this
+  int channels = 1;
+  // Long polls travel as PollStream messages (one stream per channel); false: one unary Poll
+  // RPC each.
+  bool poll_stream = true;
+  // Where the streams count (metrics); null: nowhere anyone reads.
+  PollStreamCounters* counters = nullptr;
+};
 
 // The frontend's connection to the broker (BrokerApi over gRPC): `channels` gRPC channels,
 // each its own HTTP/2 connection (gRPC reconnects them by itself, with a short backoff so a
 // restarted broker is found within about a second). Calls go to the connected channels in
 // turn: after a broker restart the channels reconnect one by one, and a call must not pick
 // one still waiting out its backoff while another is up. Every call has a deadline, and a
-// registry of in-flight Polls lets shutdown answer them at once.
+// registry of in-flight Polls lets shutdown answer them at once. Polls go on each channel's
+// PollStream (keepalive pings every few seconds notice a broker gone without a reset), or as
+// unary Polls without `poll_stream` or when the broker lacks the stream.
 //
 // Calls complete on completion queues of our own, each drained by one thread that runs the
 // calls' `done`. (gRPC's callback API left an answer unnoticed until its backup poller's next
@@ -33,18 +51,8 @@ namespace parley::frontend {
 // Thread-safe: the HTTP loop threads and the completion threads call it concurrently.
 class BrokerClient final : public BrokerApi {
  public:
-  // `call_timeout` bounds every RPC but Poll; a Poll's deadline is its wait + `poll_margin`.
-  // `credentials`: TLS to the broker (null: plaintext).
-  BrokerClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
-               absl::Duration call_timeout, absl::Duration poll_margin, int channels = 1);
-  ~BrokerClient() override;  // Quiesce, then ends the completion threads
-
-  // What a completion thread runs when a call's tag comes back.
-  class Completion {
-   public:
-    virtual ~Completion() = default;
-    virtual void Complete(bool ok) = 0;
-  };
+  explicit BrokerClient(const BrokerClientOptions& options);
+  ~BrokerClient() override;  // Quiesce, then ends the streams and the completion threads
 
   // A Poll in flight: its gRPC context, answer and callback. Holds itself (self_) until its
   // tag has come back.
@@ -88,6 +96,11 @@ class BrokerClient final : public BrokerApi {
   template <typename Response>
   class UnaryCall;
 
+  std::shared_ptr<PendingPoll> UnaryPollAsync(const v1::PollRequest& request,
+                                              Done<v1::PollResponse> done);
+  // Every quarter second: ends stream polls the broker left unanswered past their deadline.
+  void ExpireOverduePolls();
+
   template <typename Request, typename Response>
   void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
                   Done<Response> done);
@@ -96,7 +109,9 @@ class BrokerClient final : public BrokerApi {
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
-  v1::Broker::Stub& NextStub();
+  // The next channel that is up, in turn (the first in turn if none is).
+  size_t NextChannel();
+  v1::Broker::Stub& NextStub() { return *stubs_[NextChannel()]; }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // stubs_[i] uses channels_[i]
@@ -104,6 +119,10 @@ class BrokerClient final : public BrokerApi {
   std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
   std::vector<std::thread> completion_threads_;  // one per queue
   std::atomic<size_t> next_queue_{0};
+  PollStreamCounters own_counters_;
+  std::vector<std::unique_ptr<PollStream>> streams_;  // streams_[i] on channels_[i]; or none
+  std::thread expiry_thread_;
+  absl::Notification stop_expiry_;
 
   absl::Mutex mu_;
   absl::flat_hash_set<Poll*> polls_ ABSL_GUARDED_BY(mu_);

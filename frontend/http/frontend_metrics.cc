@@ -4,7 +4,8 @@
 
 namespace parley::frontend {
 
-FrontendMetrics::FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections) {
+FrontendMetrics::FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections,
+                                 PollStreamCounters* streams) {
   requests_ = &registry_.AddCounter("parley_frontend_http_requests_total",
                                     "HTTP requests answered, by route pattern and status.",
                                     {"route", "code"});
@@ -50,6 +51,21 @@ FrontendMetrics::FrontendMetrics(PollJson* poll_json, HttpServerCounters* connec
       {}, [connections, one] {
         return one(static_cast<double>(connections->loop_lag_max_us.exchange(0)) / 1e6);
       });
+  registry_.AddCallbackGauge(
+      "parley_frontend_stream_polls_in_flight",
+      "Long polls sent (or about to be) on the PollStreams to the broker, not yet answered.", {},
+      [streams, one] { return one(static_cast<double>(streams->polls_in_flight.load())); });
+  registry_.AddCallbackCounter(
+      "parley_frontend_stream_resends_total",
+      "Cursor polls sent again on a new PollStream after theirs ended (broker restart).", {},
+      [streams, one] { return one(static_cast<double>(streams->resends.load())); });
+  registry_.AddCallbackCounter(
+      "parley_frontend_streams_started_total", "PollStream calls opened to the broker.", {},
+      [streams, one] { return one(static_cast<double>(streams->streams_started.load())); });
+  registry_.AddCallbackCounter(
+      "parley_frontend_stream_unary_fallbacks_total",
+      "Long polls sent as unary Poll RPCs because the broker has no PollStream.", {},
+      [streams, one] { return one(static_cast<double>(streams->unary_fallbacks.load())); });
   registry_.AddProcessMetrics();
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
+#include "frontend/broker/poll_stream_counters.h"
 #include "frontend/http/poll_json.h"
 #include "frontend/net/http_server.h"
 
@@ -21,7 +22,8 @@ class FrontendMetrics {
   // `poll_json`'s cache size and the HTTP server's `connections` counters are read at every
   // scrape (the loop-lag maximum is taken, so each scrape covers the time since the last);
   // both must outlive this object.
-  FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections);
+  FrontendMetrics(PollJson* poll_json, HttpServerCounters* connections,
+                  PollStreamCounters* streams);
 
   void CountRequest(absl::string_view route, int status);
   // Brackets one long poll's wait for the broker.

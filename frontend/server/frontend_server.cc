@@ -73,9 +73,10 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
       tokens_(std::move(session_secret), options.session_lifetime),
       broker_(broker != nullptr
                   ? std::move(broker)
-                  : std::make_unique<BrokerClient>(options.broker, options.broker_credentials,
-                                                   options.broker_timeout, options.poll_margin,
-                                                   options.broker_channels)),
+                  : std::make_unique<BrokerClient>(BrokerClientOptions{
+                        options.broker, options.broker_credentials, options.broker_timeout,
+                        options.poll_margin, options.broker_channels, options.poll_stream,
+                        &stream_counters_})),
       sessions_(broker_.get(), &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),

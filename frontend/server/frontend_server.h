@@ -57,13 +57,14 @@ class FrontendServer {
   void Handle(const ExchangePtr& exchange);
 
   const FrontendOptions options_;
+  PollStreamCounters stream_counters_;  // the broker client's streams count here
   SessionTokens tokens_;
   const std::unique_ptr<BrokerApi> broker_;
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_{options_.json_cache_messages};
   HttpServerCounters connections_;  // the HTTP server counts here
-  FrontendMetrics metrics_{&poll_json_, &connections_};
+  FrontendMetrics metrics_{&poll_json_, &connections_, &stream_counters_};
   LoginLimiter login_limiter_;
   std::atomic<bool> draining_{false};
   RouteContext context_;

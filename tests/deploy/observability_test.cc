@@ -87,6 +87,11 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
            "counter parley_frontend_idle_connections_closed_total{} 0.0",
            "counter parley_frontend_accept_errors_total{} 0.0",
            "gauge parley_frontend_loop_lag_seconds{}",
+           // The poll went on the broker stream, which opened once and lost nothing.
+           "gauge parley_frontend_stream_polls_in_flight{} 0.0",
+           "counter parley_frontend_streams_started_total{} 1.0",
+           "counter parley_frontend_stream_resends_total{} 0.0",
+           "counter parley_frontend_stream_unary_fallbacks_total{} 0.0",
            "histogram parley_frontend_poll_wait_seconds_count{} 1.0",
            "gauge process_threads{}",
            "gauge process_resident_memory_bytes{}",
@@ -108,7 +113,7 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
   for (const char* expected : {
            "counter parley_broker_rpcs_total{code=OK,method=Connect} 1.0",
            "counter parley_broker_rpcs_total{code=OK,method=Publish} 2.0",
-           "counter parley_broker_rpcs_total{code=OK,method=Poll} 1.0",
+           "counter parley_broker_rpcs_total{code=OK,method=PollStream} 1.0",  // per poll
            "gauge parley_broker_users{} 1.0",
            "gauge parley_broker_rooms{} 1.0",
            "gauge parley_broker_parked_polls{} 0.0",

@@ -57,7 +57,8 @@ class BrokerClientAsyncTest : public ::testing::Test {
   size_t Parked() { return broker_.server().state().Stats().parked_polls; }
 
   InProcessBroker broker_;
-  BrokerClient client_{broker_.address(), nullptr, absl::Seconds(2), absl::Seconds(2), 2};
+  BrokerClient client_{
+      BrokerClientOptions{broker_.address(), nullptr, absl::Seconds(2), absl::Seconds(2), 2}};
   uint64_t cursor_ = 0;
 };
 
@@ -126,7 +127,8 @@ TEST_F(BrokerClientAsyncTest, ErrorsComeBackAsStatusesAndADeadBrokerWithinTheTim
   ASSERT_TRUE(joined.Wait());
   EXPECT_EQ(joined.status.error_code(), grpc::StatusCode::NOT_FOUND);
 
-  BrokerClient nowhere("127.0.0.1:1", nullptr, absl::Milliseconds(300), absl::Seconds(1), 1);
+  BrokerClient nowhere(
+      BrokerClientOptions{"127.0.0.1:1", nullptr, absl::Milliseconds(300), absl::Seconds(1), 1});
   Outcome<v1::StatsResponse> stats;
   const absl::Time asked = absl::Now();
   nowhere.StatsAsync(stats.Callback());

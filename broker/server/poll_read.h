@@ -1,0 +1,89 @@
+#ifndef PARLEY_BROKER_SERVER_POLL_READ_H_
+#define PARLEY_BROKER_SERVER_POLL_READ_H_
+
+#include <grpcpp/support/status.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/core/chat_state.h"
+#include "broker/core/poll_waiter.h"
+#include "broker/server/completion_queue_gate.h"
+#include "broker/server/poll_deadlines.h"
+#include "parley/v1/broker.pb.h"
+
+namespace parley::broker {
+
+// What every poll needs; everything here outlives every poll.
+struct PollReadBinding {
+  ChatState* state;
+  PollDeadlines* deadlines;        // ends parked waits
+  CompletionQueueGate* gate;       // closed: the broker is stopping, nothing is scheduled
+  absl::Duration max_wait;         // longest a poll parks
+  absl::Duration deadline_margin;  // answer this long before the client's deadline
+};
+
+// The rules of one poll, shared by the unary Poll (PollCall) and each poll of a PollStream
+// (StreamPollCall), so both answer exactly alike: read the user's queue after the cursor; when
+// there is nothing, park on it (as a PollWaiter) until one of these ends the wait:
+//   Wake()      a message arrived, the user left, or the broker drains: read again and answer
+//               (or park again if a concurrent consumer took the message);
+//   OnDeadline  the wait passed (PollDeadlines' thread): answer OK with what is there;
+//   Cancel      the client no longer wants it (its owner calls CancelLocked): answer nothing.
+// Whichever comes first decides; `answered_` (under mu_) makes sure AnswerLocked runs at most
+// once and the others do nothing.
+//
+// Ownership: the subclass is made by std::make_shared; the chat state holds a reference while
+// it is parked, PollDeadlines one while its wait is scheduled. Locks: mu_ is taken before the
+// chat state's and PollDeadlines' mutexes, and before whatever AnswerLocked takes.
+class PollRead : public PollWaiter,
+                 public PollDeadlines::Target,
+                 public std::enable_shared_from_this<PollRead> {
+ public:
+  ~PollRead() override = default;
+  PollRead(const PollRead&) = delete;
+  PollRead& operator=(const PollRead&) = delete;
+
+  void Wake() override;
+  void OnDeadline() override;
+
+ protected:
+  explicit PollRead(const PollReadBinding& binding) : binding_(binding) {}
+
+  // Starts the poll of `request_`: the client gives up at `client_deadline`
+  // (absl::InfiniteFuture() if never), so the wait ends deadline_margin before it.
+  void BeginLocked(absl::Time client_deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the poll without an answer: unparks it and drops its deadline. Idempotent.
+  void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The wait passed: unparks and answers with what is there (used by OnDeadline).
+  void DeadlinePassedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The answer, once: `outcome` when `status` is OK (its read and presence may be moved
+  // from). Runs with mu_ held, on whichever thread decided.
+  virtual void AnswerLocked(const grpc::Status& status, ReadOutcome* outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+
+  const PollReadBinding binding_;
+  absl::Mutex mu_;
+  v1::PollRequest request_;                     // set before BeginLocked, then read only
+  bool answered_ ABSL_GUARDED_BY(mu_) = false;  // answered or cancelled
+
+ private:
+  // Reads the queue and answers, or parks (only if `may_park` and the wait has not passed).
+  void ReadAndAnswerLocked(bool may_park) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(const grpc::Status& status, ReadOutcome* outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CancelDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  PollDeadlines::Handle deadline_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none scheduled
+  bool parked_before_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time wait_deadline_ ABSL_GUARDED_BY(mu_);
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // of the queue first read
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_SERVER_POLL_READ_H_

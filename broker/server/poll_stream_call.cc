@@ -1,0 +1,263 @@
+#include "broker/server/poll_stream_call.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "broker/server/proto_conversion.h"
+
+namespace parley::broker {
+
+// One poll of the stream: a PollRead whose answer goes into the stream's next write.
+class PollStreamCall::StreamPoll final : public PollRead {
+ public:
+  StreamPoll(const PollReadBinding& binding, std::shared_ptr<PollStreamCall> stream, uint64_t id,
+             v1::PollRequest request)
+      : PollRead(binding), stream_(std::move(stream)), id_(id) {
+    request_ = std::move(request);
+  }
+
+  void Begin(absl::Time client_deadline) {
+    absl::MutexLock lock(&mu_);
+    BeginLocked(client_deadline);
+  }
+  void Cancel() {
+    absl::MutexLock lock(&mu_);
+    if (!answered_) CancelLocked();
+  }
+
+ private:
+  void AnswerLocked(const grpc::Status& status, ReadOutcome* outcome) override {
+    stream_->OnAnswer(id_, status, outcome);
+  }
+
+  const std::shared_ptr<PollStreamCall> stream_;
+  const uint64_t id_;
+};
+
+void PollStreamCall::Start(const PollStreamBinding& binding) {
+  auto call = std::make_shared<PollStreamCall>(binding);
+  absl::MutexLock lock(&call->mu_);
+  call->context_.AsyncNotifyWhenDone(&call->done_tag_);
+  const bool requested = binding.read.gate->RunIfOpen([&] {
+    binding.service->RequestPollStream(&call->context_, &call->stream_, binding.cq, binding.cq,
+                                       &call->requested_tag_);
+  });
+  if (requested) {
+    call->awaiting_request_ = true;
+    call->self_ = call;
+  }
+}
+
+PollStreamCall::PollStreamCall(const PollStreamBinding& binding)
+    : binding_(binding), stream_(&context_) {
+  binding_.live_calls->fetch_add(1);
+}
+
+PollStreamCall::~PollStreamCall() {
+  if (request_ok_) {
+    binding_.registry->Remove(this);
+    binding_.in_flight->Done();
+  }
+  binding_.live_calls->fetch_sub(1);
+}
+
+void PollStreamCall::OnEvent(Event event, bool ok) {
+  if (event == Event::kRead) {
+    OnRead(ok);
+    ReleaseIfDone();
+    return;
+  }
+  std::vector<std::shared_ptr<StreamPoll>> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    switch (event) {
+      case Event::kRequested:
+        awaiting_request_ = false;
+        request_ok_ = ok;
+        if (!ok) break;
+        binding_.in_flight->Add();
+        binding_.registry->Add(this, weak_from_this());
+        Start(binding_);  // keep one call waiting for the next stream
+        if (binding_.read.state->draining()) draining_ = true;
+        StartReadLocked();
+        break;
+      case Event::kWrite:
+        writing_ = false;
+        if (!ok) write_failed_ = true;  // the stream broke; the read fails too
+        if (read_paused_ && BacklogLocked() < binding_.max_polls) {
+          read_paused_ = false;
+          StartReadLocked();
+        }
+        break;
+      case Event::kDone:
+        done_received_ = true;
+        if (context_.IsCancelled()) cancelled = TakePollsLocked();
+        break;
+      case Event::kFinished:
+        awaiting_finish_ = false;
+        break;
+      case Event::kRead:
+        break;
+    }
+  }
+  for (const auto& poll : cancelled) poll->Cancel();
+  Flush();
+  ReleaseIfDone();
+}
+
+void PollStreamCall::OnRead(bool ok) {
+  std::vector<std::shared_ptr<StreamPoll>> begun;
+  std::vector<absl::Time> deadlines;
+  std::vector<std::shared_ptr<StreamPoll>> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      // The client sends no more: half-closed (grpcurl does, then waits for its answers) or
+      // gone (then the done tag cancels the polls).
+      read_closed_ = true;
+    } else {
+      for (uint64_t id : incoming_.cancel()) {
+        auto it = polls_.find(id);
+        if (it == polls_.end()) continue;  // answered already
+        cancelled.push_back(std::move(it->second));
+        polls_.erase(it);
+      }
+      const absl::Time now = absl::Now();
+      for (v1::StreamPoll& poll : *incoming_.mutable_polls()) {
+        grpc::Status refusal;
+        if (polls_.contains(poll.id())) {
+          refusal = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 absl::StrCat("poll id ", poll.id(), " is already in flight"));
+        } else if (BacklogLocked() >= binding_.max_polls) {
+          refusal = grpc::Status(
+              grpc::StatusCode::RESOURCE_EXHAUSTED,
+              absl::StrCat("more than ", binding_.max_polls, " polls in flight on this stream"));
+        }
+        if (!refusal.ok()) {
+          binding_.metrics->CountRpc("PollStream", refusal.error_code());
+          answers_.push_back(Answer{poll.id(), std::move(refusal), {}});
+          continue;
+        }
+        auto stream_poll = std::make_shared<StreamPoll>(
+            binding_.read, shared_from_this(), poll.id(), std::move(*poll.mutable_request()));
+        polls_.emplace(poll.id(), stream_poll);
+        begun.push_back(std::move(stream_poll));
+        deadlines.push_back(poll.deadline_ms() == 0 ? absl::InfiniteFuture()
+                                                    : now + absl::Milliseconds(poll.deadline_ms()));
+      }
+      incoming_.Clear();
+    }
+  }
+  // Without mu_: a poll that answers at once calls OnAnswer.
+  for (size_t i = 0; i < begun.size(); ++i) begun[i]->Begin(deadlines[i]);
+  for (const auto& poll : cancelled) poll->Cancel();
+  if (ok) {
+    absl::MutexLock lock(&mu_);
+    if (BacklogLocked() < binding_.max_polls) {
+      StartReadLocked();
+    } else {
+      read_paused_ = true;
+    }
+  }
+  Flush();
+}
+
+void PollStreamCall::OnAnswer(uint64_t id, const grpc::Status& status, ReadOutcome* outcome) {
+  {
+    absl::MutexLock lock(&mu_);
+    // Dropping the map's reference does not free the poll: its caller holds another.
+    if (polls_.erase(id) == 0) return;  // cancelled meanwhile: nobody wants the answer
+    binding_.metrics->CountRpc("PollStream", status.error_code());
+    Answer answer{id, status, {}};
+    if (status.ok()) answer.outcome = std::move(*outcome);
+    answers_.push_back(std::move(answer));
+  }
+  Flush();
+}
+
+void PollStreamCall::Drain() {
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+  }
+  Flush();
+}
+
+void PollStreamCall::Flush() {
+  std::vector<Answer> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (writing_ || finish_started_ || !request_ok_) return;
+    if (answers_.empty() || write_failed_) {
+      MaybeFinishLocked();
+      return;
+    }
+    writing_ = true;
+    batch.swap(answers_);
+  }
+  BuildResponse(batch);  // outgoing_ is ours while writing_ is set
+  absl::MutexLock lock(&mu_);
+  writing_ = binding_.read.gate->RunIfOpen([&] { stream_.Write(outgoing_, &write_tag_); });
+}
+
+void PollStreamCall::BuildResponse(std::vector<Answer>& batch) {
+  outgoing_.Clear();
+  // Each message once per write, however many answers carry it.
+  absl::flat_hash_map<const Message*, uint32_t> index_of;
+  for (Answer& answer : batch) {
+    v1::StreamPollAnswer* out = outgoing_.add_answers();
+    out->set_id(answer.id);
+    if (!answer.status.ok()) {
+      out->set_code(answer.status.error_code());
+      out->set_error(answer.status.error_message());
+      continue;
+    }
+    for (const SequencedMessage& message : answer.outcome.read.messages) {
+      auto [it, inserted] =
+          index_of.try_emplace(message.message.get(), static_cast<uint32_t>(index_of.size()));
+      if (inserted) ToProto(*message.message, 0, outgoing_.add_messages());
+      out->add_message_index(it->second);
+      out->add_seq(message.seq);
+    }
+    ToProtoWithoutMessages(answer.outcome, out->mutable_response());
+  }
+}
+
+void PollStreamCall::StartReadLocked() {
+  if (reading_ || read_closed_ || finish_started_) return;
+  reading_ = binding_.read.gate->RunIfOpen([&] { stream_.Read(&incoming_, &read_tag_); });
+}
+
+void PollStreamCall::MaybeFinishLocked() {
+  if (finish_started_ || writing_ || !answers_.empty()) return;
+  const bool over = (read_closed_ || draining_) && polls_.empty();
+  if (!over && !write_failed_ && !done_received_) return;
+  finish_started_ = true;
+  const grpc::Status status =
+      draining_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the broker is shutting down")
+                : grpc::Status::OK;
+  awaiting_finish_ = binding_.read.gate->RunIfOpen([&] { stream_.Finish(status, &finished_tag_); });
+}
+
+std::vector<std::shared_ptr<PollStreamCall::StreamPoll>> PollStreamCall::TakePollsLocked() {
+  std::vector<std::shared_ptr<StreamPoll>> taken;
+  taken.reserve(polls_.size());
+  for (auto& [id, poll] : polls_) taken.push_back(std::move(poll));
+  polls_.clear();
+  return taken;
+}
+
+bool PollStreamCall::AllTagsBackLocked() const {
+  if (awaiting_request_ || reading_ || writing_ || awaiting_finish_) return false;
+  return !request_ok_ || done_received_;
+}
+
+void PollStreamCall::ReleaseIfDone() {
+  std::shared_ptr<PollStreamCall> last_reference;  // dropped after the lock is released
+  absl::MutexLock lock(&mu_);
+  if (AllTagsBackLocked()) last_reference = std::move(self_);
+}
+
+}  // namespace parley::broker
