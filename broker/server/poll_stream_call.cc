@@ -85,7 +85,7 @@ void PollStreamCall::OnEvent(Event event, bool ok) {
       case Event::kWrite:
         writing_ = false;
         if (!ok) write_failed_ = true;  // the stream broke; the read fails too
-        if (read_paused_ && BacklogLocked() < binding_.max_polls) {
+        if (read_paused_ && answers_.size() < binding_.max_polls) {
           read_paused_ = false;
           StartReadLocked();
         }
@@ -155,7 +155,7 @@ void PollStreamCall::OnRead(bool ok) {
   for (const auto& poll : cancelled) poll->Cancel();
   if (ok) {
     absl::MutexLock lock(&mu_);
-    if (BacklogLocked() < binding_.max_polls) {
+    if (answers_.size() < binding_.max_polls) {
       StartReadLocked();
     } else {
       read_paused_ = true;

@@ -38,10 +38,10 @@ struct PollStreamBinding {
 // and answered exactly as a unary Poll), their answers written back in batches.
 //
 // Reading: one Read outstanding at a time; each message's polls start at once, its cancels
-// drop polls. While `max_polls` answers wait to be written (a frontend that does not read),
-// reading pauses, so the frontend's sends back up instead of the broker's memory growing; a
-// poll that would take the stream past `max_polls` unanswered polls is answered
-// RESOURCE_EXHAUSTED.
+// drop polls. A poll that would take the stream past `max_polls` unanswered polls is answered
+// RESOURCE_EXHAUSTED at once; while `max_polls` answers wait to be written (a frontend that
+// does not read), reading pauses, so the frontend's sends back up in HTTP/2 flow control
+// instead of the broker's memory growing.
 // Writing: one Write outstanding at a time. Answers arriving meanwhile (a publish to ten
 // thousand parked polls wakes them one after another) wait in `answers_` and all leave in the
 // next message, each message they carry once: the busier the stream, the bigger the batch.

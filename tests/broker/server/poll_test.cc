@@ -1,4 +1,6 @@
-// Poll over a real gRPC connection to an in-process broker.
+// What only the unary Poll RPC has: the caller's gRPC deadline, its call objects, many calls
+// at once. The rules every poll follows, unary or streamed, are in
+// tests/frontend/broker/poll_conformance_test.cc.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -63,54 +65,6 @@ class BackgroundPoll {
   std::thread thread_;
 };
 
-TEST(PollTest, PublishThenPollReturnsTheMessageWithSeqCursorAndEpoch) {
-  InProcessBroker broker;
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  broker.Say("alice", "lobby", "hello");
-  v1::PollResponse response;
-  grpc::ClientContext context;
-  ASSERT_TRUE(broker.stub().Poll(&context, PollFor("alice", alice.cursor(), 1000), &response).ok());
-  ASSERT_EQ(response.messages_size(), 1);
-  EXPECT_EQ(response.messages(0).text(), "hello");
-  EXPECT_EQ(response.messages(0).kind(), v1::CHAT);
-  EXPECT_EQ(response.messages(0).from(), "alice");
-  EXPECT_EQ(response.messages(0).seq(), alice.cursor() + 1);
-  EXPECT_GT(response.messages(0).sent_at().seconds(), 0);
-  EXPECT_EQ(response.cursor(), alice.cursor() + 1);
-  EXPECT_EQ(response.epoch(), alice.epoch());
-  EXPECT_FALSE(response.gap());
-}
-
-TEST(PollTest, ParkedPollWakesOnPublishPromptly) {
-  InProcessBroker broker;
-  const v1::ConnectResponse bob = broker.Connect("bob");
-  broker.Connect("alice");
-  const uint64_t bob_cursor = bob.cursor() + 1;  // alice's JOIN came after bob connected
-  BackgroundPoll poll(broker.stub(), PollFor("bob", bob_cursor, 20'000));
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
-  const absl::Time published_at = absl::Now();
-  broker.Say("alice", "lobby", "wake up");
-  ASSERT_TRUE(poll.status().ok()) << poll.status().error_message();
-  ASSERT_EQ(poll.response().messages_size(), 1);
-  EXPECT_EQ(poll.response().messages(0).text(), "wake up");
-  // Answered by the publish, not by the 20 s wait running out.
-  EXPECT_LT(poll.finished_at() - published_at, absl::Seconds(5));
-}
-
-TEST(PollTest, WaitExpiryAnswersOkAndEmpty) {
-  InProcessBroker broker;
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  v1::PollResponse response;
-  grpc::ClientContext context;
-  grpc::Status status =
-      broker.stub().Poll(&context, PollFor("alice", alice.cursor(), 200), &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.messages_size(), 0);
-  EXPECT_EQ(response.cursor(), alice.cursor());
-  EXPECT_EQ(response.epoch(), alice.epoch());
-  EXPECT_EQ(broker.ParkedPolls(), 0u);
-}
-
 TEST(PollTest, ClientDeadlineShorterThanTheWaitStillGetsOk) {
   InProcessBroker broker;
   const v1::ConnectResponse alice = broker.Connect("alice");
@@ -134,16 +88,6 @@ TEST(PollTest, PollWithoutDeadlineParksForItsWait) {
   EXPECT_GE(absl::Now() - started, absl::Milliseconds(290));
 }
 
-TEST(PollTest, WaitIsClampedToMaxWait) {
-  BrokerServerOptions options;
-  options.max_wait = absl::Milliseconds(300);
-  InProcessBroker broker(options);
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  BackgroundPoll poll(broker.stub(), PollFor("alice", alice.cursor(), 60'000), absl::Seconds(20));
-  EXPECT_TRUE(poll.status().ok()) << poll.status().error_message();
-  EXPECT_EQ(poll.response().messages_size(), 0);
-}
-
 TEST(PollTest, CancelledPollFreesItsWaiterAndCallObject) {
   InProcessBroker broker;
   const v1::ConnectResponse alice = broker.Connect("alice");
@@ -156,69 +100,6 @@ TEST(PollTest, CancelledPollFreesItsWaiterAndCallObject) {
   EXPECT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 0; }));
   EXPECT_TRUE(WaitFor([&] { return broker.server().live_poll_calls() == idle_calls; }))
       << broker.server().live_poll_calls() << " vs " << idle_calls;
-}
-
-TEST(PollTest, TwoReadersOfOneQueueEachGetEveryMessage) {
-  InProcessBroker broker;
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  BackgroundPoll tab1(broker.stub(), PollFor("alice", alice.cursor(), 20'000));
-  BackgroundPoll tab2(broker.stub(), PollFor("alice", alice.cursor(), 20'000));
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 2; }));
-  broker.Say("alice", "lobby", "both");
-  ASSERT_EQ(tab1.response().messages_size(), 1);
-  ASSERT_EQ(tab2.response().messages_size(), 1);
-  EXPECT_EQ(tab1.response().messages(0).id(), tab2.response().messages(0).id());
-}
-
-TEST(PollTest, ConsumeModeHandsEachMessageToOneConsumer) {
-  InProcessBroker broker;
-  broker.Connect("alice");
-  v1::PollRequest consume = PollFor("alice", 0, 0);
-  consume.set_consume(true);
-  v1::PollResponse drained;
-  ASSERT_TRUE(broker.PollNow(consume, &drained).ok());  // the JOIN
-  consume.set_wait_ms(20'000);
-  BackgroundPoll first(broker.stub(), consume);
-  BackgroundPoll second(broker.stub(), consume);
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 2; }));
-  broker.Say("alice", "lobby", "one");
-  // Exactly one consumer gets it; the other parks again until the second message.
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
-  broker.Say("alice", "lobby", "two");
-  ASSERT_EQ(first.response().messages_size(), 1);
-  ASSERT_EQ(second.response().messages_size(), 1);
-  EXPECT_NE(first.response().messages(0).text(), second.response().messages(0).text());
-}
-
-TEST(PollTest, DisconnectAnswersParkedPollsWithNotFound) {
-  InProcessBroker broker;
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  BackgroundPoll poll(broker.stub(), PollFor("alice", alice.cursor(), 20'000));
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
-  grpc::ClientContext context;
-  v1::DisconnectRequest request;
-  request.set_user("alice");
-  request.set_session("alice-session");
-  v1::DisconnectResponse response;
-  ASSERT_TRUE(broker.stub().Disconnect(&context, request, &response).ok());
-  EXPECT_EQ(poll.status().error_code(), grpc::StatusCode::NOT_FOUND);
-}
-
-TEST(PollTest, BeginShutdownAnswersParkedPollsAtOnceAndRefusesNewOnes) {
-  InProcessBroker broker;
-  const v1::ConnectResponse alice = broker.Connect("alice");
-  BackgroundPoll poll(broker.stub(), PollFor("alice", alice.cursor(), 20'000));
-  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
-  const absl::Time began = absl::Now();
-  broker.server().BeginShutdown();
-  ASSERT_TRUE(poll.status().ok()) << poll.status().error_message();
-  EXPECT_EQ(poll.response().messages_size(), 0);
-  EXPECT_LT(poll.finished_at() - began, absl::Seconds(5));
-  v1::PollResponse response;
-  grpc::ClientContext context;
-  EXPECT_EQ(
-      broker.stub().Poll(&context, PollFor("alice", alice.cursor(), 5000), &response).error_code(),
-      grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(PollTest, TwoThousandParkedPollsAllGetOnePublish) {

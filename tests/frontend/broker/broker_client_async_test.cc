@@ -9,31 +9,15 @@
 #include "absl/synchronization/notification.h"
 #include "frontend/broker/broker_client.h"
 #include "tests/testing/in_process_broker.h"
+#include "tests/testing/outcome.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
 namespace {
 
 using ::parley::testing::InProcessBroker;
+using ::parley::testing::Outcome;
 using ::parley::testing::WaitFor;
-
-// Where a callback leaves its result; the test thread waits for it.
-template <typename Response>
-struct Outcome {
-  absl::Notification done;
-  grpc::Status status;
-  Response response;
-  auto Callback() {
-    return [this](grpc::Status s, Response r) {
-      status = std::move(s);
-      response = std::move(r);
-      done.Notify();
-    };
-  }
-  bool Wait(absl::Duration timeout = absl::Seconds(10)) {
-    return done.WaitForNotificationWithTimeout(timeout);
-  }
-};
 
 class BrokerClientAsyncTest : public ::testing::Test {
  protected:

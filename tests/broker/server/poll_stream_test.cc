@@ -1,0 +1,204 @@
+// The PollStream RPC itself, spoken by a plain gRPC client to an in-process broker: batching,
+// cancellation, bounds, draining and the ends of a stream. (That each poll follows Poll's
+// rules is tests/frontend/broker/poll_conformance_test.cc.)
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "tests/testing/in_process_broker.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::broker {
+namespace {
+
+using ::parley::testing::InProcessBroker;
+using ::parley::testing::WaitFor;
+using Stream = grpc::ClientReaderWriter<v1::PollStreamRequest, v1::PollStreamResponse>;
+
+v1::PollStreamRequest Polls(std::vector<std::pair<uint64_t, v1::PollRequest>> polls) {
+  v1::PollStreamRequest request;
+  for (auto& [id, poll] : polls) {
+    v1::StreamPoll* out = request.add_polls();
+    out->set_id(id);
+    *out->mutable_request() = poll;
+    out->set_deadline_ms(60'000);
+  }
+  return request;
+}
+
+v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_ms) {
+  v1::PollRequest request;
+  request.set_user(user);
+  request.set_cursor(cursor);
+  request.set_wait_ms(wait_ms);
+  return request;
+}
+
+class PollStreamTest : public ::testing::Test {
+ protected:
+  explicit PollStreamTest(BrokerServerOptions options = {}) : broker_(options) {
+    // Calls waiting for the next stream: what is left once this test's stream is gone.
+    idle_stream_calls_ = broker_.server().live_stream_calls();
+    context_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    stream_ = broker_.stub().PollStream(&context_);
+  }
+  // The next answer, from the next stream message that has one.
+  v1::StreamPollAnswer ReadAnswer() {
+    while (pending_.empty()) {
+      v1::PollStreamResponse response;
+      EXPECT_TRUE(stream_->Read(&response)) << "the stream ended";
+      if (::testing::Test::HasFailure()) return {};
+      for (const auto& answer : response.answers()) pending_.push_back(answer);
+    }
+    v1::StreamPollAnswer answer = pending_.front();
+    pending_.erase(pending_.begin());
+    return answer;
+  }
+
+  InProcessBroker broker_;
+  grpc::ClientContext context_;
+  std::unique_ptr<Stream> stream_;
+  std::vector<v1::StreamPollAnswer> pending_;
+  int64_t idle_stream_calls_ = 0;
+};
+
+TEST_F(PollStreamTest, AnswersReadyTogetherShareStreamMessagesCarryingEachMessageOnce) {
+  constexpr int kUsers = 200;
+  std::vector<std::pair<uint64_t, v1::PollRequest>> polls;
+  std::vector<uint64_t> cursors;
+  for (int i = 0; i < kUsers; ++i) broker_.Connect("u" + std::to_string(i));
+  for (int i = 0; i < kUsers; ++i) {
+    // After the JOINs of those who came later: each queue's next seq differs.
+    v1::PollRequest now = PollFor("u" + std::to_string(i), 0, 0);
+    now.set_max_messages(kUsers);
+    v1::PollResponse response;
+    ASSERT_TRUE(broker_.PollNow(now, &response).ok());
+    cursors.push_back(response.cursor());
+    polls.push_back({static_cast<uint64_t>(i + 1), PollFor(now.user(), response.cursor(), 20'000)});
+  }
+  ASSERT_TRUE(stream_->Write(Polls(polls)));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == kUsers; }));
+  const v1::PublishResponse sent = broker_.Say("u0", "lobby", "to all");
+
+  std::set<uint64_t> answered;
+  int stream_messages = 0;
+  while (answered.size() < kUsers) {
+    v1::PollStreamResponse response;
+    ASSERT_TRUE(stream_->Read(&response));
+    ++stream_messages;
+    ASSERT_EQ(response.messages_size(), 1);  // once, however many answers carry it
+    EXPECT_EQ(response.messages(0).id(), sent.message().id());
+    EXPECT_EQ(response.messages(0).seq(), 0u);
+    for (const v1::StreamPollAnswer& answer : response.answers()) {
+      EXPECT_EQ(answer.code(), 0) << answer.error();
+      ASSERT_EQ(answer.message_index_size(), 1);
+      EXPECT_EQ(answer.message_index(0), 0u);
+      const uint64_t cursor = cursors[answer.id() - 1];
+      EXPECT_EQ(answer.seq(0), cursor + 1);
+      EXPECT_EQ(answer.response().cursor(), cursor + 1);
+      EXPECT_EQ(answer.response().messages_size(), 0);  // by reference only
+      EXPECT_TRUE(answered.insert(answer.id()).second) << "answered twice: " << answer.id();
+    }
+  }
+  // Answers that became ready while a write was out left together.
+  EXPECT_LT(stream_messages, kUsers);
+  EXPECT_EQ(broker_.ParkedPolls(), 0u);
+}
+
+TEST_F(PollStreamTest, ACancelledPollIsUnparkedAndNeverAnswered) {
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  ASSERT_TRUE(stream_->Write(Polls({{1, PollFor("alice", alice.cursor(), 20'000)}})));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 1; }));
+  v1::PollStreamRequest cancel;
+  cancel.add_cancel(1);
+  cancel.add_cancel(77);  // unknown: ignored
+  ASSERT_TRUE(stream_->Write(cancel));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 0; }));
+  broker_.Say("alice", "lobby", "after the cancel");
+  ASSERT_TRUE(stream_->Write(Polls({{2, PollFor("alice", alice.cursor(), 0)}})));
+  const v1::StreamPollAnswer answer = ReadAnswer();
+  EXPECT_EQ(answer.id(), 2u);  // poll 1's answer never came
+  EXPECT_EQ(answer.message_index_size(), 1);
+}
+
+class BoundedPollStreamTest : public PollStreamTest {
+ protected:
+  static BrokerServerOptions Bounded() {
+    BrokerServerOptions options;
+    options.max_stream_polls = 2;
+    return options;
+  }
+  BoundedPollStreamTest() : PollStreamTest(Bounded()) {}
+};
+
+TEST_F(BoundedPollStreamTest, ADuplicateIdIsRefusedAndPollsPastTheBoundAreResourceExhausted) {
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  const v1::PollRequest parked = PollFor("alice", alice.cursor(), 20'000);
+  ASSERT_TRUE(stream_->Write(Polls({{1, parked}, {2, parked}})));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 2; }));
+  ASSERT_TRUE(stream_->Write(Polls({{1, parked}})));
+  v1::StreamPollAnswer duplicate = ReadAnswer();
+  EXPECT_EQ(duplicate.id(), 1u);
+  EXPECT_EQ(duplicate.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(duplicate.error().find("already in flight"), std::string::npos) << duplicate.error();
+  ASSERT_TRUE(stream_->Write(Polls({{3, parked}})));
+  v1::StreamPollAnswer refused = ReadAnswer();
+  EXPECT_EQ(refused.id(), 3u);
+  EXPECT_EQ(refused.code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error().find("more than 2 polls"), std::string::npos) << refused.error();
+  EXPECT_EQ(broker_.ParkedPolls(), 2u);  // the first two still wait, unharmed
+  broker_.Say("alice", "lobby", "for both");
+  std::set<uint64_t> ids = {ReadAnswer().id(), ReadAnswer().id()};
+  EXPECT_EQ(ids, (std::set<uint64_t>{1, 2}));
+}
+
+TEST_F(PollStreamTest, DrainingAnswersParkedPollsThenEndsTheStreamUnavailable) {
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  ASSERT_TRUE(stream_->Write(Polls({{1, PollFor("alice", alice.cursor(), 20'000)}})));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 1; }));
+  broker_.server().BeginShutdown();
+  const v1::StreamPollAnswer answer = ReadAnswer();
+  EXPECT_EQ(answer.id(), 1u);
+  EXPECT_EQ(answer.code(), 0);
+  EXPECT_EQ(answer.message_index_size(), 0);
+  v1::PollStreamResponse more;
+  EXPECT_FALSE(stream_->Read(&more));
+  const grpc::Status status = stream_->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(WaitFor([&] { return broker_.server().live_stream_calls() == idle_stream_calls_; }))
+      << broker_.server().live_stream_calls();
+}
+
+TEST_F(PollStreamTest, AHalfClosedStreamStillGetsItsAnswersThenEndsOk) {
+  // As grpcurl sends: its polls, then the end of its side, then it reads.
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  ASSERT_TRUE(stream_->Write(Polls({{1, PollFor("alice", alice.cursor(), 300)}})));
+  ASSERT_TRUE(stream_->WritesDone());
+  const v1::StreamPollAnswer answer = ReadAnswer();
+  EXPECT_EQ(answer.id(), 1u);
+  EXPECT_EQ(answer.code(), 0);
+  EXPECT_EQ(answer.response().cursor(), alice.cursor());
+  v1::PollStreamResponse more;
+  EXPECT_FALSE(stream_->Read(&more));
+  EXPECT_TRUE(stream_->Finish().ok());
+}
+
+TEST_F(PollStreamTest, AClientThatCancelsTheStreamUnparksEveryPollAndFreesTheCall) {
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  const v1::PollRequest parked = PollFor("alice", alice.cursor(), 20'000);
+  ASSERT_TRUE(stream_->Write(Polls({{1, parked}, {2, parked}, {3, parked}})));
+  ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 3; }));
+  context_.TryCancel();
+  EXPECT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return broker_.server().live_stream_calls() == idle_stream_calls_; }))
+      << broker_.server().live_stream_calls();
+  EXPECT_EQ(stream_->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+}  // namespace
+}  // namespace parley::broker
