@@ -11,6 +11,14 @@ import {Program, BROKER} from '../lib/stack.mjs';
 
 const insecure = () => grpc.credentials.createInsecure();
 
+async function waitUntil(condition, timeoutMs = 10000) {
+  const giveUp = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > giveUp) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function call(client, method, request, deadlineSeconds = 5) {
   return new Promise((resolve, reject) => {
     client[method](request, {deadline: Date.now() + deadlineSeconds * 1000},
@@ -34,8 +42,8 @@ test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflect
 
     // grpcurl -plaintext HOST describe parley.v1.Broker
     const methods = (await reflection.listMethods('parley.v1.Broker')).map((m) => m.name);
-    for (const name of ['Connect', 'Disconnect', 'Publish', 'Poll', 'Join', 'Leave', 'History',
-                        'Members', 'Rooms', 'Stats']) {
+    for (const name of ['Connect', 'Disconnect', 'Publish', 'Poll', 'PollStream', 'Join', 'Leave',
+                        'History', 'Members', 'Rooms', 'Stats']) {
       assert.ok(methods.includes(name), `${name} in ${methods}`);
     }
 
@@ -65,6 +73,37 @@ test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflect
     assert.deepEqual(answer.messages.map((m) => [m.kind, m.from, m.text]),
                      [['CHAT', 'alice', 'hello from grpcurl']]);
     assert.equal(answer.epoch, connected.epoch);
+
+    // grpcurl -plaintext -d @ HOST parley.v1.Broker/PollStream, with two polls on stdin (then
+    // end of input, which half-closes the stream): both park, one Publish answers both in
+    // stream messages that carry the message once, and the stream ends OK.
+    const stream = client.PollStream();
+    const received = [];
+    const ended = new Promise((resolve, reject) => {
+      stream.on('data', (message) => received.push(message));
+      stream.on('error', reject);
+      stream.on('status', resolve);
+    });
+    const request = {user: 'alice', cursor: answer.cursor, wait_ms: 20000};
+    stream.write({polls: [{id: 1, request, deadline_ms: 30000},
+                          {id: 2, request, deadline_ms: 30000}]});
+    stream.end();
+    await waitUntil(async () => (await call(client, 'Stats', {})).parked_polls === '2');
+    const streamed = await call(client, 'Publish', {sender: 'alice', room: 'lobby',
+                                                    text: 'hello, streams'});
+    const status = await ended;
+    assert.equal(status.code, grpc.status.OK);
+    const answers = received.flatMap((message) => message.answers.map((a) => [a, message]));
+    assert.deepEqual(answers.map(([a]) => a.id).sort(), ['1', '2']);
+    for (const [a, message] of answers) {
+      assert.equal(a.code, 0);
+      assert.equal(message.messages.length, 1);  // once per stream message
+      const shared = message.messages[a.message_index[0]];
+      assert.equal(shared.id, streamed.message.id);
+      assert.equal(shared.text, 'hello, streams');
+      assert.equal(a.seq[0], String(Number(answer.cursor) + 1));
+      assert.equal(a.response.cursor, a.seq[0]);
+    }
 
     // Bad input gets a status with a message, as grpcurl would print it.
     await assert.rejects(call(client, 'Publish', {sender: 'alice', room: 'nowhere', text: 'x'}),

@@ -1,0 +1,235 @@
+// The frontend's side of the PollStream (BrokerClient's PollStream) against scripted brokers:
+// a stream that breaks, a broker without the stream, a broker that never answers, a poll
+// cancelled by its client, answers to rebuild, and malformed answers.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "frontend/broker/broker_client.h"
+#include "tests/testing/outcome.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::frontend {
+namespace {
+
+using ::parley::testing::Outcome;
+using ::parley::testing::WaitFor;
+using PollOutcome = Outcome<v1::PollResponse>;
+
+// What the scripted broker does with the polls it reads.
+enum class Script {
+  kAnswer,            // answers each message's polls in one message, sharing one Message
+  kBreakFirstStream,  // the first stream ends UNAVAILABLE after two polls; later ones answer
+  kHold,              // never answers
+  kMalformed,         // answers pointing at a message that is not there
+};
+
+// A broker that speaks PollStream by a script, on the synchronous API (one thread per
+// stream is fine for a test).
+class ScriptedBroker final : public v1::Broker::Service {
+ public:
+  explicit ScriptedBroker(Script script) : script_(script) {}
+
+  grpc::Status PollStream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::PollStreamResponse, v1::PollStreamRequest>* stream) override {
+    int call;
+    {
+      absl::MutexLock lock(&mu_);
+      call = ++streams_;
+    }
+    int polls_here = 0;
+    v1::PollStreamRequest request;
+    while (stream->Read(&request)) {
+      {
+        absl::MutexLock lock(&mu_);
+        for (const auto& poll : request.polls()) seen_.push_back(poll);
+        for (uint64_t id : request.cancel()) cancels_.push_back(id);
+      }
+      polls_here += request.polls_size();
+      if (script_ == Script::kHold || request.polls_size() == 0) continue;
+      if (script_ == Script::kBreakFirstStream && call == 1) {
+        if (polls_here >= 2) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting");
+        continue;
+      }
+      v1::PollStreamResponse response;
+      v1::Message* shared = response.add_messages();
+      shared->set_id("m1");
+      shared->set_text("shared");
+      for (const auto& poll : request.polls()) {
+        v1::StreamPollAnswer* answer = response.add_answers();
+        answer->set_id(poll.id());
+        answer->add_message_index(script_ == Script::kMalformed ? 5 : 0);
+        answer->add_seq(poll.request().cursor() + 1);
+        answer->mutable_response()->set_cursor(poll.request().cursor() + 1);
+        answer->mutable_response()->set_epoch(9);
+      }
+      if (!stream->Write(response)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+  std::vector<v1::StreamPoll> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+  std::vector<uint64_t> cancels() {
+    absl::MutexLock lock(&mu_);
+    return cancels_;
+  }
+
+ private:
+  const Script script_;
+  absl::Mutex mu_;
+  int streams_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<v1::StreamPoll> seen_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+};
+
+// A broker from before the stream: unary Poll only (PollStream is UNIMPLEMENTED).
+class UnaryOnlyBroker final : public v1::Broker::Service {
+ public:
+  grpc::Status Poll(grpc::ServerContext*, const v1::PollRequest* request,
+                    v1::PollResponse* response) override {
+    response->set_cursor(request->cursor() + 1);
+    return grpc::Status::OK;
+  }
+};
+
+class PollStreamClientTest : public ::testing::Test {
+ protected:
+  void Serve(grpc::Service* service, absl::Duration poll_margin = absl::Seconds(2)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    BrokerClientOptions options;
+    options.address = absl::StrCat("127.0.0.1:", port_);
+    options.poll_margin = poll_margin;
+    options.counters = &counters_;
+    client_ = std::make_unique<BrokerClient>(options);
+  }
+  void TearDown() override {
+    client_.reset();
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+  }
+  std::unique_ptr<PollOutcome> Poll(uint64_t cursor, bool consume = false,
+                                    uint32_t wait_ms = 10'000) {
+    v1::PollRequest request;
+    request.set_user("alice");
+    request.set_cursor(cursor);
+    request.set_consume(consume);
+    request.set_wait_ms(wait_ms);
+    auto outcome = std::make_unique<PollOutcome>();
+    pending_.push_back(client_->PollAsync(request, outcome->Callback()));
+    return outcome;
+  }
+
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  PollStreamCounters counters_;
+  std::unique_ptr<BrokerClient> client_;
+  std::vector<std::shared_ptr<BrokerApi::PendingPoll>> pending_;
+};
+
+TEST_F(PollStreamClientTest, AnswersAreRebuiltWithTheSharedMessageAndTheirOwnSeq) {
+  ScriptedBroker broker(Script::kAnswer);
+  Serve(&broker);
+  auto first = Poll(10);
+  auto second = Poll(20);
+  ASSERT_TRUE(first->Wait());
+  ASSERT_TRUE(second->Wait());
+  for (auto [outcome, seq] : {std::pair{first.get(), 11u}, std::pair{second.get(), 21u}}) {
+    ASSERT_TRUE(outcome->status.ok()) << outcome->status.error_message();
+    ASSERT_EQ(outcome->response.messages_size(), 1);
+    EXPECT_EQ(outcome->response.messages(0).text(), "shared");
+    EXPECT_EQ(outcome->response.messages(0).seq(), seq);
+    EXPECT_EQ(outcome->response.cursor(), seq);
+    EXPECT_EQ(outcome->response.epoch(), 9u);
+  }
+  EXPECT_EQ(counters_.streams_started.load(), 1);
+  EXPECT_EQ(counters_.polls_in_flight.load(), 0);
+}
+
+TEST_F(PollStreamClientTest, ACursorPollIsSentAgainOnANewStreamAndAConsumePollIsNot) {
+  ScriptedBroker broker(Script::kBreakFirstStream);
+  Serve(&broker);
+  auto cursor_poll = Poll(10);
+  auto consume_poll = Poll(0, /*consume=*/true);
+  ASSERT_TRUE(cursor_poll->Wait());
+  ASSERT_TRUE(consume_poll->Wait());
+  ASSERT_TRUE(cursor_poll->status.ok()) << cursor_poll->status.error_message();
+  EXPECT_EQ(cursor_poll->response.cursor(), 11u);  // answered by the second stream
+  // The broker may have advanced a consume poll's cursor: the page asks again instead.
+  EXPECT_EQ(consume_poll->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(consume_poll->status.error_message().find("restarting"), std::string::npos)
+      << consume_poll->status.error_message();
+  int cursor_sends = 0, consume_sends = 0;
+  for (const v1::StreamPoll& poll : broker.seen()) {
+    (poll.request().consume() ? consume_sends : cursor_sends)++;
+  }
+  EXPECT_EQ(cursor_sends, 2);
+  EXPECT_EQ(consume_sends, 1);
+  EXPECT_EQ(counters_.resends.load(), 1);
+  EXPECT_EQ(counters_.streams_started.load(), 2);
+}
+
+TEST_F(PollStreamClientTest, ABrokerWithoutTheStreamIsPolledWithUnaryCalls) {
+  UnaryOnlyBroker broker;
+  Serve(&broker);
+  auto first = Poll(10);
+  ASSERT_TRUE(first->Wait());
+  ASSERT_TRUE(first->status.ok()) << first->status.error_message();
+  EXPECT_EQ(first->response.cursor(), 11u);
+  auto second = Poll(20);  // straight to unary: the stream is not tried again for a while
+  ASSERT_TRUE(second->Wait());
+  ASSERT_TRUE(second->status.ok()) << second->status.error_message();
+  EXPECT_EQ(second->response.cursor(), 21u);
+  EXPECT_EQ(counters_.unary_fallbacks.load(), 2);
+  EXPECT_EQ(counters_.streams_started.load(), 1);
+}
+
+TEST_F(PollStreamClientTest, APollTheBrokerNeverAnswersEndsAtItsDeadlineAndIsCancelledThere) {
+  ScriptedBroker broker(Script::kHold);
+  Serve(&broker, /*poll_margin=*/absl::Milliseconds(200));
+  const absl::Time started = absl::Now();
+  auto held = Poll(10, false, /*wait_ms=*/100);
+  ASSERT_TRUE(held->Wait());
+  EXPECT_EQ(held->status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_GE(held->at - started, absl::Milliseconds(300));  // wait + margin
+  EXPECT_LT(held->at - started, absl::Seconds(3));
+  ASSERT_EQ(broker.seen().size(), 1u);
+  const uint64_t id = broker.seen()[0].id();
+  EXPECT_TRUE(WaitFor([&] { return broker.cancels() == std::vector<uint64_t>{id}; }));
+}
+
+TEST_F(PollStreamClientTest, CancelAnswersAtOnceAndTellsTheBroker) {
+  ScriptedBroker broker(Script::kHold);
+  Serve(&broker);
+  auto held = Poll(10);
+  ASSERT_TRUE(WaitFor([&] { return broker.seen().size() == 1; }));
+  pending_.back()->Cancel();
+  ASSERT_TRUE(held->Wait(absl::Seconds(1)));
+  EXPECT_EQ(held->status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(
+      WaitFor([&] { return broker.cancels() == std::vector<uint64_t>{broker.seen()[0].id()}; }));
+  EXPECT_EQ(counters_.polls_in_flight.load(), 0);
+}
+
+TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
+  ScriptedBroker broker(Script::kMalformed);
+  Serve(&broker);
+  auto polled = Poll(10);
+  ASSERT_TRUE(polled->Wait());
+  EXPECT_EQ(polled->status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(polled->response.messages_size(), 0);
+}
+
+}  // namespace
+}  // namespace parley::frontend
