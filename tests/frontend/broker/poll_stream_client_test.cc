@@ -11,13 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "frontend/broker/broker_client.h"
+#include "tests/testing/in_process_broker.h"
 #include "tests/testing/outcome.h"
+#include "tests/testing/silent_proxy.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
 namespace {
 
+using ::parley::testing::InProcessBroker;
 using ::parley::testing::Outcome;
+using ::parley::testing::SilentProxy;
 using ::parley::testing::WaitFor;
 using PollOutcome = Outcome<v1::PollResponse>;
 
@@ -229,6 +233,41 @@ TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
   ASSERT_TRUE(polled->Wait());
   EXPECT_EQ(polled->status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(polled->response.messages_size(), 0);
+}
+
+TEST(PollStreamKeepaliveTest, ABrokerGoneSilentIsNoticedInSecondsAndThePollMovesOn) {
+  // The broker's machine vanishes as far as this connection can tell (no FIN, no reset):
+  // without keepalive the stream would wait for the poll's 30 s. Pings unanswered end it,
+  // and the cursor poll is sent again on a new connection (which reaches the broker).
+  InProcessBroker broker;
+  SilentProxy proxy(broker.server().port());
+  PollStreamCounters counters;
+  BrokerClientOptions options;
+  options.address = absl::StrCat("127.0.0.1:", proxy.port());
+  options.counters = &counters;
+  BrokerClient client(options);
+  const v1::ConnectResponse alice = broker.Connect("alice");
+  v1::PollRequest request;
+  request.set_user("alice");
+  request.set_cursor(alice.cursor());
+  request.set_wait_ms(30'000);
+  PollOutcome polled;
+  auto pending = client.PollAsync(request, polled.Callback());
+  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
+
+  proxy.Silence();
+  const absl::Time silenced = absl::Now();
+  ASSERT_TRUE(WaitFor([&] { return counters.resends.load() == 1; }, absl::Seconds(25)));
+  EXPECT_LT(absl::Now() - silenced, absl::Seconds(15));
+  EXPECT_EQ(counters.streams_started.load(), 2);
+  // The first copy stays parked at the broker, which cannot tell either; the second joins it.
+  ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 2; }));
+  EXPECT_FALSE(polled.done.HasBeenNotified());
+  broker.Say("alice", "lobby", "still here");
+  ASSERT_TRUE(polled.Wait());
+  ASSERT_TRUE(polled.status.ok()) << polled.status.error_message();
+  ASSERT_EQ(polled.response.messages_size(), 1);
+  EXPECT_EQ(polled.response.messages(0).text(), "still here");
 }
 
 }  // namespace
