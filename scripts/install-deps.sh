@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
+  libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
 )
 browser_tests=1
 for mode in "$@"; do [ "$mode" = --build-only ] && browser_tests=0; done
