@@ -41,7 +41,7 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
 start_parley() {
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/broker/parley-broker --listen=127.0.0.1:50151 --threads=1 \
-    --publish_rate=1000000 --publish_burst=1000000 \
+    --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
     >"$scratch/broker.log" 2>&1 &
   sut_pids=($!)
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \

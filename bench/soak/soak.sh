@@ -6,6 +6,7 @@
 #   bench/soak/soak.sh                       # 600 s, 2,000 pollers, 1 msg/s, 2 logins/s
 #   DURATION=60 SUBSCRIBERS=500 bench/soak/soak.sh
 #   FRONTEND_FLAGS=--json_cache_messages=256 REPORT=soak-small-cache bench/soak/soak.sh
+#   BROKER_FLAGS=--queue_capacity=128 DURATION=300 REPORT=soak-300s-queue128 bench/soak/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-600}
@@ -57,6 +58,6 @@ wait $loadgen
 wait $churn
 cat "$scratch/loadgen.out"
 report=bench/results/${REPORT:-soak-${DURATION}s}.md
-SOAK_SETTINGS="FRONTEND_FLAGS='${FRONTEND_FLAGS:-}' GLIBC_TUNABLES='${GLIBC_TUNABLES:-}' MALLOC_ARENA_MAX='${MALLOC_ARENA_MAX:-}'" \
+SOAK_SETTINGS="BROKER_FLAGS='${BROKER_FLAGS:-}' FRONTEND_FLAGS='${FRONTEND_FLAGS:-}' GLIBC_TUNABLES='${GLIBC_TUNABLES:-}' MALLOC_ARENA_MAX='${MALLOC_ARENA_MAX:-}'" \
   python3 bench/soak/summarize_soak.py "$raw" "$WARMUP" >"$report"
 cat "$report"

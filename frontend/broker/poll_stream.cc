@@ -296,7 +296,17 @@ void PollStream::OnRead(Call* call, bool ok) {
     v1::StreamPollAnswer& answer = *answers[i];
     Answered& out = answered[i];
     if (answer.code() != 0) {
-      out.status = grpc::Status(static_cast<grpc::StatusCode>(answer.code()), answer.error());
+      // A code outside gRPC's (a broker from the future) is UNKNOWN, not an invalid enum.
+      const bool known = answer.code() > 0 && answer.code() <= grpc::StatusCode::UNAUTHENTICATED;
+      out.status = grpc::Status(
+          known ? static_cast<grpc::StatusCode>(answer.code()) : grpc::StatusCode::UNKNOWN,
+          answer.error());
+      if (out.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        // The stream's bound, not the user's rate: the browser gets 503 and polls again
+        // (RESOURCE_EXHAUSTED would read as 429 rate_limited).
+        out.status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "the broker holds too many polls: " + answer.error());
+      }
       continue;
     }
     if (answer.message_index_size() != answer.seq_size()) {

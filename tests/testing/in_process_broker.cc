@@ -6,6 +6,14 @@
 
 namespace parley::testing {
 
+v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_ms) {
+  v1::PollRequest request;
+  request.set_user(user);
+  request.set_cursor(cursor);
+  request.set_wait_ms(wait_ms);
+  return request;
+}
+
 InProcessBroker::InProcessBroker(broker::BrokerServerOptions options, int port) {
   options.listen = absl::StrCat("127.0.0.1:", port);
   auto server = broker::BrokerServer::Start(options, &clock_);
@@ -51,6 +59,19 @@ grpc::Status InProcessBroker::PollNow(const v1::PollRequest& request, v1::PollRe
   now.set_wait_ms(0);
   grpc::ClientContext context;
   return stub_->Poll(&context, now, response);
+}
+
+std::vector<uint64_t> InProcessBroker::ConnectNumbered(int count) {
+  for (int i = 0; i < count; ++i) Connect("u" + std::to_string(i));
+  std::vector<uint64_t> cursors;
+  for (int i = 0; i < count; ++i) {
+    v1::PollRequest request = PollFor("u" + std::to_string(i), 0, 0);
+    request.set_max_messages(static_cast<uint32_t>(count));
+    v1::PollResponse response;
+    EXPECT_TRUE(PollNow(request, &response).ok());
+    cursors.push_back(response.cursor());
+  }
+  return cursors;
 }
 
 uint64_t InProcessBroker::ParkedPolls() { return server_->state().Stats().parked_polls; }

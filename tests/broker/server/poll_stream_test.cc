@@ -17,6 +17,7 @@ namespace parley::broker {
 namespace {
 
 using ::parley::testing::InProcessBroker;
+using ::parley::testing::PollFor;
 using ::parley::testing::WaitFor;
 using Stream = grpc::ClientReaderWriter<v1::PollStreamRequest, v1::PollStreamResponse>;
 
@@ -28,14 +29,6 @@ v1::PollStreamRequest Polls(std::vector<std::pair<uint64_t, v1::PollRequest>> po
     *out->mutable_request() = poll;
     out->set_deadline_ms(60'000);
   }
-  return request;
-}
-
-v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_ms) {
-  v1::PollRequest request;
-  request.set_user(user);
-  request.set_cursor(cursor);
-  request.set_wait_ms(wait_ms);
   return request;
 }
 
@@ -69,17 +62,11 @@ class PollStreamTest : public ::testing::Test {
 
 TEST_F(PollStreamTest, AnswersReadyTogetherShareStreamMessagesCarryingEachMessageOnce) {
   constexpr int kUsers = 200;
+  const std::vector<uint64_t> cursors = broker_.ConnectNumbered(kUsers);
   std::vector<std::pair<uint64_t, v1::PollRequest>> polls;
-  std::vector<uint64_t> cursors;
-  for (int i = 0; i < kUsers; ++i) broker_.Connect("u" + std::to_string(i));
   for (int i = 0; i < kUsers; ++i) {
-    // After the JOINs of those who came later: each queue's next seq differs.
-    v1::PollRequest now = PollFor("u" + std::to_string(i), 0, 0);
-    now.set_max_messages(kUsers);
-    v1::PollResponse response;
-    ASSERT_TRUE(broker_.PollNow(now, &response).ok());
-    cursors.push_back(response.cursor());
-    polls.push_back({static_cast<uint64_t>(i + 1), PollFor(now.user(), response.cursor(), 20'000)});
+    polls.push_back(
+        {static_cast<uint64_t>(i + 1), PollFor("u" + std::to_string(i), cursors[i], 20'000)});
   }
   ASSERT_TRUE(stream_->Write(Polls(polls)));
   ASSERT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == kUsers; }));

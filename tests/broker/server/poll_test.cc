@@ -18,15 +18,8 @@ namespace parley::broker {
 namespace {
 
 using ::parley::testing::InProcessBroker;
+using ::parley::testing::PollFor;
 using ::parley::testing::WaitFor;
-
-v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_ms) {
-  v1::PollRequest request;
-  request.set_user(user);
-  request.set_cursor(cursor);
-  request.set_wait_ms(wait_ms);
-  return request;
-}
 
 // A Poll running on its own thread, so the test can act while it is parked.
 class BackgroundPoll {
@@ -107,16 +100,7 @@ TEST(PollTest, TwoThousandParkedPollsAllGetOnePublish) {
   BrokerServerOptions options;
   options.threads = 2;
   InProcessBroker broker(options);
-  std::vector<uint64_t> cursors;
-  for (int i = 0; i < kUsers; ++i) broker.Connect("u" + std::to_string(i));
-  // Everyone's cursor now: their queues hold the JOINs of those who came after them.
-  for (int i = 0; i < kUsers; ++i) {
-    v1::PollRequest request = PollFor("u" + std::to_string(i), 0, 0);
-    request.set_max_messages(kUsers);
-    v1::PollResponse response;
-    ASSERT_TRUE(broker.PollNow(request, &response).ok());
-    cursors.push_back(response.cursor());
-  }
+  const std::vector<uint64_t> cursors = broker.ConnectNumbered(kUsers);
 
   grpc::CompletionQueue cq;
   struct Pending {

@@ -17,16 +17,9 @@ namespace {
 
 using ::parley::testing::InProcessBroker;
 using ::parley::testing::Outcome;
+using ::parley::testing::PollFor;
 using ::parley::testing::WaitFor;
 using PollOutcome = Outcome<v1::PollResponse>;
-
-v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_ms) {
-  v1::PollRequest request;
-  request.set_user(user);
-  request.set_cursor(cursor);
-  request.set_wait_ms(wait_ms);
-  return request;
-}
 
 // GetParam(): true polls on the PollStream, false with unary Polls.
 class PollConformanceTest : public ::testing::TestWithParam<bool> {

@@ -68,6 +68,16 @@ class ScriptedBroker final : public v1::Broker::Service {
       for (const auto& poll : request.polls()) {
         v1::StreamPollAnswer* answer = response.add_answers();
         answer->set_id(poll.id());
+        if (script_ == Script::kMalformed && poll.request().cursor() == 20) {
+          answer->set_code(99);  // no gRPC code
+          answer->set_error("from the future");
+          continue;
+        }
+        if (script_ == Script::kMalformed && poll.request().cursor() == 30) {
+          answer->set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);  // the stream's bound
+          answer->set_error("more than 2 polls in flight on this stream");
+          continue;
+        }
         answer->add_message_index(script_ == Script::kMalformed ? 5 : 0);
         answer->add_seq(poll.request().cursor() + 1);
         answer->mutable_response()->set_cursor(poll.request().cursor() + 1);
@@ -230,9 +240,24 @@ TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
   ScriptedBroker broker(Script::kMalformed);
   Serve(&broker);
   auto polled = Poll(10);
+  auto unknown_code = Poll(20);
   ASSERT_TRUE(polled->Wait());
   EXPECT_EQ(polled->status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(polled->response.messages_size(), 0);
+  ASSERT_TRUE(unknown_code->Wait());
+  EXPECT_EQ(unknown_code->status.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(unknown_code->status.error_message(), "from the future");
+}
+
+TEST_F(PollStreamClientTest, APollRefusedForTheStreamsBoundIsUnavailableNotRateLimited) {
+  ScriptedBroker broker(Script::kMalformed);
+  Serve(&broker);
+  auto refused = Poll(30);
+  ASSERT_TRUE(refused->Wait());
+  // UNAVAILABLE is a 503 for the browser; RESOURCE_EXHAUSTED would be 429 rate_limited.
+  EXPECT_EQ(refused->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused->status.error_message().find("more than 2 polls"), std::string::npos)
+      << refused->status.error_message();
 }
 
 TEST(PollStreamKeepaliveTest, ABrokerGoneSilentIsNoticedInSecondsAndThePollMovesOn) {
