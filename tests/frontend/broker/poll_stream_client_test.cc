@@ -117,17 +117,22 @@ class UnaryOnlyBroker final : public v1::Broker::Service {
 
 class PollStreamClientTest : public ::testing::Test {
  protected:
-  void Serve(grpc::Service* service, absl::Duration poll_margin = absl::Seconds(2)) {
+  // Serves `service` (kept until the server has stopped, in TearDown) and connects a client.
+  template <typename Service>
+  Service& Serve(std::unique_ptr<Service> service, absl::Duration poll_margin = absl::Seconds(2)) {
+    Service* raw = service.get();
+    service_ = std::move(service);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(service);
+    builder.RegisterService(raw);
     server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
+    EXPECT_NE(server_, nullptr);
     BrokerClientOptions options;
     options.address = absl::StrCat("127.0.0.1:", port_);
     options.poll_margin = poll_margin;
     options.counters = &counters_;
     client_ = std::make_unique<BrokerClient>(options);
+    return *raw;
   }
   void TearDown() override {
     client_.reset();
@@ -146,6 +151,7 @@ class PollStreamClientTest : public ::testing::Test {
   }
 
   int port_ = 0;
+  std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
   PollStreamCounters counters_;
   std::unique_ptr<BrokerClient> client_;
@@ -153,8 +159,7 @@ class PollStreamClientTest : public ::testing::Test {
 };
 
 TEST_F(PollStreamClientTest, AnswersAreRebuiltWithTheSharedMessageAndTheirOwnSeq) {
-  ScriptedBroker broker(Script::kAnswer);
-  Serve(&broker);
+  Serve(std::make_unique<ScriptedBroker>(Script::kAnswer));
   auto first = Poll(10);
   auto second = Poll(20);
   ASSERT_TRUE(first->Wait());
@@ -172,8 +177,7 @@ TEST_F(PollStreamClientTest, AnswersAreRebuiltWithTheSharedMessageAndTheirOwnSeq
 }
 
 TEST_F(PollStreamClientTest, ACursorPollIsSentAgainOnANewStreamAndAConsumePollIsNot) {
-  ScriptedBroker broker(Script::kBreakFirstStream);
-  Serve(&broker);
+  ScriptedBroker& broker = Serve(std::make_unique<ScriptedBroker>(Script::kBreakFirstStream));
   auto cursor_poll = Poll(10);
   auto consume_poll = Poll(0, /*consume=*/true);
   ASSERT_TRUE(cursor_poll->Wait());
@@ -195,8 +199,7 @@ TEST_F(PollStreamClientTest, ACursorPollIsSentAgainOnANewStreamAndAConsumePollIs
 }
 
 TEST_F(PollStreamClientTest, ABrokerWithoutTheStreamIsPolledWithUnaryCalls) {
-  UnaryOnlyBroker broker;
-  Serve(&broker);
+  Serve(std::make_unique<UnaryOnlyBroker>());
   auto first = Poll(10);
   ASSERT_TRUE(first->Wait());
   ASSERT_TRUE(first->status.ok()) << first->status.error_message();
@@ -210,8 +213,8 @@ TEST_F(PollStreamClientTest, ABrokerWithoutTheStreamIsPolledWithUnaryCalls) {
 }
 
 TEST_F(PollStreamClientTest, APollTheBrokerNeverAnswersEndsAtItsDeadlineAndIsCancelledThere) {
-  ScriptedBroker broker(Script::kHold);
-  Serve(&broker, /*poll_margin=*/absl::Milliseconds(200));
+  ScriptedBroker& broker = Serve(std::make_unique<ScriptedBroker>(Script::kHold),
+                                 /*poll_margin=*/absl::Milliseconds(200));
   const absl::Time started = absl::Now();
   auto held = Poll(10, false, /*wait_ms=*/100);
   ASSERT_TRUE(held->Wait());
@@ -224,8 +227,7 @@ TEST_F(PollStreamClientTest, APollTheBrokerNeverAnswersEndsAtItsDeadlineAndIsCan
 }
 
 TEST_F(PollStreamClientTest, CancelAnswersAtOnceAndTellsTheBroker) {
-  ScriptedBroker broker(Script::kHold);
-  Serve(&broker);
+  ScriptedBroker& broker = Serve(std::make_unique<ScriptedBroker>(Script::kHold));
   auto held = Poll(10);
   ASSERT_TRUE(WaitFor([&] { return broker.seen().size() == 1; }));
   pending_.back()->Cancel();
@@ -237,8 +239,7 @@ TEST_F(PollStreamClientTest, CancelAnswersAtOnceAndTellsTheBroker) {
 }
 
 TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
-  ScriptedBroker broker(Script::kMalformed);
-  Serve(&broker);
+  Serve(std::make_unique<ScriptedBroker>(Script::kMalformed));
   auto polled = Poll(10);
   auto unknown_code = Poll(20);
   ASSERT_TRUE(polled->Wait());
@@ -250,8 +251,7 @@ TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
 }
 
 TEST_F(PollStreamClientTest, APollRefusedForTheStreamsBoundIsUnavailableNotRateLimited) {
-  ScriptedBroker broker(Script::kMalformed);
-  Serve(&broker);
+  Serve(std::make_unique<ScriptedBroker>(Script::kMalformed));
   auto refused = Poll(30);
   ASSERT_TRUE(refused->Wait());
   // UNAVAILABLE is a 503 for the browser; RESOURCE_EXHAUSTED would be 429 rate_limited.
