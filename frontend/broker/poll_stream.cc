@@ -11,6 +11,11 @@ namespace {
 // How long a broker that answered UNIMPLEMENTED is polled by unary calls before the stream
 // is tried again (it may have been upgraded meanwhile).
 constexpr absl::Duration kUnimplementedRetry = absl::Minutes(1);
+// How long after a broken call its polls wait before going out on a new one. gRPC tells a
+// call its connection died a few milliseconds before its load balancer stops picking that
+// connection: a call opened at once can land on the dead one and fail again, which would
+// cost the polls their one re-send (the ExpireOverdue tick opens the call).
+constexpr absl::Duration kReopenDelay = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -180,6 +185,7 @@ void PollStream::ExpireOverdue(absl::Time now) {
     }
     counters_->polls_in_flight.fetch_sub(static_cast<int64_t>(answered.size()),
                                          std::memory_order_relaxed);
+    EnsureCallLocked();  // a broken call's polls wait for the tick (kReopenDelay)
     if (!answered.empty()) WriteMoreLocked();
   }
   Run(answered);
@@ -212,7 +218,7 @@ void PollStream::Close() {
 }
 
 void PollStream::EnsureCallLocked() {
-  if (call_ != nullptr || closed_ || unsent_.empty()) return;
+  if (call_ != nullptr || closed_ || unsent_.empty() || absl::Now() < reopen_after_) return;
   call_ = std::make_unique<Call>(this, ++generation_);
   counters_->streams_started.fetch_add(1, std::memory_order_relaxed);
   call_->rw = stub_->PrepareAsyncPollStream(&call_->context, queue_);
@@ -368,6 +374,7 @@ void PollStream::OnFinished(Call* call) {
           poll.generation_ = 0;
           unsent_.push_back(poll.id_);
           counters_->resends.fetch_add(1, std::memory_order_relaxed);
+          if (call->started) reopen_after_ = now + kReopenDelay;
         }
         ++it;
         continue;

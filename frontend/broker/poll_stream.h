@@ -28,7 +28,8 @@ namespace parley::frontend {
 // next one (a burst of polls costs one message). A stream call is opened when a poll needs one
 // and kept while the broker keeps it.
 // When the call ends (broker restarted or vanished: keepalive notices within seconds), its
-// cursor polls are sent again once on a new call (the cursor makes that safe); a consume
+// cursor polls are sent again once on a new call, opened 100-350 ms later so that gRPC has
+// stopped picking the dead connection (the cursor makes the re-send safe); a consume
 // poll (the seed's /get_post) is not, as the broker may already have advanced its cursor: it
 // is answered UNAVAILABLE (503) and the page asks again. A broker without the method
 // (UNIMPLEMENTED) makes the stream hand its polls, and the next minute's, to `unary`.
@@ -54,7 +55,8 @@ class PollStream {
                                               BrokerApi::Done<v1::PollResponse> done);
   // Answers every poll OK and empty (the frontend shuts down), and later ones too.
   void AnswerAllEmpty();
-  // Answers DEADLINE_EXCEEDED every poll whose deadline has passed (and tells the broker).
+  // Answers DEADLINE_EXCEEDED every poll whose deadline has passed (and tells the broker), and
+  // opens the call that polls left by a broken one wait for (kReopenDelay). Call it often.
   void ExpireOverdue(absl::Time now);
   // Ends the stream call and waits until its tags have all come back. Idempotent.
   void Close();
@@ -93,6 +95,7 @@ class PollStream {
   std::vector<std::unique_ptr<Call>> ending_ ABSL_GUARDED_BY(mu_);  // tags still out
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                    // of call_
   absl::Time unimplemented_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time reopen_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // kReopenDelay
   bool answer_empty_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
