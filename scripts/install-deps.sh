@@ -12,6 +12,7 @@ packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
+  libhiredis-dev libevent-dev
 )
 browser_tests=1
 for mode in "$@"; do [ "$mode" = --build-only ] && browser_tests=0; done
@@ -31,6 +32,8 @@ if [ $browser_tests = 1 ]; then
   packages+=(openssl)
   # The round-robin proxy in front of two frontends in the failover test.
   packages+=(nginx-light)
+  # The Redis store's tests start their own redis-server on a free port.
+  packages+=(redis-server)
 fi
 # --bench: Nchan as the baseline, taskset, python3 for the summary table.
 for mode in "$@"; do
@@ -59,6 +62,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Debian starts an installed nginx as a service; the benchmark runs its own.
   if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
     (systemctl stop nginx || service nginx stop || nginx -s stop) >/dev/null 2>&1 || true
+  fi
+  # Likewise redis-server: the tests start their own on free ports.
+  if printf '%s\n' "${missing[@]}" | grep -q '^redis-server'; then
+    (systemctl stop redis-server || service redis-server stop) >/dev/null 2>&1 || true
   fi
 fi
 

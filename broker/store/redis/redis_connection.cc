@@ -1,0 +1,273 @@
+#include "broker/store/redis/redis_connection.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace parley::broker::redis {
+namespace {
+
+// How often deadlines, stalls, idle pings and reconnects are checked.
+constexpr absl::Duration kTick = absl::Milliseconds(25);
+
+RedisConnection* Owner(const redisAsyncContext* context) {
+  return static_cast<RedisConnection*>(context->data);
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(RedisLoop* loop, RedisConnectionOptions options,
+                                 RedisConnectionCounters* counters)
+    : loop_(loop),
+      options_(std::move(options)),
+      counters_(counters),
+      backoff_(options_.min_backoff) {
+  loop_->Post([this] {
+    timer_ = event_new(loop_->base(), -1, EV_PERSIST, &RedisConnection::OnTimer, this);
+    const timeval period = absl::ToTimeval(kTick);
+    event_add(timer_, &period);
+    Connect();
+  });
+}
+
+RedisConnection::~RedisConnection() { Stop(); }
+
+void RedisConnection::Stop() {
+  if (stopped_.exchange(true)) return;
+  loop_->RunAndWait([this] {
+    if (timer_ != nullptr) event_free(timer_);
+    timer_ = nullptr;
+    if (context_ != nullptr) {
+      redisAsyncContext* context = context_;
+      context_ = nullptr;
+      redisAsyncFree(context);  // answers what is in flight (OnReply with no reply)
+    }
+    for (Pending* pending : pending_) {
+      Fail(*pending, absl::UnavailableError("the store is shutting down"));
+      delete pending;
+    }
+    pending_.clear();
+    healthy_.store(false, std::memory_order_release);
+  });
+}
+
+void RedisConnection::Command(std::vector<std::string> args, absl::Time deadline, Done done) {
+  loop_->Post([this, args = std::move(args), deadline, done = std::move(done)]() mutable {
+    Send(std::move(args), deadline,
+         [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+           if (reply.ok() && reply->is_error()) reply = RedisErrorStatus(reply->str);
+           done(std::move(reply));
+         });
+  });
+}
+
+void RedisConnection::Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                           const std::vector<std::string>& args, absl::Time deadline, Done done) {
+  std::vector<std::string> command = {"EVALSHA", script.sha1(), absl::StrCat(keys.size())};
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  // NOSCRIPT: this Redis has not seen it (new, restarted, flushed); EVAL loads it.
+  auto retry = [this, source = script.source(), command, deadline,
+                done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+    if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+      command[0] = "EVAL";
+      command[1] = std::move(source);
+      Send(std::move(command), deadline, std::move(done));
+      return;
+    }
+    if (reply.ok() && reply->is_error()) reply = RedisErrorStatus(reply->str);
+    done(std::move(reply));
+  };
+  loop_->Post([this, command = std::move(command), deadline, retry = std::move(retry)]() mutable {
+    Send(std::move(command), deadline, std::move(retry));
+  });
+}
+
+void RedisConnection::Send(std::vector<std::string> args, absl::Time deadline, Done done,
+                           bool internal) {
+  auto* pending = new Pending{this, std::move(done), deadline, absl::Now(), internal};
+  if (!internal) counters_->commands.fetch_add(1, std::memory_order_relaxed);
+  if (stopped_.load() || context_ == nullptr) {
+    Fail(*pending, absl::UnavailableError(absl::StrCat(
+                       "the store (Redis ", options_.address.ToString(), ") is not connected")));
+    delete pending;
+    return;
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  if (redisAsyncCommandArgv(context_, &RedisConnection::OnReply, pending,
+                            static_cast<int>(argv.size()), argv.data(),
+                            lengths.data()) != REDIS_OK) {
+    Fail(*pending, absl::UnavailableError("the connection to the store is closing"));
+    delete pending;
+    return;
+  }
+  pending_.push_back(pending);
+}
+
+void RedisConnection::Fail(Pending& pending, absl::Status status) {
+  if (!pending.done) return;
+  if (!pending.internal) {
+    auto& counter = status.code() == absl::StatusCode::kDeadlineExceeded
+                        ? counters_->deadline_exceeded
+                        : counters_->unavailable;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  Done done = std::move(pending.done);
+  pending.done = nullptr;
+  done(std::move(status));
+}
+
+void RedisConnection::OnReply(redisAsyncContext* context, void* reply, void* privdata) {
+  auto* pending = static_cast<Pending*>(privdata);
+  RedisConnection* self = pending->connection;
+  auto it = std::find(self->pending_.begin(), self->pending_.end(), pending);
+  if (it != self->pending_.end()) self->pending_.erase(it);
+  if (reply == nullptr) {
+    self->Fail(*pending,
+               absl::UnavailableError(absl::StrCat(
+                   "the connection to the store (Redis ", self->options_.address.ToString(),
+                   ") was lost: ", context->errstr[0] != '\0' ? context->errstr : "closed")));
+  } else {
+    const absl::Time now = absl::Now();
+    self->last_reply_ = now;
+    const auto& raw = *static_cast<redisReply*>(reply);
+    if (pending->internal) {
+      // AUTH or PING: an answer means Redis is there; an error (wrong password) does not.
+      const bool ok = raw.type != REDIS_REPLY_ERROR;
+      if (!ok) {
+        Log(LogLevel::kError, "redis_refused",
+            {{"redis", self->options_.address.ToString()},
+             {"error", std::string(raw.str, raw.len)}});
+      }
+      self->healthy_.store(ok && self->context_ != nullptr, std::memory_order_release);
+    } else {
+      self->counters_->replies.fetch_add(1, std::memory_order_relaxed);
+      self->counters_->reply_micros.fetch_add(
+          static_cast<uint64_t>(absl::ToInt64Microseconds(now - pending->sent)),
+          std::memory_order_relaxed);
+      if (raw.type == REDIS_REPLY_ERROR) {
+        self->counters_->error_replies.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (pending->done) {
+      Done done = std::move(pending->done);
+      done(RedisReply::From(raw));
+    }
+  }
+  delete pending;
+}
+
+void RedisConnection::Connect() {
+  if (stopped_.load()) return;
+  reconnect_at_ = absl::InfiniteFuture();  // until this attempt fails
+  redisAsyncContext* context =
+      redisAsyncConnect(options_.address.host.c_str(), options_.address.port);
+  if (context == nullptr || context->err != 0) {
+    Log(LogLevel::kWarning, "redis_connect_failed",
+        {{"redis", options_.address.ToString()},
+         {"error", context != nullptr ? context->errstr : "out of memory"}});
+    if (context != nullptr) redisAsyncFree(context);
+    ScheduleReconnect();
+    return;
+  }
+  context->data = this;
+  redisLibeventAttach(context, loop_->base());
+  redisAsyncSetConnectCallback(context, &RedisConnection::OnConnect);
+  redisAsyncSetDisconnectCallback(context, &RedisConnection::OnDisconnect);
+  context_ = context;
+  // Queued behind the connect; their answers say Redis is really there (see OnReply).
+  const absl::Time deadline = absl::Now() + options_.stall_timeout;
+  if (!options_.password.empty()) {
+    Send(
+        {"AUTH", options_.password}, deadline, [](absl::StatusOr<RedisReply>) {}, true);
+  }
+  Send(
+      {"PING"}, deadline, [](absl::StatusOr<RedisReply>) {}, true);
+}
+
+void RedisConnection::OnConnect(const redisAsyncContext* context, int status) {
+  RedisConnection* self = Owner(context);
+  if (status == REDIS_OK) {
+    self->counters_->connects.fetch_add(1, std::memory_order_relaxed);
+    self->backoff_ = self->options_.min_backoff;
+    Log(LogLevel::kInfo, "redis_connected", {{"redis", self->options_.address.ToString()}});
+    return;
+  }
+  // hiredis frees the context after this returns, answering what was queued.
+  Log(LogLevel::kWarning, "redis_connect_failed",
+      {{"redis", self->options_.address.ToString()}, {"error", context->errstr}});
+  self->context_ = nullptr;
+  self->healthy_.store(false, std::memory_order_release);
+  self->ScheduleReconnect();
+}
+
+void RedisConnection::OnDisconnect(const redisAsyncContext* context, int status) {
+  RedisConnection* self = Owner(context);
+  self->counters_->disconnects.fetch_add(1, std::memory_order_relaxed);
+  if (status != REDIS_OK) {
+    Log(LogLevel::kWarning, "redis_disconnected",
+        {{"redis", self->options_.address.ToString()}, {"error", context->errstr}});
+  }
+  self->context_ = nullptr;
+  self->healthy_.store(false, std::memory_order_release);
+  self->ScheduleReconnect();
+}
+
+void RedisConnection::ScheduleReconnect() {
+  if (stopped_.load()) return;
+  reconnect_at_ = absl::Now() + backoff_;
+  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+}
+
+void RedisConnection::Drop(const char* why) {
+  Log(LogLevel::kWarning, "redis_dropped",
+      {{"redis", options_.address.ToString()}, {"reason", why}});
+  healthy_.store(false, std::memory_order_release);
+  redisAsyncContext* context = context_;
+  context_ = nullptr;
+  // Answers what is in flight UNAVAILABLE; OnDisconnect schedules the reconnect if it was
+  // connected, else we do.
+  redisAsyncFree(context);
+  if (reconnect_at_ == absl::InfiniteFuture()) ScheduleReconnect();
+}
+
+void RedisConnection::OnTimer(int, short, void* self) {
+  static_cast<RedisConnection*>(self)->Tick();
+}
+
+void RedisConnection::Tick() {
+  const absl::Time now = absl::Now();
+  for (Pending* pending : pending_) {
+    if (pending->done && pending->deadline <= now && !pending->internal) {
+      Fail(*pending,
+           absl::DeadlineExceededError(absl::StrCat(
+               "the store (Redis ", options_.address.ToString(), ") did not answer in time")));
+    }
+  }
+  if (context_ != nullptr) {
+    if (!pending_.empty() && now - pending_.front()->sent > options_.stall_timeout) {
+      Drop("a command went unanswered for the stall timeout");
+    } else if (pending_.empty() && now - last_reply_ > options_.ping_interval) {
+      Send(
+          {"PING"}, now + options_.stall_timeout, [](absl::StatusOr<RedisReply>) {}, true);
+    }
+  } else if (!stopped_.load() && now >= reconnect_at_) {
+    Connect();
+  }
+}
+
+}  // namespace parley::broker::redis
