@@ -1,7 +1,5 @@
 #include "broker/store/redis/redis_connection.h"
 
-#include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -12,50 +10,21 @@
 #include "common/log.h"
 
 namespace parley::broker::redis {
-namespace {
-
-// How often deadlines, stalls, idle pings and reconnects are checked.
-constexpr absl::Duration kTick = absl::Milliseconds(25);
-
-RedisConnection* Owner(const redisAsyncContext* context) {
-  return static_cast<RedisConnection*>(context->data);
-}
-
-}  // namespace
 
 RedisConnection::RedisConnection(RedisLoop* loop, RedisConnectionOptions options,
                                  RedisConnectionCounters* counters)
-    : loop_(loop),
-      options_(std::move(options)),
-      counters_(counters),
-      backoff_(options_.min_backoff) {
-  loop_->Post([this] {
-    timer_ = event_new(loop_->base(), -1, EV_PERSIST, &RedisConnection::OnTimer, this);
-    const timeval period = absl::ToTimeval(kTick);
-    event_add(timer_, &period);
-    Connect();
-  });
+    : RedisLink(loop, std::move(options), counters) {
+  StartLink();
 }
 
-RedisConnection::~RedisConnection() { Stop(); }
+RedisConnection::~RedisConnection() { StopLink(); }
 
-void RedisConnection::Stop() {
-  if (stopped_.exchange(true)) return;
-  loop_->RunAndWait([this] {
-    if (timer_ != nullptr) event_free(timer_);
-    timer_ = nullptr;
-    if (context_ != nullptr) {
-      redisAsyncContext* context = context_;
-      context_ = nullptr;
-      redisAsyncFree(context);  // answers what is in flight (OnReply with no reply)
-    }
-    for (Pending* pending : pending_) {
-      Fail(*pending, absl::UnavailableError("the store is shutting down"));
-      delete pending;
-    }
-    pending_.clear();
-    healthy_.store(false, std::memory_order_release);
-  });
+void RedisConnection::OnStopped() {
+  for (Pending* pending : pending_) {
+    Fail(*pending, absl::UnavailableError("the store is shutting down"));
+    delete pending;
+  }
+  pending_.clear();
 }
 
 void RedisConnection::Command(std::vector<std::string> args, absl::Time deadline, Done done) {
@@ -94,7 +63,7 @@ void RedisConnection::Send(std::vector<std::string> args, absl::Time deadline, D
                            bool internal) {
   auto* pending = new Pending{this, std::move(done), deadline, absl::Now(), internal};
   if (!internal) counters_->commands.fetch_add(1, std::memory_order_relaxed);
-  if (stopped_.load() || context_ == nullptr) {
+  if (stopped() || context_ == nullptr) {
     Fail(*pending, absl::UnavailableError(absl::StrCat(
                        "the store (Redis ", options_.address.ToString(), ") is not connected")));
     delete pending;
@@ -153,7 +122,7 @@ void RedisConnection::OnReply(redisAsyncContext* context, void* reply, void* pri
             {{"redis", self->options_.address.ToString()},
              {"error", std::string(raw.str, raw.len)}});
       }
-      self->healthy_.store(ok && self->context_ != nullptr, std::memory_order_release);
+      self->SetHealthy(ok && self->context_ != nullptr);
     } else {
       self->counters_->replies.fetch_add(1, std::memory_order_relaxed);
       self->counters_->reply_micros.fetch_add(
@@ -171,24 +140,7 @@ void RedisConnection::OnReply(redisAsyncContext* context, void* reply, void* pri
   delete pending;
 }
 
-void RedisConnection::Connect() {
-  if (stopped_.load()) return;
-  reconnect_at_ = absl::InfiniteFuture();  // until this attempt fails
-  redisAsyncContext* context =
-      redisAsyncConnect(options_.address.host.c_str(), options_.address.port);
-  if (context == nullptr || context->err != 0) {
-    Log(LogLevel::kWarning, "redis_connect_failed",
-        {{"redis", options_.address.ToString()},
-         {"error", context != nullptr ? context->errstr : "out of memory"}});
-    if (context != nullptr) redisAsyncFree(context);
-    ScheduleReconnect();
-    return;
-  }
-  context->data = this;
-  redisLibeventAttach(context, loop_->base());
-  redisAsyncSetConnectCallback(context, &RedisConnection::OnConnect);
-  redisAsyncSetDisconnectCallback(context, &RedisConnection::OnDisconnect);
-  context_ = context;
+void RedisConnection::OnContextCreated(redisAsyncContext*) {
   // Queued behind the connect; their answers say Redis is really there (see OnReply).
   const absl::Time deadline = absl::Now() + options_.stall_timeout;
   if (!options_.password.empty()) {
@@ -199,58 +151,7 @@ void RedisConnection::Connect() {
       {"PING"}, deadline, [](absl::StatusOr<RedisReply>) {}, true);
 }
 
-void RedisConnection::OnConnect(const redisAsyncContext* context, int status) {
-  RedisConnection* self = Owner(context);
-  if (status == REDIS_OK) {
-    self->counters_->connects.fetch_add(1, std::memory_order_relaxed);
-    self->backoff_ = self->options_.min_backoff;
-    Log(LogLevel::kInfo, "redis_connected", {{"redis", self->options_.address.ToString()}});
-    return;
-  }
-  // hiredis frees the context after this returns, answering what was queued.
-  Log(LogLevel::kWarning, "redis_connect_failed",
-      {{"redis", self->options_.address.ToString()}, {"error", context->errstr}});
-  self->context_ = nullptr;
-  self->healthy_.store(false, std::memory_order_release);
-  self->ScheduleReconnect();
-}
-
-void RedisConnection::OnDisconnect(const redisAsyncContext* context, int status) {
-  RedisConnection* self = Owner(context);
-  self->counters_->disconnects.fetch_add(1, std::memory_order_relaxed);
-  if (status != REDIS_OK) {
-    Log(LogLevel::kWarning, "redis_disconnected",
-        {{"redis", self->options_.address.ToString()}, {"error", context->errstr}});
-  }
-  self->context_ = nullptr;
-  self->healthy_.store(false, std::memory_order_release);
-  self->ScheduleReconnect();
-}
-
-void RedisConnection::ScheduleReconnect() {
-  if (stopped_.load()) return;
-  reconnect_at_ = absl::Now() + backoff_;
-  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-}
-
-void RedisConnection::Drop(const char* why) {
-  Log(LogLevel::kWarning, "redis_dropped",
-      {{"redis", options_.address.ToString()}, {"reason", why}});
-  healthy_.store(false, std::memory_order_release);
-  redisAsyncContext* context = context_;
-  context_ = nullptr;
-  // Answers what is in flight UNAVAILABLE; OnDisconnect schedules the reconnect if it was
-  // connected, else we do.
-  redisAsyncFree(context);
-  if (reconnect_at_ == absl::InfiniteFuture()) ScheduleReconnect();
-}
-
-void RedisConnection::OnTimer(int, short, void* self) {
-  static_cast<RedisConnection*>(self)->Tick();
-}
-
-void RedisConnection::Tick() {
-  const absl::Time now = absl::Now();
+void RedisConnection::OnTick(absl::Time now) {
   for (Pending* pending : pending_) {
     if (pending->done && pending->deadline <= now && !pending->internal) {
       Fail(*pending,
@@ -258,15 +159,11 @@ void RedisConnection::Tick() {
                "the store (Redis ", options_.address.ToString(), ") did not answer in time")));
     }
   }
-  if (context_ != nullptr) {
-    if (!pending_.empty() && now - pending_.front()->sent > options_.stall_timeout) {
-      Drop("a command went unanswered for the stall timeout");
-    } else if (pending_.empty() && now - last_reply_ > options_.ping_interval) {
-      Send(
-          {"PING"}, now + options_.stall_timeout, [](absl::StatusOr<RedisReply>) {}, true);
-    }
-  } else if (!stopped_.load() && now >= reconnect_at_) {
-    Connect();
+  if (!pending_.empty() && now - pending_.front()->sent > options_.stall_timeout) {
+    Drop("a command went unanswered for the stall timeout");
+  } else if (pending_.empty() && now - last_reply_ > options_.ping_interval) {
+    Send(
+        {"PING"}, now + options_.stall_timeout, [](absl::StatusOr<RedisReply>) {}, true);
   }
 }
 
