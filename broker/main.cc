@@ -51,6 +51,9 @@ ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
 ABSL_FLAG(int64_t, max_stream_polls, 50'000,
           "Unanswered polls one PollStream (one frontend channel) may hold; a poll beyond is "
           "answered RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "A client connection is asked to go (GOAWAY) after this long, so frontends spread "
+          "over brokers added since; its calls get 3 more minutes (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
           "On SIGTERM: how long in-flight calls may take before they are cancelled.");
 
@@ -110,6 +113,10 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
     errors.push_back("--max_stream_polls must be 1..10000000");
   } else {
     options.max_stream_polls = static_cast<size_t>(max_stream_polls);
+  }
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  if (options.max_connection_age < absl::ZeroDuration()) {
+    errors.push_back("--max_connection_age must not be negative");
   }
   if (options.deadline_margin < absl::ZeroDuration()) {
     errors.push_back("--deadline_margin must not be negative");

@@ -14,12 +14,14 @@ namespace parley::frontend {
 struct FrontendOptions {
   std::string host = "0.0.0.0";
   int port = 8080;
-  std::string broker = "127.0.0.1:50051";
+  std::string broker = "127.0.0.1:50051";  // a gRPC target (frontend/broker/broker_target.h)
+  int broker_count = 1;  // brokers the target lists; 0: a DNS name, counted as it resolves
   // TLS to the broker (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
   int broker_channels = 1;  // one and four measured the same (bench/README.md)
-  bool poll_stream = true;  // long polls on one PollStream per channel; false: unary Polls
-  int loops = 0;            // HTTP event-loop threads; 0: one per core
+  bool poll_stream = true;  // long polls on PollStreams, one per broker at least; false: unary
+  absl::Duration stream_max_age = absl::Minutes(2);  // a PollStream call moves on after it
+  int loops = 0;                                     // HTTP event-loop threads; 0: one per core
   size_t max_connections = 10'000;
   size_t max_body_bytes = 16 * 1024;
   size_t max_header_bytes = 16 * 1024;  // request line + headers

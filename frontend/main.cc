@@ -17,10 +17,16 @@
 #include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/program.h"
+#include "frontend/broker/broker_target.h"
 #include "frontend/server/frontend_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
-ABSL_FLAG(std::string, broker, "127.0.0.1:50051", "Address of parley-broker's gRPC port.");
+ABSL_FLAG(std::string, broker, "127.0.0.1:50051",
+          "The brokers: HOST:PORT, a list of IP literals (10.0.0.1:50051,10.0.0.2:50051) or one "
+          "gRPC target (dns:///broker:50051); calls are spread over all of them (round_robin).");
+ABSL_FLAG(absl::Duration, poll_stream_max_age, absl::Minutes(2),
+          "A PollStream call is half-closed after about this long (80-120 %) and its new polls "
+          "go on a new call, which may land on a broker added since (0: never).");
 ABSL_FLAG(bool, poll_stream, true,
           "Carry long polls to the broker on one PollStream per channel (false: one unary Poll "
           "RPC per long poll; also used by itself when the broker has no PollStream).");
@@ -89,7 +95,13 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   options.host = listen.substr(0, colon);
   if (absl::StartsWith(options.host, "["))
     options.host = options.host.substr(1, options.host.size() - 2);
-  options.broker = absl::GetFlag(FLAGS_broker);
+  absl::StatusOr<parley::frontend::BrokerTarget> target =
+      parley::frontend::ParseBrokerTarget(absl::GetFlag(FLAGS_broker));
+  if (!target.ok()) Fail(std::string(target.status().message()));
+  options.broker = target->grpc_target;
+  options.broker_count = target->listed_brokers;
+  options.stream_max_age = absl::GetFlag(FLAGS_poll_stream_max_age);
+  if (options.stream_max_age < absl::ZeroDuration()) Fail("--poll_stream_max_age must be >= 0");
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       parley::BrokerChannelCredentials(parley::TlsFilesFromFlags());
   if (!credentials.ok()) Fail(std::string(credentials.status().message()));

@@ -83,6 +83,13 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   // minutes with no data) with GOAWAY "too_many_pings".
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(
+                                   std::min(options.max_connection_age, absl::Hours(24 * 24)))));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(kConnectionAgeGrace)));
+  }
   builder.AddListeningPort(
       options.listen, options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
       &broker->port_);

@@ -27,6 +27,11 @@
 
 namespace parley::broker {
 
+// How long calls on a connection past its age may still run: a frontend retires a PollStream
+// call within 2.4 min (--poll_stream_max_age 2 min × 1.2) and its last polls wait up to 30 s;
+// a call still open after that is cancelled and its cursor polls are sent again.
+inline constexpr absl::Duration kConnectionAgeGrace = absl::Minutes(3);
+
 struct BrokerServerOptions {
   std::string listen = "0.0.0.0:50051";
   int threads = 0;  // completion queues, one thread each; 0: one per core
@@ -37,6 +42,10 @@ struct BrokerServerOptions {
   // Unanswered polls one PollStream may hold (parked, or answered and not yet written); a
   // poll beyond is answered RESOURCE_EXHAUSTED, and reading pauses while as many answers wait.
   size_t max_stream_polls = 50'000;
+  // A client connection is told to go (GOAWAY) after this long, so clients spread over
+  // brokers added since (a DNS target is resolved again); 0: never. Its calls get
+  // kConnectionAgeGrace to finish.
+  absl::Duration max_connection_age = absl::Minutes(5);
   std::string metrics_listen;  // host:port for GET /metrics over HTTP; empty: none
   // TLS (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;

@@ -1,6 +1,10 @@
 #include "frontend/broker/broker_client.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <string>
 
 namespace parley::frontend {
 namespace {
@@ -9,6 +13,31 @@ namespace {
 // libgrpc checks each event against every tag outstanding on its queue; two queues also
 // halve that scan.)
 constexpr int kCompletionQueues = 2;
+// PollStreams per client at most: a frontend in front of more brokers shares them.
+constexpr size_t kMaxStreams = 64;
+constexpr absl::Duration kRecountEvery = absl::Seconds(30);
+
+// The host of a "dns:///host:port" (or "dns://authority/host:port") target; empty for others.
+std::string DnsName(const std::string& target, int brokers) {
+  if (brokers != 0 || target.rfind("dns:", 0) != 0) return "";
+  std::string rest = target.substr(4);
+  if (rest.rfind("//", 0) == 0) rest = rest.substr(rest.find('/', 2) + 1);
+  return rest.substr(0, rest.rfind(':'));
+}
+
+// How many addresses `name` has now (0 when it does not resolve).
+size_t CountAddresses(const std::string& name) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name.c_str(), nullptr, &hints, &found) != 0) return 0;
+  absl::flat_hash_set<std::string> distinct;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    distinct.insert(std::string(reinterpret_cast<const char*>(a->ai_addr), a->ai_addrlen));
+  }
+  freeaddrinfo(found);
+  return distinct.size();
+}
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& address,
                                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
@@ -26,6 +55,8 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Every broker the target names or resolves to, each call to the next one that is up.
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
   return grpc::CreateCustomChannel(
       address, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
 }
@@ -33,7 +64,9 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address,
 }  // namespace
 
 BrokerClient::BrokerClient(const BrokerClientOptions& options)
-    : call_timeout_(options.call_timeout), poll_margin_(options.poll_margin) {
+    : call_timeout_(options.call_timeout),
+      poll_margin_(options.poll_margin),
+      dns_name_(DnsName(options.address, options.brokers)) {
   for (int i = 0; i < std::max(options.channels, 1); ++i) {
     channels_.push_back(Dial(options.address, options.credentials, i));
     stubs_.push_back(v1::Broker::NewStub(channels_.back()));
@@ -47,13 +80,21 @@ BrokerClient::BrokerClient(const BrokerClientOptions& options)
   }
   if (!options.poll_stream) return;
   PollStreamCounters* counters = options.counters ? options.counters : &own_counters_;
-  for (size_t i = 0; i < stubs_.size(); ++i) {
+  const size_t brokers = dns_name_.empty() ? static_cast<size_t>(std::max(options.brokers, 1))
+                                           : std::max<size_t>(CountAddresses(dns_name_), 1);
+  // A DNS name may grow: every slot exists (an idle PollStream holds no call), the count
+  // decides how many take polls.
+  const size_t slots = dns_name_.empty() ? std::max(stubs_.size(), std::min(brokers, kMaxStreams))
+                                         : std::max(stubs_.size(), kMaxStreams);
+  for (size_t i = 0; i < slots; ++i) {
     streams_.push_back(std::make_unique<PollStream>(
-        stubs_[i].get(), queues_[i % queues_.size()].get(), counters,
+        stubs_[i % stubs_.size()].get(), queues_[i % queues_.size()].get(), counters,
         [this](const v1::PollRequest& request, Done<v1::PollResponse> done) {
           return UnaryPollAsync(request, std::move(done));
-        }));
+        },
+        options.stream_max_age));
   }
+  active_streams_ = std::max(stubs_.size(), std::min(brokers, kMaxStreams));
   expiry_thread_ = std::thread(&BrokerClient::ExpireOverduePolls, this);
 }
 
@@ -88,10 +129,34 @@ size_t BrokerClient::NextChannel() {
 }
 
 void BrokerClient::ExpireOverduePolls() {
+  absl::Time recount_at = absl::Now() + kRecountEvery;
   while (!stop_expiry_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
     const absl::Time now = absl::Now();
     for (auto& stream : streams_) stream->ExpireOverdue(now);
+    if (!dns_name_.empty() && now >= recount_at) {
+      recount_at = now + kRecountEvery;
+      // Fewer brokers: the streams past the count take no new polls and empty by themselves.
+      if (const size_t brokers = CountAddresses(dns_name_); brokers > 0) {
+        active_streams_ = std::max(stubs_.size(), std::min(brokers, kMaxStreams));
+      }
+    }
   }
+}
+
+PollStream& BrokerClient::NextStream() {
+  const size_t active = active_streams_.load(std::memory_order_relaxed);
+  const size_t first = next_stream_.fetch_add(1, std::memory_order_relaxed);
+  if (stubs_.size() > 1) {
+    for (size_t i = 0; i < active; ++i) {
+      const size_t index = (first + i) % active;
+      // GetState(true) also starts connecting an idle channel.
+      if (channels_[index % stubs_.size()]->GetState(/*try_to_connect=*/true) ==
+          GRPC_CHANNEL_READY) {
+        return *streams_[index];
+      }
+    }
+  }
+  return *streams_[first % active];
 }
 
 void BrokerClient::CallStarted() {
@@ -123,7 +188,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
     ++calls_in_flight_;
   }
   const absl::Time deadline = absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_;
-  return streams_[NextChannel()]->Add(
+  return NextStream().Add(
       request, deadline,
       [this, done = std::move(done)](grpc::Status status, v1::PollResponse response) mutable {
         done(std::move(status), std::move(response));

@@ -23,7 +23,8 @@
 namespace parley::frontend {
 
 struct BrokerClientOptions {
-  std::string address;
+  std::string address;  // a gRPC target (BrokerTarget::grpc_target), round-robined
+
   std::shared_ptr<grpc::ChannelCredentials> credentials;  // TLS to the broker; null: plaintext
   absl::Duration call_timeout = absl::Seconds(2);         // bounds every RPC but Poll
   absl::Duration poll_margin = absl::Seconds(2);          // a Poll's deadline is its wait + this
@@ -33,16 +34,25 @@ struct BrokerClientOptions {
   bool poll_stream = true;
   // Where the streams count (metrics); null: nowhere anyone reads.
   PollStreamCounters* counters = nullptr;
+  // Brokers the target names (BrokerTarget::listed_brokers); 0: count them by DNS, now and
+  // every 30 s. Polls get at least one PollStream per broker (up to kMaxStreams).
+  int brokers = 1;
+  // Each PollStream call is retired after about this long (0: never), so streams spread onto
+  // brokers added since.
+  absl::Duration stream_max_age = absl::Minutes(2);
 };
 
-// The frontend's connection to the broker (BrokerApi over gRPC): `channels` gRPC channels,
-// each its own HTTP/2 connection (gRPC reconnects them by itself, with a short backoff so a
-// restarted broker is found within about a second). Calls go to the connected channels in
-// turn: after a broker restart the channels reconnect one by one, and a call must not pick
-// one still waiting out its backoff while another is up. Every call has a deadline, and a
-// registry of in-flight Polls lets shutdown answer them at once. Polls go on each channel's
-// PollStream (keepalive pings every few seconds notice a broker gone without a reset), or as
-// unary Polls without `poll_stream` or when the broker lacks the stream.
+// The frontend's connection to the brokers (BrokerApi over gRPC): `channels` gRPC channels to
+// the target, each with gRPC's round_robin policy over every broker the target names or
+// resolves to, and its own HTTP/2 connection per broker (gRPC reconnects them by itself, with a
+// short backoff so a restarted broker is found within about a second; a broker that is down
+// is skipped). Calls go to the connected channels in turn: after a broker restart the
+// channels reconnect one by one, and a call must not pick one still waiting out its backoff
+// while another is up. Every call has a deadline, and a registry of in-flight Polls lets
+// shutdown answer them at once. Polls go on PollStreams, at least one per broker (each
+// stream's call lands on the next broker in round_robin's turn; keepalive pings every few
+// seconds notice a broker gone without a reset, and its cursor polls move to another), or
+// as unary Polls without `poll_stream` or when the broker lacks the stream.
 //
 // Calls complete on completion queues of our own, each drained by one thread that runs the
 // calls' `done`. (gRPC's callback API left an answer unnoticed until its backup poller's next
@@ -98,8 +108,11 @@ class BrokerClient final : public BrokerApi {
 
   std::shared_ptr<PendingPoll> UnaryPollAsync(const v1::PollRequest& request,
                                               Done<v1::PollResponse> done);
-  // Every quarter second: ends stream polls the broker left unanswered past their deadline.
+  // Every quarter second: ends stream polls the broker left unanswered past their deadline;
+  // every 30 s with a DNS target: counts the brokers again.
   void ExpireOverduePolls();
+  // The stream for the next poll: the active ones in turn, preferring an up channel.
+  PollStream& NextStream();
 
   template <typename Request, typename Response>
   void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
@@ -120,7 +133,11 @@ class BrokerClient final : public BrokerApi {
   std::vector<std::thread> completion_threads_;  // one per queue
   std::atomic<size_t> next_queue_{0};
   PollStreamCounters own_counters_;
-  std::vector<std::unique_ptr<PollStream>> streams_;  // streams_[i] on channels_[i]; or none
+  // streams_[i] on channels_[i % channels]; or none. The first active_streams_ take polls.
+  std::vector<std::unique_ptr<PollStream>> streams_;
+  std::atomic<size_t> active_streams_{0};
+  std::atomic<size_t> next_stream_{0};
+  const std::string dns_name_;  // the name to count brokers of; empty: the count is known
   std::thread expiry_thread_;
   absl::Notification stop_expiry_;
 

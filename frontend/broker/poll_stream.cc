@@ -71,7 +71,7 @@ class PollStream::Poll final : public BrokerApi::PendingPoll {
 // its fields are touched under the stream's mu_, `in` also by OnRead between reads.
 class PollStream::Call {
  public:
-  enum class Op { kStart, kRead, kWrite, kFinish };
+  enum class Op { kStart, kRead, kWrite, kWritesDone, kFinish };
   class Tag final : public Completion {
    public:
     Tag(Call* call, Op op) : call_(call), op_(op) {}
@@ -84,6 +84,8 @@ class PollStream::Call {
           return stream->OnRead(call_, ok);
         case Op::kWrite:
           return stream->OnWritten(call_, ok);
+        case Op::kWritesDone:
+          return stream->OnHalfClosed(call_);
         case Op::kFinish:
           return stream->OnFinished(call_);
       }
@@ -107,15 +109,23 @@ class PollStream::Call {
   bool started = false;
   bool writing = false;
   bool finishing = false;
+  absl::Time retire_at = absl::InfiniteFuture();
+  bool retired = false;      // no new polls; half-closed once no write is out
+  bool half_closed = false;  // WritesDone sent
   Tag start_tag{this, Op::kStart};
   Tag read_tag{this, Op::kRead};
   Tag write_tag{this, Op::kWrite};
+  Tag writes_done_tag{this, Op::kWritesDone};
   Tag finish_tag{this, Op::kFinish};
 };
 
 PollStream::PollStream(v1::Broker::Stub* stub, grpc::CompletionQueue* queue,
-                       PollStreamCounters* counters, UnaryPoll unary)
-    : stub_(stub), queue_(queue), counters_(counters), unary_(std::move(unary)) {}
+                       PollStreamCounters* counters, UnaryPoll unary, absl::Duration max_age)
+    : stub_(stub),
+      queue_(queue),
+      counters_(counters),
+      unary_(std::move(unary)),
+      max_age_(max_age) {}
 
 PollStream::~PollStream() { Close(); }
 
@@ -158,7 +168,7 @@ void PollStream::Cancel(Poll* poll) {
         {std::move(it->second), grpc::Status(grpc::StatusCode::CANCELLED, "the client left"), {}});
     polls_.erase(it);
     counters_->polls_in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (poll->generation_ != 0) {
+    if (SentOnOpenCallLocked(*poll)) {
       cancels_.push_back(poll->id_);
       WriteMoreLocked();
     }
@@ -176,7 +186,7 @@ void PollStream::ExpireOverdue(absl::Time now) {
         ++it;
         continue;
       }
-      if (poll.generation_ != 0) cancels_.push_back(poll.id_);
+      if (SentOnOpenCallLocked(poll)) cancels_.push_back(poll.id_);
       answered.push_back(
           {std::move(it->second),
            grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the broker did not answer in time"),
@@ -185,6 +195,9 @@ void PollStream::ExpireOverdue(absl::Time now) {
     }
     counters_->polls_in_flight.fetch_sub(static_cast<int64_t>(answered.size()),
                                          std::memory_order_relaxed);
+    if (call_ != nullptr && call_->started && !call_->finishing && now >= call_->retire_at) {
+      RetireLocked();
+    }
     EnsureCallLocked();  // a broken call's polls wait for the tick (kReopenDelay)
     if (!answered.empty()) WriteMoreLocked();
   }
@@ -201,7 +214,7 @@ void PollStream::AnswerAllEmpty() {
     unsent_.clear();
     counters_->polls_in_flight.fetch_sub(static_cast<int64_t>(answered.size()),
                                          std::memory_order_relaxed);
-    if (call_ != nullptr) call_->context.TryCancel();  // its polls are answered: let it go
+    CancelCallsLocked();  // their polls are answered: let them go
   }
   Run(answered);
 }
@@ -209,7 +222,7 @@ void PollStream::AnswerAllEmpty() {
 void PollStream::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
-  if (call_ != nullptr) call_->context.TryCancel();
+  CancelCallsLocked();
   mu_.Await(absl::Condition(
       +[](PollStream* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
         return self->call_ == nullptr && self->ending_.empty();
@@ -217,9 +230,44 @@ void PollStream::Close() {
       this));
 }
 
+void PollStream::CancelCallsLocked() {
+  if (call_ != nullptr) call_->context.TryCancel();
+  for (auto& call : ending_) call->context.TryCancel();
+}
+
+bool PollStream::SentOnOpenCallLocked(const Poll& poll) const {
+  // A retired call takes no more writes: a poll cancelled there stays parked at the broker
+  // until its wait ends, and the answer is dropped here.
+  return poll.generation_ != 0 && call_ != nullptr && poll.generation_ == call_->generation;
+}
+
+void PollStream::RetireLocked() {
+  Call* call = call_.get();
+  call->retired = true;
+  ending_.push_back(std::move(call_));
+  counters_->streams_retired.fetch_add(1, std::memory_order_relaxed);
+  if (!call->writing) HalfCloseLocked(call);
+}
+
+void PollStream::HalfCloseLocked(Call* call) {
+  // The broker answers what the call carries and then ends it OK (OnFinished).
+  call->half_closed = true;
+  ++call->tags_out;
+  call->rw->WritesDone(&call->writes_done_tag);
+}
+
+void PollStream::OnHalfClosed(Call* call) {
+  absl::MutexLock lock(&mu_);
+  TagBack(call);
+}
+
 void PollStream::EnsureCallLocked() {
   if (call_ != nullptr || closed_ || unsent_.empty() || absl::Now() < reopen_after_) return;
   call_ = std::make_unique<Call>(this, ++generation_);
+  if (max_age_ > absl::ZeroDuration()) {
+    // Spread over 80-120 % of the age, so a frontend's streams do not all move at once.
+    call_->retire_at = absl::Now() + max_age_ * absl::Uniform(random_, 0.8, 1.2);
+  }
   counters_->streams_started.fetch_add(1, std::memory_order_relaxed);
   call_->rw = stub_->PrepareAsyncPollStream(&call_->context, queue_);
   call_->tags_out = 1;
@@ -270,7 +318,12 @@ void PollStream::OnStarted(Call* call, bool ok) {
 void PollStream::OnWritten(Call* call, bool ok) {
   absl::MutexLock lock(&mu_);
   call->writing = false;
-  if (ok) WriteMoreLocked();  // a failed write: the read fails too and ends the call
+  // A failed write: the read fails too and ends the call.
+  if (ok && call->retired && !call->half_closed) {
+    HalfCloseLocked(call);
+  } else if (ok) {
+    WriteMoreLocked();
+  }
   TagBack(call);
 }
 

@@ -11,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "frontend/broker/broker_api.h"
@@ -34,6 +35,9 @@ namespace parley::frontend {
 // is answered UNAVAILABLE (503) and the page asks again. A broker without the method
 // (UNIMPLEMENTED) makes the stream hand its polls, and the next minute's, to `unary`.
 // Each poll also has a deadline here (ExpireOverdue), in case the broker never answers.
+// A call is retired at its age: new polls go on a new call (which the channel's round_robin
+// may place on another broker, one added since, say), and the old one is half-closed, so the
+// broker answers what it carries and ends it; nothing is re-sent.
 //
 // Threads: Add/Cancel from any thread (the HTTP loops); tags on the completion queue's
 // thread, which also runs every `done` (outside mu_). The owner calls Close() and waits for it
@@ -44,8 +48,9 @@ class PollStream {
   using UnaryPoll = absl::AnyInvocable<std::shared_ptr<BrokerApi::PendingPoll>(
       const v1::PollRequest& request, BrokerApi::Done<v1::PollResponse> done)>;
 
+  // `max_age`: each call is retired after 80-120 % of it (0: never), see above.
   PollStream(v1::Broker::Stub* stub, grpc::CompletionQueue* queue, PollStreamCounters* counters,
-             UnaryPoll unary);
+             UnaryPoll unary, absl::Duration max_age = absl::ZeroDuration());
   ~PollStream();  // Close()
   PollStream(const PollStream&) = delete;
   PollStream& operator=(const PollStream&) = delete;
@@ -55,8 +60,9 @@ class PollStream {
                                               BrokerApi::Done<v1::PollResponse> done);
   // Answers every poll OK and empty (the frontend shuts down), and later ones too.
   void AnswerAllEmpty();
-  // Answers DEADLINE_EXCEEDED every poll whose deadline has passed (and tells the broker), and
-  // opens the call that polls left by a broken one wait for (kReopenDelay). Call it often.
+  // Answers DEADLINE_EXCEEDED every poll whose deadline has passed (and tells the broker),
+  // retires the open call at its age, and opens the call that polls left by a broken one wait
+  // for (kReopenDelay). Call it often.
   void ExpireOverdue(absl::Time now);
   // Ends the stream call and waits until its tags have all come back. Idempotent.
   void Close();
@@ -77,6 +83,11 @@ class PollStream {
   void OnStarted(Call* call, bool ok);
   void OnRead(Call* call, bool ok);
   void OnWritten(Call* call, bool ok);
+  void OnHalfClosed(Call* call);
+  void RetireLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HalfCloseLocked(Call* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CancelCallsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool SentOnOpenCallLocked(const Poll& poll) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnFinished(Call* call);
   void TagBack(Call* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Run(std::vector<Answered>& answered);
@@ -85,6 +96,7 @@ class PollStream {
   grpc::CompletionQueue* const queue_;
   PollStreamCounters* const counters_;
   UnaryPoll unary_;
+  const absl::Duration max_age_;
 
   absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
@@ -98,6 +110,7 @@ class PollStream {
   absl::Time reopen_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // kReopenDelay
   bool answer_empty_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace parley::frontend

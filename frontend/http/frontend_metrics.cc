@@ -63,6 +63,11 @@ FrontendMetrics::FrontendMetrics(PollJson* poll_json, HttpServerCounters* connec
       "parley_frontend_streams_started_total", "PollStream calls opened to the broker.", {},
       [streams, one] { return one(static_cast<double>(streams->streams_started.load())); });
   registry_.AddCallbackCounter(
+      "parley_frontend_streams_retired_total",
+      "PollStream calls half-closed at their age (--poll_stream_max_age), their polls answered "
+      "where they were.",
+      {}, [streams, one] { return one(static_cast<double>(streams->streams_retired.load())); });
+  registry_.AddCallbackCounter(
       "parley_frontend_stream_unary_fallbacks_total",
       "Long polls sent as unary Poll RPCs because the broker has no PollStream.", {},
       [streams, one] { return one(static_cast<double>(streams->unary_fallbacks.load())); });

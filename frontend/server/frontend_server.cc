@@ -76,7 +76,7 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
                   : std::make_unique<BrokerClient>(BrokerClientOptions{
                         options.broker, options.broker_credentials, options.broker_timeout,
                         options.poll_margin, options.broker_channels, options.poll_stream,
-                        &stream_counters_})),
+                        &stream_counters_, options.broker_count, options.stream_max_age})),
       sessions_(broker_.get(), &tokens_),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),

@@ -57,7 +57,7 @@ SilentProxy::~SilentProxy() {
     close(pair.client);
     close(pair.target);
   }
-  close(listen_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
   close(wake_[0]);
   close(wake_[1]);
 }
@@ -66,6 +66,21 @@ void SilentProxy::Silence() {
   {
     absl::MutexLock lock(&mu_);
     for (Pair& pair : pairs_) pair.silent = true;
+  }
+  (void)!write(wake_[1], "x", 1);
+}
+
+void SilentProxy::Cut() {
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Pair& pair : pairs_) {
+      const linger reset = {1, 0};  // close with RST
+      setsockopt(pair.client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      close(pair.client);
+      close(pair.target);
+    }
+    pairs_.clear();
+    close(listen_fd_.exchange(-1));
   }
   (void)!write(wake_[1], "x", 1);
 }
@@ -87,7 +102,7 @@ void SilentProxy::Run() {
       (void)!read(wake_[0], drained, sizeof drained);
       continue;  // the set of connections to watch changed
     }
-    if (fds[0].revents != 0) {
+    if (fds[0].revents != 0 && listen_fd_ >= 0) {
       const int client = accept(listen_fd_, nullptr, nullptr);
       const int target = socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in address = Loopback(target_port_);
@@ -95,6 +110,7 @@ void SilentProxy::Run() {
           connect(target, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
         absl::MutexLock lock(&mu_);
         pairs_.push_back({client, target});
+        ++accepted_;
       } else {
         if (client >= 0) close(client);
         if (target >= 0) close(target);

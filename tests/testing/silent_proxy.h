@@ -14,7 +14,7 @@ namespace parley::testing {
 // its own connection to the target, and one thread copies both ways. Silence() stops copying
 // on the connections open now without closing or resetting them, which to their peers looks
 // like a machine that vanished (no FIN, no RST, nothing answers); connections made later are
-// forwarded as before. Thread-safe.
+// forwarded as before. Cut() is the crash instead. Thread-safe.
 class SilentProxy {
  public:
   explicit SilentProxy(int target_port);
@@ -23,7 +23,11 @@ class SilentProxy {
   SilentProxy& operator=(const SilentProxy&) = delete;
 
   int port() const { return port_; }
+  int connections_accepted() const { return accepted_.load(); }
   void Silence();
+  // Resets every connection and refuses new ones (the listening socket closes): to its peers,
+  // a machine whose process crashed.
+  void Cut();
 
  private:
   struct Pair {
@@ -34,10 +38,11 @@ class SilentProxy {
   void Run();
 
   const int target_port_;
-  int listen_fd_ = -1;
+  std::atomic<int> listen_fd_{-1};
   int port_ = 0;
   int wake_[2] = {-1, -1};  // a pipe: Silence() and the destructor wake the thread
   std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
   absl::Mutex mu_;
   std::vector<Pair> pairs_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
