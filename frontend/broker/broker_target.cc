@@ -2,13 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/host_port.h"
 
 namespace parley::frontend {
 namespace {
@@ -17,14 +18,9 @@ enum class Family { kV4, kV6, kName };
 
 // The address family of one "HOST:PORT" item, or an error.
 absl::StatusOr<Family> Classify(absl::string_view item) {
-  const size_t colon = item.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(item.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--broker: \"", item, "\" is not HOST:PORT (e.g. 127.0.0.1:50051)"));
-  }
-  const std::string host(item.substr(0, colon));
+  absl::StatusOr<HostPort> parsed = ParseHostPort(item, "--broker", "127.0.0.1:50051");
+  if (!parsed.ok()) return parsed.status();
+  const std::string& host = parsed->host;
   unsigned char address[16];
   if (inet_pton(AF_INET, host.c_str(), address) == 1) return Family::kV4;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']' &&
