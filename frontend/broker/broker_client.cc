@@ -84,8 +84,7 @@ BrokerClient::BrokerClient(const BrokerClientOptions& options)
                                            : std::max<size_t>(CountAddresses(dns_name_), 1);
   // A DNS name may grow: every slot exists (an idle PollStream holds no call), the count
   // decides how many take polls.
-  const size_t slots = dns_name_.empty() ? std::max(stubs_.size(), std::min(brokers, kMaxStreams))
-                                         : std::max(stubs_.size(), kMaxStreams);
+  const size_t slots = ActiveStreamsFor(dns_name_.empty() ? brokers : kMaxStreams);
   for (size_t i = 0; i < slots; ++i) {
     streams_.push_back(std::make_unique<PollStream>(
         stubs_[i % stubs_.size()].get(), queues_[i % queues_.size()].get(), counters,
@@ -94,7 +93,7 @@ BrokerClient::BrokerClient(const BrokerClientOptions& options)
         },
         options.stream_max_age));
   }
-  active_streams_ = std::max(stubs_.size(), std::min(brokers, kMaxStreams));
+  active_streams_ = ActiveStreamsFor(brokers);
   expiry_thread_ = std::thread(&BrokerClient::ExpireOverduePolls, this);
 }
 
@@ -117,15 +116,23 @@ grpc::CompletionQueue* BrokerClient::NextQueue() {
   return queues_[next_queue_.fetch_add(1, std::memory_order_relaxed) % queues_.size()].get();
 }
 
-size_t BrokerClient::NextChannel() {
-  const size_t first = next_stub_.fetch_add(1, std::memory_order_relaxed);
-  if (stubs_.size() == 1) return 0;
-  for (size_t i = 0; i < stubs_.size(); ++i) {
-    const size_t index = (first + i) % stubs_.size();
-    // GetState(true) also starts connecting an idle channel.
-    if (channels_[index]->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) return index;
+size_t BrokerClient::NextUp(std::atomic<size_t>& turn, size_t count) {
+  const size_t first = turn.fetch_add(1, std::memory_order_relaxed);
+  if (stubs_.size() > 1) {
+    for (size_t i = 0; i < count; ++i) {
+      const size_t index = (first + i) % count;
+      // GetState(true) also starts connecting an idle channel.
+      if (channels_[index % stubs_.size()]->GetState(/*try_to_connect=*/true) ==
+          GRPC_CHANNEL_READY) {
+        return index;
+      }
+    }
   }
-  return first % stubs_.size();  // none is up: this call finds out why
+  return first % count;  // one channel, or none is up: this call finds out why
+}
+
+size_t BrokerClient::ActiveStreamsFor(size_t brokers) const {
+  return std::max(stubs_.size(), std::min(brokers, kMaxStreams));
 }
 
 void BrokerClient::ExpireOverduePolls() {
@@ -137,26 +144,10 @@ void BrokerClient::ExpireOverduePolls() {
       recount_at = now + kRecountEvery;
       // Fewer brokers: the streams past the count take no new polls and empty by themselves.
       if (const size_t brokers = CountAddresses(dns_name_); brokers > 0) {
-        active_streams_ = std::max(stubs_.size(), std::min(brokers, kMaxStreams));
+        active_streams_ = ActiveStreamsFor(brokers);
       }
     }
   }
-}
-
-PollStream& BrokerClient::NextStream() {
-  const size_t active = active_streams_.load(std::memory_order_relaxed);
-  const size_t first = next_stream_.fetch_add(1, std::memory_order_relaxed);
-  if (stubs_.size() > 1) {
-    for (size_t i = 0; i < active; ++i) {
-      const size_t index = (first + i) % active;
-      // GetState(true) also starts connecting an idle channel.
-      if (channels_[index % stubs_.size()]->GetState(/*try_to_connect=*/true) ==
-          GRPC_CHANNEL_READY) {
-        return *streams_[index];
-      }
-    }
-  }
-  return *streams_[first % active];
 }
 
 void BrokerClient::CallStarted() {
@@ -188,7 +179,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
     ++calls_in_flight_;
   }
   const absl::Time deadline = absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_;
-  return NextStream().Add(
+  return streams_[NextUp(next_stream_, active_streams_.load(std::memory_order_relaxed))]->Add(
       request, deadline,
       [this, done = std::move(done)](grpc::Status status, v1::PollResponse response) mutable {
         done(std::move(status), std::move(response));

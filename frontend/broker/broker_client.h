@@ -24,7 +24,6 @@ namespace parley::frontend {
 
 struct BrokerClientOptions {
   std::string address;  // a gRPC target (BrokerTarget::grpc_target), round-robined
-
   std::shared_ptr<grpc::ChannelCredentials> credentials;  // TLS to the broker; null: plaintext
   absl::Duration call_timeout = absl::Seconds(2);         // bounds every RPC but Poll
   absl::Duration poll_margin = absl::Seconds(2);          // a Poll's deadline is its wait + this
@@ -111,8 +110,12 @@ class BrokerClient final : public BrokerApi {
   // Every quarter second: ends stream polls the broker left unanswered past their deadline;
   // every 30 s with a DNS target: counts the brokers again.
   void ExpireOverduePolls();
-  // The stream for the next poll: the active ones in turn, preferring an up channel.
-  PollStream& NextStream();
+  // The next of `count` channels (or streams, stream i on channel i % channels) in `turn`,
+  // skipping those whose channel is not up; with one channel, simply the next.
+  size_t NextUp(std::atomic<size_t>& turn, size_t count);
+  // How many PollStreams take polls for `brokers` brokers: one each (at most kMaxStreams), and
+  // at least one per channel.
+  size_t ActiveStreamsFor(size_t brokers) const;
 
   template <typename Request, typename Response>
   void UnaryAsync(AsyncMethod<Request, Response> method, const Request& request,
@@ -122,9 +125,7 @@ class BrokerClient final : public BrokerApi {
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
-  // The next channel that is up, in turn (the first in turn if none is).
-  size_t NextChannel();
-  v1::Broker::Stub& NextStub() { return *stubs_[NextChannel()]; }
+  v1::Broker::Stub& NextStub() { return *stubs_[NextUp(next_stub_, stubs_.size())]; }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // stubs_[i] uses channels_[i]
