@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/core/chat_state.h"
 #include "broker/core/clock.h"
+#include "tests/testing/sync_chat_state.h"
 
 ABSL_FLAG(int, users, 10000, "Members of the room.");
 ABSL_FLAG(int, messages, 200, "Messages published.");
@@ -34,7 +35,7 @@ double ThreadCpuSeconds() {
 // answer (here: park for the next message).
 class Waiter : public parley::broker::PollWaiter, public std::enable_shared_from_this<Waiter> {
  public:
-  Waiter(ChatState* state, std::string user) : state_(state), user_(std::move(user)) {}
+  Waiter(parley::testing::SyncChatState* state, std::string user) : state_(state), user_(std::move(user)) {}
   void Wake() override {
     ++wakes;
     parley::broker::ReadInput input;
@@ -55,7 +56,7 @@ class Waiter : public parley::broker::PollWaiter, public std::enable_shared_from
   int wakes = 0;
 
  private:
-  ChatState* const state_;
+  parley::testing::SyncChatState* const state_;
   const std::string user_;
   uint64_t cursor_ = 0;
 };
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
   parley::broker::SystemClock clock;
   parley::broker::ChatOptions options;
   options.publish_rate = options.publish_burst = 1e9;  // one sender publishes everything
-  ChatState state(options, &clock);
+  ChatState chat(options, &clock);
+  parley::testing::SyncChatState state(&chat);
   std::vector<std::shared_ptr<Waiter>> waiters;
   for (int i = 0; i < users; ++i) {
     const std::string user = absl::StrCat("u", i);

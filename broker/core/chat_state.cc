@@ -22,7 +22,47 @@ ChatState::ChatState(ChatOptions options, const Clock* clock)
   CreateRoom(kLobby);
 }
 
-absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
+void ChatState::Connect(absl::string_view user, absl::string_view session,
+                        Done<ConnectResult> done) {
+  std::move(done)(DoConnect(user, session));
+}
+
+void ChatState::Disconnect(absl::string_view user, absl::string_view session, StatusDone done) {
+  std::move(done)(DoDisconnect(user, session));
+}
+
+void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
+  std::move(done)(DoPublish(input));
+}
+
+void ChatState::ReadOrPark(const ReadInput& input, std::shared_ptr<PollWaiter> waiter,
+                           Done<ReadOutcome> done) {
+  std::move(done)(DoReadOrPark(input, std::move(waiter)));
+}
+
+void ChatState::Join(absl::string_view user, absl::string_view room, Done<JoinResult> done) {
+  std::move(done)(DoJoin(user, room));
+}
+
+void ChatState::Leave(absl::string_view user, absl::string_view room, StatusDone done) {
+  std::move(done)(DoLeave(user, room));
+}
+
+void ChatState::History(absl::string_view room, size_t limit,
+                        Done<std::vector<MessagePtr>> done) {
+  std::move(done)(DoHistory(room, limit));
+}
+
+void ChatState::Members(absl::string_view room, const MembersQuery& query,
+                        Done<MembersResult> done) {
+  std::move(done)(DoMembers(room, query));
+}
+
+void ChatState::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {
+  std::move(done)(DoRoomsOf(user));
+}
+
+absl::StatusOr<ConnectResult> ChatState::DoConnect(absl::string_view user_name,
                                                  absl::string_view session) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   if (absl::Status s = ValidateToken("session", session); !s.ok()) return s;
@@ -63,7 +103,7 @@ absl::StatusOr<ConnectResult> ChatState::Connect(absl::string_view user_name,
   return result;
 }
 
-absl::Status ChatState::Disconnect(absl::string_view user_name, absl::string_view session) {
+absl::Status ChatState::DoDisconnect(absl::string_view user_name, absl::string_view session) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   if (absl::Status s = ValidateToken("session", session); !s.ok()) return s;
   WaiterList to_wake;
@@ -97,7 +137,7 @@ void ChatState::ForgetEndedSessions(absl::Time now) {
   }
 }
 
-absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
+absl::StatusOr<PublishResult> ChatState::DoPublish(const PublishInput& input) {
   if (absl::Status s = ValidateName("sender", input.sender); !s.ok()) return s;
   if (input.room.empty() == input.to_user.empty()) {
     return absl::InvalidArgumentError("exactly one of room or to_user is required");
@@ -171,7 +211,7 @@ absl::StatusOr<PublishResult> ChatState::Publish(const PublishInput& input) {
   return result;
 }
 
-absl::StatusOr<ReadOutcome> ChatState::ReadOrPark(const ReadInput& input,
+absl::StatusOr<ReadOutcome> ChatState::DoReadOrPark(const ReadInput& input,
                                                   std::shared_ptr<PollWaiter> waiter) {
   if (absl::Status s = ValidateName("user", input.user); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
@@ -226,7 +266,7 @@ bool ChatState::Unpark(absl::string_view user_name, PollWaiter* waiter) {
   return user != nullptr && user->queue.RemoveWaiter(waiter);
 }
 
-absl::StatusOr<JoinResult> ChatState::Join(absl::string_view user_name, absl::string_view room) {
+absl::StatusOr<JoinResult> ChatState::DoJoin(absl::string_view user_name, absl::string_view room) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   if (absl::Status s = ValidateName("room", room); !s.ok()) return s;
   WaiterList to_wake;
@@ -242,7 +282,7 @@ absl::StatusOr<JoinResult> ChatState::Join(absl::string_view user_name, absl::st
   return result;
 }
 
-absl::Status ChatState::Leave(absl::string_view user_name, absl::string_view room) {
+absl::Status ChatState::DoLeave(absl::string_view user_name, absl::string_view room) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   if (absl::Status s = ValidateName("room", room); !s.ok()) return s;
   if (room == kLobby) {
@@ -263,7 +303,7 @@ absl::Status ChatState::Leave(absl::string_view user_name, absl::string_view roo
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<MessagePtr>> ChatState::History(absl::string_view room, size_t limit) {
+absl::StatusOr<std::vector<MessagePtr>> ChatState::DoHistory(absl::string_view room, size_t limit) {
   if (absl::Status s = ValidateName("room", room); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto it = rooms_.find(room);

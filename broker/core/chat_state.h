@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "broker/core/clock.h"
 #include "broker/core/connected_user.h"
+#include "broker/core/done_callback.h"
 #include "broker/core/idempotency_cache.h"
 #include "broker/core/message.h"
 #include "broker/core/message_id_generator.h"
@@ -135,41 +136,43 @@ struct SweepResult {
 };
 
 // All of Parley's chat state: connected users with their queues, rooms, presence and
-// idempotency keys, and the rules that change them. Knows nothing of gRPC: every method
-// validates its input and returns absl::Status with a canonical code and a message.
+// idempotency keys, and the rules that change them. Knows nothing of gRPC: every operation
+// validates its input and answers absl::Status with a canonical code and a message.
 //
 // Thread-safe: one mutex guards everything (every operation is short; fan-out to a room is a
-// pointer append per member). Parked waiters are woken after the mutex is released, on the
-// calling thread.
+// pointer append per member). Operations answer at once, on the calling thread, after the
+// mutex is released; parked waiters are woken after that, on the same thread.
 class ChatState {
  public:
   ChatState(ChatOptions options, const Clock* clock);
 
-  absl::StatusOr<ConnectResult> Connect(absl::string_view user, absl::string_view session);
-  absl::Status Disconnect(absl::string_view user, absl::string_view session);
-  absl::StatusOr<PublishResult> Publish(const PublishInput& input);
+  // Each operation validates its input and answers through `done` (done_callback.h), with
+  // absl::Status codes and messages the RPC layer maps one to one.
+  void Connect(absl::string_view user, absl::string_view session, Done<ConnectResult> done);
+  void Disconnect(absl::string_view user, absl::string_view session, StatusDone done);
+  void Publish(const PublishInput& input, Done<PublishResult> done);
 
-  // Returns at once what the user's queue holds after the cursor. When there is nothing, and
-  // `waiter` is non-null, the epoch matches (or is unknown) and the state is not draining, the
-  // waiter is parked on the queue (outcome.parked) and will be woken once when it changes.
+  // Answers what the user's queue holds after the cursor. When there is nothing, and `waiter`
+  // is non-null, the epoch matches (or is unknown) and the state is not draining, the waiter
+  // is parked on the queue (outcome.parked) and will be woken once when it changes.
   // With watch_presence, a read also returns at once (with no messages) when one of the
   // user's rooms has *published* a presence version newer than the reader's, and a parked
   // waiter is also woken when one is published (PublishDuePresence). Any answer lists the
   // rooms whose live version differs from the reader's. Marks the user online.
-  absl::StatusOr<ReadOutcome> ReadOrPark(const ReadInput& input,
-                                         std::shared_ptr<PollWaiter> waiter);
+  void ReadOrPark(const ReadInput& input, std::shared_ptr<PollWaiter> waiter,
+                  Done<ReadOutcome> done);
   // Removes a parked waiter; false if it had already been taken for waking (or the user is
-  // gone).
+  // gone). Answers at once: parked waiters are this broker's own.
   bool Unpark(absl::string_view user, PollWaiter* waiter);
 
-  absl::StatusOr<JoinResult> Join(absl::string_view user, absl::string_view room);
-  absl::Status Leave(absl::string_view user, absl::string_view room);
-  absl::StatusOr<std::vector<MessagePtr>> History(absl::string_view room, size_t limit);
+  void Join(absl::string_view user, absl::string_view room, Done<JoinResult> done);
+  void Leave(absl::string_view user, absl::string_view room, StatusDone done);
+  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done);
   // One page of the room's members (INVALID_ARGUMENT for a limit over kMaxMembersPage or a
   // malformed `after` or `prefix`).
-  absl::StatusOr<MembersResult> Members(absl::string_view room, const MembersQuery& query);
+  void Members(absl::string_view room, const MembersQuery& query, Done<MembersResult> done);
   // The rooms `user` is in, sorted, with their presence.
-  absl::StatusOr<std::vector<RoomPresenceInfo>> RoomsOf(absl::string_view user);
+  void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done);
   ChatStats Stats();
   // Every user's queue depth (messages held), for the queue-depth histogram.
   std::vector<size_t> QueueDepths();
@@ -197,6 +200,18 @@ class ChatState {
   const ChatOptions& options() const { return options_; }
 
  private:
+  // The operations, answered at once (the in-memory state needs no round trip).
+  absl::StatusOr<ConnectResult> DoConnect(absl::string_view user, absl::string_view session);
+  absl::Status DoDisconnect(absl::string_view user, absl::string_view session);
+  absl::StatusOr<PublishResult> DoPublish(const PublishInput& input);
+  absl::StatusOr<ReadOutcome> DoReadOrPark(const ReadInput& input,
+                                           std::shared_ptr<PollWaiter> waiter);
+  absl::StatusOr<JoinResult> DoJoin(absl::string_view user, absl::string_view room);
+  absl::Status DoLeave(absl::string_view user, absl::string_view room);
+  absl::StatusOr<std::vector<MessagePtr>> DoHistory(absl::string_view room, size_t limit);
+  absl::StatusOr<MembersResult> DoMembers(absl::string_view room, const MembersQuery& query);
+  absl::StatusOr<std::vector<RoomPresenceInfo>> DoRoomsOf(absl::string_view user);
+
   ConnectedUser* FindUser(absl::string_view user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<ConnectedUser*> RequireUser(absl::string_view user)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -42,7 +42,7 @@ bool ChatState::HasNewerPublishedPresence(const ConnectedUser& user, const ReadI
   return false;
 }
 
-absl::StatusOr<MembersResult> ChatState::Members(absl::string_view room,
+absl::StatusOr<MembersResult> ChatState::DoMembers(absl::string_view room,
                                                  const MembersQuery& query) {
   if (absl::Status s = ValidateName("room", room); !s.ok()) return s;
   if (query.limit > kMaxMembersPage) {
@@ -61,7 +61,7 @@ absl::StatusOr<MembersResult> ChatState::Members(absl::string_view room,
   return MembersResult{found->presence().List(query), found->presence().Live()};
 }
 
-absl::StatusOr<std::vector<RoomPresenceInfo>> ChatState::RoomsOf(absl::string_view user_name) {
+absl::StatusOr<std::vector<RoomPresenceInfo>> ChatState::DoRoomsOf(absl::string_view user_name) {
   if (absl::Status s = ValidateName("user", user_name); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);

@@ -41,10 +41,12 @@ struct BrokerServer::UnaryHandlers {
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
     : options_(options), state_(options.chat, clock), metrics_(&state_), handlers_(&state_) {
   auto bind = [this](const char* name, auto method) {
-    return [this, name, method](const auto& request, auto* response) {
-      grpc::Status status = (handlers_.*method)(request, response);
-      metrics_.CountRpc(name, status.error_code());
-      return status;
+    return [this, name, method](const auto& request, auto* response, GrpcDone done) {
+      (handlers_.*method)(request, response,
+                          [this, name, done = std::move(done)](grpc::Status status) mutable {
+                            metrics_.CountRpc(name, status.error_code());
+                            std::move(done)(std::move(status));
+                          });
     };
   };
   unary_ = std::make_unique<UnaryHandlers>(UnaryHandlers{

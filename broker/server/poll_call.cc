@@ -33,6 +33,8 @@ PollCall::~PollCall() {
 }
 
 void PollCall::OnEvent(Event event, bool ok) {
+  // BeginLocked releases mu_ while it reads; another tag may meanwhile drop self_.
+  const std::shared_ptr<PollRead> keep_alive = shared_from_this();
   std::shared_ptr<PollCall> last_reference;  // dropped after the lock below is released
   absl::MutexLock lock(&mu_);
   switch (event) {

@@ -1,6 +1,7 @@
 #include "broker/server/poll_read.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "broker/server/status_mapping.h"
 
@@ -8,8 +9,9 @@ namespace parley::broker {
 
 void PollRead::Wake() {
   absl::MutexLock lock(&mu_);
+  parked_ = false;  // the chat state took the waiter to wake it
   if (answered_) return;  // the deadline or a cancellation came first
-  ReadAndAnswerLocked(/*may_park=*/true);
+  RequestReadLocked();
 }
 
 void PollRead::OnDeadline() {
@@ -20,20 +22,21 @@ void PollRead::OnDeadline() {
 void PollRead::DeadlinePassedLocked() {
   deadline_ = 0;
   if (answered_) return;
+  wait_over_ = true;
   // If a Wake is racing us, Unpark fails and the read below still returns what woke it; the
   // Wake then finds the poll answered.
-  binding_.state->Unpark(request_.user(), this);
-  ReadAndAnswerLocked(/*may_park=*/false);
+  UnparkLocked();
+  RequestReadLocked();
 }
 
 void PollRead::BeginLocked(absl::Time client_deadline) {
   const absl::Duration wait = std::min(absl::Milliseconds(request_.wait_ms()), binding_.max_wait);
   wait_deadline_ = std::min(absl::Now() + wait, client_deadline - binding_.deadline_margin);
   epoch_ = request_.epoch();
-  ReadAndAnswerLocked(/*may_park=*/true);
+  RequestReadLocked();
 }
 
-void PollRead::ReadAndAnswerLocked(bool may_park) {
+ReadInput PollRead::MakeReadInputLocked() const {
   ReadInput input;
   input.user = request_.user();
   input.cursor = request_.cursor();
@@ -43,15 +46,47 @@ void PollRead::ReadAndAnswerLocked(bool may_park) {
   input.watch_presence = request_.watch_presence();
   input.presence_versions.insert(request_.presence_versions().begin(),
                                  request_.presence_versions().end());
-  const bool park = may_park && wait_deadline_ > absl::Now();
-  absl::StatusOr<ReadOutcome> outcome =
-      binding_.state->ReadOrPark(input, park ? shared_from_this() : nullptr);
+  return input;
+}
+
+void PollRead::RequestReadLocked() {
+  if (reading_) {
+    read_again_ = true;
+    return;
+  }
+  reading_ = true;
+  read_again_ = false;
+  const ReadInput input = MakeReadInputLocked();
+  const bool park = !wait_over_ && wait_deadline_ > absl::Now();
+  std::shared_ptr<PollRead> self = shared_from_this();
+  std::shared_ptr<PollWaiter> waiter = park ? self : nullptr;
+  // The chat state may answer on this thread before ReadOrPark returns.
+  mu_.Unlock();
+  binding_.state->ReadOrPark(input, std::move(waiter),
+                             [self = std::move(self)](absl::StatusOr<ReadOutcome> outcome) {
+                               self->OnRead(std::move(outcome));
+                             });
+  mu_.Lock();
+}
+
+void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
+  absl::MutexLock lock(&mu_);
+  reading_ = false;
+  const bool parked = outcome.ok() && outcome->parked;
+  if (answered_ || read_again_) {
+    // Answered meanwhile, or woken (or timed out) while this read was in flight: a waiter it
+    // parked is not wanted any more (or already taken), and its answer may be out of date.
+    if (parked) binding_.state->Unpark(request_.user(), this);
+    if (!answered_) RequestReadLocked();
+    return;
+  }
   if (!outcome.ok()) {
     FinishLocked(ToGrpcStatus(outcome.status()), nullptr);
     return;
   }
   epoch_ = outcome->epoch;
-  if (outcome->parked) {
+  if (parked) {
+    parked_ = true;
     parked_before_ = true;
     if (deadline_ != 0) return;  // parked again after a wake: the first deadline still runs
     const bool open = binding_.gate->RunIfOpen(
@@ -69,14 +104,21 @@ void PollRead::ReadAndAnswerLocked(bool may_park) {
 
 void PollRead::FinishLocked(const grpc::Status& status, ReadOutcome* outcome) {
   answered_ = true;
+  UnparkLocked();
   CancelDeadlineLocked();
   AnswerLocked(status, outcome);
 }
 
 void PollRead::CancelLocked() {
   answered_ = true;
-  binding_.state->Unpark(request_.user(), this);
+  UnparkLocked();
   CancelDeadlineLocked();
+}
+
+void PollRead::UnparkLocked() {
+  if (!parked_) return;
+  parked_ = false;
+  binding_.state->Unpark(request_.user(), this);
 }
 
 void PollRead::CancelDeadlineLocked() {

@@ -36,9 +36,15 @@ struct PollReadBinding {
 // Whichever comes first decides; `answered_` (under mu_) makes sure AnswerLocked runs at most
 // once and the others do nothing.
 //
+// Reads are asynchronous (ChatState answers through a callback, at once or later from the
+// store's thread) and one is in flight at a time: a wake or a deadline arriving meanwhile
+// marks the read stale (`read_again_`) and its answer is replaced by a fresh read.
+//
 // Ownership: the subclass is made by std::make_shared; the chat state holds a reference while
-// it is parked, PollDeadlines one while its wait is scheduled. Locks: mu_ is taken before the
-// chat state's and PollDeadlines' mutexes, and before whatever AnswerLocked takes.
+// it is parked, PollDeadlines one while its wait is scheduled, a read in flight one. Locks:
+// mu_ is taken before the chat state's and PollDeadlines' mutexes, and before whatever
+// AnswerLocked takes; it is released while a read is handed to the chat state, so whoever
+// calls a *Locked method that reads must hold a reference to the poll.
 class PollRead : public PollWaiter,
                  public PollDeadlines::Target,
                  public std::enable_shared_from_this<PollRead> {
@@ -72,14 +78,23 @@ class PollRead : public PollWaiter,
   bool answered_ ABSL_GUARDED_BY(mu_) = false;  // answered or cancelled
 
  private:
-  // Reads the queue and answers, or parks (only if `may_park` and the wait has not passed).
-  void ReadAndAnswerLocked(bool may_park) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the queue (or marks the read in flight stale). Releases mu_ while the read is handed
+  // to the chat state.
+  void RequestReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A read's answer: answers the poll, parks it, or reads again.
+  void OnRead(absl::StatusOr<ReadOutcome> outcome);
+  ReadInput MakeReadInputLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnparkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status, ReadOutcome* outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CancelDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   PollDeadlines::Handle deadline_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none scheduled
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;     // a read is in flight
+  bool read_again_ ABSL_GUARDED_BY(mu_) = false;  // ... and its answer is stale
+  bool parked_ ABSL_GUARDED_BY(mu_) = false;      // parked on the queue, not yet woken
   bool parked_before_ ABSL_GUARDED_BY(mu_) = false;
+  bool wait_over_ ABSL_GUARDED_BY(mu_) = false;  // the deadline passed: never park again
   absl::Time wait_deadline_ ABSL_GUARDED_BY(mu_);
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // of the queue first read
 };

@@ -8,26 +8,30 @@
 #include "broker/core/poll_waiter.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
+#include "broker/server/grpc_done.h"
 #include "broker/server/in_flight_calls.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
 
-// One in-flight unary RPC that is answered at once (every RPC but Poll), on the async API.
+// One in-flight unary RPC (every RPC but the polls), on the async API.
 //
 // States and tags (the object itself is the only tag, one outstanding at a time):
-//   kAwaitingRequest --request tag, ok--> run the handler, Finish --> kFinishing
+//   kAwaitingRequest --request tag, ok--> run the handler --> kHandling
 //   kAwaitingRequest --request tag, !ok (server shutting down)--> delete
+//   kHandling --the handler's done: Finish--> kFinishing
 //   kFinishing --finish tag--> delete
 // On a matched request it first starts the next UnaryCall of its kind on the same queue.
-// Owned by itself from Start until it deletes itself; touched only by its queue's thread.
+// Owned by itself from Start until it deletes itself. The queue's thread runs the handler;
+// its done may run on that thread before the handler returns or later on the store's thread,
+// and no tag is outstanding meanwhile, so only one thread touches the call at a time.
 template <typename Request, typename Response>
 class UnaryCall final : public CompletionTag {
  public:
   using RequestMethod = void (parley::v1::Broker::AsyncService::*)(
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using Handler = std::function<grpc::Status(const Request&, Response*)>;
+  using Handler = std::function<void(const Request&, Response*, GrpcDone)>;
 
   // What a call needs; everything here outlives every call.
   struct Binding {
@@ -58,9 +62,17 @@ class UnaryCall final : public CompletionTag {
     counted_ = true;
     Start(binding_);
     // Messages the handler delivers wake their parked polls only after this call's own
-    // answer has been handed to gRPC.
+    // answer has been handed to gRPC (when the handler answers at once).
     DeferredWakes wakes;
-    const grpc::Status status = (*binding_.handler)(request_, &response_);
+    state_ = State::kHandling;
+    (*binding_.handler)(request_, &response_, [this](grpc::Status status) { Finish(status); });
+    wakes.RunNow();
+  }
+
+ private:
+  enum class State { kAwaitingRequest, kHandling, kFinishing };
+
+  void Finish(const grpc::Status& status) {
     state_ = State::kFinishing;
     const bool finishing = binding_.gate->RunIfOpen([&] {
       if (status.ok()) {
@@ -70,11 +82,7 @@ class UnaryCall final : public CompletionTag {
       }
     });
     if (!finishing) delete this;
-    wakes.RunNow();
   }
-
- private:
-  enum class State { kAwaitingRequest, kFinishing };
 
   explicit UnaryCall(const Binding& binding) : binding_(binding), responder_(&context_) {}
   ~UnaryCall() {
@@ -99,7 +107,7 @@ void StartUnaryCall(parley::v1::Broker::AsyncService* service, grpc::ServerCompl
                                                 grpc::ServerAsyncResponseWriter<Response>*,
                                                 grpc::CompletionQueue*,
                                                 grpc::ServerCompletionQueue*, void*),
-                    const std::function<grpc::Status(const Request&, Response*)>* handler) {
+                    const std::function<void(const Request&, Response*, GrpcDone)>* handler) {
   UnaryCall<Request, Response>::Start({service, cq, gate, in_flight, method, handler});
 }
 

@@ -11,6 +11,7 @@
 #include "broker/core/chat_state.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sync_chat_state.h"
 
 namespace parley::broker {
 namespace {
@@ -76,7 +77,8 @@ class ChatPresenceTest : public ::testing::Test {
   PresenceSnapshot Lobby() { return state_.Members("lobby", {})->presence; }
 
   FakeClock clock_;
-  ChatState state_{Options(), &clock_};
+  ChatState chat_{Options(), &clock_};
+  ::parley::testing::SyncChatState state_{&chat_};
 };
 
 TEST_F(ChatPresenceTest, ASmallRoomSendsJoinAndLeaveLinesToEveryMember) {

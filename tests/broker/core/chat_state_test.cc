@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sync_chat_state.h"
 
 namespace parley::broker {
 namespace {
@@ -67,7 +68,8 @@ class ChatStateTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  ChatState state_{Options(), &clock_};
+  ChatState chat_{Options(), &clock_};
+  ::parley::testing::SyncChatState state_{&chat_};
 };
 
 TEST_F(ChatStateTest, ConnectCreatesQueueInLobbyAndAnnouncesJoin) {
@@ -146,7 +148,8 @@ TEST(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   options.publish_rate = 2;
   options.publish_burst = 3;
   FakeClock clock;
-  ChatState state(options, &clock);
+  ChatState chat(options, &clock);
+  ::parley::testing::SyncChatState state(&chat);
   ASSERT_TRUE(state.Connect("alice", "a").ok());
   ASSERT_TRUE(state.Connect("bob", "b").ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(state.Publish({"alice", "lobby", "", "hi", ""}).ok());
@@ -168,7 +171,8 @@ TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
   ChatOptions options;
   options.max_ended_sessions = 2;
   FakeClock clock;
-  ChatState state(options, &clock);
+  ChatState chat(options, &clock);
+  ::parley::testing::SyncChatState state(&chat);
   for (const char* user : {"a", "b", "c"}) {
     ASSERT_TRUE(state.Connect(user, std::string(user) + "-s").ok());
     ASSERT_TRUE(state.Disconnect(user, std::string(user) + "-s").ok());
@@ -459,7 +463,8 @@ TEST_F(ChatStateTest, MessageIdsAreUnique) {
   absl::StatusOr<PublishResult> a = Say("alice", "lobby", "a");
   absl::StatusOr<PublishResult> b = Say("alice", "lobby", "b");
   EXPECT_NE(a->message->id, b->message->id);
-  ChatState other(Options(), &clock_);  // another broker process's generator
+  ChatState other_chat(Options(), &clock_);  // another broker process's generator
+  ::parley::testing::SyncChatState other(&other_chat);
   ASSERT_TRUE(other.Connect("alice", "s").ok());
   EXPECT_NE(other.Publish({"alice", "lobby", "", "a", ""})->message->id, a->message->id);
 }

@@ -1,0 +1,101 @@
+#ifndef PARLEY_TESTS_TESTING_SYNC_CHAT_STATE_H_
+#define PARLEY_TESTS_TESTING_SYNC_CHAT_STATE_H_
+
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "broker/core/chat_state.h"
+
+namespace parley::testing {
+
+// Waits for one asynchronous operation: `start` is given the `done` to pass on.
+template <typename T, typename Start>
+absl::StatusOr<T> Await(Start start) {
+  absl::Notification finished;
+  std::optional<absl::StatusOr<T>> result;
+  start([&](absl::StatusOr<T> answer) {
+    result.emplace(std::move(answer));
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return *std::move(result);
+}
+
+template <typename Start>
+absl::Status AwaitStatus(Start start) {
+  absl::Notification finished;
+  absl::Status result;
+  start([&](absl::Status answer) {
+    result = std::move(answer);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+// ChatState's operations as blocking calls, for tests: each waits until the operation has
+// answered, on whatever thread it answers. The rest of ChatState is passed through. Used from
+// one test thread.
+class SyncChatState {
+ public:
+  explicit SyncChatState(broker::ChatState* state) : state_(state) {}
+
+  absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user,
+                                                absl::string_view session) {
+    return Await<broker::ConnectResult>(
+        [&](auto done) { state_->Connect(user, session, std::move(done)); });
+  }
+  absl::Status Disconnect(absl::string_view user, absl::string_view session) {
+    return AwaitStatus([&](auto done) { state_->Disconnect(user, session, std::move(done)); });
+  }
+  absl::StatusOr<broker::PublishResult> Publish(const broker::PublishInput& input) {
+    return Await<broker::PublishResult>(
+        [&](auto done) { state_->Publish(input, std::move(done)); });
+  }
+  absl::StatusOr<broker::ReadOutcome> ReadOrPark(const broker::ReadInput& input,
+                                                 std::shared_ptr<broker::PollWaiter> waiter) {
+    return Await<broker::ReadOutcome>(
+        [&](auto done) { state_->ReadOrPark(input, std::move(waiter), std::move(done)); });
+  }
+  absl::StatusOr<broker::JoinResult> Join(absl::string_view user, absl::string_view room) {
+    return Await<broker::JoinResult>([&](auto done) { state_->Join(user, room, std::move(done)); });
+  }
+  absl::Status Leave(absl::string_view user, absl::string_view room) {
+    return AwaitStatus([&](auto done) { state_->Leave(user, room, std::move(done)); });
+  }
+  absl::StatusOr<std::vector<broker::MessagePtr>> History(absl::string_view room, size_t limit) {
+    return Await<std::vector<broker::MessagePtr>>(
+        [&](auto done) { state_->History(room, limit, std::move(done)); });
+  }
+  absl::StatusOr<broker::MembersResult> Members(absl::string_view room,
+                                                const broker::MembersQuery& query) {
+    return Await<broker::MembersResult>(
+        [&](auto done) { state_->Members(room, query, std::move(done)); });
+  }
+  absl::StatusOr<std::vector<broker::RoomPresenceInfo>> RoomsOf(absl::string_view user) {
+    return Await<std::vector<broker::RoomPresenceInfo>>(
+        [&](auto done) { state_->RoomsOf(user, std::move(done)); });
+  }
+
+  bool Unpark(absl::string_view user, broker::PollWaiter* waiter) {
+    return state_->Unpark(user, waiter);
+  }
+  broker::ChatStats Stats() { return state_->Stats(); }
+  std::vector<size_t> QueueDepths() { return state_->QueueDepths(); }
+  broker::SweepResult Sweep() { return state_->Sweep(); }
+  void PublishDuePresence() { state_->PublishDuePresence(); }
+  void BeginDrain() { state_->BeginDrain(); }
+  const broker::ChatOptions& options() const { return state_->options(); }
+
+ private:
+  broker::ChatState* const state_;
+};
+
+}  // namespace parley::testing
+
+#endif  // PARLEY_TESTS_TESTING_SYNC_CHAT_STATE_H_
