@@ -1,7 +1,7 @@
 // parley-fanout-bench: what one Publish to a room of N users costs the broker's chat core
 // (ChatState: append to N queues, take N parked waiters, wake them), and what a join (a
-// login into the lobby) and a leave cost there, without gRPC. Prints CPU µs for each. The gRPC answer to each woken poll comes on top and
-// is in bench/run.sh's hold10k figures.
+// login into the lobby) and a leave cost there, without gRPC. Prints CPU µs for each. The gRPC
+// answer to each woken poll comes on top and is in bench/run.sh's hold10k figures.
 #include <time.h>
 
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/core/chat_state.h"
 #include "broker/core/clock.h"
+#include "broker/store/memory/memory_chat_store.h"
 #include "tests/testing/sync_chat_state.h"
 
 ABSL_FLAG(int, users, 10000, "Members of the room.");
@@ -35,7 +36,8 @@ double ThreadCpuSeconds() {
 // answer (here: park for the next message).
 class Waiter : public parley::broker::PollWaiter, public std::enable_shared_from_this<Waiter> {
  public:
-  Waiter(parley::testing::SyncChatState* state, std::string user) : state_(state), user_(std::move(user)) {}
+  Waiter(parley::testing::SyncChatState* state, std::string user)
+      : state_(state), user_(std::move(user)) {}
   void Wake() override {
     ++wakes;
     parley::broker::ReadInput input;
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
   parley::broker::SystemClock clock;
   parley::broker::ChatOptions options;
   options.publish_rate = options.publish_burst = 1e9;  // one sender publishes everything
-  ChatState chat(options, &clock);
+  parley::broker::MemoryChatStore store(options);
+  ChatState chat(options, &clock, &store);
   parley::testing::SyncChatState state(&chat);
   std::vector<std::shared_ptr<Waiter>> waiters;
   for (int i = 0; i < users; ++i) {
@@ -108,9 +111,10 @@ int main(int argc, char** argv) {
     if (!state.Disconnect(user, user).ok()) return 1;
     leave_cpu += ThreadCpuSeconds() - start;
   }
-  std::printf("parley-fanout-bench: into a room of %d members: %.2f us CPU per login (join), "
-              "%.2f us per logout (leave)\n",
-              users, join_cpu / joins * 1e6, leave_cpu / joins * 1e6);
+  std::printf(
+      "parley-fanout-bench: into a room of %d members: %.2f us CPU per login (join), "
+      "%.2f us per logout (leave)\n",
+      users, join_cpu / joins * 1e6, leave_cpu / joins * 1e6);
   const double per_publish_us = publish_cpu / messages * 1e6;
   std::printf(
       "parley-fanout-bench: %d members%s, %d messages: %.0f us CPU per publish (%.3f us per "

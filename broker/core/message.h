@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -29,6 +30,14 @@ using MessagePtr = std::shared_ptr<const Message>;
 struct SequencedMessage {
   uint64_t seq = 0;
   MessagePtr message;
+};
+
+// What one read of a queue returns.
+struct QueueRead {
+  std::vector<SequencedMessage> messages;
+  uint64_t cursor = 0;  // seq of the last message returned, else the cursor read after
+  bool gap = false;     // messages after the cursor had already been dropped
+  uint64_t missed = 0;  // how many (with gap)
 };
 
 }  // namespace parley::broker

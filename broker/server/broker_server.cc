@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/server/poll_call.h"
 #include "broker/server/unary_call.h"
+#include "broker/store/memory/memory_chat_store.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace parley::broker {
@@ -39,7 +40,11 @@ struct BrokerServer::UnaryHandlers {
 };
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
-    : options_(options), state_(options.chat, clock), metrics_(&state_), handlers_(&state_) {
+    : options_(options),
+      store_(std::make_unique<MemoryChatStore>(options.chat)),
+      state_(options.chat, clock, store_.get()),
+      metrics_(&state_),
+      handlers_(&state_) {
   auto bind = [this](const char* name, auto method) {
     return [this, name, method](const auto& request, auto* response, GrpcDone done) {
       (handlers_.*method)(request, response,
@@ -181,11 +186,16 @@ void BrokerServer::RunTimers() {
                                          absl::Milliseconds(10), absl::Milliseconds(250));
   absl::Time next_sweep = absl::Now() + options_.sweep_interval;
   while (!stop_sweeper_.WaitForNotificationWithTimeout(tick)) {
+    // Each waits for its answer, so timers never overlap and none is in flight at shutdown.
     if (absl::Now() >= next_sweep) {
-      state_.Sweep();
+      absl::Notification swept;
+      state_.Sweep([&](absl::StatusOr<SweepResult>) { swept.Notify(); });
+      swept.WaitForNotification();
       next_sweep = absl::Now() + options_.sweep_interval;
     }
-    state_.PublishDuePresence();
+    absl::Notification published;
+    state_.PublishDuePresence([&](absl::Status) { published.Notify(); });
+    published.WaitForNotification();
   }
 }
 

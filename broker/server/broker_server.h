@@ -93,6 +93,7 @@ class BrokerServer {
   void RunTimers();
 
   const BrokerServerOptions options_;
+  std::unique_ptr<ChatStore> store_;
   ChatState state_;
   BrokerMetrics metrics_;
   RpcHandlers handlers_;

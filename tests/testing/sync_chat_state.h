@@ -45,8 +45,7 @@ class SyncChatState {
  public:
   explicit SyncChatState(broker::ChatState* state) : state_(state) {}
 
-  absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user,
-                                                absl::string_view session) {
+  absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user, absl::string_view session) {
     return Await<broker::ConnectResult>(
         [&](auto done) { state_->Connect(user, session, std::move(done)); });
   }
@@ -87,8 +86,12 @@ class SyncChatState {
   }
   broker::ChatStats Stats() { return state_->Stats(); }
   std::vector<size_t> QueueDepths() { return state_->QueueDepths(); }
-  broker::SweepResult Sweep() { return state_->Sweep(); }
-  void PublishDuePresence() { state_->PublishDuePresence(); }
+  broker::SweepResult Sweep() {
+    return Await<broker::SweepResult>([&](auto done) { state_->Sweep(std::move(done)); }).value();
+  }
+  absl::Status PublishDuePresence() {
+    return AwaitStatus([&](auto done) { state_->PublishDuePresence(std::move(done)); });
+  }
   void BeginDrain() { state_->BeginDrain(); }
   const broker::ChatOptions& options() const { return state_->options(); }
 

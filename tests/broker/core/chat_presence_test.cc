@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/core/chat_state.h"
+#include "broker/store/memory/memory_chat_store.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sync_chat_state.h"
@@ -77,7 +78,8 @@ class ChatPresenceTest : public ::testing::Test {
   PresenceSnapshot Lobby() { return state_.Members("lobby", {})->presence; }
 
   FakeClock clock_;
-  ChatState chat_{Options(), &clock_};
+  MemoryChatStore store_{Options()};
+  ChatState chat_{Options(), &clock_, &store_};
   ::parley::testing::SyncChatState state_{&chat_};
 };
 
@@ -150,7 +152,7 @@ TEST_F(ChatPresenceTest, TheFirstWatchingReadListsEveryRoomAndThenParksUntilPubl
   for (const RoomPresenceInfo& room : first.presence) known[room.room] = room.presence.version;
   auto waiter = std::make_shared<CountingWaiter>();
   EXPECT_TRUE(Read(Watch("alice", cursor, known), waiter).parked);
-  state_.PublishDuePresence();  // publishes the changes alice already knows
+  ASSERT_TRUE(state_.PublishDuePresence().ok());  // publishes the changes alice already knows
   EXPECT_EQ(waiter->wakes, 1);  // woken, and a read finds nothing newer than it knows:
   EXPECT_TRUE(Read(Watch("alice", cursor, known), waiter).parked);
   EXPECT_EQ(state_.Stats().parked_polls, 1u);
@@ -160,7 +162,7 @@ TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   for (size_t i = 1; i <= kMaxEventMembers + 1; ++i) Connect(absl::StrCat("u", i));
   ASSERT_EQ(Lobby().mode, PresenceMode::kCounts);
   clock_.Advance(absl::Seconds(10));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   const uint64_t cursor = LastSeq("u1");
   ReadOutcome first = Read(Watch("u1", cursor));
   ASSERT_EQ(first.presence.size(), 1u);
@@ -170,10 +172,10 @@ TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   ASSERT_TRUE(Read(Watch("u1", cursor, known), waiter).parked);
   Connect("newcomer");  // a change in a large room: no line, no wake yet
   EXPECT_EQ(waiter->wakes, 0);
-  state_.PublishDuePresence();  // the last publish was just now: not due
+  ASSERT_TRUE(state_.PublishDuePresence().ok());  // the last publish was just now: not due
   EXPECT_EQ(waiter->wakes, 0);
   clock_.Advance(absl::Seconds(5));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(waiter->wakes, 1);
   ReadOutcome woken = Read(Watch("u1", cursor, known), waiter);
   EXPECT_FALSE(woken.parked);
@@ -190,10 +192,10 @@ TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   Connect("another");
   ASSERT_TRUE(state_.Disconnect("u3", "u3-session").ok());
   clock_.Advance(absl::Seconds(4));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(again->wakes, 0);
   clock_.Advance(absl::Seconds(1));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(again->wakes, 1);
   ReadOutcome later = Read(Watch("u1", cursor, known), again);
   ASSERT_EQ(later.presence.size(), 1u);
@@ -206,7 +208,7 @@ TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   ASSERT_TRUE(Read(unwatched, plain).parked);
   Connect("third");
   clock_.Advance(absl::Seconds(5));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(plain->wakes, 0);
   EXPECT_GE(state_.Stats().presence_notifies, 3u);
 }
@@ -282,7 +284,7 @@ namespace {
 TEST_F(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
   for (size_t i = 0; i < 2 * kPresenceWakeMembers; ++i) Connect(absl::StrCat("u", i));
   clock_.Advance(absl::Seconds(20));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   const uint64_t cursor = LastSeq("u0");
   ReadOutcome first = Read(Watch("u0", cursor));
   absl::flat_hash_map<std::string, uint64_t> known{{"lobby", first.presence[0].presence.version}};
@@ -290,10 +292,10 @@ TEST_F(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
   ASSERT_TRUE(Read(Watch("u0", cursor, known), waiter).parked);
   Connect("newcomer");
   clock_.Advance(absl::Seconds(5));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(waiter->wakes, 0);  // 2,001 members: every 10.005 s, not every 5 s
   clock_.Advance(absl::Seconds(6));
-  state_.PublishDuePresence();
+  ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(waiter->wakes, 1);
 }
 

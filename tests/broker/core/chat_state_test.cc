@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "broker/store/memory/memory_chat_store.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sync_chat_state.h"
@@ -46,7 +47,8 @@ class ChatStateTest : public ::testing::Test {
 
   // Everything in the user's queue (cursor 0), as "KIND:room:from:to:text" strings.
   std::vector<std::string> Queue(const std::string& user, uint64_t cursor = 0) {
-    absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read(user, cursor, 0, false, 0), nullptr);
+    absl::StatusOr<ReadOutcome> outcome =
+        state_.ReadOrPark(Read(user, cursor, 0, false, 0), nullptr);
     EXPECT_TRUE(outcome.ok()) << outcome.status();
     std::vector<std::string> out;
     if (!outcome.ok()) return out;
@@ -68,7 +70,8 @@ class ChatStateTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  ChatState chat_{Options(), &clock_};
+  MemoryChatStore store_{Options()};
+  ChatState chat_{Options(), &clock_, &store_};
   ::parley::testing::SyncChatState state_{&chat_};
 };
 
@@ -148,7 +151,8 @@ TEST(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   options.publish_rate = 2;
   options.publish_burst = 3;
   FakeClock clock;
-  ChatState chat(options, &clock);
+  MemoryChatStore store(options);
+  ChatState chat(options, &clock, &store);
   ::parley::testing::SyncChatState state(&chat);
   ASSERT_TRUE(state.Connect("alice", "a").ok());
   ASSERT_TRUE(state.Connect("bob", "b").ok());
@@ -171,7 +175,8 @@ TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
   ChatOptions options;
   options.max_ended_sessions = 2;
   FakeClock clock;
-  ChatState chat(options, &clock);
+  MemoryChatStore store(options);
+  ChatState chat(options, &clock, &store);
   ::parley::testing::SyncChatState state(&chat);
   for (const char* user : {"a", "b", "c"}) {
     ASSERT_TRUE(state.Connect(user, std::string(user) + "-s").ok());
@@ -325,7 +330,7 @@ TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   EXPECT_FALSE(online("alice"));
   EXPECT_FALSE(online("bob"));
   // A poll brings the user back at once; a parked one keeps them online however long ago
-  // they last polled.
+  // it began, and for presence_window after the last sweep that saw it parked.
   auto waiter = std::make_shared<CountingWaiter>();
   const uint64_t cursor = LastSeq("alice");
   EXPECT_TRUE(online("alice"));
@@ -335,6 +340,9 @@ TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   EXPECT_EQ(state_.Sweep().went_offline, 0u);
   EXPECT_TRUE(online("alice"));
   ASSERT_TRUE(state_.Unpark("alice", waiter.get()));
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_EQ(state_.Sweep().went_offline, 0u);
+  clock_.Advance(absl::Seconds(2));
   EXPECT_EQ(state_.Sweep().went_offline, 1u);
   EXPECT_FALSE(online("alice"));
   EXPECT_EQ(state_.Members("lobby", {})->presence.online, 0u);
@@ -463,7 +471,8 @@ TEST_F(ChatStateTest, MessageIdsAreUnique) {
   absl::StatusOr<PublishResult> a = Say("alice", "lobby", "a");
   absl::StatusOr<PublishResult> b = Say("alice", "lobby", "b");
   EXPECT_NE(a->message->id, b->message->id);
-  ChatState other_chat(Options(), &clock_);  // another broker process's generator
+  MemoryChatStore other_store(Options());
+  ChatState other_chat(Options(), &clock_, &other_store);  // another broker process's generator
   ::parley::testing::SyncChatState other(&other_chat);
   ASSERT_TRUE(other.Connect("alice", "s").ok());
   EXPECT_NE(other.Publish({"alice", "lobby", "", "a", ""})->message->id, a->message->id);

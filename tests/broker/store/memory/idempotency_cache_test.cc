@@ -1,4 +1,4 @@
-#include "broker/core/idempotency_cache.h"
+#include "broker/store/memory/idempotency_cache.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#ifndef PARLEY_BROKER_CORE_IDEMPOTENCY_CACHE_H_
-#define PARLEY_BROKER_CORE_IDEMPOTENCY_CACHE_H_
+#ifndef PARLEY_BROKER_STORE_MEMORY_IDEMPOTENCY_CACHE_H_
+#define PARLEY_BROKER_STORE_MEMORY_IDEMPOTENCY_CACHE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +24,7 @@ struct PublishRecord {
 // Memory is bounded by the publish rate times the window: entries are dropped oldest first as
 // they expire, on every call.
 //
-// Not thread-safe: owned by ChatState and touched only under its lock.
+// Not thread-safe: owned by MemoryChatStore and touched only under its lock.
 class IdempotencyCache {
  public:
   explicit IdempotencyCache(absl::Duration window) : window_(window) {}
@@ -50,4 +50,4 @@ class IdempotencyCache {
 
 }  // namespace parley::broker
 
-#endif  // PARLEY_BROKER_CORE_IDEMPOTENCY_CACHE_H_
+#endif  // PARLEY_BROKER_STORE_MEMORY_IDEMPOTENCY_CACHE_H_

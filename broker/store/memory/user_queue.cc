@@ -1,4 +1,4 @@
-#include "broker/core/user_queue.h"
+#include "broker/store/memory/user_queue.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,14 +9,13 @@ namespace parley::broker {
 UserQueue::UserQueue(uint64_t epoch, size_t capacity)
     : epoch_(epoch), capacity_(std::max<size_t>(capacity, 1)) {}
 
-uint64_t UserQueue::Append(MessagePtr message, WaiterList* to_wake) {
+uint64_t UserQueue::Append(MessagePtr message) {
   ring_.push_back(std::move(message));
   const uint64_t seq = next_seq_++;
   if (ring_.size() > capacity_) {
     ring_.pop_front();
     ++first_seq_;
   }
-  TakeWaiters(to_wake);
   return seq;
 }
 
@@ -44,29 +43,6 @@ QueueRead UserQueue::Consume(size_t max) {
   QueueRead read = ReadAfter(consume_cursor_, max);
   consume_cursor_ = read.cursor;
   return read;
-}
-
-void UserQueue::AddWaiter(std::shared_ptr<PollWaiter> waiter, bool wake_on_presence) {
-  PollWaiter* key = waiter.get();
-  waiters_.emplace(key, ParkedWaiter{std::move(waiter), wake_on_presence});
-}
-
-bool UserQueue::RemoveWaiter(PollWaiter* waiter) { return waiters_.erase(waiter) > 0; }
-
-void UserQueue::TakeWaiters(WaiterList* to_wake) {
-  for (auto& [key, parked] : waiters_) to_wake->push_back(std::move(parked.waiter));
-  waiters_.clear();
-}
-
-void UserQueue::TakePresenceWaiters(WaiterList* to_wake) {
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->second.wake_on_presence) {
-      to_wake->push_back(std::move(it->second.waiter));
-      waiters_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
 }
 
 }  // namespace parley::broker

@@ -1,5 +1,5 @@
-#ifndef PARLEY_BROKER_CORE_ROOM_H_
-#define PARLEY_BROKER_CORE_ROOM_H_
+#ifndef PARLEY_BROKER_STORE_MEMORY_ROOM_H_
+#define PARLEY_BROKER_STORE_MEMORY_ROOM_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "broker/core/message.h"
-#include "broker/core/room_presence.h"
+#include "broker/store/memory/room_presence.h"
 
 namespace parley::broker {
 
 // A chat room: its presence (members, who is online, version, mode) and its last
 // `history_capacity` CHAT messages.
 //
-// Not thread-safe: owned by ChatState and touched only under its lock.
+// Not thread-safe: owned by MemoryChatStore and touched only under its lock.
 class Room {
  public:
   Room(std::string name, size_t history_capacity, size_t events_max_members,
@@ -39,4 +39,4 @@ class Room {
 
 }  // namespace parley::broker
 
-#endif  // PARLEY_BROKER_CORE_ROOM_H_
+#endif  // PARLEY_BROKER_STORE_MEMORY_ROOM_H_

@@ -1,4 +1,4 @@
-#include "broker/core/room.h"
+#include "broker/store/memory/room.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "broker/core/room_presence.h"
+#include "broker/store/memory/room_presence.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

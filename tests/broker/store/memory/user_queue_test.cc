@@ -1,4 +1,4 @@
-#include "broker/core/user_queue.h"
+#include "broker/store/memory/user_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,6 @@
 namespace parley::broker {
 namespace {
 
-using ::parley::testing::CountingWaiter;
 using ::parley::testing::TextMessage;
 
 std::vector<std::string> Texts(const QueueRead& read) {
@@ -22,18 +21,16 @@ std::vector<std::string> Texts(const QueueRead& read) {
 
 TEST(UserQueueTest, NumbersMessagesFromOne) {
   UserQueue queue(7, 10);
-  WaiterList wake;
   EXPECT_EQ(queue.last_seq(), 0u);
-  EXPECT_EQ(queue.Append(TextMessage("a"), &wake), 1u);
-  EXPECT_EQ(queue.Append(TextMessage("b"), &wake), 2u);
+  EXPECT_EQ(queue.Append(TextMessage("a")), 1u);
+  EXPECT_EQ(queue.Append(TextMessage("b")), 2u);
   EXPECT_EQ(queue.last_seq(), 2u);
   EXPECT_EQ(queue.epoch(), 7u);
 }
 
 TEST(UserQueueTest, ReadAfterCursorReturnsOnlyNewerMessagesAndIsRepeatable) {
   UserQueue queue(1, 10);
-  WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t));
   QueueRead read = queue.ReadAfter(1, 100);
   EXPECT_EQ(Texts(read), (std::vector<std::string>{"b", "c"}));
   EXPECT_EQ(read.messages[0].seq, 2u);
@@ -45,8 +42,7 @@ TEST(UserQueueTest, ReadAfterCursorReturnsOnlyNewerMessagesAndIsRepeatable) {
 
 TEST(UserQueueTest, ReadAtTheEndIsEmptyAndKeepsTheCursor) {
   UserQueue queue(1, 10);
-  WaiterList wake;
-  queue.Append(TextMessage("a"), &wake);
+  queue.Append(TextMessage("a"));
   QueueRead read = queue.ReadAfter(1, 100);
   EXPECT_TRUE(read.messages.empty());
   EXPECT_EQ(read.cursor, 1u);
@@ -55,8 +51,7 @@ TEST(UserQueueTest, ReadAtTheEndIsEmptyAndKeepsTheCursor) {
 
 TEST(UserQueueTest, MaxLimitsTheBatchAndTheCursorFollowsIt) {
   UserQueue queue(1, 10);
-  WaiterList wake;
-  for (const char* t : {"a", "b", "c", "d"}) queue.Append(TextMessage(t), &wake);
+  for (const char* t : {"a", "b", "c", "d"}) queue.Append(TextMessage(t));
   QueueRead first = queue.ReadAfter(0, 2);
   EXPECT_EQ(Texts(first), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(first.cursor, 2u);
@@ -65,8 +60,7 @@ TEST(UserQueueTest, MaxLimitsTheBatchAndTheCursorFollowsIt) {
 
 TEST(UserQueueTest, OverflowDropsOldestAndReportsGapToReadersBehind) {
   UserQueue queue(1, 3);
-  WaiterList wake;
-  for (const char* t : {"a", "b", "c", "d", "e"}) queue.Append(TextMessage(t), &wake);
+  for (const char* t : {"a", "b", "c", "d", "e"}) queue.Append(TextMessage(t));
   QueueRead behind = queue.ReadAfter(1, 100);  // wanted b..e, b is gone
   EXPECT_TRUE(behind.gap);
   EXPECT_EQ(Texts(behind), (std::vector<std::string>{"c", "d", "e"}));
@@ -78,8 +72,7 @@ TEST(UserQueueTest, OverflowDropsOldestAndReportsGapToReadersBehind) {
 
 TEST(UserQueueTest, ConsumeAdvancesTheBrokerKeptCursor) {
   UserQueue queue(1, 10);
-  WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t));
   EXPECT_EQ(Texts(queue.Consume(1)), (std::vector<std::string>{"a"}));
   EXPECT_EQ(Texts(queue.Consume(1)), (std::vector<std::string>{"b"}));
   EXPECT_EQ(Texts(queue.Consume(5)), (std::vector<std::string>{"c"}));
@@ -90,34 +83,10 @@ TEST(UserQueueTest, ConsumeAdvancesTheBrokerKeptCursor) {
 
 TEST(UserQueueTest, ConsumerThatFellBehindIsToldGap) {
   UserQueue queue(1, 2);
-  WaiterList wake;
-  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t), &wake);
+  for (const char* t : {"a", "b", "c"}) queue.Append(TextMessage(t));
   QueueRead read = queue.Consume(1);
   EXPECT_TRUE(read.gap);
   EXPECT_EQ(Texts(read), (std::vector<std::string>{"b"}));
-}
-
-TEST(UserQueueTest, AppendHandsOverParkedWaitersOnce) {
-  UserQueue queue(1, 10);
-  auto waiter = std::make_shared<CountingWaiter>();
-  queue.AddWaiter(waiter);
-  EXPECT_EQ(queue.waiter_count(), 1u);
-  WaiterList wake;
-  queue.Append(TextMessage("a"), &wake);
-  ASSERT_EQ(wake.size(), 1u);
-  EXPECT_EQ(wake[0].get(), waiter.get());
-  EXPECT_EQ(queue.waiter_count(), 0u);
-  WaiterList again;
-  queue.Append(TextMessage("b"), &again);
-  EXPECT_TRUE(again.empty());
-}
-
-TEST(UserQueueTest, RemoveWaiterTellsWhetherItWasStillParked) {
-  UserQueue queue(1, 10);
-  auto waiter = std::make_shared<CountingWaiter>();
-  queue.AddWaiter(waiter);
-  EXPECT_TRUE(queue.RemoveWaiter(waiter.get()));
-  EXPECT_FALSE(queue.RemoveWaiter(waiter.get()));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-#ifndef PARLEY_BROKER_CORE_CONNECTED_USER_H_
-#define PARLEY_BROKER_CORE_CONNECTED_USER_H_
+#ifndef PARLEY_BROKER_STORE_MEMORY_CONNECTED_USER_H_
+#define PARLEY_BROKER_STORE_MEMORY_CONNECTED_USER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/time/time.h"
-#include "broker/core/user_queue.h"
+#include "broker/store/memory/user_queue.h"
 #include "common/token_bucket.h"
 
 namespace parley::broker {
@@ -16,7 +16,7 @@ namespace parley::broker {
 // A user between Connect and Disconnect (or expiry): the session holding the name, the
 // user's queue, the rooms joined and when they were last active.
 //
-// Not thread-safe: owned by ChatState and touched only under its lock.
+// Not thread-safe: owned by MemoryChatStore and touched only under its lock.
 struct ConnectedUser {
   ConnectedUser(std::string name, std::string session, uint64_t epoch, size_t queue_capacity,
                 absl::Time now, TokenBucket publish_bucket)
@@ -37,4 +37,4 @@ struct ConnectedUser {
 
 }  // namespace parley::broker
 
-#endif  // PARLEY_BROKER_CORE_CONNECTED_USER_H_
+#endif  // PARLEY_BROKER_STORE_MEMORY_CONNECTED_USER_H_

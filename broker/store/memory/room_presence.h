@@ -1,5 +1,5 @@
-#ifndef PARLEY_BROKER_CORE_ROOM_PRESENCE_H_
-#define PARLEY_BROKER_CORE_ROOM_PRESENCE_H_
+#ifndef PARLEY_BROKER_STORE_MEMORY_ROOM_PRESENCE_H_
+#define PARLEY_BROKER_STORE_MEMORY_ROOM_PRESENCE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -9,43 +9,9 @@
 #include "absl/container/btree_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "broker/core/presence.h"
 
 namespace parley::broker {
-
-// How a room tells its members of joins and leaves (proto: PresenceMode).
-enum class PresenceMode {
-  kEvents,  // small room: JOIN/LEAVE lines go into every member's queue
-  kCounts,  // large room: only the version and the counts change
-};
-
-// A room's presence as clients see it.
-struct PresenceSnapshot {
-  uint64_t version = 0;
-  size_t members = 0;
-  size_t online = 0;
-  PresenceMode mode = PresenceMode::kEvents;
-};
-
-// What to list of a room's members (proto: MembersRequest).
-struct MembersQuery {
-  size_t limit = 0;  // 0: kDefaultMembersPage
-  std::string after;
-  bool online_only = false;
-  std::string prefix;
-};
-
-inline constexpr size_t kDefaultMembersPage = 100;
-inline constexpr size_t kMaxMembersPage = 1000;
-
-struct MemberInfo {
-  std::string user;
-  bool online = false;
-};
-
-struct MembersPage {
-  std::vector<MemberInfo> members;
-  std::string next_after;  // empty: this was the last page
-};
 
 // A room's members, which of them are online, and the version that tells clients something
 // changed. Every change costs O(log n) whatever the room's size: nothing here touches a
@@ -53,9 +19,9 @@ struct MembersPage {
 // grows past `events_max_members`, then COUNTS until it shrinks to three quarters of that.
 //
 // Besides the live state, the room keeps the snapshot it last *published* (told parked polls
-// about); ChatState publishes at most once per --presence_notify_interval.
+// about); the store publishes at most once per --presence_notify_interval.
 //
-// Not thread-safe: owned by its Room, touched only under ChatState's lock.
+// Not thread-safe: owned by its Room, touched only under MemoryChatStore's lock.
 class RoomPresence {
  public:
   RoomPresence(size_t events_max_members, uint64_t version);
@@ -96,4 +62,4 @@ class RoomPresence {
 
 }  // namespace parley::broker
 
-#endif  // PARLEY_BROKER_CORE_ROOM_PRESENCE_H_
+#endif  // PARLEY_BROKER_STORE_MEMORY_ROOM_PRESENCE_H_

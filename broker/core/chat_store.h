@@ -1,0 +1,172 @@
+#ifndef PARLEY_BROKER_CORE_CHAT_STORE_H_
+#define PARLEY_BROKER_CORE_CHAT_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "broker/core/done_callback.h"
+#include "broker/core/message.h"
+#include "broker/core/presence.h"
+
+namespace parley::broker {
+
+struct ConnectResult {
+  uint64_t epoch = 0;
+  uint64_t cursor = 0;
+  bool created = false;
+  std::vector<RoomPresenceInfo> presence;  // of the user's rooms
+};
+
+// Where a Publish goes: exactly one of room and to_user is non-empty.
+struct PublishInput {
+  std::string sender;
+  std::string room;
+  std::string to_user;
+  std::string text;
+  std::string idempotency_key;  // optional
+};
+
+struct PublishResult {
+  MessagePtr message;
+  uint32_t recipients = 0;
+  bool duplicate = false;
+};
+
+struct ReadInput {
+  std::string user;
+  uint64_t cursor = 0;
+  size_t max_messages = 0;  // 0: the default for the mode
+  bool consume = false;
+  uint64_t epoch = 0;  // 0: unknown
+  // Tell the reader of presence changes in the user's rooms (see ChatState::ReadOrPark).
+  bool watch_presence = false;
+  absl::flat_hash_map<std::string, uint64_t> presence_versions;  // room -> version known
+};
+
+struct JoinResult {
+  bool created = false;
+  bool joined = false;
+  PresenceSnapshot presence;  // after the join
+};
+
+struct MembersResult {
+  MembersPage page;
+  PresenceSnapshot presence;  // of the whole room
+};
+
+struct SweepResult {
+  size_t expired = 0;       // idle users removed
+  size_t went_offline = 0;  // users no longer online
+};
+
+// A Connect as the store carries it out.
+struct ConnectRequest {
+  std::string user;
+  std::string session;
+  uint64_t new_epoch = 0;      // the epoch of the queue, if one is created
+  bool may_create = true;      // false: the broker drains and takes no new user
+  bool holder_parked = false;  // the name's holder has a poll parked on this broker
+};
+
+// A Publish as the store carries it out: `message` is stored, unless the idempotency key has
+// been seen (then the first answer comes back, duplicate) or the sender's token bucket is
+// empty (then `limited_for` says how long until it is not, and nothing is stored).
+struct PublishRequest {
+  PublishInput input;
+  MessagePtr message;
+};
+struct StorePublish {
+  PublishResult result;
+  absl::Duration limited_for = absl::ZeroDuration();
+};
+
+// A read as the store answers it (ChatState adds parking).
+struct StoreRead {
+  QueueRead read;
+  uint64_t epoch = 0;
+  bool epoch_changed = false;      // the reader's epoch is not the queue's: read from the start
+  std::vector<std::string> rooms;  // the user's rooms: parked polls are woken by theirs
+  // With watch_presence: the rooms whose live version differs from the reader's, and whether
+  // one has *published* a version newer than the reader's.
+  std::vector<RoomPresenceInfo> presence;
+  bool presence_news = false;
+};
+
+struct StoreStats {
+  uint64_t users = 0;
+  uint64_t rooms = 0;
+  uint64_t presence_notifies = 0;  // room presence published
+};
+
+// What the store tells the broker that changed, so parked polls can read again. Called after
+// the change is visible to reads, with no store lock held, on the thread that made the change
+// or the store's own (WaiterRegistry is the implementation).
+class ChatStoreListener {
+ public:
+  virtual ~ChatStoreListener() = default;
+  // The user's queue grew, or the user is gone.
+  virtual void UserChanged(absl::string_view user) = 0;
+  // Every member's queue of the room grew.
+  virtual void RoomChanged(absl::string_view room) = 0;
+  // The room published a new presence snapshot.
+  virtual void PresencePublished(absl::string_view room) = 0;
+  // Notifications may have been lost: everything parked must read again.
+  virtual void Resync() = 0;
+};
+
+// Where the chat state lives: users with their queues, epochs and sessions, rooms with their
+// members, presence and history, idempotency keys, publish buckets and logged-out sessions.
+// ChatState validates input and decides what it can from its own clock and options; the
+// store carries out each operation atomically with the limits of ChatOptions it was made
+// with, and answers with canonical statuses worded by chat_errors.h.
+//
+// Asynchronous: every operation's `done` runs once (done_callback.h). Thread-safe. The
+// listener is set once, before the first operation, and outlives the store.
+class ChatStore {
+ public:
+  virtual ~ChatStore() = default;
+
+  virtual void SetListener(ChatStoreListener* listener) = 0;
+
+  // Resumes the session's own hold of the user, or creates the user (a new queue with
+  // new_epoch, in the lobby), replacing a holder idle for longer than user_idle_expiry.
+  // UNAUTHENTICATED: the session was logged out; ALREADY_EXISTS: another live session holds
+  // the name; UNAVAILABLE: a new user while !may_create.
+  virtual void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) = 0;
+  // Removes the user (it leaves its rooms) and remembers the session as logged out.
+  virtual void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
+                          StatusDone done) = 0;
+  virtual void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) = 0;
+  // Reads the user's queue (ChatState::ReadOrPark says what), marking the user active and
+  // online.
+  virtual void Read(const ReadInput& input, size_t max_messages, absl::Time now,
+                    Done<StoreRead> done) = 0;
+  virtual void Join(absl::string_view user, absl::string_view room, absl::Time now,
+                    Done<JoinResult> done) = 0;
+  virtual void Leave(absl::string_view user, absl::string_view room, absl::Time now,
+                     StatusDone done) = 0;
+  virtual void History(absl::string_view room, size_t limit,
+                       Done<std::vector<MessagePtr>> done) = 0;
+  virtual void Members(absl::string_view room, const MembersQuery& query,
+                       Done<MembersResult> done) = 0;
+  virtual void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) = 0;
+
+  // Expires idle users, marks offline those gone quiet, forgets old logged-out sessions.
+  // `parked` have polls parked on this broker: they count as active now.
+  virtual void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) = 0;
+  // Publishes the presence of the rooms due (PresencePublished for each).
+  virtual void PublishDuePresence(absl::Time now, StatusDone done) = 0;
+
+  virtual StoreStats Stats() = 0;
+  // Every user's queue depth, where the store can tell cheaply (else empty).
+  virtual std::vector<size_t> QueueDepths() = 0;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_CHAT_STORE_H_

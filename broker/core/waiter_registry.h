@@ -1,0 +1,108 @@
+#ifndef PARLEY_BROKER_CORE_WAITER_REGISTRY_H_
+#define PARLEY_BROKER_CORE_WAITER_REGISTRY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/core/chat_store.h"
+#include "broker/core/poll_waiter.h"
+
+namespace parley::broker {
+
+// The polls parked on this broker, by user and by room, and the wakes the store's
+// notifications cause. The store says what changed (a user's queue, every member queue of a
+// room, a room's published presence, or "anything": after notifications may have been lost);
+// the registry wakes the parked polls it concerns.
+//
+// A read and its park are two steps with the store in between, and a change may land between
+// them. A Ticket taken before the read remembers where the change counters stood; Park refuses
+// (kChanged: read again) if the user, or one of the rooms the read saw, changed since. Room
+// changes are remembered in a short ring: a ticket older than the ring is treated as changed.
+//
+// Thread-safe: one mutex. Wakes run after it is released, through WakeAll (so a DeferredWakes
+// on the notifying thread holds them back).
+class WaiterRegistry final : public ChatStoreListener {
+ public:
+  // Where the counters stood when a read began. Pass it to exactly one of Park or EndRead.
+  struct Ticket {
+    std::string user;
+    uint64_t user_changes = 0;
+    uint64_t room_changes = 0;
+    uint64_t resyncs = 0;
+  };
+  enum class ParkResult { kParked, kChanged, kDraining };
+
+  Ticket BeginRead(absl::string_view user);
+  // After a read that found nothing: parks `waiter` unless something it read changed since
+  // the ticket was taken (kChanged) or the broker drains (kDraining). `rooms` are the user's
+  // rooms as the read saw them; `watch_presence`: also woken when one publishes presence.
+  ParkResult Park(const Ticket& ticket, std::shared_ptr<PollWaiter> waiter,
+                  std::vector<std::string> rooms, bool watch_presence);
+  // A read that will not park.
+  void EndRead(const Ticket& ticket);
+  // Removes a parked waiter; false if it was already taken for waking.
+  bool Unpark(absl::string_view user, PollWaiter* waiter);
+
+  // The store's notifications: each wakes what it concerns.
+  void UserChanged(absl::string_view user) override;
+  void RoomChanged(absl::string_view room) override;
+  void PresencePublished(absl::string_view room) override;
+  void Resync() override;
+  // From now on nothing parks; every parked waiter is woken.
+  void BeginDrain();
+
+  bool HasParked(absl::string_view user);
+  // Users with at least one parked poll (they count as active: see ChatStore::Sweep).
+  std::vector<std::string> ParkedUsers();
+  size_t parked();
+  uint64_t presence_wakes();
+
+ private:
+  struct Parked {
+    std::shared_ptr<PollWaiter> waiter;
+    bool watch_presence = false;
+  };
+  struct UserEntry {
+    uint64_t changes = 0;
+    int reads = 0;  // tickets out
+    absl::flat_hash_map<PollWaiter*, Parked> waiters;
+    std::vector<std::string> rooms;  // indexed in rooms_ while waiters is non-empty
+  };
+  static constexpr size_t kRoomRing = 256;
+
+  // Moves the user's waiters (those watching presence, if `presence_only`) into *to_wake.
+  void TakeLocked(UserEntry& entry, absl::string_view user, bool presence_only, WaiterList* to_wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void IndexLocked(absl::string_view user, const std::vector<std::string>& rooms, bool add)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool RoomChangedSinceLocked(const Ticket& ticket, const std::vector<std::string>& rooms) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Erases the entry if nothing refers to it any more.
+  void ReleaseLocked(absl::flat_hash_map<std::string, UserEntry>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, UserEntry> users_ ABSL_GUARDED_BY(mu_);
+  // room -> users with parked waiters who were in it when they parked
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> rooms_ ABSL_GUARDED_BY(mu_);
+  uint64_t room_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::pair<uint64_t, std::string>> recent_rooms_ ABSL_GUARDED_BY(mu_);
+  uint64_t resyncs_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t parked_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t presence_wakes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_CORE_WAITER_REGISTRY_H_

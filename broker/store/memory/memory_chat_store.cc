@@ -1,0 +1,370 @@
+#include "broker/store/memory/memory_chat_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/core/chat_errors.h"
+
+namespace parley::broker {
+
+MemoryChatStore::MemoryChatStore(ChatOptions options)
+    : options_(std::move(options)), idempotency_(options_.idempotency_window) {
+  absl::MutexLock lock(&mu_);
+  CreateRoom(kLobby);
+}
+
+void MemoryChatStore::Notify(const Changes& changes) {
+  if (listener_ == nullptr) return;
+  for (const std::string& user : changes.users) listener_->UserChanged(user);
+  for (const std::string& room : changes.rooms) listener_->RoomChanged(room);
+  for (const std::string& room : changes.presence) listener_->PresencePublished(room);
+}
+
+// Each operation: decide and change under the mutex, then tell the listener, then answer.
+void MemoryChatStore::Connect(const ConnectRequest& request, absl::Time now,
+                              Done<ConnectResult> done) {
+  Changes changes;
+  absl::StatusOr<ConnectResult> result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = ConnectLocked(request, now, &changes);
+  }
+  Notify(changes);
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
+                                 StatusDone done) {
+  Changes changes;
+  absl::Status result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = DisconnectLocked(user, session, now, &changes);
+  }
+  Notify(changes);
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::Publish(const PublishRequest& request, absl::Time now,
+                              Done<StorePublish> done) {
+  Changes changes;
+  absl::StatusOr<StorePublish> result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = PublishLocked(request, now, &changes);
+  }
+  Notify(changes);
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
+                           Done<StoreRead> done) {
+  absl::StatusOr<StoreRead> result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = ReadLocked(input, max_messages, now);
+  }
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::Join(absl::string_view user_name, absl::string_view room, absl::Time now,
+                           Done<JoinResult> done) {
+  Changes changes;
+  absl::StatusOr<JoinResult> result;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+    if (user.ok()) {
+      JoinResult joined;
+      JoinLocked(**user, room, now, &joined, &changes);
+      joined.presence = rooms_.at(room)->presence().Live();
+      result = std::move(joined);
+    } else {
+      result = user.status();
+    }
+  }
+  Notify(changes);
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::Leave(absl::string_view user, absl::string_view room, absl::Time now,
+                            StatusDone done) {
+  Changes changes;
+  absl::Status result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = LeaveRoomLocked(user, room, now, &changes);
+  }
+  Notify(changes);
+  std::move(done)(std::move(result));
+}
+
+void MemoryChatStore::History(absl::string_view room, size_t limit,
+                              Done<std::vector<MessagePtr>> done) {
+  absl::StatusOr<std::vector<MessagePtr>> result;
+  {
+    absl::MutexLock lock(&mu_);
+    const Room* found = FindRoom(room);
+    if (found == nullptr) {
+      result = NoSuchRoom(room);
+    } else {
+      result = found->RecentHistory(limit);
+    }
+  }
+  std::move(done)(std::move(result));
+}
+
+absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectRequest& request,
+                                                             absl::Time now, Changes* changes) {
+  ForgetEndedSessions(now);
+  if (ended_sessions_.contains(request.session)) return SessionLoggedOut();
+  if (ConnectedUser* existing = FindUser(request.user)) {
+    if (existing->session == request.session) {
+      existing->last_active = now;
+      MarkOnline(*existing);
+      return ConnectResult{existing->queue.epoch(), existing->queue.last_seq(), false,
+                           PresenceOf(*existing)};
+    }
+    if (request.holder_parked || !IsIdle(*existing, now)) return NameHeld(request.user);
+    RemoveUser(request.user, now, changes);  // expired, not yet swept
+  }
+  if (!request.may_create) return BrokerDraining();
+  auto user = std::make_unique<ConnectedUser>(
+      request.user, request.session, request.new_epoch, options_.queue_capacity, now,
+      TokenBucket(options_.publish_rate, options_.publish_burst, now));
+  ConnectedUser& added = *users_.emplace(request.user, std::move(user)).first->second;
+  JoinResult joined;
+  JoinLocked(added, kLobby, now, &joined, changes);
+  return ConnectResult{request.new_epoch, added.queue.last_seq(), true, PresenceOf(added)};
+}
+
+absl::Status MemoryChatStore::DisconnectLocked(absl::string_view user_name,
+                                               absl::string_view session, absl::Time now,
+                                               Changes* changes) {
+  absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+  if (!user.ok()) return user.status();
+  if ((*user)->session != session) return SessionDoesNotHold(user_name);
+  RemoveUser(user_name, now, changes);
+  ForgetEndedSessions(now);
+  if (ended_sessions_.insert(std::string(session)).second) {
+    ended_order_.emplace_back(now + options_.ended_session_memory, std::string(session));
+  }
+  if (ended_order_.size() > options_.max_ended_sessions) {
+    ended_sessions_.erase(ended_order_.front().second);
+    ended_order_.pop_front();
+  }
+  return absl::OkStatus();
+}
+
+void MemoryChatStore::ForgetEndedSessions(absl::Time now) {
+  while (!ended_order_.empty() && ended_order_.front().first <= now) {
+    ended_sessions_.erase(ended_order_.front().second);
+    ended_order_.pop_front();
+  }
+}
+
+absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest& request,
+                                                            absl::Time now, Changes* changes) {
+  const PublishInput& input = request.input;
+  const bool keyed = !input.idempotency_key.empty();
+  absl::StatusOr<ConnectedUser*> sender = RequireUser(input.sender);
+  if (!sender.ok()) return sender.status();
+  StorePublish answer;
+  if (keyed) {
+    if (auto record = idempotency_.Find(input.sender, input.idempotency_key, now)) {
+      answer.result = PublishResult{record->message, record->recipients, true};
+      return answer;
+    }
+  }
+  // After the idempotency check: a retry of a stored message costs nothing.
+  if (const absl::Duration wait = (*sender)->publish_bucket.TryTake(now);
+      wait > absl::ZeroDuration()) {
+    answer.limited_for = wait;
+    return answer;
+  }
+  PublishResult& result = answer.result;
+  result.message = request.message;
+  if (!input.room.empty()) {
+    auto room = rooms_.find(input.room);
+    if (room == rooms_.end()) return NoSuchRoom(input.room);
+    if (!room->second->HasMember(input.sender)) return NotAMember(input.sender, input.room);
+    result.recipients = DeliverToRoom(*room->second, result.message, changes);
+    room->second->AddToHistory(result.message);
+  } else {
+    ConnectedUser* recipient = FindUser(input.to_user);
+    if (recipient == nullptr) return NotConnected(input.to_user);
+    recipient->queue.Append(result.message);
+    changes->users.push_back(input.to_user);
+    result.recipients = 1;
+    if (recipient != *sender) {
+      (*sender)->queue.Append(result.message);
+      changes->users.push_back(input.sender);
+      result.recipients = 2;
+    }
+  }
+  if (keyed) {
+    idempotency_.Insert(input.sender, input.idempotency_key, {result.message, result.recipients},
+                        now);
+  }
+  return answer;
+}
+
+absl::StatusOr<StoreRead> MemoryChatStore::ReadLocked(const ReadInput& input, size_t max,
+                                                      absl::Time now) {
+  absl::StatusOr<ConnectedUser*> found = RequireUser(input.user);
+  if (!found.ok()) return found.status();
+  ConnectedUser& user = **found;
+  UserQueue& queue = user.queue;
+  user.last_active = now;
+  MarkOnline(user);
+
+  StoreRead answer;
+  answer.epoch = queue.epoch();
+  answer.rooms.assign(user.rooms.begin(), user.rooms.end());
+  if (input.epoch != 0 && input.epoch != queue.epoch()) {
+    // The cursor belongs to a queue that no longer exists: answer at once from the start.
+    answer.epoch_changed = true;
+    answer.read = queue.ReadAfter(0, max);
+    answer.read.gap = true;
+  } else if (input.consume) {
+    answer.read = queue.Consume(max);
+  } else {
+    if (input.cursor > queue.last_seq())
+      return CursorBeyondNewest(input.cursor, queue.last_seq(), queue.epoch());
+    answer.read = queue.ReadAfter(input.cursor, max);
+  }
+  if (input.watch_presence) {
+    answer.presence = ChangedPresence(user, input);
+    answer.presence_news = HasNewerPublishedPresence(user, input);
+  }
+  return answer;
+}
+
+absl::Status MemoryChatStore::LeaveRoomLocked(absl::string_view user_name, absl::string_view room,
+                                              absl::Time now, Changes* changes) {
+  absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+  if (!user.ok()) return user.status();
+  if (!(*user)->rooms.contains(room)) return NotAMember(user_name, room);
+  LeaveLocked(**user, room, now, changes);
+  return absl::OkStatus();
+}
+
+StoreStats MemoryChatStore::Stats() {
+  absl::MutexLock lock(&mu_);
+  return StoreStats{users_.size(), rooms_.size(), presence_notifies_};
+}
+
+std::vector<size_t> MemoryChatStore::QueueDepths() {
+  absl::MutexLock lock(&mu_);
+  std::vector<size_t> depths;
+  depths.reserve(users_.size());
+  for (const auto& [name, user] : users_) depths.push_back(user->queue.size());
+  return depths;
+}
+
+ConnectedUser* MemoryChatStore::FindUser(absl::string_view user) {
+  auto it = users_.find(user);
+  return it == users_.end() ? nullptr : it->second.get();
+}
+
+const Room* MemoryChatStore::FindRoom(absl::string_view room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Room& MemoryChatStore::CreateRoom(absl::string_view name) {
+  auto room = std::make_unique<Room>(std::string(name), options_.history,
+                                     options_.presence_events_max_members, ++presence_clock_);
+  return *rooms_.insert_or_assign(std::string(name), std::move(room)).first->second;
+}
+
+absl::StatusOr<ConnectedUser*> MemoryChatStore::RequireUser(absl::string_view user) {
+  ConnectedUser* found = FindUser(user);
+  if (found == nullptr) return NotConnected(user);
+  return found;
+}
+
+MessagePtr MemoryChatStore::MakeMessage(MessageKind kind, absl::string_view room,
+                                        absl::string_view from, absl::Time now) {
+  auto message = std::make_shared<Message>();
+  message->id = ids_.Next();
+  message->kind = kind;
+  message->room = std::string(room);
+  message->from = std::string(from);
+  message->sent_at = now;
+  return message;
+}
+
+uint32_t MemoryChatStore::DeliverToRoom(const Room& room, const MessagePtr& message,
+                                        Changes* changes) {
+  uint32_t recipients = 0;
+  for (const std::string& member : room.presence().members()) {
+    if (ConnectedUser* user = FindUser(member)) {
+      user->queue.Append(message);
+      ++recipients;
+    }
+  }
+  changes->rooms.push_back(room.name());
+  return recipients;
+}
+
+void MemoryChatStore::AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind,
+                                       PresenceMode mode, absl::Time now, Changes* changes) {
+  MessagePtr message = MakeMessage(kind, room.name(), user.name, now);
+  if (mode == PresenceMode::kEvents) {
+    DeliverToRoom(room, message, changes);
+  } else {
+    // A large room: only the user's own queue, so their other tabs learn of it.
+    user.queue.Append(std::move(message));
+    changes->users.push_back(user.name);
+  }
+}
+
+void MemoryChatStore::JoinLocked(ConnectedUser& user, absl::string_view room_name, absl::Time now,
+                                 JoinResult* result, Changes* changes) {
+  auto it = rooms_.find(room_name);
+  result->created = it == rooms_.end();
+  Room& room = result->created ? CreateRoom(room_name) : *it->second;
+  result->joined = room.presence().AddMember(user.name, user.online);
+  if (!result->joined) return;
+  user.rooms.emplace(room_name);
+  PresenceChanged(room);
+  // The mode after the join: the member who makes a room large gets no JOIN line out.
+  AnnouncePresence(room, user, MessageKind::kJoin, room.presence().mode(), now, changes);
+  // The joiner's own parked polls know only their old rooms: wake them too.
+  changes->users.push_back(user.name);
+}
+
+void MemoryChatStore::LeaveLocked(ConnectedUser& user, absl::string_view room_name, absl::Time now,
+                                  Changes* changes) {
+  auto it = rooms_.find(room_name);
+  if (it != rooms_.end()) {
+    Room& room = *it->second;
+    // The mode before the leave: the lines a member saw in EVENTS mode end with this LEAVE.
+    AnnouncePresence(room, user, MessageKind::kLeave, room.presence().mode(), now, changes);
+    room.presence().RemoveMember(user.name);
+    PresenceChanged(room);
+    if (room.presence().members().empty() && room_name != kLobby) {
+      unpublished_presence_.erase(room.name());
+      rooms_.erase(it);
+    }
+  }
+  user.rooms.erase(std::string(room_name));
+}
+
+void MemoryChatStore::RemoveUser(absl::string_view user_name, absl::Time now, Changes* changes) {
+  auto it = users_.find(user_name);
+  if (it == users_.end()) return;
+  ConnectedUser& user = *it->second;
+  const std::vector<std::string> rooms(user.rooms.begin(), user.rooms.end());
+  for (const std::string& room : rooms) LeaveLocked(user, room, now, changes);
+  changes->users.push_back(std::string(user_name));  // its parked polls answer NOT_FOUND
+  users_.erase(it);
+}
+
+bool MemoryChatStore::IsIdle(const ConnectedUser& user, absl::Time now) const {
+  return now - user.last_active > options_.user_idle_expiry;
+}
+
+}  // namespace parley::broker

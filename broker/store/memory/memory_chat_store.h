@@ -1,0 +1,138 @@
+#ifndef PARLEY_BROKER_STORE_MEMORY_MEMORY_CHAT_STORE_H_
+#define PARLEY_BROKER_STORE_MEMORY_MEMORY_CHAT_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/core/chat_options.h"
+#include "broker/core/chat_store.h"
+#include "broker/core/message_id_generator.h"
+#include "broker/store/memory/connected_user.h"
+#include "broker/store/memory/idempotency_cache.h"
+#include "broker/store/memory/room.h"
+
+namespace parley::broker {
+
+// The chat state in this process's memory: the default store, and the one a single broker
+// needs. Lost when the process ends.
+//
+// Thread-safe: one mutex guards everything (every operation is short; fan-out to a room is a
+// pointer append per member). Every operation answers at once, on the calling thread, after
+// the mutex is released and the listener has been told what changed.
+class MemoryChatStore final : public ChatStore {
+ public:
+  explicit MemoryChatStore(ChatOptions options);
+
+  void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
+  void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
+  void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
+                  StatusDone done) override;
+  void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) override;
+  void Read(const ReadInput& input, size_t max_messages, absl::Time now,
+            Done<StoreRead> done) override;
+  void Join(absl::string_view user, absl::string_view room, absl::Time now,
+            Done<JoinResult> done) override;
+  void Leave(absl::string_view user, absl::string_view room, absl::Time now,
+             StatusDone done) override;
+  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done) override;
+  void Members(absl::string_view room, const MembersQuery& query,
+               Done<MembersResult> done) override;
+  void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
+  void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
+  void PublishDuePresence(absl::Time now, StatusDone done) override;
+  StoreStats Stats() override;
+  std::vector<size_t> QueueDepths() override;
+
+ private:
+  // What an operation changed, told to the listener once the mutex is released.
+  struct Changes {
+    std::vector<std::string> users;
+    std::vector<std::string> rooms;
+    std::vector<std::string> presence;
+  };
+
+  absl::StatusOr<ConnectResult> ConnectLocked(const ConnectRequest& request, absl::Time now,
+                                              Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DisconnectLocked(absl::string_view user, absl::string_view session, absl::Time now,
+                                Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<StorePublish> PublishLocked(const PublishRequest& request, absl::Time now,
+                                             Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<StoreRead> ReadLocked(const ReadInput& input, size_t max, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status LeaveRoomLocked(absl::string_view user, absl::string_view room, absl::Time now,
+                               Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  SweepResult SweepLocked(const std::vector<std::string>& parked, absl::Time now, Changes* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Notify(const Changes& changes);
+
+  ConnectedUser* FindUser(absl::string_view user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<ConnectedUser*> RequireUser(absl::string_view user)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Room* FindRoom(absl::string_view room) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MessagePtr MakeMessage(MessageKind kind, absl::string_view room, absl::string_view from,
+                         absl::Time now);
+  // Appends `message` to every member's queue; returns how many got it.
+  uint32_t DeliverToRoom(const Room& room, const MessagePtr& message, Changes* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A JOIN or LEAVE of `user`: to every member in EVENTS mode, else to the user alone.
+  void AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind, PresenceMode mode,
+                        absl::Time now, Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Room& CreateRoom(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Bumps the room's presence version; PublishDuePresence tells its members later.
+  void PresenceChanged(Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the user online in each of its rooms (a version bump each) if it was not.
+  void MarkOnline(ConnectedUser& user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<RoomPresenceInfo> ChangedPresence(const ConnectedUser& user,
+                                                const ReadInput& input) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasNewerPublishedPresence(const ConnectedUser& user, const ReadInput& input) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long the room waits between publishes: --presence_notify_interval, longer in rooms
+  // over kPresenceWakeMembers.
+  absl::Duration NotifyInterval(const RoomPresence& presence) const;
+  std::vector<RoomPresenceInfo> PresenceOf(const ConnectedUser& user) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void JoinLocked(ConnectedUser& user, absl::string_view room_name, absl::Time now,
+                  JoinResult* result, Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LeaveLocked(ConnectedUser& user, absl::string_view room_name, absl::Time now,
+                   Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leaves every room and frees the user's queue.
+  void RemoveUser(absl::string_view user, absl::Time now, Changes* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsIdle(const ConnectedUser& user, absl::Time now) const;
+  bool IsOnline(const ConnectedUser& user, absl::Time now) const;
+  void ForgetEndedSessions(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ChatOptions options_;
+  ChatStoreListener* listener_ = nullptr;
+  MessageIdGenerator ids_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ConnectedUser>> users_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Room>> rooms_ ABSL_GUARDED_BY(mu_);
+  IdempotencyCache idempotency_ ABSL_GUARDED_BY(mu_);
+  // The last presence version handed out: versions grow across all rooms, so a room freed and
+  // made again never repeats one a client still holds.
+  uint64_t presence_clock_ ABSL_GUARDED_BY(mu_) = 0;
+  // Rooms with a presence change not yet published.
+  absl::flat_hash_set<std::string> unpublished_presence_ ABSL_GUARDED_BY(mu_);
+  uint64_t presence_notifies_ ABSL_GUARDED_BY(mu_) = 0;
+  // Sessions ended by Disconnect (logout), refused by Connect until forgotten; oldest first.
+  absl::flat_hash_set<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, std::string>> ended_order_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace parley::broker
+
+#endif  // PARLEY_BROKER_STORE_MEMORY_MEMORY_CHAT_STORE_H_
