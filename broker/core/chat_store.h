@@ -162,6 +162,12 @@ class ChatStore {
   // Publishes the presence of the rooms due (PresencePublished for each).
   virtual void PublishDuePresence(absl::Time now, StatusDone done) = 0;
 
+  // Stops the store's own threads: every operation still pending is answered before it
+  // returns (UNAVAILABLE where it could not be carried out), later ones answer at once on the
+  // caller's thread, and the listener hears nothing more from the store's threads. Call it
+  // before what the callbacks touch goes away.
+  virtual void Stop() = 0;
+
   virtual StoreStats Stats() = 0;
   // Every user's queue depth, where the store can tell cheaply (else empty).
   virtual std::vector<size_t> QueueDepths() = 0;

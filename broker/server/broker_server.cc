@@ -41,7 +41,8 @@ struct BrokerServer::UnaryHandlers {
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
     : options_(options),
-      store_(std::make_unique<MemoryChatStore>(options.chat)),
+      store_(options.make_store ? options.make_store(options.chat)
+                                : std::make_unique<MemoryChatStore>(options.chat)),
       state_(options.chat, clock, store_.get()),
       metrics_(&state_),
       handlers_(&state_) {
@@ -223,6 +224,9 @@ void BrokerServer::Shutdown() {
   in_flight_.WaitUntilIdle(absl::Now() + options_.shutdown_timeout);
   server_->Shutdown(std::chrono::system_clock::now());
   gate_.Close();
+  // Answers still to come from the store arrive now, while the calls they finish can see the
+  // gate closed; none comes after.
+  store_->Stop();
   for (auto& cq : queues_) cq->Shutdown();
   for (std::thread& thread : queue_threads_) thread.join();
   // Last: a deadline passing until now could still answer (its Finish is refused once the

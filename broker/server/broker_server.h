@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,12 +51,15 @@ struct BrokerServerOptions {
   // TLS (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   ChatOptions chat;
+  // Makes the store the chat state lives in; unset: MemoryChatStore. (Tests run the broker
+  // over a store that answers later, as one with round trips does.)
+  std::function<std::unique_ptr<ChatStore>(const ChatOptions&)> make_store;
 };
 
 // The running broker: the gRPC server (Broker service on the async API, plus reflection and
 // the standard health service), its completion queues with one thread each, and the sweeper
 // thread that expires idle users, marks users offline and publishes room presence. Owns the
-// ChatState.
+// store and the ChatState over it.
 //
 // Threads: each queue thread only dispatches tags to the call objects (UnaryCall, PollCall).
 // Public methods may be called from any one controlling thread (main, or a test).

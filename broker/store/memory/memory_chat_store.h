@@ -51,6 +51,7 @@ class MemoryChatStore final : public ChatStore {
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
   void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
   void PublishDuePresence(absl::Time now, StatusDone done) override;
+  void Stop() override {}  // every operation answers at once: nothing is ever pending
   StoreStats Stats() override;
   std::vector<size_t> QueueDepths() override;
 

@@ -13,6 +13,7 @@
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sync_chat_state.h"
+#include "tests/testing/test_chat_stores.h"
 
 namespace parley::broker {
 namespace {
@@ -22,7 +23,7 @@ using ::parley::testing::FakeClock;
 
 constexpr size_t kMaxEventMembers = 4;
 
-class ChatPresenceTest : public ::testing::Test {
+class ChatPresenceTest : public ::testing::TestWithParam<::parley::testing::TestStore> {
  protected:
   static ChatOptions Options() {
     ChatOptions options;
@@ -78,12 +79,12 @@ class ChatPresenceTest : public ::testing::Test {
   PresenceSnapshot Lobby() { return state_.Members("lobby", {})->presence; }
 
   FakeClock clock_;
-  MemoryChatStore store_{Options()};
-  ChatState chat_{Options(), &clock_, &store_};
+  std::unique_ptr<ChatStore> store_ = ::parley::testing::MakeTestStore(GetParam(), Options());
+  ChatState chat_{Options(), &clock_, store_.get()};
   ::parley::testing::SyncChatState state_{&chat_};
 };
 
-TEST_F(ChatPresenceTest, ASmallRoomSendsJoinAndLeaveLinesToEveryMember) {
+TEST_P(ChatPresenceTest, ASmallRoomSendsJoinAndLeaveLinesToEveryMember) {
   Connect("alice");
   Connect("bob");
   Connect("carol");
@@ -93,7 +94,7 @@ TEST_F(ChatPresenceTest, ASmallRoomSendsJoinAndLeaveLinesToEveryMember) {
   EXPECT_EQ(Lobby().mode, PresenceMode::kEvents);
 }
 
-TEST_F(ChatPresenceTest, ALargeRoomSendsNoPresenceLinesAndItsMembersQueuesDoNotGrow) {
+TEST_P(ChatPresenceTest, ALargeRoomSendsNoPresenceLinesAndItsMembersQueuesDoNotGrow) {
   for (size_t i = 1; i <= kMaxEventMembers; ++i) Connect(absl::StrCat("u", i));
   const uint64_t before = LastSeq("u1");
   EXPECT_EQ(before, kMaxEventMembers);  // the JOINs of a small room
@@ -116,7 +117,7 @@ TEST_F(ChatPresenceTest, ALargeRoomSendsNoPresenceLinesAndItsMembersQueuesDoNotG
   EXPECT_EQ(Lobby().mode, PresenceMode::kEvents);  // 3 <= three quarters of 4
 }
 
-TEST_F(ChatPresenceTest, AStormOfLoginsIntoALargeRoomPushesOutNoUnreadChatLine) {
+TEST_P(ChatPresenceTest, AStormOfLoginsIntoALargeRoomPushesOutNoUnreadChatLine) {
   Connect("alice");
   Connect("bob");
   const uint64_t cursor = LastSeq("alice");
@@ -136,7 +137,7 @@ TEST_F(ChatPresenceTest, AStormOfLoginsIntoALargeRoomPushesOutNoUnreadChatLine) 
   EXPECT_EQ(chat, 40);
 }
 
-TEST_F(ChatPresenceTest, TheFirstWatchingReadListsEveryRoomAndThenParksUntilPublished) {
+TEST_P(ChatPresenceTest, TheFirstWatchingReadListsEveryRoomAndThenParksUntilPublished) {
   Connect("alice");
   ASSERT_TRUE(state_.Join("alice", "side").ok());
   const uint64_t cursor = LastSeq("alice");
@@ -158,7 +159,7 @@ TEST_F(ChatPresenceTest, TheFirstWatchingReadListsEveryRoomAndThenParksUntilPubl
   EXPECT_EQ(state_.Stats().parked_polls, 1u);
 }
 
-TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
+TEST_P(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   for (size_t i = 1; i <= kMaxEventMembers + 1; ++i) Connect(absl::StrCat("u", i));
   ASSERT_EQ(Lobby().mode, PresenceMode::kCounts);
   clock_.Advance(absl::Seconds(10));
@@ -213,7 +214,7 @@ TEST_F(ChatPresenceTest, AParkedPollSeesAPresenceChangeAtMostOncePerInterval) {
   EXPECT_GE(state_.Stats().presence_notifies, 3u);
 }
 
-TEST_F(ChatPresenceTest, PresenceRidesOnAnAnswerWithMessages) {
+TEST_P(ChatPresenceTest, PresenceRidesOnAnAnswerWithMessages) {
   Connect("alice");
   Connect("bob");
   const uint64_t cursor = LastSeq("alice");
@@ -230,7 +231,7 @@ TEST_F(ChatPresenceTest, PresenceRidesOnAnAnswerWithMessages) {
   EXPECT_EQ(with_join.presence[0].presence.members, 3u);
 }
 
-TEST_F(ChatPresenceTest, GoingOfflineBumpsEachRoomOncePerSweep) {
+TEST_P(ChatPresenceTest, GoingOfflineBumpsEachRoomOncePerSweep) {
   for (int i = 1; i <= 6; ++i) Connect(absl::StrCat("u", i));
   const uint64_t version = Lobby().version;
   EXPECT_EQ(Lobby().online, 6u);
@@ -246,7 +247,7 @@ TEST_F(ChatPresenceTest, GoingOfflineBumpsEachRoomOncePerSweep) {
   EXPECT_EQ(Lobby().version, version + 2);
 }
 
-TEST_F(ChatPresenceTest, MembersChecksItsQuery) {
+TEST_P(ChatPresenceTest, MembersChecksItsQuery) {
   Connect("alice");
   EXPECT_EQ(state_.Members("lobby", {1001, "", false, ""}).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -261,7 +262,7 @@ TEST_F(ChatPresenceTest, MembersChecksItsQuery) {
   EXPECT_EQ(page->presence.members, 1u);
 }
 
-TEST_F(ChatPresenceTest, JoinAndRoomsTellTheMode) {
+TEST_P(ChatPresenceTest, JoinAndRoomsTellTheMode) {
   for (size_t i = 1; i <= kMaxEventMembers + 1; ++i) Connect(absl::StrCat("u", i));
   absl::StatusOr<JoinResult> joined = state_.Join("u1", "side");
   ASSERT_TRUE(joined.ok());
@@ -281,7 +282,7 @@ TEST_F(ChatPresenceTest, JoinAndRoomsTellTheMode) {
 namespace parley::broker {
 namespace {
 
-TEST_F(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
+TEST_P(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
   for (size_t i = 0; i < 2 * kPresenceWakeMembers; ++i) Connect(absl::StrCat("u", i));
   clock_.Advance(absl::Seconds(20));
   ASSERT_TRUE(state_.PublishDuePresence().ok());
@@ -298,6 +299,11 @@ TEST_F(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
   ASSERT_TRUE(state_.PublishDuePresence().ok());
   EXPECT_EQ(waiter->wakes, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ChatPresenceTest,
+                         ::testing::Values(::parley::testing::TestStore::kMemory,
+                                           ::parley::testing::TestStore::kMemoryAnsweringLater),
+                         ::parley::testing::TestStoreName);
 
 }  // namespace
 }  // namespace parley::broker

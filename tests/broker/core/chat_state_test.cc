@@ -12,6 +12,7 @@
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/sync_chat_state.h"
+#include "tests/testing/test_chat_stores.h"
 
 namespace parley::broker {
 namespace {
@@ -31,7 +32,7 @@ ReadInput Read(std::string user, uint64_t cursor, size_t max, bool consume, uint
   return input;
 }
 
-class ChatStateTest : public ::testing::Test {
+class ChatStateTest : public ::testing::TestWithParam<::parley::testing::TestStore> {
  protected:
   static ChatOptions Options() {
     ChatOptions options;
@@ -70,12 +71,12 @@ class ChatStateTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  MemoryChatStore store_{Options()};
-  ChatState chat_{Options(), &clock_, &store_};
+  std::unique_ptr<ChatStore> store_ = ::parley::testing::MakeTestStore(GetParam(), Options());
+  ChatState chat_{Options(), &clock_, store_.get()};
   ::parley::testing::SyncChatState state_{&chat_};
 };
 
-TEST_F(ChatStateTest, ConnectCreatesQueueInLobbyAndAnnouncesJoin) {
+TEST_P(ChatStateTest, ConnectCreatesQueueInLobbyAndAnnouncesJoin) {
   absl::StatusOr<ConnectResult> alice = state_.Connect("alice", "s1");
   ASSERT_TRUE(alice.ok());
   EXPECT_TRUE(alice->created);
@@ -85,7 +86,7 @@ TEST_F(ChatStateTest, ConnectCreatesQueueInLobbyAndAnnouncesJoin) {
   EXPECT_EQ(Queue("bob"), (std::vector<std::string>{"JOIN:lobby:bob::"}));
 }
 
-TEST_F(ChatStateTest, ConnectReturnsTheCurrentCursor) {
+TEST_P(ChatStateTest, ConnectReturnsTheCurrentCursor) {
   Connect("alice");
   Connect("bob");
   absl::StatusOr<ConnectResult> again = state_.Connect("alice", "alice-session");
@@ -95,7 +96,7 @@ TEST_F(ChatStateTest, ConnectReturnsTheCurrentCursor) {
   EXPECT_TRUE(Queue("alice", again->cursor).empty());
 }
 
-TEST_F(ChatStateTest, NameHeldByAnotherLiveSessionIsRefused) {
+TEST_P(ChatStateTest, NameHeldByAnotherLiveSessionIsRefused) {
   absl::StatusOr<ConnectResult> first = state_.Connect("alice", "s1");
   ASSERT_TRUE(first.ok());
   absl::StatusOr<ConnectResult> other = state_.Connect("alice", "s2");
@@ -105,7 +106,7 @@ TEST_F(ChatStateTest, NameHeldByAnotherLiveSessionIsRefused) {
   EXPECT_EQ(same->epoch, first->epoch);
 }
 
-TEST_F(ChatStateTest, NameOfAnExpiredHolderCanBeTakenWithANewEpoch) {
+TEST_P(ChatStateTest, NameOfAnExpiredHolderCanBeTakenWithANewEpoch) {
   absl::StatusOr<ConnectResult> first = state_.Connect("alice", "s1");
   clock_.Advance(absl::Minutes(11));
   absl::StatusOr<ConnectResult> second = state_.Connect("alice", "s2");
@@ -114,7 +115,7 @@ TEST_F(ChatStateTest, NameOfAnExpiredHolderCanBeTakenWithANewEpoch) {
   EXPECT_NE(second->epoch, first->epoch);
 }
 
-TEST_F(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
+TEST_P(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
   Connect("alice");
   Connect("bob");
   EXPECT_EQ(state_.Disconnect("alice", "wrong").code(), absl::StatusCode::kPermissionDenied);
@@ -126,7 +127,7 @@ TEST_F(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
   EXPECT_EQ(state_.Disconnect("alice", "alice-session").code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
+TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   Connect("alice");
   ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
   // A replayed token carries the old session id: refused, whatever name it asks for.
@@ -146,13 +147,15 @@ TEST_F(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
 }
 
-TEST(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
+class ChatStateLimitsTest : public ::testing::TestWithParam<::parley::testing::TestStore> {};
+
+TEST_P(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   ChatOptions options;
   options.publish_rate = 2;
   options.publish_burst = 3;
   FakeClock clock;
-  MemoryChatStore store(options);
-  ChatState chat(options, &clock, &store);
+  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
+  ChatState chat(options, &clock, store.get());
   ::parley::testing::SyncChatState state(&chat);
   ASSERT_TRUE(state.Connect("alice", "a").ok());
   ASSERT_TRUE(state.Connect("bob", "b").ok());
@@ -171,12 +174,12 @@ TEST(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   EXPECT_EQ(state.Stats().publishes_limited, 2u);
 }
 
-TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
+TEST_P(ChatStateLimitsTest, EndedSessionsAreBounded) {
   ChatOptions options;
   options.max_ended_sessions = 2;
   FakeClock clock;
-  MemoryChatStore store(options);
-  ChatState chat(options, &clock, &store);
+  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
+  ChatState chat(options, &clock, store.get());
   ::parley::testing::SyncChatState state(&chat);
   for (const char* user : {"a", "b", "c"}) {
     ASSERT_TRUE(state.Connect(user, std::string(user) + "-s").ok());
@@ -186,7 +189,7 @@ TEST(ChatStateLimitsTest, EndedSessionsAreBounded) {
   EXPECT_EQ(state.Connect("c", "c-s").status().code(), absl::StatusCode::kUnauthenticated);
 }
 
-TEST_F(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
+TEST_P(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
   Connect("alice");
   Connect("bob");
   Connect("carol");
@@ -201,7 +204,7 @@ TEST_F(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
   EXPECT_TRUE(Queue("carol", carol_before).empty());
 }
 
-TEST_F(ChatStateTest, OneStoredMessageIsSharedByEveryQueue) {
+TEST_P(ChatStateTest, OneStoredMessageIsSharedByEveryQueue) {
   Connect("alice");
   Connect("bob");
   absl::StatusOr<PublishResult> sent = Say("alice", "lobby", "hi");
@@ -215,7 +218,7 @@ TEST_F(ChatStateTest, OneStoredMessageIsSharedByEveryQueue) {
   EXPECT_EQ(last("bob").get(), sent->message.get());
 }
 
-TEST_F(ChatStateTest, DirectMessageReachesOnlyItsTwoParties) {
+TEST_P(ChatStateTest, DirectMessageReachesOnlyItsTwoParties) {
   Connect("alice");
   Connect("bob");
   Connect("carol");
@@ -228,7 +231,7 @@ TEST_F(ChatStateTest, DirectMessageReachesOnlyItsTwoParties) {
   EXPECT_TRUE(Queue("carol", carol_before).empty());
 }
 
-TEST_F(ChatStateTest, PublishChecksSenderTargetMembershipAndText) {
+TEST_P(ChatStateTest, PublishChecksSenderTargetMembershipAndText) {
   Connect("alice");
   EXPECT_EQ(Say("nobody", "lobby", "x").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Say("alice", "nowhere", "x").status().code(), absl::StatusCode::kNotFound);
@@ -249,7 +252,7 @@ TEST_F(ChatStateTest, PublishChecksSenderTargetMembershipAndText) {
   EXPECT_EQ(state_.Stats().messages_published, 0u);
 }
 
-TEST_F(ChatStateTest, RepeatedIdempotencyKeyReturnsFirstResultAndDeliversNothing) {
+TEST_P(ChatStateTest, RepeatedIdempotencyKeyReturnsFirstResultAndDeliversNothing) {
   Connect("alice");
   Connect("bob");
   absl::StatusOr<PublishResult> first = Say("alice", "lobby", "once", "k1");
@@ -269,7 +272,7 @@ TEST_F(ChatStateTest, RepeatedIdempotencyKeyReturnsFirstResultAndDeliversNothing
   EXPECT_FALSE(Say("alice", "lobby", "again", "k1")->duplicate);
 }
 
-TEST_F(ChatStateTest, JoinAndLeaveAnnounceToMembersAndEmptyRoomsAreFreed) {
+TEST_P(ChatStateTest, JoinAndLeaveAnnounceToMembersAndEmptyRoomsAreFreed) {
   Connect("alice");
   Connect("bob");
   absl::StatusOr<JoinResult> created = state_.Join("alice", "games");
@@ -293,12 +296,12 @@ TEST_F(ChatStateTest, JoinAndLeaveAnnounceToMembersAndEmptyRoomsAreFreed) {
   EXPECT_EQ(state_.History("games", 0).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ChatStateTest, LobbyCannotBeLeft) {
+TEST_P(ChatStateTest, LobbyCannotBeLeft) {
   Connect("alice");
   EXPECT_EQ(state_.Leave("alice", "lobby").code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(ChatStateTest, HistoryKeepsTheLastChatMessagesOnly) {
+TEST_P(ChatStateTest, HistoryKeepsTheLastChatMessagesOnly) {
   Connect("alice");
   for (int i = 1; i <= 7; ++i) ASSERT_TRUE(Say("alice", "lobby", std::to_string(i)).ok());
   absl::StatusOr<std::vector<MessagePtr>> history = state_.History("lobby", 0);
@@ -309,7 +312,7 @@ TEST_F(ChatStateTest, HistoryKeepsTheLastChatMessagesOnly) {
   EXPECT_EQ(state_.History("lobby", 2)->front()->text, "6");
 }
 
-TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
+TEST_P(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   Connect("alice");
   Connect("bob");
   auto online = [&](const std::string& user) {
@@ -348,7 +351,7 @@ TEST_F(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   EXPECT_EQ(state_.Members("lobby", {})->presence.online, 0u);
 }
 
-TEST_F(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
+TEST_P(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
   Connect("alice");
   Connect("bob");
   ASSERT_TRUE(state_.Join("alice", "games").ok());
@@ -366,7 +369,7 @@ TEST_F(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
   EXPECT_EQ(members->page.members[0].user, "bob");
 }
 
-TEST_F(ChatStateTest, ParkedUserDoesNotExpire) {
+TEST_P(ChatStateTest, ParkedUserDoesNotExpire) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
   ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
@@ -375,7 +378,7 @@ TEST_F(ChatStateTest, ParkedUserDoesNotExpire) {
   EXPECT_EQ(state_.Stats().users, 1u);
 }
 
-TEST_F(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
+TEST_P(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
   ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
@@ -383,7 +386,7 @@ TEST_F(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
   EXPECT_EQ(waiter->wakes, 1);
 }
 
-TEST_F(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
+TEST_P(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
   Connect("alice");
   Connect("bob");
   auto waiter = std::make_shared<CountingWaiter>();
@@ -398,7 +401,7 @@ TEST_F(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
   EXPECT_EQ(waiter->wakes, 1);
 }
 
-TEST_F(ChatStateTest, ReadWithMessagesDoesNotPark) {
+TEST_P(ChatStateTest, ReadWithMessagesDoesNotPark) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
   absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read("alice", 0, 0, false, 0), waiter);
@@ -407,7 +410,7 @@ TEST_F(ChatStateTest, ReadWithMessagesDoesNotPark) {
   EXPECT_EQ(state_.Stats().parked_polls, 0u);
 }
 
-TEST_F(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
+TEST_P(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
   ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
@@ -420,14 +423,14 @@ TEST_F(ChatStateTest, DrainWakesEveryWaiterAndStopsParking) {
   EXPECT_EQ(state_.Connect("newcomer", "s").status().code(), absl::StatusCode::kUnavailable);
 }
 
-TEST_F(ChatStateTest, CursorBeyondTheQueueIsOutOfRange) {
+TEST_P(ChatStateTest, CursorBeyondTheQueueIsOutOfRange) {
   Connect("alice");
   absl::StatusOr<ReadOutcome> outcome = state_.ReadOrPark(Read("alice", 99, 0, false, 0), nullptr);
   EXPECT_EQ(outcome.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_NE(outcome.status().message().find("cursor 99"), absl::string_view::npos);
 }
 
-TEST_F(ChatStateTest, OldEpochIsAnsweredAtOnceFromTheStartWithGap) {
+TEST_P(ChatStateTest, OldEpochIsAnsweredAtOnceFromTheStartWithGap) {
   const uint64_t epoch = state_.Connect("alice", "s")->epoch;
   auto waiter = std::make_shared<CountingWaiter>();
   absl::StatusOr<ReadOutcome> outcome =
@@ -439,7 +442,7 @@ TEST_F(ChatStateTest, OldEpochIsAnsweredAtOnceFromTheStartWithGap) {
   EXPECT_EQ(outcome->read.messages.size(), 1u);  // the JOIN
 }
 
-TEST_F(ChatStateTest, ConsumeModeDeliversEachMessageOnceOneAtATime) {
+TEST_P(ChatStateTest, ConsumeModeDeliversEachMessageOnceOneAtATime) {
   Connect("alice");
   ASSERT_TRUE(Say("alice", "lobby", "a").ok());
   ASSERT_TRUE(Say("alice", "lobby", "b").ok());
@@ -453,7 +456,7 @@ TEST_F(ChatStateTest, ConsumeModeDeliversEachMessageOnceOneAtATime) {
   EXPECT_EQ(consume(), "-");
 }
 
-TEST_F(ChatStateTest, BadNamesAreRejectedEverywhere) {
+TEST_P(ChatStateTest, BadNamesAreRejectedEverywhere) {
   EXPECT_EQ(state_.Connect("bad name", "s").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(state_.Connect("alice", "").status().code(), absl::StatusCode::kInvalidArgument);
   Connect("alice");
@@ -466,7 +469,7 @@ TEST_F(ChatStateTest, BadNamesAreRejectedEverywhere) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(ChatStateTest, MessageIdsAreUnique) {
+TEST_P(ChatStateTest, MessageIdsAreUnique) {
   Connect("alice");
   absl::StatusOr<PublishResult> a = Say("alice", "lobby", "a");
   absl::StatusOr<PublishResult> b = Say("alice", "lobby", "b");
@@ -477,6 +480,15 @@ TEST_F(ChatStateTest, MessageIdsAreUnique) {
   ASSERT_TRUE(other.Connect("alice", "s").ok());
   EXPECT_NE(other.Publish({"alice", "lobby", "", "a", ""})->message->id, a->message->id);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ChatStateTest,
+                         ::testing::Values(::parley::testing::TestStore::kMemory,
+                                           ::parley::testing::TestStore::kMemoryAnsweringLater),
+                         ::parley::testing::TestStoreName);
+INSTANTIATE_TEST_SUITE_P(Stores, ChatStateLimitsTest,
+                         ::testing::Values(::parley::testing::TestStore::kMemory,
+                                           ::parley::testing::TestStore::kMemoryAnsweringLater),
+                         ::parley::testing::TestStoreName);
 
 }  // namespace
 }  // namespace parley::broker

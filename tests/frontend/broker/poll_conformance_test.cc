@@ -1,15 +1,18 @@
 // The rules of Poll, run through both ways the frontend's BrokerClient carries a poll to a
 // real broker: one unary Poll RPC each, and the batched PollStream. Each case must hold for
-// both alike (proto/parley/v1/broker.proto promises the stream answers as Poll would).
+// both alike (proto/parley/v1/broker.proto promises the stream answers as Poll would), and
+// over a store that answers at once as well as one that answers later from its own thread.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "frontend/broker/broker_client.h"
 #include "tests/testing/in_process_broker.h"
 #include "tests/testing/outcome.h"
+#include "tests/testing/test_chat_stores.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
@@ -21,14 +24,22 @@ using ::parley::testing::PollFor;
 using ::parley::testing::WaitFor;
 using PollOutcome = Outcome<v1::PollResponse>;
 
-// GetParam(): true polls on the PollStream, false with unary Polls.
-class PollConformanceTest : public ::testing::TestWithParam<bool> {
+using ::parley::testing::TestStore;
+
+// GetParam(): whether polls go on the PollStream (else unary Polls), and the broker's store.
+class PollConformanceTest : public ::testing::TestWithParam<std::tuple<bool, TestStore>> {
  protected:
+  bool OnStream() const { return std::get<0>(GetParam()); }
+
   void Start(broker::BrokerServerOptions options = {}) {
+    const TestStore store = std::get<1>(GetParam());
+    options.make_store = [store](const broker::ChatOptions& chat) {
+      return ::parley::testing::MakeTestStore(store, chat);
+    };
     broker_ = std::make_unique<InProcessBroker>(options);
     BrokerClientOptions client;
     client.address = broker_->address();
-    client.poll_stream = GetParam();
+    client.poll_stream = OnStream();
     client.counters = &counters_;
     client_ = std::make_unique<BrokerClient>(client);
   }
@@ -50,7 +61,7 @@ class PollConformanceTest : public ::testing::TestWithParam<bool> {
     return outcome;
   }
   void ExpectThePathTaken() {
-    if (GetParam()) {
+    if (OnStream()) {
       EXPECT_GT(counters_.streams_started.load(), 0);
       EXPECT_EQ(counters_.unary_fallbacks.load(), 0);
     } else {
@@ -64,8 +75,15 @@ class PollConformanceTest : public ::testing::TestWithParam<bool> {
   std::vector<std::shared_ptr<BrokerApi::PendingPoll>> pending_;
 };
 
-INSTANTIATE_TEST_SUITE_P(UnaryAndStream, PollConformanceTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "Stream" : "Unary"; });
+INSTANTIATE_TEST_SUITE_P(
+    UnaryAndStream, PollConformanceTest,
+    ::testing::Combine(::testing::Bool(),
+                       ::testing::Values(TestStore::kMemory, TestStore::kMemoryAnsweringLater)),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param) ? "Stream" : "Unary") +
+             ::parley::testing::TestStoreName(
+                 ::testing::TestParamInfo<TestStore>(std::get<1>(info.param), info.index));
+    });
 
 TEST_P(PollConformanceTest, PublishThenPollReturnsTheMessageWithSeqCursorAndEpoch) {
   Start();
