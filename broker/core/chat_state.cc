@@ -216,8 +216,17 @@ void ChatState::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInf
   store_->RoomsOf(user, std::move(done));
 }
 
-ChatStats ChatState::Stats() {
-  const StoreStats store = store_->Stats();
+void ChatState::Stats(Done<ChatStats> done) {
+  store_->Stats([this, done = std::move(done)](absl::StatusOr<StoreStats> store) mutable {
+    if (!store.ok()) {
+      std::move(done)(store.status());
+      return;
+    }
+    std::move(done)(Combine(*store));
+  });
+}
+
+ChatStats ChatState::Combine(const StoreStats& store) {
   ChatStats stats;
   stats.users = store.users;
   stats.rooms = store.rooms;

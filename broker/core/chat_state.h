@@ -87,7 +87,9 @@ class ChatState {
   void Members(absl::string_view room, const MembersQuery& query, Done<MembersResult> done);
   // The rooms `user` is in, sorted, with their presence.
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done);
-  ChatStats Stats();
+  void Stats(Done<ChatStats> done);
+  // Polls parked on this broker.
+  size_t parked_polls() { return waiters_.parked(); }
   // Every user's queue depth (messages held), for the queue-depth histogram.
   std::vector<size_t> QueueDepths() { return store_->QueueDepths(); }
 
@@ -111,6 +113,8 @@ class ChatState {
   const ChatOptions& options() const { return options_; }
 
  private:
+  // The store's figures with this broker's own.
+  ChatStats Combine(const StoreStats& store);
   // One read, parked when it finds nothing (or read again when the queue changed meanwhile).
   void Read(ReadInput input, size_t max, std::shared_ptr<PollWaiter> waiter,
             Done<ReadOutcome> done);

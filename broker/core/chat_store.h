@@ -168,7 +168,7 @@ class ChatStore {
   // before what the callbacks touch goes away.
   virtual void Stop() = 0;
 
-  virtual StoreStats Stats() = 0;
+  virtual void Stats(Done<StoreStats> done) = 0;
   // Every user's queue depth, where the store can tell cheaply (else empty).
   virtual std::vector<size_t> QueueDepths() = 0;
 };

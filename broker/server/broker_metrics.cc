@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "broker/server/status_mapping.h"
 #include "common/http_listener.h"
 #include "common/log.h"
@@ -26,7 +27,15 @@ std::string CodeName(grpc::StatusCode code) {
 BrokerMetrics::BrokerMetrics(ChatState* state) {
   rpcs_ = &registry_.AddCounter("parley_broker_rpcs_total",
                                 "Broker RPCs answered, by method and code.", {"method", "code"});
-  registry_.SetBeforeRender([this, state] { snapshot_ = state->Stats(); });
+  // The scrape's thread may wait: it is the metrics server's own.
+  registry_.SetBeforeRender([this, state] {
+    absl::Notification answered;
+    state->Stats([&](absl::StatusOr<ChatStats> stats) {
+      if (stats.ok()) snapshot_ = *stats;  // else the figures of the last scrape stay
+      answered.Notify();
+    });
+    answered.WaitForNotification();
+  });
   auto read = [this](uint64_t ChatStats::*field) {
     return [this, field] {
       return std::vector<Sample>{{{}, static_cast<double>(snapshot_.*field)}};

@@ -56,23 +56,21 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
   input.to_user = request.to_user();
   input.text = request.text();
   input.idempotency_key = request.idempotency_key();
-  state_->Publish(input,
-                  Answer<PublishResult>(std::move(done), [response](PublishResult& result) {
+  state_->Publish(input, Answer<PublishResult>(std::move(done), [response](PublishResult& result) {
                     ToProto(*result.message, 0, response->mutable_message());
                     response->set_recipients(result.recipients);
                     response->set_duplicate(result.duplicate);
                   }));
 }
 
-void RpcHandlers::Join(const v1::JoinRequest& request, v1::JoinResponse* response,
-                       GrpcDone done) {
-  state_->Join(request.user(), request.room(),
-               Answer<JoinResult>(std::move(done),
-                                  [response, room = request.room()](JoinResult& result) {
-                                    response->set_created(result.created);
-                                    response->set_joined(result.joined);
-                                    ToProto({room, result.presence}, response->mutable_presence());
-                                  }));
+void RpcHandlers::Join(const v1::JoinRequest& request, v1::JoinResponse* response, GrpcDone done) {
+  state_->Join(
+      request.user(), request.room(),
+      Answer<JoinResult>(std::move(done), [response, room = request.room()](JoinResult& result) {
+        response->set_created(result.created);
+        response->set_joined(result.joined);
+        ToProto({room, result.presence}, response->mutable_presence());
+      }));
 }
 
 void RpcHandlers::Leave(const v1::LeaveRequest& request, v1::LeaveResponse*, GrpcDone done) {
@@ -97,39 +95,38 @@ void RpcHandlers::Members(const v1::MembersRequest& request, v1::MembersResponse
   query.after = request.after();
   query.online_only = request.online_only();
   query.prefix = request.prefix();
-  state_->Members(
-      request.room(), query,
-      Answer<MembersResult>(std::move(done), [response,
-                                              room = request.room()](MembersResult& result) {
-        for (const MemberInfo& member : result.page.members) {
-          v1::Member* out = response->add_members();
-          out->set_user(member.user);
-          out->set_online(member.online);
-        }
-        response->set_next_after(result.page.next_after);
-        ToProto({room, result.presence}, response->mutable_presence());
-      }));
+  state_->Members(request.room(), query,
+                  Answer<MembersResult>(
+                      std::move(done), [response, room = request.room()](MembersResult& result) {
+                        for (const MemberInfo& member : result.page.members) {
+                          v1::Member* out = response->add_members();
+                          out->set_user(member.user);
+                          out->set_online(member.online);
+                        }
+                        response->set_next_after(result.page.next_after);
+                        ToProto({room, result.presence}, response->mutable_presence());
+                      }));
 }
 
 void RpcHandlers::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response,
                         GrpcDone done) {
-  state_->RoomsOf(request.user(), Answer<std::vector<RoomPresenceInfo>>(
-                                      std::move(done),
-                                      [response](std::vector<RoomPresenceInfo>& rooms) {
-                                        for (const RoomPresenceInfo& room : rooms) {
-                                          response->add_rooms(room.room);
-                                          ToProto(room, response->add_presence());
-                                        }
-                                      }));
+  state_->RoomsOf(request.user(),
+                  Answer<std::vector<RoomPresenceInfo>>(
+                      std::move(done), [response](std::vector<RoomPresenceInfo>& rooms) {
+                        for (const RoomPresenceInfo& room : rooms) {
+                          response->add_rooms(room.room);
+                          ToProto(room, response->add_presence());
+                        }
+                      }));
 }
 
 void RpcHandlers::Stats(const v1::StatsRequest&, v1::StatsResponse* response, GrpcDone done) {
-  const ChatStats stats = state_->Stats();
-  response->set_users(stats.users);
-  response->set_rooms(stats.rooms);
-  response->set_parked_polls(stats.parked_polls);
-  response->set_messages_published(stats.messages_published);
-  std::move(done)(grpc::Status::OK);
+  state_->Stats(Answer<ChatStats>(std::move(done), [response](ChatStats& stats) {
+    response->set_users(stats.users);
+    response->set_rooms(stats.rooms);
+    response->set_parked_polls(stats.parked_polls);
+    response->set_messages_published(stats.messages_published);
+  }));
 }
 
 }  // namespace parley::broker

@@ -74,6 +74,6 @@ std::vector<uint64_t> InProcessBroker::ConnectNumbered(int count) {
   return cursors;
 }
 
-uint64_t InProcessBroker::ParkedPolls() { return server_->state().Stats().parked_polls; }
+uint64_t InProcessBroker::ParkedPolls() { return server_->state().parked_polls(); }
 
 }  // namespace parley::testing

@@ -1,6 +1,7 @@
 #ifndef PARLEY_TESTS_TESTING_SYNC_CHAT_STATE_H_
 #define PARLEY_TESTS_TESTING_SYNC_CHAT_STATE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -39,33 +40,38 @@ absl::Status AwaitStatus(Start start) {
 }
 
 // ChatState's operations as blocking calls, for tests: each waits until the operation has
-// answered, on whatever thread it answers. The rest of ChatState is passed through. Used from
-// one test thread.
+// answered, on whatever thread it answers, then runs `settle` (test_chat_stores.h's Settle:
+// the wakes it caused have happened). The rest of ChatState is passed through. Used from one
+// test thread.
 class SyncChatState {
  public:
-  explicit SyncChatState(broker::ChatState* state) : state_(state) {}
+  explicit SyncChatState(
+      broker::ChatState* state, std::function<void()> settle = [] {})
+      : state_(state), settle_(std::move(settle)) {}
 
   absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user, absl::string_view session) {
-    return Await<broker::ConnectResult>(
-        [&](auto done) { state_->Connect(user, session, std::move(done)); });
+    return Settled(Await<broker::ConnectResult>(
+        [&](auto done) { state_->Connect(user, session, std::move(done)); }));
   }
   absl::Status Disconnect(absl::string_view user, absl::string_view session) {
-    return AwaitStatus([&](auto done) { state_->Disconnect(user, session, std::move(done)); });
+    return Settled(
+        AwaitStatus([&](auto done) { state_->Disconnect(user, session, std::move(done)); }));
   }
   absl::StatusOr<broker::PublishResult> Publish(const broker::PublishInput& input) {
-    return Await<broker::PublishResult>(
-        [&](auto done) { state_->Publish(input, std::move(done)); });
+    return Settled(
+        Await<broker::PublishResult>([&](auto done) { state_->Publish(input, std::move(done)); }));
   }
   absl::StatusOr<broker::ReadOutcome> ReadOrPark(const broker::ReadInput& input,
                                                  std::shared_ptr<broker::PollWaiter> waiter) {
-    return Await<broker::ReadOutcome>(
-        [&](auto done) { state_->ReadOrPark(input, std::move(waiter), std::move(done)); });
+    return Settled(Await<broker::ReadOutcome>(
+        [&](auto done) { state_->ReadOrPark(input, std::move(waiter), std::move(done)); }));
   }
   absl::StatusOr<broker::JoinResult> Join(absl::string_view user, absl::string_view room) {
-    return Await<broker::JoinResult>([&](auto done) { state_->Join(user, room, std::move(done)); });
+    return Settled(
+        Await<broker::JoinResult>([&](auto done) { state_->Join(user, room, std::move(done)); }));
   }
   absl::Status Leave(absl::string_view user, absl::string_view room) {
-    return AwaitStatus([&](auto done) { state_->Leave(user, room, std::move(done)); });
+    return Settled(AwaitStatus([&](auto done) { state_->Leave(user, room, std::move(done)); }));
   }
   absl::StatusOr<std::vector<broker::MessagePtr>> History(absl::string_view room, size_t limit) {
     return Await<std::vector<broker::MessagePtr>>(
@@ -84,19 +90,29 @@ class SyncChatState {
   bool Unpark(absl::string_view user, broker::PollWaiter* waiter) {
     return state_->Unpark(user, waiter);
   }
-  broker::ChatStats Stats() { return state_->Stats(); }
+  broker::ChatStats Stats() {
+    return Await<broker::ChatStats>([&](auto done) { state_->Stats(std::move(done)); }).value();
+  }
   std::vector<size_t> QueueDepths() { return state_->QueueDepths(); }
   broker::SweepResult Sweep() {
-    return Await<broker::SweepResult>([&](auto done) { state_->Sweep(std::move(done)); }).value();
+    return Settled(Await<broker::SweepResult>([&](auto done) { state_->Sweep(std::move(done)); }))
+        .value();
   }
   absl::Status PublishDuePresence() {
-    return AwaitStatus([&](auto done) { state_->PublishDuePresence(std::move(done)); });
+    return Settled(AwaitStatus([&](auto done) { state_->PublishDuePresence(std::move(done)); }));
   }
   void BeginDrain() { state_->BeginDrain(); }
   const broker::ChatOptions& options() const { return state_->options(); }
 
  private:
+  template <typename T>
+  T Settled(T result) {
+    settle_();
+    return result;
+  }
+
   broker::ChatState* const state_;
+  const std::function<void()> settle_;
 };
 
 }  // namespace parley::testing

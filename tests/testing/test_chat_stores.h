@@ -17,11 +17,17 @@ enum class TestStore {
   // MemoryChatStore behind a thread of its own: every answer and notification comes later, from
   // that thread, as a store with round trips answers.
   kMemoryAnsweringLater,
+  // RedisChatStore over two redis-server shards of its own, started for the store and stopped
+  // with it.
+  kRedis,
 };
 
 std::unique_ptr<broker::ChatStore> MakeTestStore(TestStore kind,
                                                  const broker::ChatOptions& options);
 std::string TestStoreName(const ::testing::TestParamInfo<TestStore>& info);
+// Returns once everything the store has told its listener of so far, or will from what is
+// already done, has been told (with Redis: once the notifications came back over pub/sub).
+void Settle(broker::ChatStore* store);
 
 }  // namespace parley::testing
 

@@ -250,9 +250,13 @@ absl::Status MemoryChatStore::LeaveRoomLocked(absl::string_view user_name, absl:
   return absl::OkStatus();
 }
 
-StoreStats MemoryChatStore::Stats() {
-  absl::MutexLock lock(&mu_);
-  return StoreStats{users_.size(), rooms_.size(), presence_notifies_};
+void MemoryChatStore::Stats(Done<StoreStats> done) {
+  StoreStats stats;
+  {
+    absl::MutexLock lock(&mu_);
+    stats = StoreStats{users_.size(), rooms_.size(), presence_notifies_};
+  }
+  std::move(done)(stats);
 }
 
 std::vector<size_t> MemoryChatStore::QueueDepths() {

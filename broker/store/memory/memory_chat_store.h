@@ -52,7 +52,7 @@ class MemoryChatStore final : public ChatStore {
   void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
   void PublishDuePresence(absl::Time now, StatusDone done) override;
   void Stop() override {}  // every operation answers at once: nothing is ever pending
-  StoreStats Stats() override;
+  void Stats(Done<StoreStats> done) override;
   std::vector<size_t> QueueDepths() override;
 
  private:

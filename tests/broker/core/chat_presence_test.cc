@@ -81,7 +81,8 @@ class ChatPresenceTest : public ::testing::TestWithParam<::parley::testing::Test
   FakeClock clock_;
   std::unique_ptr<ChatStore> store_ = ::parley::testing::MakeTestStore(GetParam(), Options());
   ChatState chat_{Options(), &clock_, store_.get()};
-  ::parley::testing::SyncChatState state_{&chat_};
+  ::parley::testing::SyncChatState state_{&chat_,
+                                          [this] { ::parley::testing::Settle(store_.get()); }};
 };
 
 TEST_P(ChatPresenceTest, ASmallRoomSendsJoinAndLeaveLinesToEveryMember) {
@@ -302,7 +303,8 @@ TEST_P(ChatPresenceTest, RoomsOverAThousandPublishLessOftenInProportion) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, ChatPresenceTest,
                          ::testing::Values(::parley::testing::TestStore::kMemory,
-                                           ::parley::testing::TestStore::kMemoryAnsweringLater),
+                                           ::parley::testing::TestStore::kMemoryAnsweringLater,
+                                           ::parley::testing::TestStore::kRedis),
                          ::parley::testing::TestStoreName);
 
 }  // namespace

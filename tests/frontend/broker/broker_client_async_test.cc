@@ -38,7 +38,7 @@ class BrokerClientAsyncTest : public ::testing::Test {
     request.set_wait_ms(wait_ms);
     return request;
   }
-  size_t Parked() { return broker_.server().state().Stats().parked_polls; }
+  size_t Parked() { return broker_.server().state().parked_polls(); }
 
   InProcessBroker broker_;
   BrokerClient client_{

@@ -182,7 +182,8 @@ TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLine
   const std::string alice = stack.LogIn("alice");
   stack.LogIn("bob");
   stack.LogIn("carol");
-  const uint64_t cursor = FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
+  const uint64_t cursor =
+      FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
   // The first watching poll knows no versions: answered at once with every room.
   auto first = FromJson<v1::PollResponse>(
       stack.Get(alice, absl::StrCat("/api/poll?wait=10&presence=&cursor=", cursor))->body);
@@ -197,11 +198,11 @@ TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLine
   absl::Time asked;
   std::thread poller([&] {
     asked = absl::Now();
-    httplib::Result result = stack.Get(
-        alice, absl::StrCat("/api/poll?wait=20&cursor=", cursor, "&presence=", known));
+    httplib::Result result =
+        stack.Get(alice, absl::StrCat("/api/poll?wait=20&cursor=", cursor, "&presence=", known));
     if (result && result->status == 200) woken = FromJson<v1::PollResponse>(result->body);
   });
-  ASSERT_TRUE(WaitFor([&] { return stack.broker().server().state().Stats().parked_polls == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.broker().server().state().parked_polls() == 1; }));
   stack.LogIn("dave");
   poller.join();
   ASSERT_TRUE(woken.has_value());
@@ -216,8 +217,7 @@ TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLine
       stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor))->body);
   EXPECT_EQ(plain.presence_size(), 0);
   for (const char* bad : {"lobby", "lobby:", "lobby:x", "lo/bby:1", "lobby:1:2", "lobby:-1"}) {
-    httplib::Result refused =
-        stack.Get(alice, absl::StrCat("/api/poll?wait=0&presence=", bad));
+    httplib::Result refused = stack.Get(alice, absl::StrCat("/api/poll?wait=0&presence=", bad));
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 400) << bad;
     EXPECT_THAT(refused->body, ::testing::HasSubstr("presence")) << bad;
@@ -228,8 +228,8 @@ TEST(ApiPresenceTest, MembersPagesByNameWithCountsOnlineOnlyAndPrefix) {
   ParleyStack stack({}, SmallPresenceThreshold());
   const std::string alice = stack.LogIn("alice");
   for (const char* name : {"bob", "dave", "carol", "dan"}) stack.LogIn(name);
-  auto first = FromJson<v1::MembersResponse>(
-      stack.Get(alice, "/api/rooms/lobby/members?limit=2")->body);
+  auto first =
+      FromJson<v1::MembersResponse>(stack.Get(alice, "/api/rooms/lobby/members?limit=2")->body);
   ASSERT_EQ(first.members_size(), 2);
   EXPECT_EQ(first.members(0).user(), "alice");
   EXPECT_EQ(first.members(1).user(), "bob");
@@ -248,8 +248,7 @@ TEST(ApiPresenceTest, MembersPagesByNameWithCountsOnlineOnlyAndPrefix) {
   EXPECT_EQ(online.members(0).user(), "dan");
   EXPECT_TRUE(online.members(1).online());
   for (const char* bad : {"limit=1001", "limit=x", "online=maybe", "after=a%20b", "prefix=a/b"}) {
-    httplib::Result refused =
-        stack.Get(alice, absl::StrCat("/api/rooms/lobby/members?", bad));
+    httplib::Result refused = stack.Get(alice, absl::StrCat("/api/rooms/lobby/members?", bad));
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 400) << bad;
   }

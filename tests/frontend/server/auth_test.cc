@@ -7,6 +7,7 @@
 #include "frontend/session/session_tokens.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/parley_stack.h"
+#include "tests/testing/sync_chat_state.h"
 
 namespace parley::frontend {
 namespace {
@@ -119,7 +120,7 @@ TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {
   httplib::Result logout = client->Delete("/api/session", {{"Authorization", "Bearer " + alice}});
   ASSERT_EQ(logout->status, 200) << logout->body;
   EXPECT_NE(logout->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(stack.broker().server().state().Stats().users, 0u);
+  EXPECT_EQ(::parley::testing::SyncChatState(&stack.broker().server().state()).Stats().users, 0u);
   EXPECT_FALSE(stack.LogIn("alice").empty());  // the name is free again
 
   httplib::Result form_logout =
@@ -140,7 +141,8 @@ TEST(AuthTest, ATokenReplayedAfterLogoutIsRefused) {
   }
   EXPECT_EQ(stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"ghost"})")->status,
             401);
-  EXPECT_EQ(stack.broker().server().state().Stats().users, 0u);  // nobody was brought back
+  EXPECT_EQ(::parley::testing::SyncChatState(&stack.broker().server().state()).Stats().users,
+            0u);                               // nobody was brought back
   EXPECT_FALSE(stack.LogIn("alice").empty());  // a new login is fine
 }
 

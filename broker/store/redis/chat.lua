@@ -1,0 +1,548 @@
+-- Parley's chat state in Redis: one library, one operation per call. ARGV[1] names the
+-- operation; every operation touches the keys of one shard only (the layout is in
+-- docs/architecture.md, "The Redis store"), and gets what it must decide by as arguments
+-- (now, capacities, windows, thresholds), so the rules' numbers come from the broker.
+-- Answers are arrays whose first element says what happened; an unexpected state is an
+-- error reply "INTERNAL ...". Times are milliseconds; a message is 7 fields in the order
+-- kind, id, room, from, to, text, sent_at (microseconds).
+
+local NOTIFY = 'parley:notify'
+local FIELDS = {'k', 'i', 'r', 'f', 't', 'x', 'a'}
+local KIND_CHAT = '0'
+local argv = ARGV
+
+local function num(i) return tonumber(argv[i]) end
+local num_now = 0
+
+-- The message in argv[at .. at+6] as XADD field/value pairs.
+local function message_pairs(at)
+  local pairs_ = {}
+  for j = 1, 7 do
+    pairs_[#pairs_ + 1] = FIELDS[j]
+    pairs_[#pairs_ + 1] = argv[at + j - 1]
+  end
+  return pairs_
+end
+
+local function user_key(user) return 'pu:' .. user end
+local function room_key(room) return 'pr:' .. room end
+
+-- Appends a message (XADD field/value pairs) to the user's queue; its seq, or false if the
+-- user does not exist.
+local function append(user, pairs_, capacity)
+  local u = user_key(user)
+  if redis.call('EXISTS', u) == 0 then return false end
+  local seq = redis.call('HINCRBY', u, 'seq', 1)
+  redis.call('XADD', u .. ':q', 'MAXLEN', '=', capacity, seq .. '-0', unpack(pairs_))
+  return seq
+end
+
+local function live_presence(room)
+  local r = room_key(room)
+  local h = redis.call('HMGET', r, 'version', 'mode', 'pub_version')
+  return {tonumber(h[1]), redis.call('ZCARD', r .. ':m'), redis.call('ZCARD', r .. ':on'),
+          tonumber(h[2]), tonumber(h[3])}
+end
+
+-- Bumps the room's presence version and marks it unpublished.
+local function presence_changed(room)
+  local version = redis.call('INCR', 'pclock')
+  redis.call('HSET', room_key(room), 'version', version)
+  redis.call('SADD', 'pdue', room)
+  return version
+end
+
+-- The presence mode after a change of member count (RoomPresence::UpdateMode): EVENTS (0)
+-- until the room grows past events_max, then COUNTS (1) until it shrinks to 3/4 of that.
+local function update_mode(room, events_max)
+  local r = room_key(room)
+  local mode = tonumber(redis.call('HGET', r, 'mode'))
+  local members = redis.call('ZCARD', r .. ':m')
+  if mode == 0 and members > events_max then
+    mode = 1
+  elseif mode == 1 and members <= events_max - math.floor(events_max / 4) then
+    mode = 0
+  end
+  redis.call('HSET', r, 'mode', mode)
+  return mode
+end
+
+-- Gives the room's next line its room seq and logs it for shards catching up.
+local function sequence(room, pairs_, log_max)
+  local r = room_key(room)
+  local n = redis.call('HINCRBY', r, 'seq', 1)
+  redis.call('XADD', r .. ':log', 'MAXLEN', '~', log_max, n .. '-0', unpack(pairs_))
+  return n
+end
+
+local function touch(user, now)
+  redis.call('HSET', user_key(user), 'active', now)
+  redis.call('ZADD', 'pactive', now, user)
+end
+
+local ops = {}
+
+-- Keys that expire (logged-out sessions, idempotency answers, markers) hold the time they
+-- end; that time decides, and their TTL only collects them once it is past.
+local function alive(until_) return until_ and tonumber(until_) > num_now end
+
+-- ended_check(session, now): whether the session was logged out (and not yet forgotten).
+ops.ended_check = function()
+  num_now = num(3)
+  if alive(redis.call('GET', 'pe:' .. argv[2])) then return {1} end
+  return {0}
+end
+
+-- ended_record(session, now, memory_ms)
+ops.ended_record = function()
+  redis.call('SET', 'pe:' .. argv[2], num(3) + num(4), 'PX', argv[4])
+  return {'ok'}
+end
+
+-- claim(user, session, new_epoch, now, idle_ms, holder_parked, may_create, burst):
+-- resumed/held/draining/created; a replaced idle holder's rooms follow 'created'.
+ops.claim = function()
+  local user, session, now = argv[2], argv[3], num(5)
+  local u = user_key(user)
+  local h = redis.call('HMGET', u, 'session', 'epoch', 'seq', 'active', 'online')
+  local replaced = {}
+  if h[1] then
+    if h[1] == session then
+      touch(user, now)
+      local went_online = 0
+      if h[5] ~= '1' then
+        redis.call('HSET', u, 'online', 1)
+        went_online = 1
+      end
+      return {'resumed', h[2], h[3], went_online, redis.call('SMEMBERS', u .. ':rooms')}
+    end
+    if argv[7] == '1' or now - tonumber(h[4]) <= num(6) then return {'held'} end
+    replaced = redis.call('SMEMBERS', u .. ':rooms')
+    for _, room in ipairs(replaced) do
+      redis.call('SREM', 'pl:' .. room, user)
+      if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+    end
+    redis.call('DEL', u, u .. ':q', u .. ':rooms')
+    redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  end
+  if argv[8] ~= '1' then return {'draining'} end
+  redis.call('HSET', u, 'session', session, 'epoch', argv[4], 'seq', 0, 'consume', 0,
+             'active', now, 'online', 1, 'tokens', argv[9], 'tokens_at', now)
+  redis.call('ZADD', 'pactive', now, user)
+  return {'created', argv[4], '0', 1, replaced}
+end
+
+-- user_remove(user, session or ''): removes the user (its own keys and its memberships on
+-- this shard); answers its rooms. 'denied' if the session does not hold it.
+ops.user_remove = function()
+  local user, session = argv[2], argv[3]
+  local u = user_key(user)
+  local holder = redis.call('HGET', u, 'session')
+  if not holder then return {'missing'} end
+  if session ~= '' and holder ~= session then return {'denied'} end
+  local rooms = redis.call('SMEMBERS', u .. ':rooms')
+  for _, room in ipairs(rooms) do
+    redis.call('SREM', 'pl:' .. room, user)
+    if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+  end
+  redis.call('DEL', u, u .. ':q', u .. ':rooms')
+  redis.call('ZREM', 'pactive', user)
+  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  return {'removed', rooms}
+end
+
+-- member_add(user, room) / member_remove(user, room): the user's side of a membership.
+-- member_add answers whether the user is online, and wakes the user's parked polls (they
+-- parked knowing their old rooms only).
+ops.member_add = function()
+  local user, room = argv[2], argv[3]
+  local online = redis.call('HGET', user_key(user), 'online')
+  if not online then return {'missing'} end
+  redis.call('SADD', user_key(user) .. ':rooms', room)
+  redis.call('SADD', 'pl:' .. room, user)
+  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  return {'ok', tonumber(online)}
+end
+
+-- user_info(user): {'missing'} or {'ok', epoch, seq}
+ops.user_info = function()
+  local h = redis.call('HMGET', user_key(argv[2]), 'epoch', 'seq')
+  if not h[1] then return {'missing'} end
+  return {'ok', h[1], h[2]}
+end
+
+ops.member_remove = function()
+  local user, room = argv[2], argv[3]
+  redis.call('SREM', user_key(user) .. ':rooms', room)
+  redis.call('SREM', 'pl:' .. room, user)
+  if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+  return {'ok'}
+end
+
+-- is_member(user, room): {'missing'} or {'ok', whether the user's side has the room}
+ops.is_member = function()
+  if redis.call('EXISTS', user_key(argv[2])) == 0 then return {'missing'} end
+  return {'ok', redis.call('SISMEMBER', user_key(argv[2]) .. ':rooms', argv[3])}
+end
+
+-- room_join(room, user, online, events_max, log_max, JOIN line...):
+-- {joined 0/1, created 0/1, room seq of the line or 0, version, members, online, mode}
+ops.room_join = function()
+  local room, user = argv[2], argv[3]
+  local r = room_key(room)
+  local created = 0
+  if redis.call('EXISTS', r) == 0 then
+    created = 1
+    local version = redis.call('INCR', 'pclock')
+    redis.call('HSET', r, 'version', version, 'mode', 0, 'seq', 0, 'pub_version', version,
+               'pub_members', 0, 'pub_online', 0, 'pub_mode', 0, 'pub_at', -1)
+    redis.call('SADD', 'prooms', room)
+  end
+  local n = 0
+  local joined = redis.call('ZADD', r .. ':m', 'NX', 0, user)
+  if joined == 1 then
+    if argv[4] == '1' then redis.call('ZADD', r .. ':on', 0, user) end
+    local mode = update_mode(room, num(5))
+    presence_changed(room)
+    -- The mode after the join: the member who makes a room large sends no line to all.
+    if mode == 0 then n = sequence(room, message_pairs(7), num(6)) end
+  end
+  local p = live_presence(room)
+  return {joined, created, n, p[1], p[2], p[3], p[4]}
+end
+
+-- room_leave(room, user, events_max, log_max, is_lobby, LEAVE line...):
+-- {'not_member'} or {'left', room seq of the line or 0 (COUNTS: the user's own)}
+ops.room_leave = function()
+  local room, user = argv[2], argv[3]
+  local r = room_key(room)
+  if not redis.call('ZSCORE', r .. ':m', user) then return {'not_member'} end
+  local n = 0
+  -- The mode before the leave: the lines a member saw in EVENTS mode end with this LEAVE.
+  if tonumber(redis.call('HGET', r, 'mode')) == 0 then n = sequence(room, message_pairs(7), num(5)) end
+  redis.call('ZREM', r .. ':m', user)
+  redis.call('ZREM', r .. ':on', user)
+  update_mode(room, num(4))
+  presence_changed(room)
+  if redis.call('ZCARD', r .. ':m') == 0 and argv[6] ~= '1' then
+    redis.call('DEL', r, r .. ':m', r .. ':on', r .. ':h', r .. ':log')
+    redis.call('SREM', 'pdue', room)
+    redis.call('SREM', 'prooms', room)
+  end
+  return {'left', n}
+end
+
+-- room_online(room, online 0/1, users...): sets who is online; one version bump if any changed.
+ops.room_online = function()
+  local room = argv[2]
+  local r = room_key(room)
+  if redis.call('EXISTS', r) == 0 then return {0} end
+  local changed = 0
+  for i = 4, #argv do
+    if redis.call('ZSCORE', r .. ':m', argv[i]) then
+      if argv[3] == '1' then
+        changed = changed + redis.call('ZADD', r .. ':on', 0, argv[i])
+      else
+        changed = changed + redis.call('ZREM', r .. ':on', argv[i])
+      end
+    end
+  end
+  if changed > 0 then presence_changed(room) end
+  return {changed}
+end
+
+-- rooms_presence(rooms...): for each, {exists, version, members, online, mode, pub_version}.
+ops.rooms_presence = function()
+  local out = {}
+  for i = 2, #argv do
+    if redis.call('EXISTS', room_key(argv[i])) == 1 then
+      local p = live_presence(argv[i])
+      out[#out + 1] = {1, p[1], p[2], p[3], p[4], p[5]}
+    else
+      out[#out + 1] = {0}
+    end
+  end
+  return out
+end
+
+-- publish_check(sender, key or '', now, rate, burst): the sender exists; a key already
+-- answered returns that answer; else takes a token from the sender's bucket.
+ops.publish_check = function()
+  local sender, key, now, rate, burst = argv[2], argv[3], num(4), num(5), num(6)
+  local u = user_key(sender)
+  local h = redis.call('HMGET', u, 'tokens', 'tokens_at')
+  if not h[1] then return {'missing'} end
+  if key ~= '' then
+    num_now = now
+    local k = 'pi:' .. sender .. ':' .. key
+    if alive(redis.call('HGET', k, 'until')) then return {'dup', redis.call('HGETALL', k)} end
+  end
+  -- After the idempotency check: a retry of a stored message costs nothing.
+  local tokens, at = tonumber(h[1]), tonumber(h[2])
+  if now > at then
+    tokens = math.min(burst, tokens + (now - at) / 1000 * rate)
+    at = now
+  end
+  if tokens < 1 then
+    redis.call('HSET', u, 'tokens', tostring(tokens), 'tokens_at', at)
+    return {'limited', tostring((1 - tokens) / rate * 1000)}
+  end
+  redis.call('HSET', u, 'tokens', tostring(tokens - 1), 'tokens_at', at)
+  return {'ok'}
+end
+
+-- idem_record(sender, key, now, window_ms, recipients, message...): the first answer to a key.
+ops.idem_record = function()
+  local k = 'pi:' .. argv[2] .. ':' .. argv[3]
+  local pairs_ = message_pairs(7)
+  redis.call('HSET', k, 'n', argv[6], 'until', num(4) + num(5), unpack(pairs_))
+  redis.call('PEXPIRE', k, argv[5])
+  return {'ok'}
+end
+
+-- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message...):
+-- checks membership and gives the message its room seq, once per idempotency key.
+-- {'no_room'} {'not_member'} {'ok', n} {'again', n, message...} (sequenced by an earlier try)
+ops.room_sequence = function()
+  local room, sender, key = argv[2], argv[3], argv[4]
+  local r = room_key(room)
+  if redis.call('EXISTS', r) == 0 then return {'no_room'} end
+  if not redis.call('ZSCORE', r .. ':m', sender) then return {'not_member'} end
+  local ik = r .. ':i:' .. sender .. ':' .. key
+  if key ~= '' then
+    num_now = num(5)
+    local earlier = redis.call('HMGET', ik, 'until', 'n', 'k', 'i', 'r', 'f', 't', 'x', 'a')
+    if alive(earlier[1]) then return {'again', earlier[2], earlier[3], earlier[4], earlier[5],
+                                      earlier[6], earlier[7], earlier[8], earlier[9]} end
+  end
+  local pairs_ = message_pairs(9)
+  local n = sequence(room, pairs_, num(8))
+  if argv[9] == KIND_CHAT and num(7) > 0 then
+    redis.call('XADD', r .. ':h', 'MAXLEN', '=', argv[7], '*', unpack(pairs_))
+  end
+  if key ~= '' then
+    redis.call('HSET', ik, 'n', n, 'until', num(5) + num(6), unpack(pairs_))
+    redis.call('PEXPIRE', ik, argv[6])
+  end
+  return {'ok', n}
+end
+
+-- room_log(room, from_seq, to_seq): the room's lines in that range, for a shard catching up.
+ops.room_log = function()
+  return redis.call('XRANGE', room_key(argv[2]) .. ':log', argv[3] .. '-0', argv[4] .. '-0')
+end
+
+-- deliver(room, capacity, count, then count × (n, message...)): appends the room's lines, in
+-- room order, to the queue of every member living on this shard. {'ok', recipients of the
+-- last line} or {'behind', applied} when an earlier line has not been delivered here yet.
+ops.deliver = function()
+  local room, capacity, count = argv[2], num(3), num(4)
+  local members = redis.call('SMEMBERS', 'pl:' .. room)
+  if #members == 0 then return {'ok', 0} end
+  local applied_key = 'pl:' .. room .. ':applied'
+  local applied = tonumber(redis.call('GET', applied_key))
+  local recipients = 0
+  local delivered = false
+  for line = 0, count - 1 do
+    local at = 5 + line * 8
+    local n = tonumber(argv[at])
+    if applied == nil or n == applied + 1 then
+      local pairs_ = message_pairs(at + 1)
+      recipients = 0
+      for _, user in ipairs(members) do
+        if append(user, pairs_, capacity) then recipients = recipients + 1 end
+      end
+      applied = n
+      delivered = true
+    elseif n > applied + 1 then
+      if delivered then
+        redis.call('SET', applied_key, applied)
+        redis.call('PUBLISH', NOTIFY, 'r:' .. room)
+      end
+      return {'behind', applied}
+    else
+      recipients = #members  -- delivered before: a retry
+    end
+  end
+  if delivered then
+    redis.call('SET', applied_key, applied)
+    redis.call('PUBLISH', NOTIFY, 'r:' .. room)
+  end
+  return {'ok', recipients}
+end
+
+-- user_append(user, capacity, marker or '', now, window_ms, message...): one message to one
+-- user's queue (a direct message, or a line for the user alone); a marker makes a retry
+-- append nothing. {'missing'} or {'ok', seq}
+ops.user_append = function()
+  local user, marker = argv[2], argv[4]
+  if marker ~= '' then
+    num_now = num(5)
+    if alive(redis.call('GET', marker)) then return {'ok', 0} end
+  end
+  local seq = append(user, message_pairs(7), num(3))
+  if not seq then return {'missing'} end
+  if marker ~= '' then redis.call('SET', marker, num(5) + num(6), 'PX', argv[6]) end
+  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  return {'ok', seq}
+end
+
+-- read(user, cursor, max, consume, epoch, now): the queue after the cursor (ReadAfter), the
+-- user marked active and online. {'missing'}, {'beyond', seq, epoch}, or
+-- {'ok', epoch, epoch_changed, gap, missed, cursor, went_online, rooms, entries}
+ops.read = function()
+  local user, cursor, max, consume, epoch, now = argv[2], num(3), num(4), argv[5] == '1', argv[6], num(7)
+  local u = user_key(user)
+  local h = redis.call('HMGET', u, 'epoch', 'seq', 'consume', 'online')
+  if not h[1] then return {'missing'} end
+  local seq = tonumber(h[2])
+  touch(user, now)
+  local went_online = 0
+  if h[4] ~= '1' then
+    redis.call('HSET', u, 'online', 1)
+    went_online = 1
+  end
+  local epoch_changed = 0
+  if epoch ~= '0' and epoch ~= h[1] then
+    epoch_changed = 1
+    cursor = 0
+  elseif consume then
+    cursor = tonumber(h[3])
+  elseif cursor > seq then
+    return {'beyond', seq, h[1]}
+  end
+  local len = redis.call('XLEN', u .. ':q')
+  local first = seq + 1
+  if len > 0 then first = seq - len + 1 end
+  local start = cursor + 1
+  local gap, missed = epoch_changed, 0
+  if start < first then
+    gap = 1
+    missed = first - start
+    start = first
+  end
+  local entries = {}
+  if start <= seq then
+    entries = redis.call('XRANGE', u .. ':q', start .. '-0', '+', 'COUNT', max)
+  end
+  local out_cursor = start - 1
+  if #entries > 0 then
+    out_cursor = tonumber(string.match(entries[#entries][1], '^(%d+)'))
+  elseif gap == 0 then
+    out_cursor = cursor
+  end
+  if consume and epoch_changed == 0 then redis.call('HSET', u, 'consume', out_cursor) end
+  return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online,
+          redis.call('SMEMBERS', u .. ':rooms'), entries}
+end
+
+-- rooms_of(user): {'missing'} or {'ok', rooms}
+ops.rooms_of = function()
+  local u = user_key(argv[2])
+  if redis.call('EXISTS', u) == 0 then return {'missing'} end
+  return {'ok', redis.call('SMEMBERS', u .. ':rooms')}
+end
+
+-- history(room, limit): {'no_room'} or {'ok', entries newest first}
+ops.history = function()
+  local r = room_key(argv[2])
+  if redis.call('EXISTS', r) == 0 then return {'no_room'} end
+  if argv[3] == '0' then return {'ok', redis.call('XREVRANGE', r .. ':h', '+', '-')} end
+  return {'ok', redis.call('XREVRANGE', r .. ':h', '+', '-', 'COUNT', argv[3])}
+end
+
+-- members(room, limit, after, online_only, prefix): one page by name (RoomPresence::List).
+-- {'no_room'} or {'ok', next_after, names, online flags, version, members, online, mode}
+ops.members = function()
+  local room, limit, after, online_only, prefix = argv[2], num(3), argv[4], argv[5] == '1', argv[6]
+  local r = room_key(room)
+  if redis.call('EXISTS', r) == 0 then return {'no_room'} end
+  local set = r .. (online_only and ':on' or ':m')
+  local from = '[' .. prefix
+  if prefix == '' then from = '-' end
+  if after ~= '' and after >= prefix then from = '(' .. after end
+  local names = redis.call('ZRANGEBYLEX', set, from, '+', 'LIMIT', 0, limit + 1)
+  local page, online, next_after = {}, {}, ''
+  for _, name in ipairs(names) do
+    if string.sub(name, 1, #prefix) ~= prefix then break end
+    if #page == limit then
+      next_after = page[#page]
+      break
+    end
+    page[#page + 1] = name
+    if online_only or redis.call('ZSCORE', r .. ':on', name) then
+      online[#online + 1] = 1
+    else
+      online[#online + 1] = 0
+    end
+  end
+  local p = live_presence(room)
+  return {'ok', next_after, page, online, p[1], p[2], p[3], p[4]}
+end
+
+-- touch(now, users...): polls parked on a broker count as activity.
+ops.touch = function()
+  local now = num(2)
+  for i = 3, #argv do
+    if redis.call('EXISTS', user_key(argv[i])) == 1 then touch(argv[i], now) end
+  end
+  return {'ok'}
+end
+
+-- sweep(now, presence_window_ms, idle_ms): users of this shard idle past idle_ms (to
+-- expire), and users gone quiet past the window, now marked offline, with their rooms.
+-- {expired users, offline users, their rooms (one array each)}
+ops.sweep = function()
+  local now, window, idle = num(2), num(3), num(4)
+  local quiet = redis.call('ZRANGEBYSCORE', 'pactive', '-inf', '(' .. (now - window))
+  local expired, offline, rooms = {}, {}, {}
+  for _, user in ipairs(quiet) do
+    local u = user_key(user)
+    local h = redis.call('HMGET', u, 'active', 'online')
+    if not h[1] then
+      redis.call('ZREM', 'pactive', user)
+    elseif now - tonumber(h[1]) > idle then
+      expired[#expired + 1] = user
+    elseif h[2] == '1' then
+      redis.call('HSET', u, 'online', 0)
+      offline[#offline + 1] = user
+      rooms[#rooms + 1] = redis.call('SMEMBERS', u .. ':rooms')
+    end
+  end
+  return {expired, offline, rooms}
+end
+
+-- presence_due(now, notify_ms, wake_members): publishes the presence of each room changed
+-- and last published long enough ago (longer in rooms over wake_members); answers how many.
+ops.presence_due = function()
+  local now, notify, wake_members = num(2), num(3), num(4)
+  local published = 0
+  for _, room in ipairs(redis.call('SMEMBERS', 'pdue')) do
+    local r = room_key(room)
+    if redis.call('EXISTS', r) == 0 then
+      redis.call('SREM', 'pdue', room)
+    else
+      local p = live_presence(room)
+      local interval = notify
+      if p[2] > wake_members then interval = notify * p[2] / wake_members end
+      local at = tonumber(redis.call('HGET', r, 'pub_at'))
+      if at < 0 or now - at >= interval then
+        redis.call('HSET', r, 'pub_version', p[1], 'pub_members', p[2], 'pub_online', p[3],
+                   'pub_mode', p[4], 'pub_at', now)
+        redis.call('SREM', 'pdue', room)
+        redis.call('PUBLISH', NOTIFY, 'p:' .. room)
+        published = published + 1
+      end
+    end
+  end
+  return {published}
+end
+
+-- counts(): users and rooms on this shard.
+ops.counts = function()
+  return {redis.call('ZCARD', 'pactive'), redis.call('SCARD', 'prooms')}
+end
+
+local op = ops[argv[1]]
+if not op then return redis.error_reply('INTERNAL unknown operation ' .. tostring(argv[1])) end
+return op()

@@ -1,0 +1,1119 @@
+#include "broker/store/redis/redis_chat_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "broker/core/chat_errors.h"
+#include "broker/store/redis/chat_script.h"
+#include "broker/store/redis/shard_map.h"
+#include "broker/store/redis/stored_message.h"
+
+namespace parley::broker::redis {
+namespace {
+
+constexpr char kNotifyChannel[] = "parley:notify";
+constexpr int kDeliverAttempts = 3;
+
+std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
+std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
+
+const std::string& Word(const RedisReply& reply, size_t i) {
+  static const std::string kNone;
+  return i < reply.elements.size() ? reply.elements[i].str : kNone;
+}
+
+int64_t Int(const RedisReply& reply, size_t i) {
+  if (i >= reply.elements.size()) return 0;
+  const RedisReply& element = reply.elements[i];
+  if (element.type == RedisReply::Type::kInteger) return element.integer;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(element.str, &value)) return 0;
+  return value;
+}
+
+uint64_t Uint(const RedisReply& reply, size_t i) {
+  if (i >= reply.elements.size()) return 0;
+  const RedisReply& element = reply.elements[i];
+  if (element.type == RedisReply::Type::kInteger) return static_cast<uint64_t>(element.integer);
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(element.str, &value)) return 0;
+  return value;
+}
+
+std::vector<std::string> Strings(const RedisReply& reply) {
+  std::vector<std::string> out;
+  out.reserve(reply.elements.size());
+  for (const RedisReply& element : reply.elements) out.push_back(element.str);
+  return out;
+}
+
+absl::Status Unexpected(absl::string_view op, const RedisReply& reply) {
+  return absl::InternalError(
+      absl::StrCat("unexpected answer from Redis to ", op, ": '", Word(reply, 0), "'"));
+}
+
+void Append(std::vector<std::string>& to, std::vector<std::string> values) {
+  to.insert(to.end(), std::make_move_iterator(values.begin()),
+            std::make_move_iterator(values.end()));
+}
+
+// Runs `count` steps, each answering through its own `done`; `then` runs once after the last,
+// with the first failure (by step) or every value. Steps may answer on any thread.
+template <typename T>
+class Gather : public std::enable_shared_from_this<Gather<T>> {
+ public:
+  using Then = absl::AnyInvocable<void(absl::StatusOr<std::vector<T>>)>;
+
+  static std::shared_ptr<Gather> Make(size_t count, Then then) {
+    auto gather = std::shared_ptr<Gather>(new Gather(count, std::move(then)));
+    if (count == 0) gather->Finish();
+    return gather;
+  }
+  Done<T> Step(size_t i) {
+    return [self = this->shared_from_this(), i](absl::StatusOr<T> result) {
+      self->results_[i] = std::move(result);
+      if (self->left_.fetch_sub(1) == 1) self->Finish();
+    };
+  }
+
+ private:
+  Gather(size_t count, Then then)
+      : results_(count, absl::UnknownError("not answered")), left_(count), then_(std::move(then)) {}
+  void Finish() {
+    std::vector<T> values;
+    values.reserve(results_.size());
+    for (absl::StatusOr<T>& result : results_) {
+      if (!result.ok()) {
+        std::move(then_)(result.status());
+        return;
+      }
+      values.push_back(std::move(*result));
+    }
+    std::move(then_)(std::move(values));
+  }
+
+  std::vector<absl::StatusOr<T>> results_;
+  std::atomic<size_t> left_;
+  Then then_;
+};
+
+// StatusDone steps for a Gather<bool>.
+StatusDone AsStatusStep(Done<bool> step) {
+  return [step = std::move(step)](absl::Status status) mutable {
+    if (status.ok()) {
+      std::move(step)(true);
+    } else {
+      std::move(step)(status);
+    }
+  };
+}
+
+// Runs `count` StatusDone steps; `then` with the first failure or OK.
+std::shared_ptr<Gather<bool>> AllOf(size_t count, StatusDone then) {
+  return Gather<bool>::Make(
+      count, [then = std::move(then)](absl::StatusOr<std::vector<bool>> all) mutable {
+        std::move(then)(all.status());
+      });
+}
+
+}  // namespace
+
+RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
+    : chat_(std::move(chat)), options_(std::move(options)), script_(std::string(kChatScript)) {
+  for (const RedisAddress& address : options_.shards) {
+    RedisConnectionOptions connection;
+    connection.address = address;
+    connection.password = options_.password;
+    connections_.push_back(std::make_unique<RedisConnection>(&loop_, connection, &counters_));
+    subscribers_.push_back(std::make_unique<RedisSubscriber>(
+        &loop_, connection, &counters_, connections_.back().get(),
+        std::vector<std::string>{kNotifyChannel},
+        [this](absl::string_view, absl::string_view payload) { OnNotification(payload); },
+        [this] {
+          if (listener_ != nullptr) listener_->Resync();
+        }));
+  }
+}
+
+RedisChatStore::~RedisChatStore() { Stop(); }
+
+void RedisChatStore::Stop() {
+  if (stopped_.exchange(true)) return;
+  for (auto& subscriber : subscribers_) subscriber->Stop();
+  for (auto& connection : connections_) connection->Stop();
+  // What the connections answered UNAVAILABLE may have started more steps, which are answered
+  // at once now; wait for the loop to run them.
+  loop_.RunAndWait([] {});
+}
+
+bool RedisChatStore::healthy() const {
+  for (const auto& connection : connections_) {
+    if (!connection->healthy()) return false;
+  }
+  for (const auto& subscriber : subscribers_) {
+    if (!subscriber->healthy()) return false;
+  }
+  return true;
+}
+
+void RedisChatStore::Stats(Done<StoreStats> done) {
+  auto gather = Gather<RedisReply>::Make(
+      connections_.size(),
+      [this, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+        if (!replies.ok()) {
+          std::move(done)(replies.status());
+          return;
+        }
+        StoreStats stats;
+        for (const RedisReply& reply : *replies) {
+          stats.users += Int(reply, 0);
+          stats.rooms += Int(reply, 1);
+        }
+        stats.presence_notifies = presence_notifies_.load();
+        std::move(done)(stats);
+      });
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    Call(shard, {"counts"},
+         [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
+  }
+}
+
+void RedisChatStore::AfterNotifications(absl::AnyInvocable<void()> done) {
+  loop_.Post([this, done = std::move(done)]() mutable {
+    const uint64_t id = ++next_marker_;
+    markers_[id] = Marker{connections_.size(), std::move(done)};
+    for (auto& connection : connections_) {
+      connection->Command({"PUBLISH", kNotifyChannel, absl::StrCat("s:", id)},
+                          absl::Now() + options_.timeout, [](Reply) {});
+    }
+  });
+}
+
+size_t RedisChatStore::ShardOf(absl::string_view name) const {
+  return redis::ShardOf(name, connections_.size());
+}
+
+void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
+  connections_[shard]->Eval(script_, {}, args, absl::Now() + options_.timeout,
+                            [done = std::move(done)](Reply reply) mutable {
+                              if (reply.ok() && reply->is_error()) {
+                                std::move(done)(RedisErrorStatus(reply->str));
+                                return;
+                              }
+                              std::move(done)(std::move(reply));
+                            });
+}
+
+MessagePtr RedisChatStore::MakeLine(MessageKind kind, absl::string_view room,
+                                    absl::string_view user, absl::Time now) {
+  auto message = std::make_shared<Message>();
+  message->id = ids_.Next();
+  message->kind = kind;
+  message->room = std::string(room);
+  message->from = std::string(user);
+  message->sent_at = now;
+  return message;
+}
+
+void RedisChatStore::OnNotification(absl::string_view payload) {
+  if (payload.size() < 2 || payload[1] != ':') return;
+  const absl::string_view name = payload.substr(2);
+  if (payload[0] == 's') {
+    uint64_t id = 0;
+    auto marker = absl::SimpleAtoi(name, &id) ? markers_.find(id) : markers_.end();
+    if (marker != markers_.end() && --marker->second.shards_left == 0) {
+      absl::AnyInvocable<void()> done = std::move(marker->second.done);
+      markers_.erase(marker);
+      done();
+    }
+    return;
+  }
+  if (listener_ == nullptr) return;
+  switch (payload[0]) {
+    case 'u':
+      listener_->UserChanged(name);
+      break;
+    case 'r':
+      listener_->RoomChanged(name);
+      break;
+    case 'p':
+      listener_->PresencePublished(name);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- Steps ---------------------------------------------------------------------------------
+
+void RedisChatStore::DeliverLine(const std::string& room, uint64_t n,
+                                 std::vector<std::string> values, Done<uint32_t> done) {
+  auto gather = Gather<uint32_t>::Make(
+      connections_.size(),
+      [done = std::move(done)](absl::StatusOr<std::vector<uint32_t>> counts) mutable {
+        if (!counts.ok()) {
+          std::move(done)(counts.status());
+          return;
+        }
+        uint32_t total = 0;
+        for (uint32_t count : *counts) total += count;
+        std::move(done)(total);
+      });
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    DeliverOnShard(shard, room, n, values, kDeliverAttempts, gather->Step(shard));
+  }
+}
+
+void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint64_t n,
+                                    std::vector<std::string> values, int attempts,
+                                    Done<uint32_t> done) {
+  std::vector<std::string> args = {"deliver", room, absl::StrCat(chat_.queue_capacity), "1",
+                                   absl::StrCat(n)};
+  Append(args, values);
+  Call(shard, std::move(args),
+       [this, shard, room, n, values = std::move(values), attempts,
+        done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         if (Word(*reply, 0) == "ok") {
+           std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
+           return;
+         }
+         if (Word(*reply, 0) != "behind" || attempts <= 1) {
+           std::move(done)(Unexpected("deliver", *reply));
+           return;
+         }
+         // An earlier line of the room has not reached this shard yet (its publisher is slow,
+         // or failed part-way): deliver the lines in between from the room's log first.
+         const int64_t applied = Int(*reply, 1);
+         Call(ShardOf(room), {"room_log", room, absl::StrCat(applied + 1), absl::StrCat(n - 1)},
+              [this, shard, room, n, values = std::move(values), attempts,
+               done = std::move(done)](Reply log) mutable {
+                if (!log.ok()) {
+                  std::move(done)(log.status());
+                  return;
+                }
+                std::vector<std::string> args = {"deliver", room,
+                                                 absl::StrCat(chat_.queue_capacity), ""};
+                size_t lines = 0;
+                for (const RedisReply& entry : log->elements) {
+                  if (entry.elements.size() != 2) continue;
+                  absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
+                  if (!message.ok()) continue;
+                  uint64_t seq = 0;
+                  if (!absl::SimpleAtoi(
+                          entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq)) {
+                    continue;
+                  }
+                  args.push_back(absl::StrCat(seq));
+                  Append(args, MessageValues(**message));
+                  ++lines;
+                }
+                args.push_back(absl::StrCat(n));
+                Append(args, values);
+                args[3] = absl::StrCat(lines + 1);
+                Call(shard, std::move(args),
+                     [this, shard, room, n, values = std::move(values), attempts,
+                      done = std::move(done)](Reply reply) mutable {
+                       if (reply.ok() && Word(*reply, 0) == "behind") {
+                         DeliverOnShard(shard, room, n, std::move(values), attempts - 1,
+                                        std::move(done));
+                         return;
+                       }
+                       if (!reply.ok()) {
+                         std::move(done)(reply.status());
+                       } else {
+                         std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
+                       }
+                     });
+              });
+       });
+}
+
+void RedisChatStore::AppendToUser(const std::string& user, const std::string& marker,
+                                  std::vector<std::string> values, absl::Time now,
+                                  StatusDone done) {
+  std::vector<std::string> args = {"user_append", user,    absl::StrCat(chat_.queue_capacity),
+                                   marker,        Ms(now), Ms(chat_.idempotency_window)};
+  Append(args, std::move(values));
+  Call(ShardOf(user), std::move(args), [user, done = std::move(done)](Reply reply) mutable {
+    if (!reply.ok()) {
+      std::move(done)(reply.status());
+    } else if (Word(*reply, 0) == "missing") {
+      std::move(done)(NotConnected(user));
+    } else {
+      std::move(done)(absl::OkStatus());
+    }
+  });
+}
+
+void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, absl::Time now,
+                              Done<JoinResult> done) {
+  // The user's side first: a line delivered from now on reaches the joiner, its JOIN included.
+  Call(ShardOf(user), {"member_add", user, room},
+       [this, user, room, now, done = std::move(done)](Reply added) mutable {
+         if (!added.ok()) {
+           std::move(done)(added.status());
+           return;
+         }
+         if (Word(*added, 0) == "missing") {
+           std::move(done)(NotConnected(user));
+           return;
+         }
+         const bool online = Int(*added, 1) == 1;
+         MessagePtr line = MakeLine(MessageKind::kJoin, room, user, now);
+         std::vector<std::string> values = MessageValues(*line);
+         std::vector<std::string> args = {"room_join",
+                                          room,
+                                          user,
+                                          online ? "1" : "0",
+                                          absl::StrCat(chat_.presence_events_max_members),
+                                          absl::StrCat(options_.room_log)};
+         Append(args, values);
+         Call(ShardOf(room), std::move(args),
+              [this, user, room, now, values = std::move(values),
+               done = std::move(done)](Reply joined) mutable {
+                if (!joined.ok()) {
+                  std::move(done)(joined.status());
+                  return;
+                }
+                JoinResult result;
+                result.joined = Int(*joined, 0) == 1;
+                result.created = Int(*joined, 1) == 1;
+                const int64_t n = Int(*joined, 2);
+                result.presence.version = Int(*joined, 3);
+                result.presence.members = Int(*joined, 4);
+                result.presence.online = Int(*joined, 5);
+                result.presence.mode =
+                    Int(*joined, 6) == 1 ? PresenceMode::kCounts : PresenceMode::kEvents;
+                if (!result.joined) {
+                  std::move(done)(result);
+                  return;
+                }
+                auto answer = [result, done = std::move(done)](absl::Status status) mutable {
+                  if (!status.ok()) {
+                    std::move(done)(status);
+                  } else {
+                    std::move(done)(result);
+                  }
+                };
+                if (n > 0) {
+                  DeliverLine(room, n, std::move(values),
+                              [answer = std::move(answer)](absl::StatusOr<uint32_t> sent) mutable {
+                                std::move(answer)(sent.status());
+                              });
+                } else {
+                  // A large room: only the user's own queue, so their other tabs learn of it.
+                  AppendToUser(user, "", std::move(values), now, std::move(answer));
+                }
+              });
+       });
+}
+
+void RedisChatStore::LeaveRoom(const std::string& user, const std::string& room, absl::Time now,
+                               bool user_side, StatusDone done) {
+  MessagePtr line = MakeLine(MessageKind::kLeave, room, user, now);
+  std::vector<std::string> values = MessageValues(*line);
+  std::vector<std::string> args = {"room_leave",
+                                   room,
+                                   user,
+                                   absl::StrCat(chat_.presence_events_max_members),
+                                   absl::StrCat(options_.room_log),
+                                   room == kLobby ? "1" : "0"};
+  Append(args, values);
+  Call(ShardOf(room), std::move(args),
+       [this, user, room, user_side, now, values = std::move(values),
+        done = std::move(done)](Reply left) mutable {
+         if (!left.ok()) {
+           std::move(done)(left.status());
+           return;
+         }
+         if (Word(*left, 0) == "not_member") {
+           std::move(done)(NotAMember(user, room));
+           return;
+         }
+         auto user_part = [this, user, room, user_side,
+                           done = std::move(done)](absl::Status status) mutable {
+           if (!status.ok() || !user_side) {
+             std::move(done)(status);
+             return;
+           }
+           Call(ShardOf(user), {"member_remove", user, room},
+                [done = std::move(done)](Reply reply) mutable { std::move(done)(reply.status()); });
+         };
+         const int64_t n = Int(*left, 1);
+         if (n > 0) {
+           DeliverLine(room, n, std::move(values),
+                       [user_part = std::move(user_part)](absl::StatusOr<uint32_t> sent) mutable {
+                         std::move(user_part)(sent.status());
+                       });
+         } else {
+           // A large room: only the leaver's own queue (gone if the user is being removed).
+           AppendToUser(user, "", std::move(values), now,
+                        [user_part = std::move(user_part)](absl::Status status) mutable {
+                          if (absl::IsNotFound(status)) status = absl::OkStatus();
+                          std::move(user_part)(status);
+                        });
+         }
+       });
+}
+
+void RedisChatStore::RemoveUser(const std::string& user, const std::string& session, absl::Time now,
+                                StatusDone done) {
+  Call(ShardOf(user), {"user_remove", user, session},
+       [this, user, now, done = std::move(done)](Reply removed) mutable {
+         if (!removed.ok()) {
+           std::move(done)(removed.status());
+           return;
+         }
+         const std::string& what = Word(*removed, 0);
+         if (what == "missing") {
+           std::move(done)(NotConnected(user));
+           return;
+         }
+         if (what == "denied") {
+           std::move(done)(SessionDoesNotHold(user));
+           return;
+         }
+         const std::vector<std::string> rooms = removed->elements.size() > 1
+                                                    ? Strings(removed->elements[1])
+                                                    : std::vector<std::string>{};
+         auto all = AllOf(rooms.size(), std::move(done));
+         for (size_t i = 0; i < rooms.size(); ++i) {
+           LeaveRoom(user, rooms[i], now, /*user_side=*/false, AsStatusStep(all->Step(i)));
+         }
+       });
+}
+
+void RedisChatStore::SetOnline(const std::vector<std::string>& rooms,
+                               const std::vector<std::string>& users, bool online,
+                               StatusDone done) {
+  auto all = AllOf(rooms.size(), std::move(done));
+  for (size_t i = 0; i < rooms.size(); ++i) {
+    std::vector<std::string> args = {"room_online", rooms[i], online ? "1" : "0"};
+    args.insert(args.end(), users.begin(), users.end());
+    Call(ShardOf(rooms[i]), std::move(args), [step = all->Step(i)](Reply reply) mutable {
+      if (!reply.ok()) {
+        std::move(step)(reply.status());
+      } else {
+        std::move(step)(true);
+      }
+    });
+  }
+}
+
+void RedisChatStore::PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done) {
+  std::sort(rooms.begin(), rooms.end());
+  // One call per shard, with that shard's rooms.
+  absl::btree_map<size_t, std::vector<std::string>> by_shard;
+  for (const std::string& room : rooms) by_shard[ShardOf(room)].push_back(room);
+  auto shard_rooms = std::make_shared<std::vector<std::vector<std::string>>>();
+  for (auto& [shard, names] : by_shard) shard_rooms->push_back(names);
+  auto gather = Gather<RedisReply>::Make(
+      by_shard.size(), [shard_rooms, done = std::move(done)](
+                           absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+        if (!replies.ok()) {
+          std::move(done)(replies.status());
+          return;
+        }
+        std::vector<RoomState> states;
+        for (size_t s = 0; s < replies->size(); ++s) {
+          const RedisReply& reply = (*replies)[s];
+          const std::vector<std::string>& names = (*shard_rooms)[s];
+          for (size_t i = 0; i < names.size() && i < reply.elements.size(); ++i) {
+            const RedisReply& room = reply.elements[i];
+            if (Int(room, 0) != 1) continue;  // gone meanwhile
+            RoomState state;
+            state.info.room = names[i];
+            state.info.presence.version = Int(room, 1);
+            state.info.presence.members = Int(room, 2);
+            state.info.presence.online = Int(room, 3);
+            state.info.presence.mode =
+                Int(room, 4) == 1 ? PresenceMode::kCounts : PresenceMode::kEvents;
+            state.published_version = Int(room, 5);
+            states.push_back(std::move(state));
+          }
+        }
+        std::sort(states.begin(), states.end(),
+                  [](const RoomState& a, const RoomState& b) { return a.info.room < b.info.room; });
+        std::move(done)(std::move(states));
+      });
+  size_t i = 0;
+  for (auto& [shard, names] : by_shard) {
+    std::vector<std::string> args = {"rooms_presence"};
+    args.insert(args.end(), names.begin(), names.end());
+    Call(shard, std::move(args),
+         [step = gather->Step(i++)](Reply reply) mutable { std::move(step)(std::move(reply)); });
+  }
+}
+
+// --- Operations ----------------------------------------------------------------------------
+
+void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
+                             Done<ConnectResult> done) {
+  Call(ShardOf(request.session), {"ended_check", request.session, Ms(now)},
+       [this, request, now, done = std::move(done)](Reply ended) mutable {
+         if (!ended.ok()) {
+           std::move(done)(ended.status());
+           return;
+         }
+         if (Int(*ended, 0) == 1) {
+           std::move(done)(SessionLoggedOut());
+           return;
+         }
+         Call(ShardOf(request.user),
+              {"claim", request.user, request.session, absl::StrCat(request.new_epoch), Ms(now),
+               Ms(chat_.user_idle_expiry), request.holder_parked ? "1" : "0",
+               request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst)},
+              [this, request, now, done = std::move(done)](Reply claim) mutable {
+                if (!claim.ok()) {
+                  std::move(done)(claim.status());
+                  return;
+                }
+                const std::string& what = Word(*claim, 0);
+                if (what == "held") {
+                  std::move(done)(NameHeld(request.user));
+                  return;
+                }
+                if (what == "draining") {
+                  std::move(done)(BrokerDraining());
+                  return;
+                }
+                if (what != "resumed" && what != "created") {
+                  std::move(done)(Unexpected("claim", *claim));
+                  return;
+                }
+                const bool created = what == "created";
+                const std::vector<std::string> rooms = claim->elements.size() > 4
+                                                           ? Strings(claim->elements[4])
+                                                           : std::vector<std::string>{};
+                // What is left to do: a resumed user back online in its rooms; a new one the
+                // replaced holder's rooms left, then the lobby joined.
+                auto finish = [this, user = request.user, created,
+                               done = std::move(done)](absl::Status status) mutable {
+                  if (!status.ok()) {
+                    std::move(done)(status);
+                    return;
+                  }
+                  Call(ShardOf(user), {"user_info", user},
+                       [this, user, created, done = std::move(done)](Reply info) mutable {
+                         if (!info.ok()) {
+                           std::move(done)(info.status());
+                           return;
+                         }
+                         if (Word(*info, 0) != "ok") {
+                           std::move(done)(NotConnected(user));
+                           return;
+                         }
+                         ConnectResult result;
+                         result.created = created;
+                         result.epoch = Uint(*info, 1);
+                         result.cursor = Uint(*info, 2);
+                         Call(ShardOf(user), {"rooms_of", user},
+                              [this, result, done = std::move(done)](Reply rooms) mutable {
+                                if (!rooms.ok()) {
+                                  std::move(done)(rooms.status());
+                                  return;
+                                }
+                                PresenceOf(
+                                    rooms->elements.size() > 1 ? Strings(rooms->elements[1])
+                                                               : std::vector<std::string>{},
+                                    [result, done = std::move(done)](
+                                        absl::StatusOr<std::vector<RoomState>> states) mutable {
+                                      if (!states.ok()) {
+                                        std::move(done)(states.status());
+                                        return;
+                                      }
+                                      for (RoomState& state : *states) {
+                                        result.presence.push_back(std::move(state.info));
+                                      }
+                                      std::move(done)(std::move(result));
+                                    });
+                              });
+                       });
+                };
+                if (!created) {
+                  if (Int(*claim, 3) == 1) {
+                    SetOnline(rooms, {request.user}, true, std::move(finish));
+                  } else {
+                    std::move(finish)(absl::OkStatus());
+                  }
+                  return;
+                }
+                auto join_lobby = [this, user = request.user, now,
+                                   finish = std::move(finish)](absl::Status status) mutable {
+                  if (!status.ok()) {
+                    std::move(finish)(status);
+                    return;
+                  }
+                  JoinRoom(user, std::string(kLobby), now,
+                           [finish = std::move(finish)](absl::StatusOr<JoinResult> joined) mutable {
+                             std::move(finish)(joined.status());
+                           });
+                };
+                // The replaced holder leaves its rooms (its keys are gone already).
+                auto all = AllOf(rooms.size(), std::move(join_lobby));
+                for (size_t i = 0; i < rooms.size(); ++i) {
+                  LeaveRoom(request.user, rooms[i], now, /*user_side=*/false,
+                            AsStatusStep(all->Step(i)));
+                }
+              });
+       });
+}
+
+void RedisChatStore::Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
+                                StatusDone done) {
+  RemoveUser(
+      std::string(user), std::string(session), now,
+      [this, session = std::string(session), now,
+       done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          std::move(done)(status);
+          return;
+        }
+        Call(ShardOf(session), {"ended_record", session, Ms(now), Ms(chat_.ended_session_memory)},
+             [done = std::move(done)](Reply reply) mutable { std::move(done)(reply.status()); });
+      });
+}
+
+void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
+                             Done<StorePublish> done) {
+  const PublishInput& input = request.input;
+  Call(ShardOf(input.sender),
+       {"publish_check", input.sender, input.idempotency_key, Ms(now),
+        absl::StrCat(chat_.publish_rate), absl::StrCat(chat_.publish_burst)},
+       [this, request, now, done = std::move(done)](Reply check) mutable {
+         const PublishInput& input = request.input;
+         if (!check.ok()) {
+           std::move(done)(check.status());
+           return;
+         }
+         const std::string& what = Word(*check, 0);
+         StorePublish answer;
+         if (what == "missing") {
+           std::move(done)(NotConnected(input.sender));
+           return;
+         }
+         if (what == "dup") {
+           absl::StatusOr<MessagePtr> message = MessageFromPairs(check->elements[1]);
+           if (!message.ok()) {
+             std::move(done)(message.status());
+             return;
+           }
+           uint32_t recipients = 0;
+           const RedisReply& pairs = check->elements[1];
+           for (size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
+             if (pairs.elements[i].str == "n") {
+               absl::SimpleAtoi(pairs.elements[i + 1].str, &recipients);
+             }
+           }
+           answer.result = PublishResult{*message, recipients, true};
+           std::move(done)(std::move(answer));
+           return;
+         }
+         if (what == "limited") {
+           double ms = 0;
+           absl::SimpleAtod(Word(*check, 1), &ms);
+           answer.limited_for = absl::Milliseconds(ms);
+           if (answer.limited_for <= absl::ZeroDuration())
+             answer.limited_for = absl::Nanoseconds(1);
+           std::move(done)(std::move(answer));
+           return;
+         }
+         // Stored: the first answer to the key is recorded once every recipient has it.
+         auto record = [this, input, now, done = std::move(done)](
+                           MessagePtr message, absl::StatusOr<uint32_t> recipients,
+                           bool again) mutable {
+           if (!recipients.ok()) {
+             std::move(done)(recipients.status());
+             return;
+           }
+           StorePublish answer;
+           answer.result = PublishResult{message, *recipients, again};
+           if (input.idempotency_key.empty()) {
+             std::move(done)(std::move(answer));
+             return;
+           }
+           std::vector<std::string> args = {"idem_record",
+                                            input.sender,
+                                            input.idempotency_key,
+                                            Ms(now),
+                                            Ms(chat_.idempotency_window),
+                                            absl::StrCat(*recipients)};
+           Append(args, MessageValues(*message));
+           Call(ShardOf(input.sender), std::move(args),
+                [answer = std::move(answer), done = std::move(done)](Reply reply) mutable {
+                  if (!reply.ok()) {
+                    std::move(done)(reply.status());
+                  } else {
+                    std::move(done)(std::move(answer));
+                  }
+                });
+         };
+         if (!input.room.empty()) {
+           std::vector<std::string> args = {"room_sequence",
+                                            input.room,
+                                            input.sender,
+                                            input.idempotency_key,
+                                            Ms(now),
+                                            Ms(chat_.idempotency_window),
+                                            absl::StrCat(chat_.history),
+                                            absl::StrCat(options_.room_log)};
+           Append(args, MessageValues(*request.message));
+           Call(ShardOf(input.room), std::move(args),
+                [this, input, message = request.message,
+                 record = std::move(record)](Reply sequenced) mutable {
+                  if (!sequenced.ok()) {
+                    record(message, sequenced.status(), false);
+                    return;
+                  }
+                  const std::string& what = Word(*sequenced, 0);
+                  if (what == "no_room") {
+                    record(message, NoSuchRoom(input.room), false);
+                    return;
+                  }
+                  if (what == "not_member") {
+                    record(message, NotAMember(input.sender, input.room), false);
+                    return;
+                  }
+                  const bool again = what == "again";
+                  if (again) {
+                    // Sequenced by an earlier try that failed part-way: finish delivering it.
+                    std::vector<std::string> values(sequenced->elements.size() - 2);
+                    for (size_t i = 2; i < sequenced->elements.size(); ++i) {
+                      values[i - 2] = sequenced->elements[i].str;
+                    }
+                    absl::StatusOr<MessagePtr> stored = MessageFromValues(values);
+                    if (!stored.ok()) {
+                      record(message, stored.status(), false);
+                      return;
+                    }
+                    message = *stored;
+                  }
+                  DeliverLine(input.room, static_cast<uint64_t>(Int(*sequenced, 1)),
+                              MessageValues(*message),
+                              [message, again, record = std::move(record)](
+                                  absl::StatusOr<uint32_t> recipients) mutable {
+                                record(message, std::move(recipients), again);
+                              });
+                });
+           return;
+         }
+         // A direct message: the recipient's queue, then the sender's own copy; markers make a
+         // retry with the same key append neither twice.
+         const std::string key = input.idempotency_key;
+         auto marker = [&](const std::string& owner) {
+           return key.empty() ? std::string()
+                              : absl::StrCat("pd:", owner, ":", input.sender, ":", key);
+         };
+         const std::string sender_marker = marker(input.sender);
+         AppendToUser(input.to_user, marker(input.to_user), MessageValues(*request.message), now,
+                      [this, input, sender_marker, now, message = request.message,
+                       record = std::move(record)](absl::Status status) mutable {
+                        if (!status.ok()) {
+                          record(message, status, false);
+                          return;
+                        }
+                        if (input.to_user == input.sender) {
+                          record(message, 1u, false);
+                          return;
+                        }
+                        AppendToUser(
+                            input.sender, sender_marker, MessageValues(*message), now,
+                            [message, record = std::move(record)](absl::Status status) mutable {
+                              if (!status.ok()) {
+                                record(message, status, false);
+                              } else {
+                                record(message, 2u, false);
+                              }
+                            });
+                      });
+       });
+}
+
+void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
+                          Done<StoreRead> done) {
+  Call(ShardOf(input.user),
+       {"read", input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
+        input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now)},
+       [this, input, done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         const std::string& what = Word(*reply, 0);
+         if (what == "missing") {
+           std::move(done)(NotConnected(input.user));
+           return;
+         }
+         if (what == "beyond") {
+           std::move(done)(CursorBeyondNewest(input.cursor, Uint(*reply, 1), Uint(*reply, 2)));
+           return;
+         }
+         if (what != "ok" || reply->elements.size() < 9) {
+           std::move(done)(Unexpected("read", *reply));
+           return;
+         }
+         auto read = std::make_shared<StoreRead>();
+         read->epoch = Uint(*reply, 1);
+         read->epoch_changed = Int(*reply, 2) == 1;
+         read->read.gap = Int(*reply, 3) == 1;
+         read->read.missed = Int(*reply, 4);
+         read->read.cursor = Int(*reply, 5);
+         const bool went_online = Int(*reply, 6) == 1;
+         read->rooms = Strings(reply->elements[7]);
+         std::sort(read->rooms.begin(), read->rooms.end());
+         for (const RedisReply& entry : reply->elements[8].elements) {
+           if (entry.elements.size() != 2) continue;
+           uint64_t seq = 0;
+           absl::SimpleAtoi(entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq);
+           absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
+           if (!message.ok()) {
+             std::move(done)(message.status());
+             return;
+           }
+           read->read.messages.push_back({seq, *std::move(message)});
+         }
+         auto presence = [this, input, read, done = std::move(done)](absl::Status status) mutable {
+           if (!status.ok()) {
+             std::move(done)(status);
+             return;
+           }
+           if (!input.watch_presence) {
+             std::move(done)(std::move(*read));
+             return;
+           }
+           PresenceOf(read->rooms, [input, read, done = std::move(done)](
+                                       absl::StatusOr<std::vector<RoomState>> states) mutable {
+             if (!states.ok()) {
+               std::move(done)(states.status());
+               return;
+             }
+             for (RoomState& state : *states) {
+               auto known = input.presence_versions.find(state.info.room);
+               const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
+               if (state.published_version > version) read->presence_news = true;
+               if (version != state.info.presence.version) {
+                 read->presence.push_back(std::move(state.info));
+               }
+             }
+             std::move(done)(std::move(*read));
+           });
+         };
+         if (went_online) {
+           SetOnline(read->rooms, {input.user}, true, std::move(presence));
+         } else {
+           std::move(presence)(absl::OkStatus());
+         }
+       });
+}
+
+void RedisChatStore::Join(absl::string_view user, absl::string_view room, absl::Time now,
+                          Done<JoinResult> done) {
+  JoinRoom(std::string(user), std::string(room), now, std::move(done));
+}
+
+void RedisChatStore::Leave(absl::string_view user, absl::string_view room, absl::Time now,
+                           StatusDone done) {
+  Call(ShardOf(user), {"is_member", std::string(user), std::string(room)},
+       [this, user = std::string(user), room = std::string(room), now,
+        done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         if (Word(*reply, 0) == "missing") {
+           std::move(done)(NotConnected(user));
+           return;
+         }
+         if (Int(*reply, 1) != 1) {
+           std::move(done)(NotAMember(user, room));
+           return;
+         }
+         LeaveRoom(user, room, now, /*user_side=*/true, std::move(done));
+       });
+}
+
+void RedisChatStore::History(absl::string_view room, size_t limit,
+                             Done<std::vector<MessagePtr>> done) {
+  Call(ShardOf(room), {"history", std::string(room), absl::StrCat(limit)},
+       [room = std::string(room), done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         if (Word(*reply, 0) == "no_room") {
+           std::move(done)(NoSuchRoom(room));
+           return;
+         }
+         std::vector<MessagePtr> messages;
+         if (reply->elements.size() > 1) {
+           for (const RedisReply& entry : reply->elements[1].elements) {
+             if (entry.elements.size() != 2) continue;
+             absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
+             if (!message.ok()) {
+               std::move(done)(message.status());
+               return;
+             }
+             messages.push_back(*std::move(message));
+           }
+         }
+         std::reverse(messages.begin(), messages.end());  // oldest first
+         std::move(done)(std::move(messages));
+       });
+}
+
+void RedisChatStore::Members(absl::string_view room, const MembersQuery& query,
+                             Done<MembersResult> done) {
+  const size_t limit = query.limit == 0 ? kDefaultMembersPage : query.limit;
+  Call(ShardOf(room),
+       {"members", std::string(room), absl::StrCat(limit), query.after,
+        query.online_only ? "1" : "0", query.prefix},
+       [room = std::string(room), done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         if (Word(*reply, 0) == "no_room") {
+           std::move(done)(NoSuchRoom(room));
+           return;
+         }
+         if (reply->elements.size() < 8) {
+           std::move(done)(Unexpected("members", *reply));
+           return;
+         }
+         MembersResult result;
+         result.page.next_after = Word(*reply, 1);
+         const RedisReply& names = reply->elements[2];
+         const RedisReply& online = reply->elements[3];
+         for (size_t i = 0; i < names.elements.size(); ++i) {
+           result.page.members.push_back({names.elements[i].str, Int(online, i) == 1});
+         }
+         result.presence.version = Int(*reply, 4);
+         result.presence.members = Int(*reply, 5);
+         result.presence.online = Int(*reply, 6);
+         result.presence.mode = Int(*reply, 7) == 1 ? PresenceMode::kCounts : PresenceMode::kEvents;
+         std::move(done)(std::move(result));
+       });
+}
+
+void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {
+  Call(ShardOf(user), {"rooms_of", std::string(user)},
+       [this, user = std::string(user), done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         if (Word(*reply, 0) == "missing") {
+           std::move(done)(NotConnected(user));
+           return;
+         }
+         PresenceOf(
+             Strings(reply->elements[1]),
+             [done = std::move(done)](absl::StatusOr<std::vector<RoomState>> states) mutable {
+               if (!states.ok()) {
+                 std::move(done)(states.status());
+                 return;
+               }
+               std::vector<RoomPresenceInfo> rooms;
+               for (RoomState& state : *states) rooms.push_back(std::move(state.info));
+               std::move(done)(std::move(rooms));
+             });
+       });
+}
+
+void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
+                           Done<SweepResult> done) {
+  // First the polls parked here count as activity, on their users' shards.
+  std::vector<std::vector<std::string>> touch(connections_.size());
+  for (std::string& user : parked) touch[ShardOf(user)].push_back(std::move(user));
+  auto scan = [this, now, done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) {
+      std::move(done)(status);
+      return;
+    }
+    auto gather = Gather<RedisReply>::Make(
+        connections_.size(),
+        [this, now, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> swept) mutable {
+          if (!swept.ok()) {
+            std::move(done)(swept.status());
+            return;
+          }
+          std::vector<std::string> expired;
+          absl::btree_map<std::string, std::vector<std::string>> offline_by_room;
+          SweepResult result;
+          for (const RedisReply& shard : *swept) {
+            if (shard.elements.size() < 3) continue;
+            for (const RedisReply& user : shard.elements[0].elements) expired.push_back(user.str);
+            const RedisReply& offline = shard.elements[1];
+            const RedisReply& rooms = shard.elements[2];
+            result.went_offline += offline.elements.size();
+            for (size_t i = 0; i < offline.elements.size() && i < rooms.elements.size(); ++i) {
+              for (const RedisReply& room : rooms.elements[i].elements) {
+                offline_by_room[room.str].push_back(offline.elements[i].str);
+              }
+            }
+          }
+          result.expired = expired.size();
+          // Each room's version bumps once however many of its members went offline.
+          auto all = AllOf(offline_by_room.size() + expired.size(),
+                           [result, done = std::move(done)](absl::Status status) mutable {
+                             if (!status.ok()) {
+                               std::move(done)(status);
+                             } else {
+                               std::move(done)(result);
+                             }
+                           });
+          size_t i = 0;
+          for (auto& [room, users] : offline_by_room) {
+            SetOnline({room}, users, false, AsStatusStep(all->Step(i++)));
+          }
+          for (const std::string& user : expired) {
+            RemoveUser(user, "", now, [step = all->Step(i++)](absl::Status status) mutable {
+              if (absl::IsNotFound(status)) status = absl::OkStatus();  // gone meanwhile
+              AsStatusStep(std::move(step))(status);
+            });
+          }
+        });
+    for (size_t shard = 0; shard < connections_.size(); ++shard) {
+      Call(
+          shard, {"sweep", Ms(now), Ms(chat_.presence_window), Ms(chat_.user_idle_expiry)},
+          [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
+    }
+  };
+  auto all = AllOf(connections_.size(), std::move(scan));
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    std::vector<std::string> args = {"touch", Ms(now)};
+    Append(args, std::move(touch[shard]));
+    Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
+      AsStatusStep(std::move(step))(reply.status());
+    });
+  }
+}
+
+void RedisChatStore::PublishDuePresence(absl::Time now, StatusDone done) {
+  auto gather = Gather<RedisReply>::Make(
+      connections_.size(),
+      [this, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+        if (!replies.ok()) {
+          std::move(done)(replies.status());
+          return;
+        }
+        for (const RedisReply& reply : *replies) presence_notifies_ += Int(reply, 0);
+        std::move(done)(absl::OkStatus());
+      });
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    Call(shard,
+         {"presence_due", Ms(now), Ms(chat_.presence_notify_interval),
+          absl::StrCat(kPresenceWakeMembers)},
+         [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
+  }
+}
+
+}  // namespace parley::broker::redis

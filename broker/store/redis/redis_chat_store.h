@@ -1,0 +1,139 @@
+#ifndef PARLEY_BROKER_STORE_REDIS_REDIS_CHAT_STORE_H_
+#define PARLEY_BROKER_STORE_REDIS_REDIS_CHAT_STORE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "broker/core/chat_options.h"
+#include "broker/core/chat_store.h"
+#include "broker/core/message_id_generator.h"
+#include "broker/store/redis/redis_address.h"
+#include "broker/store/redis/redis_connection.h"
+#include "broker/store/redis/redis_link.h"
+#include "broker/store/redis/redis_loop.h"
+#include "broker/store/redis/redis_reply.h"
+#include "broker/store/redis/redis_script.h"
+#include "broker/store/redis/redis_subscriber.h"
+
+namespace parley::broker::redis {
+
+struct RedisChatStoreOptions {
+  std::vector<RedisAddress> shards;  // independent primaries, in the same order on every broker
+  std::string password;              // never logged
+  absl::Duration timeout = absl::Seconds(2);  // per round trip
+  size_t room_log = 10'000;  // room lines kept for shards catching up on room order
+};
+
+// The chat state in Redis, shared by every broker that names the same shards: the layout and
+// the scripts are in docs/architecture.md ("The Redis store") and chat.lua. Each operation is
+// a few script calls, one per shard it touches, chained on the Redis loop thread; the listener
+// hears of changes from the shards' `parley:notify` channels, whoever made them, and is told
+// to Resync after every (re)subscription.
+//
+// Thread-safe: operations from any thread; every `done` and listener call runs on the loop
+// thread.
+class RedisChatStore final : public ChatStore {
+ public:
+  RedisChatStore(ChatOptions chat, RedisChatStoreOptions options);
+  ~RedisChatStore() override;  // Stop()
+
+  // Every shard's command and subscriber connections are up.
+  bool healthy() const;
+  // Runs `done` on the loop thread once every notification published on every shard before
+  // this call has reached the listener (a marker published behind them has come back from each
+  // shard): tests see the wakes of what they did before they look.
+  void AfterNotifications(absl::AnyInvocable<void()> done);
+  const RedisConnectionCounters& counters() const { return counters_; }
+
+  void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
+  void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
+  void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
+                  StatusDone done) override;
+  void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) override;
+  void Read(const ReadInput& input, size_t max_messages, absl::Time now,
+            Done<StoreRead> done) override;
+  void Join(absl::string_view user, absl::string_view room, absl::Time now,
+            Done<JoinResult> done) override;
+  void Leave(absl::string_view user, absl::string_view room, absl::Time now,
+             StatusDone done) override;
+  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done) override;
+  void Members(absl::string_view room, const MembersQuery& query,
+               Done<MembersResult> done) override;
+  void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
+  void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
+  void PublishDuePresence(absl::Time now, StatusDone done) override;
+  void Stop() override;
+  void Stats(Done<StoreStats> done) override;
+  std::vector<size_t> QueueDepths() override { return {}; }  // not kept per user in Redis
+
+ private:
+  using Reply = absl::StatusOr<RedisReply>;
+  using ReplyDone = absl::AnyInvocable<void(Reply)>;
+
+  size_t ShardOf(absl::string_view name) const;
+  // One chat.lua operation on one shard.
+  void Call(size_t shard, std::vector<std::string> args, ReplyDone done);
+  MessagePtr MakeLine(MessageKind kind, absl::string_view room, absl::string_view user,
+                      absl::Time now);
+
+  // The steps operations share. Each runs its `done` once, on the loop thread.
+  // A room line with room seq `n` to every member, on every shard, in room order; answers how
+  // many members got it.
+  void DeliverLine(const std::string& room, uint64_t n, std::vector<std::string> values,
+                   Done<uint32_t> done);
+  void DeliverOnShard(size_t shard, const std::string& room, uint64_t n,
+                      std::vector<std::string> values, int attempts, Done<uint32_t> done);
+  // One message to one user's queue; `marker` (may be empty) makes a retry append nothing.
+  // NOT_FOUND if the user is gone.
+  void AppendToUser(const std::string& user, const std::string& marker,
+                    std::vector<std::string> values, absl::Time now, StatusDone done);
+  void JoinRoom(const std::string& user, const std::string& room, absl::Time now,
+                Done<JoinResult> done);
+  // The room's side of leaving (and the LEAVE line), then the user's side if `user_side`.
+  void LeaveRoom(const std::string& user, const std::string& room, absl::Time now, bool user_side,
+                 StatusDone done);
+  // Removes the user (its session must match unless empty) and has it leave its rooms.
+  void RemoveUser(const std::string& user, const std::string& session, absl::Time now,
+                  StatusDone done);
+  void SetOnline(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
+                 bool online, StatusDone done);
+  // Live and published presence of these rooms (sorted; rooms that are gone left out).
+  struct RoomState {
+    RoomPresenceInfo info;
+    uint64_t published_version = 0;
+  };
+  void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
+  void OnNotification(absl::string_view payload);
+
+  const ChatOptions chat_;
+  const RedisChatStoreOptions options_;
+  const RedisScript script_;
+  MessageIdGenerator ids_;
+  ChatStoreListener* listener_ = nullptr;
+  RedisConnectionCounters counters_;
+  RedisLoop loop_;
+  std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
+  std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard
+  std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> presence_notifies_{0};
+  // Loop thread only: AfterNotifications markers not yet back from every shard.
+  struct Marker {
+    size_t shards_left = 0;
+    absl::AnyInvocable<void()> done;
+  };
+  uint64_t next_marker_ = 0;
+  absl::flat_hash_map<uint64_t, Marker> markers_;
+};
+
+}  // namespace parley::broker::redis
+
+#endif  // PARLEY_BROKER_STORE_REDIS_REDIS_CHAT_STORE_H_
