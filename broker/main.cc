@@ -2,14 +2,17 @@
 // down gracefully.
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "broker/core/clock.h"
 #include "broker/server/broker_server.h"
+#include "broker/store/redis/redis_address.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/program.h"
@@ -56,6 +59,14 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
           "over brokers added since; its calls get 3 more minutes (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
           "On SIGTERM: how long in-flight calls may take before they are cancelled.");
+ABSL_FLAG(std::string, redis, "",
+          "Keep the chat state in Redis: HOST:PORT[,HOST:PORT...], each an independent primary "
+          "(a shard), in the same order on every broker. Empty: in this process's memory.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password (else $PARLEY_REDIS_PASSWORD; else none).");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
+          "Longest a Redis round trip may take before the call fails (and the connection, if "
+          "nothing came back, is made again).");
 
 namespace {
 
@@ -63,6 +74,34 @@ using parley::Log;
 using parley::LogLevel;
 
 bool Positive(absl::Duration d) { return d > absl::ZeroDuration(); }
+
+// --redis and its password, which comes from a file or the environment, never a flag's value
+// (a command line is visible to every local user), and is never logged.
+void RedisFromFlags(parley::broker::redis::RedisChatStoreOptions* redis,
+                    std::vector<std::string>* errors) {
+  const std::string shards = absl::GetFlag(FLAGS_redis);
+  redis->timeout = absl::GetFlag(FLAGS_redis_timeout);
+  if (!Positive(redis->timeout)) errors->push_back("--redis_timeout must be positive");
+  if (shards.empty()) return;
+  absl::StatusOr<std::vector<parley::broker::redis::RedisAddress>> addresses =
+      parley::broker::redis::ParseRedisAddresses(shards);
+  if (!addresses.ok()) {
+    errors->push_back(std::string(addresses.status().message()));
+    return;
+  }
+  redis->shards = *std::move(addresses);
+  const std::string password_file = absl::GetFlag(FLAGS_redis_password_file);
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in) {
+      errors->push_back(absl::StrCat("--redis_password_file: cannot read ", password_file));
+      return;
+    }
+    std::getline(in, redis->password);  // the first line; a trailing newline is not part of it
+  } else if (const char* password = std::getenv("PARLEY_REDIS_PASSWORD")) {
+    redis->password = password;
+  }
+}
 
 // Reads and checks the flags; exits with status 2 and a message on a bad value.
 parley::broker::BrokerServerOptions OptionsFromFlags() {
@@ -138,6 +177,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   if (!Positive(chat.idempotency_window)) {
     errors.push_back("--idempotency_window must be positive");
   }
+  RedisFromFlags(&options.redis, &errors);
   if (!errors.empty()) {
     for (const std::string& error : errors) absl::FPrintF(stderr, "parley-broker: %s\n", error);
     std::exit(2);
@@ -170,6 +210,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   Log(LogLevel::kInfo, "listening", {{"addr", options.listen}, {"port", (*broker)->port()}});
+  std::string shards;
+  for (const auto& shard : options.redis.shards) {
+    absl::StrAppend(&shards, shards.empty() ? "" : ",", shard.ToString());
+  }
+  Log(LogLevel::kInfo, "store",
+      {{"store", shards.empty() ? "memory" : "redis"}, {"redis", shards.empty() ? "-" : shards}});
   if ((*broker)->metrics_port() != 0) {
     Log(LogLevel::kInfo, "metrics_listening",
         {{"addr", options.metrics_listen}, {"metrics_port", (*broker)->metrics_port()}});

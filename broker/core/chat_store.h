@@ -132,6 +132,10 @@ class ChatStore {
   virtual ~ChatStore() = default;
 
   virtual void SetListener(ChatStoreListener* listener) = 0;
+  // Whether the store can serve now (Redis: every shard reachable). A broker whose store is not
+  // ready reports NOT_SERVING for parley.v1.Broker, so it is taken out of rotation, not
+  // restarted.
+  virtual bool ready() const = 0;
 
   // Resumes the session's own hold of the user, or creates the user (a new queue with
   // new_epoch, in the lobby), replacing a holder idle for longer than user_idle_expiry.

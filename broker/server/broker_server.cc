@@ -10,6 +10,7 @@
 #include "broker/server/poll_call.h"
 #include "broker/server/unary_call.h"
 #include "broker/store/memory/memory_chat_store.h"
+#include "common/log.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace parley::broker {
@@ -21,6 +22,14 @@ constexpr int kPollCallsPerQueue = 8;    // requests kept open so bursts of poll
 constexpr int kStreamCallsPerQueue = 1;  // a frontend opens its few streams once
 constexpr int kUnaryCallsPerQueue = 2;
 constexpr char kServiceName[] = "parley.v1.Broker";
+
+std::unique_ptr<ChatStore> MakeStore(const BrokerServerOptions& options) {
+  if (options.make_store) return options.make_store(options.chat);
+  if (!options.redis.shards.empty()) {
+    return std::make_unique<redis::RedisChatStore>(options.chat, options.redis);
+  }
+  return std::make_unique<MemoryChatStore>(options.chat);
+}
 
 template <typename Request, typename Response>
 using HandlerOf = typename UnaryCall<Request, Response>::Handler;
@@ -41,8 +50,7 @@ struct BrokerServer::UnaryHandlers {
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
     : options_(options),
-      store_(options.make_store ? options.make_store(options.chat)
-                                : std::make_unique<MemoryChatStore>(options.chat)),
+      store_(MakeStore(options)),
       state_(options.chat, clock, store_.get()),
       metrics_(&state_),
       handlers_(&state_) {
@@ -122,7 +130,8 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   }
   grpc::HealthCheckServiceInterface* health = broker->server_->GetHealthCheckService();
   health->SetServingStatus(true);
-  health->SetServingStatus(kServiceName, true);
+  broker->store_ready_ = broker->store_->ready();
+  health->SetServingStatus(kServiceName, broker->store_ready_);
   for (auto& cq : broker->queues_) {
     broker->StartCalls(cq.get());
     broker->queue_threads_.emplace_back(&BrokerServer::DrainQueue, broker.get(), cq.get());
@@ -197,7 +206,19 @@ void BrokerServer::RunTimers() {
     absl::Notification published;
     state_.PublishDuePresence([&](absl::Status) { published.Notify(); });
     published.WaitForNotification();
+    UpdateReadiness();
   }
+}
+
+void BrokerServer::UpdateReadiness() {
+  const bool ready = store_->ready();
+  if (ready == store_ready_) return;
+  store_ready_ = ready;
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shutdown_begun_) return;  // NOT_SERVING already, for good
+  server_->GetHealthCheckService()->SetServingStatus(kServiceName, ready);
+  Log(ready ? LogLevel::kInfo : LogLevel::kWarning, "store_readiness",
+      {{"service", kServiceName}, {"health", ready ? "SERVING" : "NOT_SERVING"}});
 }
 
 void BrokerServer::BeginShutdown() {

@@ -24,6 +24,7 @@
 #include "broker/server/poll_stream_call.h"
 #include "broker/server/poll_stream_registry.h"
 #include "broker/server/rpc_handlers.h"
+#include "broker/store/redis/redis_chat_store.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -51,8 +52,11 @@ struct BrokerServerOptions {
   // TLS (common/grpc_tls.h); null: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   ChatOptions chat;
-  // Makes the store the chat state lives in; unset: MemoryChatStore. (Tests run the broker
-  // over a store that answers later, as one with round trips does.)
+  // Redis shards to keep the chat state in (shared with every broker naming the same ones);
+  // none: this process's memory.
+  redis::RedisChatStoreOptions redis;
+  // Makes the store instead (tests run the broker over a store that answers later, as one
+  // with round trips does); unset: by `redis`.
   std::function<std::unique_ptr<ChatStore>(const ChatOptions&)> make_store;
 };
 
@@ -93,8 +97,13 @@ class BrokerServer {
   BrokerServer(const BrokerServerOptions& options, const Clock* clock);
   void StartCalls(grpc::ServerCompletionQueue* cq);
   void DrainQueue(grpc::ServerCompletionQueue* cq);
-  // The sweeper thread: ChatState::Sweep every sweep_interval, PublishDuePresence every tick.
+  // The sweeper thread: ChatState::Sweep every sweep_interval, PublishDuePresence and the
+  // store's readiness every tick.
   void RunTimers();
+  // parley.v1.Broker is SERVING while the store is ready (and the broker not shutting down);
+  // the overall health stays SERVING, so a broker cut off from Redis is taken out of rotation
+  // but not restarted.
+  void UpdateReadiness();
 
   const BrokerServerOptions options_;
   std::unique_ptr<ChatStore> store_;
@@ -106,6 +115,7 @@ class BrokerServer {
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> queue_threads_;
   std::thread sweeper_;
+  bool store_ready_ = false;  // as parley.v1.Broker's health last said; sweeper thread only
   absl::Notification stop_sweeper_;
   CompletionQueueGate gate_;
   std::atomic<int64_t> live_poll_calls_{0};

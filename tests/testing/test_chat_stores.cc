@@ -41,6 +41,7 @@ class AnsweringLaterStore final : public ChatStore {
   }
 
   void SetListener(broker::ChatStoreListener* listener) override { inner_.SetListener(listener); }
+  bool ready() const override { return true; }
   void Connect(const broker::ConnectRequest& request, absl::Time now,
                Done<broker::ConnectResult> done) override {
     Later([this, request, now, done = std::move(done)]() mutable {
@@ -155,6 +156,7 @@ class OwnRedisStore final : public ChatStore {
   }
 
   void SetListener(broker::ChatStoreListener* listener) override { store_.SetListener(listener); }
+  bool ready() const override { return store_.ready(); }
   void Connect(const broker::ConnectRequest& request, absl::Time now,
                Done<broker::ConnectResult> done) override {
     store_.Connect(request, now, std::move(done));

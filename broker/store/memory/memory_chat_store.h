@@ -35,6 +35,7 @@ class MemoryChatStore final : public ChatStore {
   explicit MemoryChatStore(ChatOptions options);
 
   void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
+  bool ready() const override { return true; }
   void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
   void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                   StatusDone done) override;

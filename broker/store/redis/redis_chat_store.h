@@ -55,6 +55,7 @@ class RedisChatStore final : public ChatStore {
   const RedisConnectionCounters& counters() const { return counters_; }
 
   void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
+  bool ready() const override { return healthy(); }
   void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
   void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                   StatusDone done) override;

@@ -78,7 +78,8 @@ class PollConformanceTest : public ::testing::TestWithParam<std::tuple<bool, Tes
 INSTANTIATE_TEST_SUITE_P(
     UnaryAndStream, PollConformanceTest,
     ::testing::Combine(::testing::Bool(),
-                       ::testing::Values(TestStore::kMemory, TestStore::kMemoryAnsweringLater)),
+                       ::testing::Values(TestStore::kMemory, TestStore::kMemoryAnsweringLater,
+                                         TestStore::kRedis)),
     [](const auto& info) {
       return std::string(std::get<0>(info.param) ? "Stream" : "Unary") +
              ::parley::testing::TestStoreName(
