@@ -6,7 +6,8 @@
 // and says why.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 import {fileURLToPath} from 'node:url';
@@ -154,11 +155,41 @@ test('docker-compose.yml validates with Debian\'s docker-compose', () => {
                /^PARLEY_SESSION_SECRET=.{16,}$/m);
 });
 
-// Starts `binary` with `argv` (ports moved to 0 so tests never clash) and waits until it
-// listens: every flag the deploy files pass exists and is valid.
+test('the Redis compose file validates on top of the default one: Redis on a volume, two brokers sharing it', () => {
+  const files = ['-f', path.join(ROOT, 'docker-compose.yml'), '-f', path.join(ROOT, 'deploy/compose/redis.yml')];
+  const result = spawnSync('docker-compose', [...files, 'config'], {encoding: 'utf8', cwd: ROOT});
+  assert.equal(result.status, 0, result.stderr);
+  const compose = parse(result.stdout);
+  assert.ok(compose.services.broker.command.includes('--redis=redis:6379'));
+  assert.equal(compose.services.broker.deploy.replicas, 2);
+  assert.equal(compose.services.broker.depends_on.redis.condition, 'service_healthy');
+  assert.ok(compose.services.frontend.command.includes('--broker=dns:///broker:50051'));
+  assert.ok(compose.services.redis.volumes.some((v) => (v.target ?? v.split(':')[1]) === '/data'));
+  assert.equal(compose.services.redis.ports, undefined, 'Redis is not published outside compose');
+  // One password, where Redis and the brokers read it; never on a command line.
+  const conf = readFileSync(path.join(ROOT, 'deploy/compose/redis.conf'), 'utf8');
+  const env = readFileSync(path.join(ROOT, 'deploy/compose/redis.env'), 'utf8');
+  const password = env.match(/^PARLEY_REDIS_PASSWORD=(.+)$/m)[1];
+  assert.match(conf, new RegExp(`^requirepass ${password}$`, 'm'));
+  assert.match(conf, /^appendonly yes$/m);
+  assert.match(conf, /^maxmemory-policy noeviction$/m);
+  for (const service of Object.values(compose.services)) {
+    assert.ok(!(service.command ?? []).join(' ').includes(password));
+  }
+});
+
+// A stand-in for the password file the manifests mount.
+const PASSWORD_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'parley-deploy-')), 'password');
+writeFileSync(PASSWORD_FILE, 'stand-in\n');
+
+// Starts `binary` with `argv` (ports moved to 0 so tests never clash, servers it would reach
+// moved to a closed port, files it reads to stand-ins) and waits until it listens: every flag
+// the deploy files pass exists and is valid.
 async function startsWith(binary, argv) {
   const local = argv.map((a) => a.replace(/=0\.0\.0\.0:\d+$/, '=127.0.0.1:0')
-                                  .replace(/^--broker=\S+$/, '--broker=127.0.0.1:1'));
+                                  .replace(/^--broker=\S+$/, '--broker=127.0.0.1:1')
+                                  .replace(/^--redis=\S+$/, '--redis=127.0.0.1:1')
+                                  .replace(/^--redis_password_file=\S+$/, `--redis_password_file=${PASSWORD_FILE}`));
   const program = new Program(path.basename(binary), [binary, ...local]);
   try {
     await program.port;
@@ -174,16 +205,21 @@ test('the command lines in compose, the Kubernetes manifests and the Dockerfile 
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
   await startsWith(BINARIES.broker, compose.services.broker.command);
   await startsWith(BINARIES.frontend, compose.services.frontend.command);
+  const redis = parse(readFileSync(path.join(ROOT, 'deploy/compose/redis.yml'), 'utf8'));
+  await startsWith(BINARIES.broker, redis.services.broker.command);
+  await startsWith(BINARIES.frontend, redis.services.frontend.command);
   for (const target of ['broker', 'frontend']) {
     await startsWith(BINARIES[target], JSON.parse(args(stage(target).instructions, 'CMD').at(-1)));
   }
-  const rendered = execFileSync('kubectl', ['kustomize', path.join(ROOT, 'deploy/k8s/base')], {encoding: 'utf8'});
-  const objects = rendered.split(/^---$/m).map((d) => parse(d)).filter(Boolean);
-  const config = objects.find((o) => o.kind === 'ConfigMap').data;
-  for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
-    const container = deployment.spec.template.spec.containers[0];
-    const argv = container.args.map((a) => a.replace(/\$\((\w+)\)/g, (_, v) => config[v]));
-    await startsWith(deployment.metadata.name === 'parley-broker' ? BINARIES.broker : BINARIES.frontend, argv);
+  for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/redis']) {
+    const rendered = execFileSync('kubectl', ['kustomize', path.join(ROOT, dir)], {encoding: 'utf8'});
+    const objects = rendered.split(/^---$/m).map((d) => parse(d)).filter(Boolean);
+    const config = objects.find((o) => o.kind === 'ConfigMap').data;
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const container = deployment.spec.template.spec.containers[0];
+      const argv = container.args.map((a) => a.replace(/\$\((\w+)\)/g, (_, v) => config[v]));
+      await startsWith(deployment.metadata.name === 'parley-broker' ? BINARIES.broker : BINARIES.frontend, argv);
+    }
   }
 });
 

@@ -36,7 +36,7 @@ const find = (objects, kind, name) => {
   return found;
 };
 
-for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/dev']) {
+for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/dev', 'deploy/k8s/overlays/redis']) {
   test(`${dir} renders and every object matches the Kubernetes schema`, async () => {
     const objects = render(dir);
     assert.ok(objects.length >= 10, `${objects.length} objects`);
@@ -68,7 +68,7 @@ test('the broker: one replica, Recreate, gRPC probes, a grace period above the l
   const pod = broker.spec.template.spec;
   assert.ok(pod.terminationGracePeriodSeconds > MAX_WAIT_SECONDS);
   const [container] = pod.containers;
-  assert.deepEqual(container.readinessProbe.grpc, {port: 50051});
+  assert.deepEqual(container.readinessProbe.grpc, {port: 50051, service: 'parley.v1.Broker'});
   assert.deepEqual(container.livenessProbe.grpc, {port: 50051});
   assert.ok(container.args.includes('--metrics_listen=0.0.0.0:9090'));
   const service = find(objects, 'Service', 'parley-broker');
@@ -137,4 +137,54 @@ test('the dev overlay: one frontend, local images, debug logs', () => {
   for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
     assert.match(deployment.spec.template.spec.containers[0].image, /:local$/);
   }
+});
+
+test('the redis overlay: Redis on a volume, 2+ brokers behind a headless Service, HPA, PDB, only brokers reach Redis', () => {
+  const objects = render('deploy/k8s/overlays/redis');
+  const broker = find(objects, 'Deployment', 'parley-broker');
+  assert.ok(broker.spec.replicas >= 2);
+  assert.equal(broker.spec.strategy.type, 'RollingUpdate');
+  assert.equal(broker.spec.strategy.rollingUpdate.maxUnavailable, 0);
+  const [container] = broker.spec.template.spec.containers;
+  assert.ok(container.args.includes('--redis=parley-redis-0.parley-redis:6379'));
+  // The password comes from a mounted Secret, never a command line.
+  assert.ok(container.args.includes('--redis_password_file=/etc/parley-redis/password'));
+  assert.ok(!container.args.some((a) => a.includes('replace-me')));
+  const mount = container.volumeMounts.find((m) => m.mountPath === '/etc/parley-redis');
+  const volume = broker.spec.template.spec.volumes.find((v) => v.name === mount.name);
+  assert.equal(volume.secret.secretName, 'parley-redis');
+  // Redis out of reach: out of rotation (readiness), not restarted (liveness).
+  assert.equal(container.readinessProbe.grpc.service, 'parley.v1.Broker');
+  assert.equal(container.livenessProbe.grpc.service, undefined);
+  const headless = find(objects, 'Service', 'parley-broker-headless');
+  assert.equal(headless.spec.clusterIP, 'None');
+  assert.deepEqual(headless.spec.selector, broker.spec.selector.matchLabels);
+  const frontend = find(objects, 'Deployment', 'parley-frontend');
+  assert.ok(frontend.spec.template.spec.containers[0].args.includes(
+      '--broker=dns:///parley-broker-headless:50051'));
+  assert.equal(find(objects, 'HorizontalPodAutoscaler', 'parley-broker').spec.minReplicas, 2);
+  assert.equal(find(objects, 'PodDisruptionBudget', 'parley-broker').spec.minAvailable, 1);
+
+  const redis = find(objects, 'StatefulSet', 'parley-redis');
+  const pod = redis.spec.template.spec;
+  const [server] = pod.containers;
+  const args = server.args.join(' ');
+  assert.match(args, /--appendonly yes/);
+  assert.match(args, /--appendfsync everysec/);
+  assert.match(args, /--maxmemory-policy noeviction/);
+  assert.ok(server.readinessProbe && server.livenessProbe);
+  assert.equal(redis.spec.volumeClaimTemplates[0].metadata.name, 'data');
+  assert.ok(server.volumeMounts.some((m) => m.name === 'data' && m.mountPath === '/data'));
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(server.securityContext.readOnlyRootFilesystem, true);
+  assert.deepEqual(server.securityContext.capabilities.drop, ['ALL']);
+  assert.equal(find(objects, 'Service', 'parley-redis').spec.clusterIP, 'None');
+  const secret = find(objects, 'Secret', 'parley-redis');
+  assert.equal(secret.stringData['auth.conf'], `requirepass ${secret.stringData.password}`);
+  const policy = find(objects, 'NetworkPolicy', 'parley-redis');
+  assert.deepEqual(policy.spec.podSelector.matchLabels, {'app.kubernetes.io/name': 'parley-redis'});
+  assert.deepEqual(policy.spec.ingress, [{
+    from: [{podSelector: {matchLabels: {'app.kubernetes.io/name': 'parley-broker'}}}],
+    ports: [{port: 6379, protocol: 'TCP'}],
+  }]);
 });
