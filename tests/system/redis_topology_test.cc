@@ -1,0 +1,365 @@
+// Parley past one machine, as operators run it with --redis: two redis-server shards (AOF with
+// appendfsync always), three parley-broker processes sharing them, two parley-frontends each
+// over all three brokers. The topology is started once for the suite (make test runs it twice,
+// plain and under the sanitizers); each test uses user names of its own and leaves every
+// process running as it found it.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "parley/v1/broker.grpc.pb.h"
+#include "parley/v1/http_api.pb.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/from_json.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley {
+namespace {
+
+using ::parley::testing::ChildProcess;
+using ::parley::testing::FromJson;
+using ::parley::testing::RedisServer;
+using ::parley::testing::WaitFor;
+
+constexpr int kBrokers = 3;
+constexpr int kFrontends = 2;
+
+// The processes, started once.
+class Topology {
+ public:
+  Topology() {
+    RedisServer::Options always;
+    always.appendfsync_always = true;
+    for (auto& shard : shards_) shard = std::make_unique<RedisServer>(always);
+    secret_file_ = absl::StrCat(::testing::TempDir(), "/topology-secret-", getpid());
+    std::ofstream(secret_file_) << "a-secret-every-frontend-shares-0123456789\n";
+    for (int i = 0; i < kBrokers; ++i) StartBroker(i);
+    std::vector<std::string> brokers;
+    for (int port : broker_ports_) brokers.push_back(absl::StrCat("127.0.0.1:", port));
+    for (int i = 0; i < kFrontends; ++i) {
+      frontends_[i] = std::make_unique<ChildProcess>(
+          std::vector<std::string>{PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0", "--loops=1",
+                                   "--broker=" + absl::StrJoin(brokers, ","),
+                                   "--session_secret_file=" + secret_file_, "--login_burst=1000"});
+      frontend_ports_[i] = frontends_[i]->WaitForListeningPort();
+      EXPECT_NE(frontend_ports_[i], 0) << frontends_[i]->Output();
+    }
+  }
+  ~Topology() { std::remove(secret_file_.c_str()); }
+
+  // Starts broker i, on the port it had before if it ran already.
+  void StartBroker(int i) {
+    std::vector<std::string> shards;
+    for (auto& shard : shards_) shards.push_back(shard->address());
+    brokers_[i] = std::make_unique<ChildProcess>(std::vector<std::string>{
+        PARLEY_BROKER_BINARY, absl::StrCat("--listen=127.0.0.1:", broker_ports_[i]), "--threads=1",
+        "--drain_delay=0s", "--redis=" + absl::StrJoin(shards, ",")});
+    broker_ports_[i] = brokers_[i]->WaitForListeningPort();
+    EXPECT_NE(broker_ports_[i], 0) << brokers_[i]->Output();
+  }
+  void KillBroker(int i) {
+    brokers_[i]->Signal(SIGKILL);
+    brokers_[i]->WaitForExit(absl::Seconds(10));
+  }
+  // The broker's Stats as gRPC answers it.
+  v1::StatsResponse BrokerStats(int i) {
+    auto stub = v1::Broker::NewStub(BrokerChannel(i));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::StatsResponse stats;
+    stub->Stats(&context, v1::StatsRequest(), &stats);
+    return stats;
+  }
+  // Whether parley.v1.Broker is SERVING on broker i.
+  bool BrokerReady(int i) {
+    auto stub = grpc::health::v1::Health::NewStub(BrokerChannel(i));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service("parley.v1.Broker");
+    grpc::health::v1::HealthCheckResponse response;
+    return stub->Check(&context, request, &response).ok() &&
+           response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
+
+  RedisServer& shard(int i) { return *shards_[i]; }
+  int frontend_port(int i) const { return frontend_ports_[i]; }
+  std::string Logs() {
+    std::string logs;
+    for (auto& broker : brokers_) absl::StrAppend(&logs, broker->Output());
+    for (auto& frontend : frontends_) absl::StrAppend(&logs, frontend->Output());
+    return logs;
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> BrokerChannel(int i) {
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_ports_[i]),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  std::unique_ptr<RedisServer> shards_[2];
+  std::string secret_file_;
+  std::unique_ptr<ChildProcess> brokers_[kBrokers];
+  int broker_ports_[kBrokers] = {};
+  std::unique_ptr<ChildProcess> frontends_[kFrontends];
+  int frontend_ports_[kFrontends] = {};
+};
+
+// One chat user, through one frontend's HTTP API.
+class User {
+ public:
+  User(int frontend_port, std::string name) : port_(frontend_port), name_(std::move(name)) {}
+
+  // Logs in (retrying while the stack answers 503); fails the test otherwise.
+  void Login() {
+    int status = 0;
+    std::string body;
+    ASSERT_TRUE(WaitFor([&] {
+      httplib::Result login = Client().Post(
+          "/api/session", absl::StrCat(R"({"name":")", name_, R"("})"), "application/json");
+      status = login ? login->status : 0;
+      body = login ? login->body : "";
+      return status != 0 && status != 503;
+    }));
+    ASSERT_EQ(status, 200) << body;
+    const auto session = FromJson<v1::SessionInfo>(body);
+    token_ = session.token();
+    cursor_ = session.cursor();
+  }
+  v1::SessionInfo Session(int* status) {
+    httplib::Result result = Client().Get("/api/session", Auth());
+    *status = result ? result->status : 0;
+    return result && result->status == 200 ? FromJson<v1::SessionInfo>(result->body)
+                                           : v1::SessionInfo();
+  }
+  int Join(const std::string& room) {
+    httplib::Result result =
+        Client().Post(absl::StrCat("/api/rooms/", room, "/join"), Auth(), "", "application/json");
+    return result ? result->status : 0;
+  }
+  // Publishes to a room ("#room") or a user; the HTTP status (0: no answer).
+  httplib::Result Say(const std::string& to, const std::string& text,
+                      const std::string& client_id) {
+    const std::string target = to[0] == '#' ? absl::StrCat(R"("room":")", to.substr(1), R"(")")
+                                            : absl::StrCat(R"("to":")", to, R"(")");
+    return Client().Post(
+        "/api/messages", Auth(),
+        absl::StrCat("{", target, R"(,"text":")", text, R"(","clientId":")", client_id, R"("})"),
+        "application/json");
+  }
+  // Publishes, retrying with the same clientId while the stack answers 503.
+  void SayUntilDone(const std::string& to, const std::string& text) {
+    const std::string id = absl::StrCat(name_, "-", text);
+    int status = 0;
+    std::string body;
+    ASSERT_TRUE(WaitFor([&] {
+      httplib::Result result = Say(to, text, id);
+      status = result ? result->status : 0;
+      body = result ? result->body : "";
+      return status != 0 && status != 503;
+    }));
+    ASSERT_EQ(status, 200) << body;
+  }
+  // Long-polls from the cursor until `count` chat or direct lines arrived (or `timeout`),
+  // riding out 503s; returns their texts in the order received.
+  std::vector<std::string> Receive(size_t count, absl::Duration timeout = absl::Seconds(30)) {
+    std::vector<std::string> texts;
+    const absl::Time give_up = absl::Now() + timeout;
+    while (texts.size() < count && absl::Now() < give_up) {
+      httplib::Client client = Client();
+      client.set_read_timeout(10, 0);
+      httplib::Result polled =
+          client.Get(absl::StrCat("/api/poll?wait=5&cursor=", cursor_), Auth());
+      if (!polled || polled->status != 200) {
+        absl::SleepFor(absl::Milliseconds(50));
+        continue;
+      }
+      const auto response = FromJson<v1::PollResponse>(polled->body);
+      for (const v1::Message& message : response.messages()) {
+        if (message.kind() == v1::CHAT || message.kind() == v1::DIRECT) {
+          texts.push_back(message.text());
+        }
+      }
+      cursor_ = response.cursor();
+    }
+    return texts;
+  }
+
+  const std::string& token() const { return token_; }
+  void set_token(std::string token) { token_ = std::move(token); }
+  uint64_t cursor() const { return cursor_; }
+  httplib::Headers Auth() const { return {{"Authorization", "Bearer " + token_}}; }
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(10, 0);
+    return client;
+  }
+
+ private:
+  const int port_;
+  const std::string name_;
+  std::string token_;
+  uint64_t cursor_ = 0;
+};
+
+std::vector<std::string> Numbered(const std::string& prefix, int count) {
+  std::vector<std::string> texts;
+  for (int i = 0; i < count; ++i) texts.push_back(absl::StrCat(prefix, i));
+  return texts;
+}
+
+class RedisTopologyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { topology_ = new Topology(); }
+  static void TearDownTestSuite() {
+    delete topology_;
+    topology_ = nullptr;
+  }
+  void TearDown() override {
+    if (HasFailure()) ADD_FAILURE() << "logs:\n" << topology_->Logs();
+  }
+
+  static Topology* topology_;
+};
+
+Topology* RedisTopologyTest::topology_ = nullptr;
+
+TEST_F(RedisTopologyTest, UsersOnDifferentFrontendsAndBrokersChatInRoomsAndDirectly) {
+  User alice(topology_->frontend_port(0), "alice");
+  User bob(topology_->frontend_port(1), "bob");
+  alice.Login();
+  bob.Login();
+  ASSERT_EQ(alice.Join("tea"), 200);
+  ASSERT_EQ(bob.Join("tea"), 200);
+  alice.SayUntilDone("#tea", "hello-tea");
+  bob.SayUntilDone("alice", "psst");
+  // bob's queue has his own copy of the direct message too.
+  EXPECT_EQ(bob.Receive(2), (std::vector<std::string>{"hello-tea", "psst"}));
+  EXPECT_EQ(alice.Receive(2), (std::vector<std::string>{"hello-tea", "psst"}));
+  // One state, whichever broker is asked (each with a memory of its own would differ).
+  const uint64_t users = topology_->BrokerStats(0).users();
+  EXPECT_GE(users, 2u);
+  for (int i = 1; i < kBrokers; ++i) EXPECT_EQ(topology_->BrokerStats(i).users(), users);
+}
+
+TEST_F(RedisTopologyTest,
+       AKilledBrokersParkedPollsAreAnsweredElsewhereWithEveryMessageOnceInOrder) {
+  constexpr int kReaders = 6;
+  constexpr int kMessages = 20;
+  std::vector<std::unique_ptr<User>> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    readers.push_back(std::make_unique<User>(topology_->frontend_port(i % kFrontends),
+                                             absl::StrCat("reader", i)));
+    readers.back()->Login();
+    ASSERT_EQ(readers.back()->Join("crash"), 200);
+  }
+  User sender(topology_->frontend_port(0), "sender");
+  sender.Login();
+  ASSERT_EQ(sender.Join("crash"), 200);
+  std::vector<std::vector<std::string>> received(kReaders);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&, i] { received[i] = readers[i]->Receive(kMessages); });
+  }
+  // Polls spread over the brokers; kill one holding some.
+  int victim = -1;
+  ASSERT_TRUE(WaitFor([&] {
+    for (int i = 0; i < kBrokers; ++i) {
+      if (topology_->BrokerStats(i).parked_polls() > 0) victim = i;
+    }
+    return victim >= 0;
+  }));
+  topology_->KillBroker(victim);
+  for (const std::string& text : Numbered("crash-", kMessages)) sender.SayUntilDone("#crash", text);
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kReaders; ++i) {
+    EXPECT_EQ(received[i], Numbered("crash-", kMessages)) << "reader" << i;
+  }
+  topology_->StartBroker(victim);
+}
+
+TEST_F(RedisTopologyTest, AllBrokersRestartedKeepEveryEpochCursorAndMessage) {
+  User carol(topology_->frontend_port(0), "carol");
+  User dave(topology_->frontend_port(1), "dave");
+  carol.Login();
+  dave.Login();
+  for (const std::string& text : Numbered("before-", 3)) carol.SayUntilDone("dave", text);
+  int status = 0;
+  const uint64_t epoch = dave.Session(&status).epoch();
+  ASSERT_EQ(status, 200);
+  for (int i = 0; i < kBrokers; ++i) topology_->KillBroker(i);
+  for (int i = 0; i < kBrokers; ++i) topology_->StartBroker(i);
+  v1::SessionInfo after;
+  ASSERT_TRUE(WaitFor([&] {
+    after = dave.Session(&status);
+    return status == 200;
+  }));
+  EXPECT_EQ(after.epoch(), epoch);
+  EXPECT_EQ(dave.Receive(3), Numbered("before-", 3));
+}
+
+TEST_F(RedisTopologyTest, ARedisKilledAndRestartedFromItsAofLosesNothingAcknowledged) {
+  User erin(topology_->frontend_port(0), "erin");
+  User frank(topology_->frontend_port(1), "frank");
+  erin.Login();
+  frank.Login();
+  for (const std::string& text : Numbered("durable-", 10)) erin.SayUntilDone("frank", text);
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Kill();
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Start();
+  EXPECT_EQ(frank.Receive(10), Numbered("durable-", 10));
+}
+
+TEST_F(RedisTopologyTest, ARedisOutOfReachAnswers503WithinTheDeadlineThenRecovers) {
+  User gina(topology_->frontend_port(0), "gina");
+  User hal(topology_->frontend_port(1), "hal");
+  gina.Login();
+  hal.Login();
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Stop();
+  const absl::Time start = absl::Now();
+  httplib::Result refused = gina.Say("hal", "while-down", "gina-down");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_TRUE(refused->has_header("Retry-After"));
+  EXPECT_LT(took, absl::Seconds(3)) << "within --broker_timeout (2 s)";
+  // Out of rotation, not dead: readiness turns NOT_SERVING.
+  EXPECT_TRUE(WaitFor([&] { return !topology_->BrokerReady(0); }));
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Start();
+  EXPECT_TRUE(WaitFor([&] { return topology_->BrokerReady(0); }));
+  gina.SayUntilDone("hal", "after-up");
+  EXPECT_EQ(hal.Receive(1), std::vector<std::string>{"after-up"});
+}
+
+TEST_F(RedisTopologyTest, AReplayedTokenAfterLogoutStaysRefusedAcrossABrokerRestart) {
+  User ivy(topology_->frontend_port(0), "ivy");
+  ivy.Login();
+  httplib::Result logout = ivy.Client().Delete("/api/session", ivy.Auth());
+  ASSERT_TRUE(logout && logout->status == 200);
+  for (int i = 0; i < kBrokers; ++i) topology_->KillBroker(i);
+  for (int i = 0; i < kBrokers; ++i) topology_->StartBroker(i);
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    ivy.Session(&status);
+    return status != 503 && status != 0;
+  }));
+  EXPECT_EQ(status, 401);  // the logged-out session is remembered in Redis
+}
+
+}  // namespace
+}  // namespace parley
