@@ -24,9 +24,53 @@ std::string CodeName(grpc::StatusCode code) {
 
 }  // namespace
 
-BrokerMetrics::BrokerMetrics(ChatState* state) {
+BrokerMetrics::BrokerMetrics() {
   rpcs_ = &registry_.AddCounter("parley_broker_rpcs_total",
                                 "Broker RPCs answered, by method and code.", {"method", "code"});
+}
+
+BrokerMetrics::RedisHistograms BrokerMetrics::AddRedisHistograms() {
+  const std::vector<double> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                      0.005,  0.01,    0.025,  0.1,   1};
+  return RedisHistograms{
+      &registry_
+           .AddHistogram("parley_broker_redis_round_trip_seconds",
+                         "Redis commands and scripts, from sent to answered.", bounds)
+           .WithLabels({}),
+      &registry_
+           .AddHistogram("parley_broker_notification_lag_seconds",
+                         "From the Redis script that published a change (by Redis's clock) to "
+                         "this broker waking the parked polls it concerns.",
+                         bounds)
+           .WithLabels({})};
+}
+
+void BrokerMetrics::WatchRedis(const redis::RedisConnectionCounters* counters) {
+  auto read = [](const std::atomic<uint64_t>* value) {
+    return [value] { return std::vector<Sample>{{{}, static_cast<double>(value->load())}}; };
+  };
+  registry_.AddCallbackCounter("parley_broker_redis_commands_total",
+                               "Commands and scripts sent to Redis.", {},
+                               read(&counters->commands));
+  registry_.AddCallbackCounter(
+      "parley_broker_redis_errors_total",
+      "Redis calls that failed, by kind: error (Redis answered an error), deadline (no answer "
+      "within --redis_timeout), unavailable (not connected, or lost with the connection).",
+      {"kind"}, [counters] {
+        return std::vector<Sample>{
+            {{"error"}, static_cast<double>(counters->error_replies.load())},
+            {{"deadline"}, static_cast<double>(counters->deadline_exceeded.load())},
+            {{"unavailable"}, static_cast<double>(counters->unavailable.load())}};
+      });
+  registry_.AddCallbackCounter("parley_broker_redis_connects_total",
+                               "Connections made to Redis (first ones and reconnects).", {},
+                               read(&counters->connects));
+  registry_.AddCallbackCounter("parley_broker_redis_notifications_total",
+                               "Change notifications received from Redis (pub/sub).", {},
+                               read(&counters->notifications));
+}
+
+void BrokerMetrics::Watch(ChatState* state) {
   // The scrape's thread may wait: it is the metrics server's own.
   registry_.SetBeforeRender([this, state] {
     absl::Notification answered;

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "broker/core/chat_state.h"
+#include "broker/store/redis/redis_link.h"
 #include "common/metrics/metrics.h"
 
 namespace parley::broker {
@@ -20,7 +21,18 @@ namespace parley::broker {
 // threads and CPU. Thread-safe; owned by BrokerServer, outliving every call.
 class BrokerMetrics {
  public:
-  explicit BrokerMetrics(ChatState* state);
+  BrokerMetrics();
+  // The chat state's figures, read at every scrape. Once, before the first scrape.
+  void Watch(ChatState* state);
+  // The Redis store's figures: round trips and notification lag (the store observes them in
+  // the histograms returned) and its connections' counters (read at every scrape; `counters`
+  // outlives the metrics). Once, before the first scrape.
+  struct RedisHistograms {
+    metrics::Histogram* round_trip_seconds;
+    metrics::Histogram* notification_lag_seconds;
+  };
+  RedisHistograms AddRedisHistograms();
+  void WatchRedis(const redis::RedisConnectionCounters* counters);
 
   // Called once per finished RPC, from the completion-queue threads (and logged at debug).
   void CountRpc(absl::string_view method, grpc::StatusCode code);

@@ -23,10 +23,16 @@ constexpr int kStreamCallsPerQueue = 1;  // a frontend opens its few streams onc
 constexpr int kUnaryCallsPerQueue = 2;
 constexpr char kServiceName[] = "parley.v1.Broker";
 
-std::unique_ptr<ChatStore> MakeStore(const BrokerServerOptions& options) {
+std::unique_ptr<ChatStore> MakeStore(const BrokerServerOptions& options, BrokerMetrics* metrics) {
   if (options.make_store) return options.make_store(options.chat);
   if (!options.redis.shards.empty()) {
-    return std::make_unique<redis::RedisChatStore>(options.chat, options.redis);
+    redis::RedisChatStoreOptions redis = options.redis;
+    const BrokerMetrics::RedisHistograms histograms = metrics->AddRedisHistograms();
+    redis.round_trip_seconds = histograms.round_trip_seconds;
+    redis.notification_lag_seconds = histograms.notification_lag_seconds;
+    auto store = std::make_unique<redis::RedisChatStore>(options.chat, std::move(redis));
+    metrics->WatchRedis(&store->counters());
+    return store;
   }
   return std::make_unique<MemoryChatStore>(options.chat);
 }
@@ -50,10 +56,10 @@ struct BrokerServer::UnaryHandlers {
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
     : options_(options),
-      store_(MakeStore(options)),
+      store_(MakeStore(options, &metrics_)),
       state_(options.chat, clock, store_.get()),
-      metrics_(&state_),
       handlers_(&state_) {
+  metrics_.Watch(&state_);
   auto bind = [this](const char* name, auto method) {
     return [this, name, method](const auto& request, auto* response, GrpcDone done) {
       (handlers_.*method)(request, response,

@@ -106,9 +106,9 @@ class BrokerServer {
   void UpdateReadiness();
 
   const BrokerServerOptions options_;
+  BrokerMetrics metrics_;  // first: the store observes its histograms
   std::unique_ptr<ChatStore> store_;
   ChatState state_;
-  BrokerMetrics metrics_;
   RpcHandlers handlers_;
   parley::v1::Broker::AsyncService service_;
   std::unique_ptr<grpc::Server> server_;

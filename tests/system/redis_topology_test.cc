@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,9 +71,19 @@ class Topology {
     for (auto& shard : shards_) shards.push_back(shard->address());
     brokers_[i] = std::make_unique<ChildProcess>(std::vector<std::string>{
         PARLEY_BROKER_BINARY, absl::StrCat("--listen=127.0.0.1:", broker_ports_[i]), "--threads=1",
-        "--drain_delay=0s", "--redis=" + absl::StrJoin(shards, ",")});
+        "--drain_delay=0s", "--redis=" + absl::StrJoin(shards, ","),
+        "--metrics_listen=127.0.0.1:0"});
     broker_ports_[i] = brokers_[i]->WaitForListeningPort();
     EXPECT_NE(broker_ports_[i], 0) << brokers_[i]->Output();
+    const std::optional<std::string> metrics = brokers_[i]->WaitForLine("metrics_port=");
+    const size_t at = metrics ? metrics->find("metrics_port=") : std::string::npos;
+    metrics_ports_[i] = at == std::string::npos ? 0 : std::atoi(metrics->c_str() + at + 13);
+  }
+  // Broker i's GET /metrics.
+  std::string Metrics(int i) {
+    httplib::Client client("127.0.0.1", metrics_ports_[i]);
+    httplib::Result result = client.Get("/metrics");
+    return result && result->status == 200 ? result->body : "";
   }
   void KillBroker(int i) {
     brokers_[i]->Signal(SIGKILL);
@@ -117,6 +129,7 @@ class Topology {
   std::string secret_file_;
   std::unique_ptr<ChildProcess> brokers_[kBrokers];
   int broker_ports_[kBrokers] = {};
+  int metrics_ports_[kBrokers] = {};
   std::unique_ptr<ChildProcess> frontends_[kFrontends];
   int frontend_ports_[kFrontends] = {};
 };
@@ -359,6 +372,33 @@ TEST_F(RedisTopologyTest, AReplayedTokenAfterLogoutStaysRefusedAcrossABrokerRest
     return status != 503 && status != 0;
   }));
   EXPECT_EQ(status, 401);  // the logged-out session is remembered in Redis
+}
+
+// The figure a metrics line "name value" gives, or -1.
+double MetricValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::atof(text.c_str() + at + name.size() + 2);
+}
+
+TEST_F(RedisTopologyTest, BrokersReportRedisRoundTripsNotificationsAndTheirLag) {
+  User jay(topology_->frontend_port(0), "jay");
+  User kim(topology_->frontend_port(1), "kim");
+  jay.Login();
+  kim.Login();
+  jay.SayUntilDone("kim", "measured");
+  ASSERT_EQ(kim.Receive(1), std::vector<std::string>{"measured"});
+  // Every broker hears every notification, whoever published it.
+  for (int i = 0; i < kBrokers; ++i) {
+    std::string text;
+    EXPECT_TRUE(WaitFor([&] {
+      text = topology_->Metrics(i);
+      return MetricValue(text, "parley_broker_notification_lag_seconds_count") > 0;
+    })) << text;
+    EXPECT_GT(MetricValue(text, "parley_broker_redis_round_trip_seconds_count"), 0) << text;
+    EXPECT_GT(MetricValue(text, "parley_broker_redis_notifications_total"), 0) << text;
+    EXPECT_GE(MetricValue(text, "parley_broker_redis_errors_total{kind=\"deadline\"}"), 0) << text;
+  }
 }
 
 }  // namespace

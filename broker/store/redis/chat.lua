@@ -25,6 +25,12 @@ local function message_pairs(at)
 end
 
 local function user_key(user) return 'pu:' .. user end
+
+-- Tells every broker: '<kind>:<name> <Redis time in microseconds>' (for the wake-lag metric).
+local function notify(kind, name)
+  local t = redis.call('TIME')
+  redis.call('PUBLISH', NOTIFY, kind .. ':' .. name .. ' ' .. t[1] .. string.format('%06d', t[2]))
+end
 local function room_key(room) return 'pr:' .. room end
 
 -- Appends a message (XADD field/value pairs) to the user's queue; its seq, or false if the
@@ -123,7 +129,7 @@ ops.claim = function()
       if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
     end
     redis.call('DEL', u, u .. ':q', u .. ':rooms')
-    redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+    notify('u', user)
   end
   if argv[8] ~= '1' then return {'draining'} end
   redis.call('HSET', u, 'session', session, 'epoch', argv[4], 'seq', 0, 'consume', 0,
@@ -147,7 +153,7 @@ ops.user_remove = function()
   end
   redis.call('DEL', u, u .. ':q', u .. ':rooms')
   redis.call('ZREM', 'pactive', user)
-  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  notify('u', user)
   return {'removed', rooms}
 end
 
@@ -160,7 +166,7 @@ ops.member_add = function()
   if not online then return {'missing'} end
   redis.call('SADD', user_key(user) .. ':rooms', room)
   redis.call('SADD', 'pl:' .. room, user)
-  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  notify('u', user)
   return {'ok', tonumber(online)}
 end
 
@@ -357,7 +363,7 @@ ops.deliver = function()
     elseif n > applied + 1 then
       if delivered then
         redis.call('SET', applied_key, applied)
-        redis.call('PUBLISH', NOTIFY, 'r:' .. room)
+        notify('r', room)
       end
       return {'behind', applied}
     else
@@ -366,7 +372,7 @@ ops.deliver = function()
   end
   if delivered then
     redis.call('SET', applied_key, applied)
-    redis.call('PUBLISH', NOTIFY, 'r:' .. room)
+    notify('r', room)
   end
   return {'ok', recipients}
 end
@@ -383,7 +389,7 @@ ops.user_append = function()
   local seq = append(user, message_pairs(7), num(3))
   if not seq then return {'missing'} end
   if marker ~= '' then redis.call('SET', marker, num(5) + num(6), 'PX', argv[6]) end
-  redis.call('PUBLISH', NOTIFY, 'u:' .. user)
+  notify('u', user)
   return {'ok', seq}
 end
 
@@ -530,7 +536,7 @@ ops.presence_due = function()
         redis.call('HSET', r, 'pub_version', p[1], 'pub_members', p[2], 'pub_online', p[3],
                    'pub_mode', p[4], 'pub_at', now)
         redis.call('SREM', 'pdue', room)
-        redis.call('PUBLISH', NOTIFY, 'p:' .. room)
+        notify('p', room)
         published = published + 1
       end
     end

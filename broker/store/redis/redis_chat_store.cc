@@ -124,6 +124,7 @@ std::shared_ptr<Gather<bool>> AllOf(size_t count, StatusDone then) {
 
 RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
     : chat_(std::move(chat)), options_(std::move(options)), script_(std::string(kChatScript)) {
+  counters_.round_trip_seconds = options_.round_trip_seconds;
   for (const RedisAddress& address : options_.shards) {
     RedisConnectionOptions connection;
     connection.address = address;
@@ -221,7 +222,17 @@ MessagePtr RedisChatStore::MakeLine(MessageKind kind, absl::string_view room,
 
 void RedisChatStore::OnNotification(absl::string_view payload) {
   if (payload.size() < 2 || payload[1] != ':') return;
-  const absl::string_view name = payload.substr(2);
+  absl::string_view name = payload.substr(2);
+  // "<kind>:<name> <Redis time in microseconds>" (names have no spaces).
+  if (const size_t space = name.find(' '); space != absl::string_view::npos) {
+    int64_t published = 0;
+    if (options_.notification_lag_seconds != nullptr &&
+        absl::SimpleAtoi(name.substr(space + 1), &published)) {
+      options_.notification_lag_seconds->Observe(
+          std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixMicros(published))));
+    }
+    name = name.substr(0, space);
+  }
   if (payload[0] == 's') {
     uint64_t id = 0;
     auto marker = absl::SimpleAtoi(name, &id) ? markers_.find(id) : markers_.end();

@@ -23,6 +23,7 @@
 #include "broker/store/redis/redis_reply.h"
 #include "broker/store/redis/redis_script.h"
 #include "broker/store/redis/redis_subscriber.h"
+#include "common/metrics/metrics.h"
 
 namespace parley::broker::redis {
 
@@ -31,6 +32,10 @@ struct RedisChatStoreOptions {
   std::string password;              // never logged
   absl::Duration timeout = absl::Seconds(2);  // per round trip
   size_t room_log = 10'000;  // room lines kept for shards catching up on room order
+  // Where to observe each Redis round trip, and each notification's lag (from the script that
+  // published it, by Redis's clock, to this broker waking the polls it concerns); may be null.
+  metrics::Histogram* round_trip_seconds = nullptr;
+  metrics::Histogram* notification_lag_seconds = nullptr;
 };
 
 // The chat state in Redis, shared by every broker that names the same shards: the layout and

@@ -125,9 +125,9 @@ void RedisConnection::OnReply(redisAsyncContext* context, void* reply, void* pri
       self->SetHealthy(ok && self->context_ != nullptr);
     } else {
       self->counters_->replies.fetch_add(1, std::memory_order_relaxed);
-      self->counters_->reply_micros.fetch_add(
-          static_cast<uint64_t>(absl::ToInt64Microseconds(now - pending->sent)),
-          std::memory_order_relaxed);
+      if (self->counters_->round_trip_seconds != nullptr) {
+        self->counters_->round_trip_seconds->Observe(absl::ToDoubleSeconds(now - pending->sent));
+      }
       if (raw.type == REDIS_REPLY_ERROR) {
         self->counters_->error_replies.fetch_add(1, std::memory_order_relaxed);
       }

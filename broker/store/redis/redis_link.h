@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "broker/store/redis/redis_address.h"
 #include "broker/store/redis/redis_loop.h"
+#include "common/metrics/metrics.h"
 
 struct redisAsyncContext;
 struct event;
@@ -37,7 +38,8 @@ struct RedisConnectionCounters {
   std::atomic<uint64_t> unavailable{0};        // refused or lost with the connection
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> disconnects{0};
-  std::atomic<uint64_t> reply_micros{0};   // summed round trips of the replies
+  // Each reply's round trip, when the owner gives a histogram (not owned).
+  metrics::Histogram* round_trip_seconds = nullptr;
   std::atomic<uint64_t> notifications{0};  // pub/sub messages received
 };
 
