@@ -38,6 +38,7 @@ local function room_key(room) return 'pr:' .. room end
 local function append(user, pairs_, capacity)
   local u = user_key(user)
   if redis.call('EXISTS', u) == 0 then return false end
+  redis.call('INCR', 'pwrites')  -- in the same script as the append: lost with it, or kept
   local seq = redis.call('HINCRBY', u, 'seq', 1)
   redis.call('XADD', u .. ':q', 'MAXLEN', '=', capacity, seq .. '-0', unpack(pairs_))
   return seq
@@ -81,6 +82,19 @@ local function sequence(room, pairs_, log_max)
   return n
 end
 
+-- The user's epoch as clients should see it: a fence on this shard (it lost writes) since the
+-- epoch was given means the queue's seqs may be given again, so the user gets `candidate`.
+local function current_epoch(user, candidate)
+  local u = user_key(user)
+  local h = redis.call('HMGET', u, 'epoch', 'fence')
+  local fence = redis.call('GET', 'pfence') or '0'
+  if (h[2] or '0') ~= fence then
+    redis.call('HSET', u, 'epoch', candidate, 'fence', fence)
+    return candidate
+  end
+  return h[1]
+end
+
 local function touch(user, now)
   redis.call('HSET', user_key(user), 'active', now)
   redis.call('ZADD', 'pactive', now, user)
@@ -114,6 +128,7 @@ ops.claim = function()
   local replaced = {}
   if h[1] then
     if h[1] == session then
+      h[2] = current_epoch(user, argv[4])
       touch(user, now)
       local went_online = 0
       if h[5] ~= '1' then
@@ -133,7 +148,8 @@ ops.claim = function()
   end
   if argv[8] ~= '1' then return {'draining'} end
   redis.call('HSET', u, 'session', session, 'epoch', argv[4], 'seq', 0, 'consume', 0,
-             'active', now, 'online', 1, 'tokens', argv[9], 'tokens_at', now)
+             'active', now, 'online', 1, 'tokens', argv[9], 'tokens_at', now,
+             'fence', redis.call('GET', 'pfence') or '0')
   redis.call('ZADD', 'pactive', now, user)
   return {'created', argv[4], '0', 1, replaced}
 end
@@ -170,11 +186,11 @@ ops.member_add = function()
   return {'ok', tonumber(online)}
 end
 
--- user_info(user): {'missing'} or {'ok', epoch, seq}
+-- user_info(user, candidate_epoch): {'missing'} or {'ok', epoch, seq}
 ops.user_info = function()
   local h = redis.call('HMGET', user_key(argv[2]), 'epoch', 'seq')
   if not h[1] then return {'missing'} end
-  return {'ok', h[1], h[2]}
+  return {'ok', current_epoch(argv[2], argv[3]), h[2]}
 end
 
 ops.member_remove = function()
@@ -374,7 +390,7 @@ ops.deliver = function()
     redis.call('SET', applied_key, applied)
     notify('r', room)
   end
-  return {'ok', recipients}
+  return {'ok', recipients, tonumber(redis.call('GET', 'pwrites') or '0')}
 end
 
 -- user_append(user, capacity, marker or '', now, window_ms, message...): one message to one
@@ -390,17 +406,18 @@ ops.user_append = function()
   if not seq then return {'missing'} end
   if marker ~= '' then redis.call('SET', marker, num(5) + num(6), 'PX', argv[6]) end
   notify('u', user)
-  return {'ok', seq}
+  return {'ok', seq, tonumber(redis.call('GET', 'pwrites') or '0')}
 end
 
--- read(user, cursor, max, consume, epoch, now): the queue after the cursor (ReadAfter), the
--- user marked active and online. {'missing'}, {'beyond', seq, epoch}, or
+-- read(user, cursor, max, consume, epoch, now, candidate_epoch): the queue after the cursor
+-- (ReadAfter), the user marked active and online. {'missing'}, {'beyond', seq, epoch}, or
 -- {'ok', epoch, epoch_changed, gap, missed, cursor, went_online, rooms, entries}
 ops.read = function()
   local user, cursor, max, consume, epoch, now = argv[2], num(3), num(4), argv[5] == '1', argv[6], num(7)
   local u = user_key(user)
   local h = redis.call('HMGET', u, 'epoch', 'seq', 'consume', 'online')
   if not h[1] then return {'missing'} end
+  h[1] = current_epoch(user, argv[8])
   local seq = tonumber(h[2])
   touch(user, now)
   local went_online = 0
@@ -521,7 +538,7 @@ end
 -- presence_due(now, notify_ms, wake_members): publishes the presence of each room changed
 -- and last published long enough ago (longer in rooms over wake_members); answers how many.
 ops.presence_due = function()
-  local now, notify, wake_members = num(2), num(3), num(4)
+  local now, notify_ms, wake_members = num(2), num(3), num(4)
   local published = 0
   for _, room in ipairs(redis.call('SMEMBERS', 'pdue')) do
     local r = room_key(room)
@@ -529,8 +546,8 @@ ops.presence_due = function()
       redis.call('SREM', 'pdue', room)
     else
       local p = live_presence(room)
-      local interval = notify
-      if p[2] > wake_members then interval = notify * p[2] / wake_members end
+      local interval = notify_ms
+      if p[2] > wake_members then interval = notify_ms * p[2] / wake_members end
       local at = tonumber(redis.call('HGET', r, 'pub_at'))
       if at < 0 or now - at >= interval then
         redis.call('HSET', r, 'pub_version', p[1], 'pub_members', p[2], 'pub_online', p[3],
@@ -549,6 +566,17 @@ ops.counts = function()
   return {redis.call('ZCARD', 'pactive'), redis.call('SCARD', 'prooms')}
 end
 
-local op = ops[argv[1]]
-if not op then return redis.error_reply('INTERNAL unknown operation ' .. tostring(argv[1])) end
+-- ARGV[1] is "<operation>@<writes>": the most appends this shard has acknowledged to the
+-- calling broker. Fewer here means this Redis lost writes (a restart that lost the tail of its
+-- append-only file, a flush, a new instance): its queues' seqs could be given twice, so the
+-- shard is fenced (every user's epoch changes when next read, see current_epoch) and counts
+-- on from what the broker saw.
+local name, seen = string.match(argv[1], '^([%w_]+)@(%d+)$')
+if not name then name = argv[1] end
+if seen and tonumber(seen) > tonumber(redis.call('GET', 'pwrites') or '0') then
+  redis.call('INCR', 'pfence')
+  redis.call('SET', 'pwrites', seen)
+end
+local op = ops[name]
+if not op then return redis.error_reply('INTERNAL unknown operation ' .. tostring(name)) end
 return op()

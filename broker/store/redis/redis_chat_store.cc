@@ -1,6 +1,7 @@
 #include "broker/store/redis/redis_chat_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/container/btree_map.h"
@@ -125,6 +126,7 @@ std::shared_ptr<Gather<bool>> AllOf(size_t count, StatusDone then) {
 RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
     : chat_(std::move(chat)), options_(std::move(options)), script_(std::string(kChatScript)) {
   counters_.round_trip_seconds = options_.round_trip_seconds;
+  writes_seen_ = std::make_unique<std::atomic<uint64_t>[]>(options_.shards.size());
   for (const RedisAddress& address : options_.shards) {
     RedisConnectionOptions connection;
     connection.address = address;
@@ -198,7 +200,20 @@ size_t RedisChatStore::ShardOf(absl::string_view name) const {
   return redis::ShardOf(name, connections_.size());
 }
 
+std::string RedisChatStore::CandidateEpoch() {
+  absl::MutexLock lock(&random_mu_);
+  return absl::StrCat(absl::Uniform<uint64_t>(random_, 1, std::numeric_limits<uint64_t>::max()));
+}
+
+void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t index) {
+  const uint64_t writes = Uint(reply, index);
+  uint64_t seen = writes_seen_[shard].load();
+  while (writes > seen && !writes_seen_[shard].compare_exchange_weak(seen, writes)) {
+  }
+}
+
 void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
+  absl::StrAppend(&args[0], "@", writes_seen_[shard].load());
   connections_[shard]->Eval(script_, {}, args, absl::Now() + options_.timeout,
                             [done = std::move(done)](Reply reply) mutable {
                               if (reply.ok() && reply->is_error()) {
@@ -293,6 +308,7 @@ void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint6
            return;
          }
          if (Word(*reply, 0) == "ok") {
+           SawWrites(shard, *reply, 2);
            std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
            return;
          }
@@ -340,6 +356,7 @@ void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint6
                        if (!reply.ok()) {
                          std::move(done)(reply.status());
                        } else {
+                         SawWrites(shard, *reply, 2);
                          std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
                        }
                      });
@@ -353,12 +370,14 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& ma
   std::vector<std::string> args = {"user_append", user,    absl::StrCat(chat_.queue_capacity),
                                    marker,        Ms(now), Ms(chat_.idempotency_window)};
   Append(args, std::move(values));
-  Call(ShardOf(user), std::move(args), [user, done = std::move(done)](Reply reply) mutable {
+  const size_t shard = ShardOf(user);
+  Call(shard, std::move(args), [this, shard, user, done = std::move(done)](Reply reply) mutable {
     if (!reply.ok()) {
       std::move(done)(reply.status());
     } else if (Word(*reply, 0) == "missing") {
       std::move(done)(NotConnected(user));
     } else {
+      SawWrites(shard, *reply, 2);
       std::move(done)(absl::OkStatus());
     }
   });
@@ -612,7 +631,7 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                     std::move(done)(status);
                     return;
                   }
-                  Call(ShardOf(user), {"user_info", user},
+                  Call(ShardOf(user), {"user_info", user, CandidateEpoch()},
                        [this, user, created, done = std::move(done)](Reply info) mutable {
                          if (!info.ok()) {
                            std::move(done)(info.status());
@@ -852,7 +871,7 @@ void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Tim
                           Done<StoreRead> done) {
   Call(ShardOf(input.user),
        {"read", input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
-        input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now)},
+        input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch()},
        [this, input, done = std::move(done)](Reply reply) mutable {
          if (!reply.ok()) {
            std::move(done)(reply.status());

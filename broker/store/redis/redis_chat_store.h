@@ -10,8 +10,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/core/chat_options.h"
 #include "broker/core/chat_store.h"
@@ -86,6 +88,10 @@ class RedisChatStore final : public ChatStore {
   using ReplyDone = absl::AnyInvocable<void(Reply)>;
 
   size_t ShardOf(absl::string_view name) const;
+  // A fresh epoch for a user whose shard was fenced.
+  std::string CandidateEpoch();
+  // Notes the writes count a reply carries (at `index`).
+  void SawWrites(size_t shard, const RedisReply& reply, size_t index);
   // One chat.lua operation on one shard.
   void Call(size_t shard, std::vector<std::string> args, ReplyDone done);
   MessagePtr MakeLine(MessageKind kind, absl::string_view room, absl::string_view user,
@@ -130,6 +136,11 @@ class RedisChatStore final : public ChatStore {
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
   std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard
   std::atomic<bool> stopped_{false};
+  // Per shard: the most appends it has acknowledged to this broker, sent with every call so a
+  // shard that comes back with fewer fences itself (chat.lua).
+  std::unique_ptr<std::atomic<uint64_t>[]> writes_seen_;
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};
   // Loop thread only: AfterNotifications markers not yet back from every shard.
   struct Marker {

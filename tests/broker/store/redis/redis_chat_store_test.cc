@@ -1,0 +1,108 @@
+// What only the Redis store has (the chat rules it shares with the memory store are tested over
+// both in tests/broker/core/): a Redis that comes back with fewer writes than it acknowledged
+// never hands out a seq twice under one epoch.
+
+#include "broker/store/redis/redis_chat_store.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "broker/core/chat_state.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/sync_chat_state.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::broker::redis {
+namespace {
+
+using ::parley::testing::FakeClock;
+using ::parley::testing::RedisServer;
+using ::parley::testing::SyncChatState;
+
+ReadInput ReadFrom(const std::string& user, uint64_t cursor, uint64_t epoch) {
+  ReadInput input;
+  input.user = user;
+  input.cursor = cursor;
+  input.epoch = epoch;
+  return input;
+}
+
+std::vector<std::string> Texts(const ReadOutcome& outcome) {
+  std::vector<std::string> texts;
+  for (const SequencedMessage& m : outcome.read.messages) {
+    if (m.message->kind == MessageKind::kDirect) texts.push_back(m.message->text);
+  }
+  return texts;
+}
+
+class RedisChatStoreTest : public ::testing::Test {
+ protected:
+  RedisChatStoreTest() {
+    RedisChatStoreOptions options;
+    options.shards.push_back(RedisAddress{"127.0.0.1", redis_.port()});
+    store_ = std::make_unique<RedisChatStore>(ChatOptions(), options);
+    EXPECT_TRUE(::parley::testing::WaitFor([&] { return store_->healthy(); }));
+    chat_ = std::make_unique<ChatState>(ChatOptions(), &clock_, store_.get());
+    state_ = std::make_unique<SyncChatState>(chat_.get());
+  }
+
+  absl::StatusOr<PublishResult> Direct(const std::string& from, const std::string& to,
+                                       const std::string& text) {
+    return state_->Publish({from, "", to, text, ""});
+  }
+
+  RedisServer redis_;
+  FakeClock clock_;
+  std::unique_ptr<RedisChatStore> store_;
+  std::unique_ptr<ChatState> chat_;
+  std::unique_ptr<SyncChatState> state_;
+};
+
+TEST_F(RedisChatStoreTest, ARedisThatLostAcknowledgedWritesGivesItsUsersANewEpoch) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  for (const char* text : {"one", "two", "three"}) ASSERT_TRUE(Direct("bob", "alice", text).ok());
+  const absl::StatusOr<ReadOutcome> seen =
+      state_->ReadOrPark(ReadFrom("alice", start->read.cursor, start->epoch), nullptr);
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(Texts(*seen), (std::vector<std::string>{"one", "two", "three"}));
+  const uint64_t cursor = seen->read.cursor;
+
+  // As a restart that lost the last second of its append-only file would leave it: alice's
+  // queue without its last two messages, and the shard's count of appends two lower.
+  const std::string last = absl::StrCat(cursor, "-0");
+  const std::string before_last = absl::StrCat(cursor - 1, "-0");
+  ASSERT_TRUE(redis_.Run({"XDEL", "pu:alice:q", before_last, last}).ok());
+  ASSERT_TRUE(redis_.Run({"XSETID", "pu:alice:q", absl::StrCat(cursor - 2, "-0")}).ok());
+  ASSERT_TRUE(redis_.Run({"HINCRBY", "pu:alice", "seq", "-2"}).ok());
+  ASSERT_TRUE(redis_.Run({"DECRBY", "pwrites", "2"}).ok());
+
+  // The next publish would give alice's seqs again; the shard is fenced first.
+  const absl::StatusOr<PublishResult> four = Direct("bob", "alice", "four");
+  ASSERT_TRUE(four.ok()) << four.status();
+  const absl::StatusOr<ReadOutcome> after =
+      state_->ReadOrPark(ReadFrom("alice", cursor, seen->epoch), nullptr);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(after->epoch, seen->epoch);
+  EXPECT_TRUE(after->read.gap);
+  EXPECT_EQ(Texts(*after), (std::vector<std::string>{"one", "four"}));
+  // Every user of the shard gets a new epoch, once.
+  const absl::StatusOr<ConnectResult> bob = state_->Connect("bob", "b");
+  ASSERT_TRUE(bob.ok());
+  const absl::StatusOr<ReadOutcome> again =
+      state_->ReadOrPark(ReadFrom("alice", after->read.cursor, after->epoch), nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->epoch, after->epoch);
+  EXPECT_FALSE(again->read.gap);
+}
+
+}  // namespace
+}  // namespace parley::broker::redis
