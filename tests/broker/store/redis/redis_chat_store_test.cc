@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/core/chat_state.h"
+#include "broker/store/redis/chat_script.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/sync_chat_state.h"
@@ -102,6 +103,55 @@ TEST_F(RedisChatStoreTest, ARedisThatLostAcknowledgedWritesGivesItsUsersANewEpoc
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->epoch, after->epoch);
   EXPECT_FALSE(again->read.gap);
+}
+
+// A room line sequenced on the room's shard (room seq and log) by a publisher that then failed
+// before delivering it, as chat.lua's room_sequence leaves it.
+absl::StatusOr<std::string> SequenceOnly(RedisServer& redis, absl::Time now, const std::string& key,
+                                         const std::string& text) {
+  return redis.Run({"EVAL", std::string(kChatScript), "0", "room_sequence", "lobby", "alice", key,
+                    absl::StrCat(absl::ToUnixMillis(now)), "600000", "100", "10000", "0",
+                    absl::StrCat("id-", text), "lobby", "alice", "", text, "0"});
+}
+
+std::vector<std::string> ChatTexts(const ReadOutcome& outcome) {
+  std::vector<std::string> texts;
+  for (const SequencedMessage& m : outcome.read.messages) {
+    if (m.message->kind == MessageKind::kChat) texts.push_back(m.message->text);
+  }
+  return texts;
+}
+
+TEST_F(RedisChatStoreTest,
+       ALineAPublisherSequencedButNeverDeliveredArrivesBeforeTheNextInRoomOrder) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("bob", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(SequenceOnly(redis_, clock_.Now(), "", "stranded").ok());
+  ASSERT_TRUE(state_->Publish({"alice", "lobby", "", "next", ""}).ok());
+  const absl::StatusOr<ReadOutcome> read =
+      state_->ReadOrPark(ReadFrom("bob", start->read.cursor, start->epoch), nullptr);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(ChatTexts(*read), (std::vector<std::string>{"stranded", "next"}));
+}
+
+TEST_F(RedisChatStoreTest, ARetryOfAPublishThatFailedPartWayCompletesItOnce) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("bob", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  // The first try got its room seq, then its broker died: nobody has the line yet.
+  ASSERT_TRUE(SequenceOnly(redis_, clock_.Now(), "k1", "once").ok());
+  const absl::StatusOr<PublishResult> retry = state_->Publish({"alice", "lobby", "", "once", "k1"});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->message->id, "id-once");  // the first try's message, not a second one
+  EXPECT_EQ(retry->recipients, 2u);
+  ASSERT_TRUE(state_->Publish({"alice", "lobby", "", "once", "k1"}).ok());  // and again
+  const absl::StatusOr<ReadOutcome> read =
+      state_->ReadOrPark(ReadFrom("bob", start->read.cursor, start->epoch), nullptr);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(ChatTexts(*read), std::vector<std::string>{"once"});
 }
 
 }  // namespace
