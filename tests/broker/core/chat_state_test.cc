@@ -408,6 +408,20 @@ TEST_P(ChatStateTest, ParkedWaiterIsWokenOnceByAPublish) {
   EXPECT_EQ(waiter->wakes, 1);
 }
 
+TEST_P(ChatStateTest, AJoinWakesTheJoinersParkedPollAndItsNextParkHearsTheNewRoom) {
+  Connect("alice");
+  Connect("bob");
+  ASSERT_TRUE(state_.Join("bob", "games").ok());
+  auto waiter = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);
+  ASSERT_TRUE(state_.Join("alice", "games").ok());  // from another tab
+  EXPECT_EQ(waiter->wakes, 1);                      // its own JOIN line arrived
+  auto again = std::make_shared<CountingWaiter>();
+  ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), again)->parked);
+  ASSERT_TRUE(Say("bob", "games", "hi").ok());
+  EXPECT_EQ(again->wakes, 1);
+}
+
 TEST_P(ChatStateTest, ReadWithMessagesDoesNotPark) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
