@@ -100,6 +100,14 @@ local function touch(user, now)
   redis.call('ZADD', 'pactive', now, user)
 end
 
+-- A Connect or a read: the user is active now, and online; answers 1 if it was not online.
+local function seen_now(user, now, online)
+  touch(user, now)
+  if online == '1' then return 0 end
+  redis.call('HSET', user_key(user), 'online', 1)
+  return 1
+end
+
 local ops = {}
 
 -- Keys that expire (logged-out sessions, idempotency answers, markers) hold the time they
@@ -129,12 +137,7 @@ ops.claim = function()
   if h[1] then
     if h[1] == session then
       h[2] = current_epoch(user, argv[4])
-      touch(user, now)
-      local went_online = 0
-      if h[5] ~= '1' then
-        redis.call('HSET', u, 'online', 1)
-        went_online = 1
-      end
+      local went_online = seen_now(user, now, h[5])
       return {'resumed', h[2], h[3], went_online, redis.call('SMEMBERS', u .. ':rooms')}
     end
     if argv[7] == '1' or now - tonumber(h[4]) <= num(6) then return {'held'} end
@@ -419,12 +422,7 @@ ops.read = function()
   if not h[1] then return {'missing'} end
   h[1] = current_epoch(user, argv[8])
   local seq = tonumber(h[2])
-  touch(user, now)
-  local went_online = 0
-  if h[4] ~= '1' then
-    redis.call('HSET', u, 'online', 1)
-    went_online = 1
-  end
+  local went_online = seen_now(user, now, h[4])
   local epoch_changed = 0
   if epoch ~= '0' and epoch ~= h[1] then
     epoch_changed = 1

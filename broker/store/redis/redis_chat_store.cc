@@ -57,6 +57,14 @@ absl::Status Unexpected(absl::string_view op, const RedisReply& reply) {
       absl::StrCat("unexpected answer from Redis to ", op, ": '", Word(reply, 0), "'"));
 }
 
+// Hands a failure on to `done` (the step is over then); false for a success.
+template <typename T, typename D>
+bool PassFailure(const absl::StatusOr<T>& result, D& done) {
+  if (result.ok()) return false;
+  std::move(done)(result.status());
+  return true;
+}
+
 void Append(std::vector<std::string>& to, std::vector<std::string> values) {
   to.insert(to.end(), std::make_move_iterator(values.begin()),
             std::make_move_iterator(values.end()));
@@ -167,10 +175,7 @@ void RedisChatStore::Stats(Done<StoreStats> done) {
   auto gather = Gather<RedisReply>::Make(
       connections_.size(),
       [this, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
-        if (!replies.ok()) {
-          std::move(done)(replies.status());
-          return;
-        }
+        if (PassFailure(replies, done)) return;
         StoreStats stats;
         for (const RedisReply& reply : *replies) {
           stats.users += Int(reply, 0);
@@ -281,10 +286,7 @@ void RedisChatStore::DeliverLine(const std::string& room, uint64_t n,
   auto gather = Gather<uint32_t>::Make(
       connections_.size(),
       [done = std::move(done)](absl::StatusOr<std::vector<uint32_t>> counts) mutable {
-        if (!counts.ok()) {
-          std::move(done)(counts.status());
-          return;
-        }
+        if (PassFailure(counts, done)) return;
         uint32_t total = 0;
         for (uint32_t count : *counts) total += count;
         std::move(done)(total);
@@ -303,10 +305,7 @@ void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint6
   Call(shard, std::move(args),
        [this, shard, room, n, values = std::move(values), attempts,
         done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          if (Word(*reply, 0) == "ok") {
            SawWrites(shard, *reply, 2);
            std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
@@ -322,10 +321,7 @@ void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint6
          Call(ShardOf(room), {"room_log", room, absl::StrCat(applied + 1), absl::StrCat(n - 1)},
               [this, shard, room, n, values = std::move(values), attempts,
                done = std::move(done)](Reply log) mutable {
-                if (!log.ok()) {
-                  std::move(done)(log.status());
-                  return;
-                }
+                if (PassFailure(log, done)) return;
                 std::vector<std::string> args = {"deliver", room,
                                                  absl::StrCat(chat_.queue_capacity), ""};
                 size_t lines = 0;
@@ -388,10 +384,7 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
   // The user's side first: a line delivered from now on reaches the joiner, its JOIN included.
   Call(ShardOf(user), {"member_add", user, room},
        [this, user, room, now, done = std::move(done)](Reply added) mutable {
-         if (!added.ok()) {
-           std::move(done)(added.status());
-           return;
-         }
+         if (PassFailure(added, done)) return;
          if (Word(*added, 0) == "missing") {
            std::move(done)(NotConnected(user));
            return;
@@ -409,10 +402,7 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
          Call(ShardOf(room), std::move(args),
               [this, user, room, now, values = std::move(values),
                done = std::move(done)](Reply joined) mutable {
-                if (!joined.ok()) {
-                  std::move(done)(joined.status());
-                  return;
-                }
+                if (PassFailure(joined, done)) return;
                 JoinResult result;
                 result.joined = Int(*joined, 0) == 1;
                 result.created = Int(*joined, 1) == 1;
@@ -460,10 +450,7 @@ void RedisChatStore::LeaveRoom(const std::string& user, const std::string& room,
   Call(ShardOf(room), std::move(args),
        [this, user, room, user_side, now, values = std::move(values),
         done = std::move(done)](Reply left) mutable {
-         if (!left.ok()) {
-           std::move(done)(left.status());
-           return;
-         }
+         if (PassFailure(left, done)) return;
          if (Word(*left, 0) == "not_member") {
            std::move(done)(NotAMember(user, room));
            return;
@@ -498,10 +485,7 @@ void RedisChatStore::RemoveUser(const std::string& user, const std::string& sess
                                 StatusDone done) {
   Call(ShardOf(user), {"user_remove", user, session},
        [this, user, now, done = std::move(done)](Reply removed) mutable {
-         if (!removed.ok()) {
-           std::move(done)(removed.status());
-           return;
-         }
+         if (PassFailure(removed, done)) return;
          const std::string& what = Word(*removed, 0);
          if (what == "missing") {
            std::move(done)(NotConnected(user));
@@ -548,10 +532,7 @@ void RedisChatStore::PresenceOf(std::vector<std::string> rooms, Done<std::vector
   auto gather = Gather<RedisReply>::Make(
       by_shard.size(), [shard_rooms, done = std::move(done)](
                            absl::StatusOr<std::vector<RedisReply>> replies) mutable {
-        if (!replies.ok()) {
-          std::move(done)(replies.status());
-          return;
-        }
+        if (PassFailure(replies, done)) return;
         std::vector<RoomState> states;
         for (size_t s = 0; s < replies->size(); ++s) {
           const RedisReply& reply = (*replies)[s];
@@ -589,10 +570,7 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                              Done<ConnectResult> done) {
   Call(ShardOf(request.session), {"ended_check", request.session, Ms(now)},
        [this, request, now, done = std::move(done)](Reply ended) mutable {
-         if (!ended.ok()) {
-           std::move(done)(ended.status());
-           return;
-         }
+         if (PassFailure(ended, done)) return;
          if (Int(*ended, 0) == 1) {
            std::move(done)(SessionLoggedOut());
            return;
@@ -602,10 +580,7 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                Ms(chat_.user_idle_expiry), request.holder_parked ? "1" : "0",
                request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst)},
               [this, request, now, done = std::move(done)](Reply claim) mutable {
-                if (!claim.ok()) {
-                  std::move(done)(claim.status());
-                  return;
-                }
+                if (PassFailure(claim, done)) return;
                 const std::string& what = Word(*claim, 0);
                 if (what == "held") {
                   std::move(done)(NameHeld(request.user));
@@ -633,10 +608,7 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                   }
                   Call(ShardOf(user), {"user_info", user, CandidateEpoch()},
                        [this, user, created, done = std::move(done)](Reply info) mutable {
-                         if (!info.ok()) {
-                           std::move(done)(info.status());
-                           return;
-                         }
+                         if (PassFailure(info, done)) return;
                          if (Word(*info, 0) != "ok") {
                            std::move(done)(NotConnected(user));
                            return;
@@ -647,19 +619,13 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                          result.cursor = Uint(*info, 2);
                          Call(ShardOf(user), {"rooms_of", user},
                               [this, result, done = std::move(done)](Reply rooms) mutable {
-                                if (!rooms.ok()) {
-                                  std::move(done)(rooms.status());
-                                  return;
-                                }
+                                if (PassFailure(rooms, done)) return;
                                 PresenceOf(
                                     rooms->elements.size() > 1 ? Strings(rooms->elements[1])
                                                                : std::vector<std::string>{},
                                     [result, done = std::move(done)](
                                         absl::StatusOr<std::vector<RoomState>> states) mutable {
-                                      if (!states.ok()) {
-                                        std::move(done)(states.status());
-                                        return;
-                                      }
+                                      if (PassFailure(states, done)) return;
                                       for (RoomState& state : *states) {
                                         result.presence.push_back(std::move(state.info));
                                       }
@@ -720,10 +686,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
         absl::StrCat(chat_.publish_rate), absl::StrCat(chat_.publish_burst)},
        [this, request, now, done = std::move(done)](Reply check) mutable {
          const PublishInput& input = request.input;
-         if (!check.ok()) {
-           std::move(done)(check.status());
-           return;
-         }
+         if (PassFailure(check, done)) return;
          const std::string& what = Word(*check, 0);
          StorePublish answer;
          if (what == "missing") {
@@ -732,10 +695,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
          }
          if (what == "dup") {
            absl::StatusOr<MessagePtr> message = MessageFromPairs(check->elements[1]);
-           if (!message.ok()) {
-             std::move(done)(message.status());
-             return;
-           }
+           if (PassFailure(message, done)) return;
            uint32_t recipients = 0;
            const RedisReply& pairs = check->elements[1];
            for (size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
@@ -760,10 +720,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
          auto record = [this, input, now, done = std::move(done)](
                            MessagePtr message, absl::StatusOr<uint32_t> recipients,
                            bool again) mutable {
-           if (!recipients.ok()) {
-             std::move(done)(recipients.status());
-             return;
-           }
+           if (PassFailure(recipients, done)) return;
            StorePublish answer;
            answer.result = PublishResult{message, *recipients, again};
            if (input.idempotency_key.empty()) {
@@ -873,10 +830,7 @@ void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Tim
        {"read", input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
         input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch()},
        [this, input, done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          const std::string& what = Word(*reply, 0);
          if (what == "missing") {
            std::move(done)(NotConnected(input.user));
@@ -904,10 +858,7 @@ void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Tim
            uint64_t seq = 0;
            absl::SimpleAtoi(entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq);
            absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
-           if (!message.ok()) {
-             std::move(done)(message.status());
-             return;
-           }
+           if (PassFailure(message, done)) return;
            read->read.messages.push_back({seq, *std::move(message)});
          }
          auto presence = [this, input, read, done = std::move(done)](absl::Status status) mutable {
@@ -921,10 +872,7 @@ void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Tim
            }
            PresenceOf(read->rooms, [input, read, done = std::move(done)](
                                        absl::StatusOr<std::vector<RoomState>> states) mutable {
-             if (!states.ok()) {
-               std::move(done)(states.status());
-               return;
-             }
+             if (PassFailure(states, done)) return;
              for (RoomState& state : *states) {
                auto known = input.presence_versions.find(state.info.room);
                const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
@@ -954,10 +902,7 @@ void RedisChatStore::Leave(absl::string_view user, absl::string_view room, absl:
   Call(ShardOf(user), {"is_member", std::string(user), std::string(room)},
        [this, user = std::string(user), room = std::string(room), now,
         done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          if (Word(*reply, 0) == "missing") {
            std::move(done)(NotConnected(user));
            return;
@@ -974,10 +919,7 @@ void RedisChatStore::History(absl::string_view room, size_t limit,
                              Done<std::vector<MessagePtr>> done) {
   Call(ShardOf(room), {"history", std::string(room), absl::StrCat(limit)},
        [room = std::string(room), done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          if (Word(*reply, 0) == "no_room") {
            std::move(done)(NoSuchRoom(room));
            return;
@@ -987,10 +929,7 @@ void RedisChatStore::History(absl::string_view room, size_t limit,
            for (const RedisReply& entry : reply->elements[1].elements) {
              if (entry.elements.size() != 2) continue;
              absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
-             if (!message.ok()) {
-               std::move(done)(message.status());
-               return;
-             }
+             if (PassFailure(message, done)) return;
              messages.push_back(*std::move(message));
            }
          }
@@ -1006,10 +945,7 @@ void RedisChatStore::Members(absl::string_view room, const MembersQuery& query,
        {"members", std::string(room), absl::StrCat(limit), query.after,
         query.online_only ? "1" : "0", query.prefix},
        [room = std::string(room), done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          if (Word(*reply, 0) == "no_room") {
            std::move(done)(NoSuchRoom(room));
            return;
@@ -1036,10 +972,7 @@ void RedisChatStore::Members(absl::string_view room, const MembersQuery& query,
 void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {
   Call(ShardOf(user), {"rooms_of", std::string(user)},
        [this, user = std::string(user), done = std::move(done)](Reply reply) mutable {
-         if (!reply.ok()) {
-           std::move(done)(reply.status());
-           return;
-         }
+         if (PassFailure(reply, done)) return;
          if (Word(*reply, 0) == "missing") {
            std::move(done)(NotConnected(user));
            return;
@@ -1047,10 +980,7 @@ void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresen
          PresenceOf(
              Strings(reply->elements[1]),
              [done = std::move(done)](absl::StatusOr<std::vector<RoomState>> states) mutable {
-               if (!states.ok()) {
-                 std::move(done)(states.status());
-                 return;
-               }
+               if (PassFailure(states, done)) return;
                std::vector<RoomPresenceInfo> rooms;
                for (RoomState& state : *states) rooms.push_back(std::move(state.info));
                std::move(done)(std::move(rooms));
@@ -1071,10 +1001,7 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
     auto gather = Gather<RedisReply>::Make(
         connections_.size(),
         [this, now, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> swept) mutable {
-          if (!swept.ok()) {
-            std::move(done)(swept.status());
-            return;
-          }
+          if (PassFailure(swept, done)) return;
           std::vector<std::string> expired;
           absl::btree_map<std::string, std::vector<std::string>> offline_by_room;
           SweepResult result;
@@ -1131,10 +1058,7 @@ void RedisChatStore::PublishDuePresence(absl::Time now, StatusDone done) {
   auto gather = Gather<RedisReply>::Make(
       connections_.size(),
       [this, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
-        if (!replies.ok()) {
-          std::move(done)(replies.status());
-          return;
-        }
+        if (PassFailure(replies, done)) return;
         for (const RedisReply& reply : *replies) presence_notifies_ += Int(reply, 0);
         std::move(done)(absl::OkStatus());
       });
