@@ -40,6 +40,34 @@ browserTest('a broker crash shows reconnecting, then what was lost, then chat wo
   }
 });
 
+browserTest('with the Redis store a broker crash loses nothing: no gap banner, every line kept, chat goes on', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  await say(alice, 'before the restart');
+  await waitForLine(bob, 'before the restart');
+
+  await stack.killBroker();
+  await waitForStatus(alice, 'reconnecting');
+  await waitForStatus(bob, 'reconnecting');
+
+  await stack.startBroker();
+  await waitForStatus(alice, 'connected', 30000);
+  await waitForStatus(bob, 'connected', 30000);
+  await say(alice, 'after the restart');
+  await waitForLine(bob, 'after the restart');
+  await say(bob, 'welcome back');
+  await waitForLine(alice, 'welcome back');
+  // Same epochs, same cursors: the pages never saw a gap.
+  for (const page of [alice, bob]) {
+    assert.equal(await page.$eval('#banner', (banner) => banner.hidden), true, 'no banner');
+    const notices = await page.$$eval('#message li.notice', (items) => items.map((i) => i.textContent));
+    assert.ok(!notices.some((text) => text.includes('restarted')), `no restart notice: ${notices}`);
+    await assertNoDuplicates(page);
+    const shown = await lines(page);
+    assert.ok(shown.includes('before the restart'), `kept: ${shown}`);
+    assert.equal(shown.filter((t) => t === 'after the restart').length, 1);
+  }
+}, {redis: true});
+
 browserTest('a message sent while the network is cut arrives exactly once', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
 

@@ -1,6 +1,10 @@
 // The real programs for the JavaScript tests: parley-broker and parley-frontend on ephemeral
 // ports (the paths come from ctest's environment), read back from their "port=N" log lines.
 import {spawn} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 
 export const BROKER = process.env.PARLEY_BROKER_BINARY;
 export const FRONTEND = process.env.PARLEY_FRONTEND_BINARY;
@@ -59,13 +63,56 @@ export class Program {
   }
 }
 
+// A free loopback port (the OS picks one; it is free again once the probe closes).
+async function freePort() {
+  const probe = net.createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const {port} = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+// Debian's redis-server on a free loopback port with its data in a fresh temporary directory:
+// append-only file, no snapshots, nothing evicted, as docs/operations.md runs it.
+export class RedisProcess {
+  static async start() {
+    const redis = new RedisProcess();
+    redis.port = await freePort();
+    redis.dir = mkdtempSync(path.join(tmpdir(), 'parley-redis-'));
+    redis.program = new Program('redis-server', [
+      'redis-server', '--port', String(redis.port), '--bind', '127.0.0.1', '--dir', redis.dir,
+      '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
+    ]);
+    const giveUp = Date.now() + 15000;
+    for (;;) {
+      const up = await new Promise((resolve) => {
+        const socket = net.connect(redis.port, '127.0.0.1', () => { socket.end(); resolve(true); });
+        socket.on('error', () => resolve(false));
+      });
+      if (up) return redis;
+      if (Date.now() > giveUp) throw new Error(`redis-server did not listen:\n${redis.program.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async stop() {
+    await this.program.stop();
+    rmSync(this.dir, {recursive: true, force: true});
+  }
+}
+
 // Broker and frontend; the broker can be stopped and started again on the same port.
-// `brokerFlags`: more command-line flags for the broker.
+// `brokerFlags`: more command-line flags for the broker. `redis`: the broker keeps its state
+// in a redis-server of the stack's own (so a broker restart loses nothing).
 export class Stack {
-  static async start({brokerFlags = []} = {}) {
+  static async start({brokerFlags = [], redis = false} = {}) {
     if (!BROKER || !FRONTEND) throw new Error('PARLEY_BROKER_BINARY and PARLEY_FRONTEND_BINARY');
     const stack = new Stack();
     stack.brokerFlags = brokerFlags;
+    if (redis) {
+      stack.redis = await RedisProcess.start();
+      stack.brokerFlags = [...brokerFlags, `--redis=127.0.0.1:${stack.redis.port}`];
+    }
     await stack.startBroker('127.0.0.1:0');
     stack.frontend = new Program('frontend', [
       FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
@@ -113,6 +160,7 @@ export class Stack {
 
   async close() {
     await Promise.all([this.frontend && this.frontend.stop(), this.broker && this.broker.stop()]);
+    if (this.redis) await this.redis.stop();
   }
 }
 
