@@ -153,7 +153,12 @@ RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
 RedisChatStore::~RedisChatStore() { Stop(); }
 
 void RedisChatStore::Stop() {
-  if (stopped_.exchange(true)) return;
+  {
+    // Waits for calls being handed to the loop: none is handed after this.
+    absl::WriterMutexLock lock(&stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
   for (auto& subscriber : subscribers_) subscriber->Stop();
   for (auto& connection : connections_) connection->Stop();
   // What the connections answered UNAVAILABLE may have started more steps, which are answered
@@ -219,14 +224,22 @@ void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t ind
 
 void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
   absl::StrAppend(&args[0], "@", writes_seen_[shard].load());
-  connections_[shard]->Eval(script_, {}, args, absl::Now() + options_.timeout,
-                            [done = std::move(done)](Reply reply) mutable {
-                              if (reply.ok() && reply->is_error()) {
-                                std::move(done)(RedisErrorStatus(reply->str));
-                                return;
-                              }
-                              std::move(done)(std::move(reply));
-                            });
+  {
+    absl::ReaderMutexLock lock(&stop_mu_);
+    if (!stopped_) {
+      connections_[shard]->Eval(script_, {}, args, absl::Now() + options_.timeout,
+                                [done = std::move(done)](Reply reply) mutable {
+                                  if (reply.ok() && reply->is_error()) {
+                                    std::move(done)(RedisErrorStatus(reply->str));
+                                    return;
+                                  }
+                                  std::move(done)(std::move(reply));
+                                });
+      return;
+    }
+  }
+  // Stopped: answered at once, on this thread (ChatStore::Stop).
+  std::move(done)(absl::UnavailableError("the Redis store is stopped"));
 }
 
 MessagePtr RedisChatStore::MakeLine(MessageKind kind, absl::string_view room,

@@ -135,7 +135,8 @@ class RedisChatStore final : public ChatStore {
   RedisLoop loop_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
   std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard
-  std::atomic<bool> stopped_{false};
+  absl::Mutex stop_mu_;  // held (shared) while a call is handed to the loop
+  bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   // Per shard: the most appends it has acknowledged to this broker, sent with every call so a
   // shard that comes back with fewer fences itself (chat.lua).
   std::unique_ptr<std::atomic<uint64_t>[]> writes_seen_;
