@@ -146,80 +146,35 @@ class AnsweringLaterStore final : public ChatStore {
   std::thread thread_;  // last: starts after everything it uses
 };
 
-// A RedisChatStore with the redis-servers it uses, which go with it.
-class OwnRedisStore final : public ChatStore {
- public:
-  explicit OwnRedisStore(const broker::ChatOptions& options) : store_(options, Shards()) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!store_.healthy() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-    EXPECT_TRUE(store_.healthy()) << "the test's redis-servers did not come up";
-  }
-
-  void SetListener(broker::ChatStoreListener* listener) override { store_.SetListener(listener); }
-  bool ready() const override { return store_.ready(); }
-  void Connect(const broker::ConnectRequest& request, absl::Time now,
-               Done<broker::ConnectResult> done) override {
-    store_.Connect(request, now, std::move(done));
-  }
-  void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
-                  StatusDone done) override {
-    store_.Disconnect(user, session, now, std::move(done));
-  }
-  void Publish(const broker::PublishRequest& request, absl::Time now,
-               Done<broker::StorePublish> done) override {
-    store_.Publish(request, now, std::move(done));
-  }
-  void Read(const broker::ReadInput& input, size_t max_messages, absl::Time now,
-            Done<broker::StoreRead> done) override {
-    store_.Read(input, max_messages, now, std::move(done));
-  }
-  void Join(absl::string_view user, absl::string_view room, absl::Time now,
-            Done<broker::JoinResult> done) override {
-    store_.Join(user, room, now, std::move(done));
-  }
-  void Leave(absl::string_view user, absl::string_view room, absl::Time now,
-             StatusDone done) override {
-    store_.Leave(user, room, now, std::move(done));
-  }
-  void History(absl::string_view room, size_t limit,
-               Done<std::vector<broker::MessagePtr>> done) override {
-    store_.History(room, limit, std::move(done));
-  }
-  void Members(absl::string_view room, const broker::MembersQuery& query,
-               Done<broker::MembersResult> done) override {
-    store_.Members(room, query, std::move(done));
-  }
-  void RoomsOf(absl::string_view user, Done<std::vector<broker::RoomPresenceInfo>> done) override {
-    store_.RoomsOf(user, std::move(done));
-  }
-  void Sweep(std::vector<std::string> parked, absl::Time now,
-             Done<broker::SweepResult> done) override {
-    store_.Sweep(std::move(parked), now, std::move(done));
-  }
-  void PublishDuePresence(absl::Time now, StatusDone done) override {
-    store_.PublishDuePresence(now, std::move(done));
-  }
-  void Stop() override { store_.Stop(); }
-  void Settle() {
-    absl::Notification settled;
-    store_.AfterNotifications([&] { settled.Notify(); });
-    EXPECT_TRUE(settled.WaitForNotificationWithTimeout(absl::Seconds(10)))
-        << "notifications did not come back from Redis";
-  }
-  void Stats(Done<broker::StoreStats> done) override { store_.Stats(std::move(done)); }
-  std::vector<size_t> QueueDepths() override { return store_.QueueDepths(); }
-
- private:
+// The two redis-server shards of an OwnRedisStore: a base class, so they start before the
+// store and stop after it.
+struct TwoRedisShards {
   broker::redis::RedisChatStoreOptions Shards() {
     broker::redis::RedisChatStoreOptions options;
-    for (RedisServer& server : servers_) {
+    for (RedisServer& server : servers) {
       options.shards.push_back(broker::redis::RedisAddress{"127.0.0.1", server.port()});
     }
     return options;
   }
 
-  RedisServer servers_[2];  // first: they outlive the store
-  broker::redis::RedisChatStore store_;
+  RedisServer servers[2];
+};
+
+// A RedisChatStore over two redis-servers of its own, which go with it. Test thread only.
+class OwnRedisStore final : private TwoRedisShards, public broker::redis::RedisChatStore {
+ public:
+  explicit OwnRedisStore(const broker::ChatOptions& options) : RedisChatStore(options, Shards()) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!healthy() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+    EXPECT_TRUE(healthy()) << "the test's redis-servers did not come up";
+  }
+
+  void Settle() {
+    absl::Notification settled;
+    AfterNotifications([&] { settled.Notify(); });
+    EXPECT_TRUE(settled.WaitForNotificationWithTimeout(absl::Seconds(10)))
+        << "notifications did not come back from Redis";
+  }
 };
 
 }  // namespace

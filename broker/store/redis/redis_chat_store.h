@@ -48,7 +48,7 @@ struct RedisChatStoreOptions {
 //
 // Thread-safe: operations from any thread; every `done` and listener call runs on the loop
 // thread.
-class RedisChatStore final : public ChatStore {
+class RedisChatStore : public ChatStore {
  public:
   RedisChatStore(ChatOptions chat, RedisChatStoreOptions options);
   ~RedisChatStore() override;  // Stop()

@@ -9,18 +9,21 @@ async function assertNoDuplicates(page) {
   assert.equal(new Set(ids).size, ids.length, `duplicate lines: ${ids}`);
 }
 
+// SIGKILLs the broker, waits until every page says it is reconnecting, starts the broker again
+// and waits until every page is connected.
+async function crashBrokerAndWaitForReconnect(stack, pages) {
+  await stack.killBroker();
+  for (const page of pages) await waitForStatus(page, 'reconnecting');
+  await stack.startBroker();
+  for (const page of pages) await waitForStatus(page, 'connected', 30000);
+}
+
 browserTest('a broker crash shows reconnecting, then what was lost, then chat works again with no duplicates', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
   await say(alice, 'before the restart');
   await waitForLine(bob, 'before the restart');
 
-  await stack.killBroker();
-  await waitForStatus(alice, 'reconnecting');
-  await waitForStatus(bob, 'reconnecting');
-
-  await stack.startBroker();
-  await waitForStatus(alice, 'connected', 30000);
-  await waitForStatus(bob, 'connected', 30000);
+  await crashBrokerAndWaitForReconnect(stack, [alice, bob]);
   await alice.waitForSelector('#banner:not([hidden]) :text("restarted and lost")');
   // What was on screen stays, and a line marks where messages may be missing.
   for (const page of [alice, bob]) {
@@ -45,13 +48,7 @@ browserTest('with the Redis store a broker crash loses nothing: no gap banner, e
   await say(alice, 'before the restart');
   await waitForLine(bob, 'before the restart');
 
-  await stack.killBroker();
-  await waitForStatus(alice, 'reconnecting');
-  await waitForStatus(bob, 'reconnecting');
-
-  await stack.startBroker();
-  await waitForStatus(alice, 'connected', 30000);
-  await waitForStatus(bob, 'connected', 30000);
+  await crashBrokerAndWaitForReconnect(stack, [alice, bob]);
   await say(alice, 'after the restart');
   await waitForLine(bob, 'after the restart');
   await say(bob, 'welcome back');
