@@ -73,6 +73,8 @@ void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
   absl::MutexLock lock(&mu_);
   reading_ = false;
   const bool parked = outcome.ok() && outcome->parked;
+  // It was parked, even if a wake already took it: a drain that wakes it answers OK, empty.
+  if (parked) parked_before_ = true;
   if (answered_ || read_again_) {
     // Answered meanwhile, or woken (or timed out) while this read was in flight: a waiter it
     // parked is not wanted any more (or already taken), and its answer may be out of date.
@@ -87,7 +89,6 @@ void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
   epoch_ = outcome->epoch;
   if (parked) {
     parked_ = true;
-    parked_before_ = true;
     if (deadline_ != 0) return;  // parked again after a wake: the first deadline still runs
     const bool open = binding_.gate->RunIfOpen(
         [&] { deadline_ = binding_.deadlines->Add(wait_deadline_, shared_from_this()); });
