@@ -115,14 +115,17 @@ void RedisConnection::OnReply(redisAsyncContext* context, void* reply, void* pri
     self->last_reply_ = now;
     const auto& raw = *static_cast<redisReply*>(reply);
     if (pending->internal) {
-      // AUTH or PING: an answer means Redis is there; an error (wrong password) does not.
-      const bool ok = raw.type != REDIS_REPLY_ERROR;
-      if (!ok) {
+      // AUTH or PING: an answer means Redis is there. A refusal (still loading its AOF, a
+      // wrong password) is not, and is asked again on a new connection after the backoff:
+      // AUTH goes only on connect, and once traffic flows no idle PING would ever go.
+      if (raw.type == REDIS_REPLY_ERROR) {
         Log(LogLevel::kError, "redis_refused",
             {{"redis", self->options_.address.ToString()},
              {"error", std::string(raw.str, raw.len)}});
+        if (self->context_ != nullptr) self->Drop("Redis refused the connection");
+      } else {
+        self->SetHealthy(self->context_ != nullptr);
       }
-      self->SetHealthy(ok && self->context_ != nullptr);
     } else {
       self->counters_->replies.fetch_add(1, std::memory_order_relaxed);
       if (self->counters_->round_trip_seconds != nullptr) {

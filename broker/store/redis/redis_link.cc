@@ -76,7 +76,6 @@ void RedisLink::OnConnect(const redisAsyncContext* context, int status) {
   auto* self = static_cast<RedisLink*>(context->data);
   if (status == REDIS_OK) {
     self->counters_->connects.fetch_add(1, std::memory_order_relaxed);
-    self->backoff_ = self->options_.min_backoff;
     Log(LogLevel::kInfo, "redis_connected", {{"redis", self->options_.address.ToString()}});
     return;
   }
@@ -95,9 +94,17 @@ void RedisLink::OnDisconnect(const redisAsyncContext* context, int status) {
     Log(LogLevel::kWarning, "redis_disconnected",
         {{"redis", self->options_.address.ToString()}, {"error", context->errstr}});
   }
+  if (self->context_ != context) return;  // Drop let it go and scheduled the reconnect
   self->context_ = nullptr;
   self->SetHealthy(false);
   self->ScheduleReconnect();
+}
+
+void RedisLink::SetHealthy(bool healthy) {
+  // The backoff starts again only once Redis answers, not when TCP connects: a Redis that
+  // accepts and then refuses (loading, a wrong password) is retried ever less often.
+  if (healthy) backoff_ = options_.min_backoff;
+  healthy_.store(healthy, std::memory_order_release);
 }
 
 void RedisLink::ScheduleReconnect() {

@@ -77,7 +77,8 @@ class RedisLink {
   virtual void OnStopped() {}
 
   void Drop(const char* why);
-  void SetHealthy(bool healthy) { healthy_.store(healthy, std::memory_order_release); }
+  // Loop thread.
+  void SetHealthy(bool healthy);
 
   RedisLoop* const loop_;
   const RedisConnectionOptions options_;

@@ -65,6 +65,8 @@ void RedisSubscriber::OnAuth(redisAsyncContext*, void* reply, void* privdata) {
   if (raw != nullptr && raw->type == REDIS_REPLY_ERROR) {
     Log(LogLevel::kError, "redis_refused",
         {{"redis", self->options_.address.ToString()}, {"error", std::string(Text(*raw))}});
+    // Asked again on a new connection after the backoff (AUTH goes only on connect).
+    if (self->context_ != nullptr) self->Drop("Redis refused the connection");
   }
 }
 

@@ -208,6 +208,16 @@ TEST_F(PasswordRedisConnectionTest, AWrongPasswordIsUnavailableAndNeverHealthy) 
   EXPECT_FALSE(connection->healthy());
 }
 
+TEST_F(PasswordRedisConnectionTest, ARefusedConnectionIsTriedAgainUntilRedisAccepts) {
+  // The operator rotates the password: the broker has the new one before Redis does.
+  auto connection = Connect("n3w");
+  ASSERT_TRUE(WaitFor([&] { return counters_.connects.load() >= 2; }));
+  EXPECT_FALSE(connection->healthy());
+  ASSERT_TRUE(server_.Run({"CONFIG", "SET", "requirepass", "n3w"}).ok());
+  ASSERT_TRUE(WaitFor([&] { return connection->healthy(); }));
+  EXPECT_TRUE(Run(*connection, {"SET", "k", "v"}).ok());
+}
+
 TEST(RedisAddressTest, ParsesAListAndRefusesWhatIsNotHostPort) {
   absl::StatusOr<std::vector<RedisAddress>> two =
       ParseRedisAddresses("127.0.0.1:6379,redis-1.redis:6380");
