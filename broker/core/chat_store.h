@@ -89,8 +89,10 @@ struct StorePublish {
 struct StoreRead {
   QueueRead read;
   uint64_t epoch = 0;
-  bool epoch_changed = false;      // the reader's epoch is not the queue's: read from the start
-  std::vector<std::string> rooms;  // the user's rooms: parked polls are woken by theirs
+  bool epoch_changed = false;  // the reader's epoch is not the queue's: read from the start
+  // The user's rooms, when the read found nothing (it may park): parked polls are woken by
+  // their rooms' messages. A store may leave it empty otherwise.
+  std::vector<std::string> rooms;
   // With watch_presence: the rooms whose live version differs from the reader's, and whether
   // one has *published* a version newer than the reader's.
   std::vector<RoomPresenceInfo> presence;
@@ -109,10 +111,11 @@ struct StoreStats {
 class ChatStoreListener {
  public:
   virtual ~ChatStoreListener() = default;
-  // The user's queue grew, or the user is gone.
-  virtual void UserChanged(absl::string_view user) = 0;
+  // The user's queue grew, or the user is gone. `changed_at`: when the store made the change
+  // (real time; for the wake-lag metric).
+  virtual void UserChanged(absl::string_view user, absl::Time changed_at) = 0;
   // Every member's queue of the room grew.
-  virtual void RoomChanged(absl::string_view room) = 0;
+  virtual void RoomChanged(absl::string_view room, absl::Time changed_at) = 0;
   // The room published a new presence snapshot.
   virtual void PresencePublished(absl::string_view room) = 0;
   // Notifications may have been lost: everything parked must read again.

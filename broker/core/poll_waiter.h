@@ -1,10 +1,11 @@
 #ifndef PARLEY_BROKER_CORE_POLL_WAITER_H_
 #define PARLEY_BROKER_CORE_POLL_WAITER_H_
 
-#include <iterator>
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include "absl/time/time.h"
 
 namespace parley::broker {
 
@@ -17,7 +18,10 @@ namespace parley::broker {
 class PollWaiter {
  public:
   virtual ~PollWaiter() = default;
-  virtual void Wake() = 0;
+  // `changed_at`: when the store made the change that wakes it (real time, for the wake-lag
+  // metric), or absl::InfinitePast() when there is no one change (a resync, a drain,
+  // presence).
+  virtual void Wake(absl::Time changed_at) = 0;
 };
 
 using WaiterList = std::vector<std::shared_ptr<PollWaiter>>;
@@ -36,28 +40,30 @@ class DeferredWakes {
   // Ends the deferral on this thread and wakes everything held back. Call with no lock held.
   void RunNow() {
     if (current_ == this) current_ = outer_;
-    WaiterList waiters = std::move(held_);
+    std::vector<Batch> batches = std::move(held_);
     held_.clear();
-    for (const auto& waiter : waiters) waiter->Wake();
+    for (const auto& [waiters, changed_at] : batches) {
+      for (const auto& waiter : waiters) waiter->Wake(changed_at);
+    }
   }
 
  private:
-  friend void WakeAll(WaiterList waiters);
+  friend void WakeAll(WaiterList waiters, absl::Time changed_at);
+  using Batch = std::pair<WaiterList, absl::Time>;
   static inline thread_local DeferredWakes* current_ = nullptr;
   DeferredWakes* const outer_;
-  WaiterList held_;
+  std::vector<Batch> held_;
 };
 
 // Wakes every waiter in `waiters`, or hands them to this thread's DeferredWakes. Call with no
 // lock held.
-inline void WakeAll(WaiterList waiters) {
+inline void WakeAll(WaiterList waiters, absl::Time changed_at = absl::InfinitePast()) {
+  if (waiters.empty()) return;
   if (DeferredWakes::current_ != nullptr) {
-    WaiterList& held = DeferredWakes::current_->held_;
-    held.insert(held.end(), std::make_move_iterator(waiters.begin()),
-                std::make_move_iterator(waiters.end()));
+    DeferredWakes::current_->held_.emplace_back(std::move(waiters), changed_at);
     return;
   }
-  for (const auto& waiter : waiters) waiter->Wake();
+  for (const auto& waiter : waiters) waiter->Wake(changed_at);
 }
 
 }  // namespace parley::broker

@@ -5,9 +5,15 @@
 
 namespace parley::broker {
 
+WaiterRegistry::UserEntry& WaiterRegistry::EntryLocked(absl::string_view user) {
+  UserEntry& entry = users_[user];
+  entry.idle_at_last_sweep = false;
+  return entry;
+}
+
 WaiterRegistry::Ticket WaiterRegistry::BeginRead(absl::string_view user) {
   absl::MutexLock lock(&mu_);
-  UserEntry& entry = users_[user];
+  UserEntry& entry = EntryLocked(user);
   ++entry.reads;
   return Ticket{std::string(user), entry.changes, room_changes_, resyncs_};
 }
@@ -17,39 +23,27 @@ WaiterRegistry::ParkResult WaiterRegistry::Park(const Ticket& ticket,
                                                 std::vector<std::string> rooms,
                                                 bool watch_presence) {
   absl::MutexLock lock(&mu_);
-  auto it = users_.find(ticket.user);
-  UserEntry& entry = it->second;  // kept by the ticket's read
+  UserEntry& entry = users_.find(ticket.user)->second;  // kept by the ticket's read
   --entry.reads;
-  ParkResult result = ParkResult::kParked;
-  if (draining_) {
-    result = ParkResult::kDraining;
-  } else if (entry.changes != ticket.user_changes || resyncs_ != ticket.resyncs ||
-             RoomChangedSinceLocked(ticket, rooms)) {
-    result = ParkResult::kChanged;
+  if (draining_) return ParkResult::kDraining;
+  if (entry.changes != ticket.user_changes || resyncs_ != ticket.resyncs ||
+      RoomChangedSinceLocked(ticket, rooms)) {
+    return ParkResult::kChanged;
   }
-  if (result != ParkResult::kParked) {
-    ReleaseLocked(it);
-    return result;
-  }
-  if (entry.waiters.empty()) {
+  if (!entry.indexed || entry.rooms != rooms) {
+    // First park, or the user joined or left since: index the rooms seen last.
+    if (entry.indexed) IndexLocked(entry, /*add=*/false);
     entry.rooms = std::move(rooms);
-    IndexLocked(ticket.user, entry.rooms, /*add=*/true);
-  } else if (entry.rooms != rooms) {
-    // The user joined or left since its other polls parked: index the rooms seen last.
-    IndexLocked(ticket.user, entry.rooms, /*add=*/false);
-    entry.rooms = std::move(rooms);
-    IndexLocked(ticket.user, entry.rooms, /*add=*/true);
+    IndexLocked(entry, /*add=*/true);
   }
   PollWaiter* key = waiter.get();
   if (entry.waiters.emplace(key, Parked{std::move(waiter), watch_presence}).second) ++parked_;
-  return result;
+  return ParkResult::kParked;
 }
 
 void WaiterRegistry::EndRead(const Ticket& ticket) {
   absl::MutexLock lock(&mu_);
-  auto it = users_.find(ticket.user);
-  --it->second.reads;
-  ReleaseLocked(it);
+  --users_.find(ticket.user)->second.reads;
 }
 
 bool WaiterRegistry::Unpark(absl::string_view user, PollWaiter* waiter) {
@@ -57,31 +51,27 @@ bool WaiterRegistry::Unpark(absl::string_view user, PollWaiter* waiter) {
   absl::MutexLock lock(&mu_);
   auto it = users_.find(user);
   if (it == users_.end()) return false;
-  UserEntry& entry = it->second;
-  auto parked = entry.waiters.find(waiter);
-  if (parked == entry.waiters.end()) return false;
+  auto parked = it->second.waiters.find(waiter);
+  if (parked == it->second.waiters.end()) return false;
   dropped = std::move(parked->second.waiter);
-  entry.waiters.erase(parked);
+  it->second.waiters.erase(parked);
   --parked_;
-  if (entry.waiters.empty()) IndexLocked(user, entry.rooms, /*add=*/false);
-  ReleaseLocked(it);
   return true;
 }
 
-void WaiterRegistry::UserChanged(absl::string_view user) {
+void WaiterRegistry::UserChanged(absl::string_view user, absl::Time changed_at) {
   WaiterList to_wake;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
     if (it == users_.end()) return;
     ++it->second.changes;
-    TakeLocked(it->second, user, /*presence_only=*/false, &to_wake);
-    ReleaseLocked(it);
+    TakeLocked(it->second, /*presence_only=*/false, &to_wake);
   }
-  WakeAll(std::move(to_wake));
+  WakeAll(std::move(to_wake), changed_at);
 }
 
-void WaiterRegistry::RoomChanged(absl::string_view room) {
+void WaiterRegistry::RoomChanged(absl::string_view room, absl::Time changed_at) {
   WaiterList to_wake;
   {
     absl::MutexLock lock(&mu_);
@@ -89,17 +79,12 @@ void WaiterRegistry::RoomChanged(absl::string_view room) {
     if (recent_rooms_.size() > kRoomRing) recent_rooms_.pop_front();
     auto index = rooms_.find(room);
     if (index == rooms_.end()) return;
-    // Every waiter of these users is taken, so none stays indexed under this room.
-    const absl::flat_hash_set<std::string> users = std::move(index->second);
-    rooms_.erase(index);
-    for (const std::string& user : users) {
-      auto it = users_.find(user);
-      ++it->second.changes;
-      TakeLocked(it->second, user, /*presence_only=*/false, &to_wake);
-      ReleaseLocked(it);
+    for (UserEntry* entry : index->second) {
+      ++entry->changes;
+      TakeLocked(*entry, /*presence_only=*/false, &to_wake);
     }
   }
-  WakeAll(std::move(to_wake));
+  WakeAll(std::move(to_wake), changed_at);
 }
 
 void WaiterRegistry::PresencePublished(absl::string_view room) {
@@ -108,12 +93,7 @@ void WaiterRegistry::PresencePublished(absl::string_view room) {
     absl::MutexLock lock(&mu_);
     auto index = rooms_.find(room);
     if (index == rooms_.end()) return;
-    const std::vector<std::string> users(index->second.begin(), index->second.end());
-    for (const std::string& user : users) {
-      auto it = users_.find(user);
-      TakeLocked(it->second, user, /*presence_only=*/true, &to_wake);
-      ReleaseLocked(it);
-    }
+    for (UserEntry* entry : index->second) TakeLocked(*entry, /*presence_only=*/true, &to_wake);
     presence_wakes_ += to_wake.size();
   }
   WakeAll(std::move(to_wake));
@@ -124,12 +104,7 @@ void WaiterRegistry::Resync() {
   {
     absl::MutexLock lock(&mu_);
     ++resyncs_;
-    for (auto it = users_.begin(); it != users_.end();) {
-      TakeLocked(it->second, it->first, /*presence_only=*/false, &to_wake);
-      auto next = std::next(it);
-      ReleaseLocked(it);
-      it = next;
-    }
+    for (auto& user : users_) TakeLocked(user.second, /*presence_only=*/false, &to_wake);
   }
   WakeAll(std::move(to_wake));
 }
@@ -151,8 +126,17 @@ bool WaiterRegistry::HasParked(absl::string_view user) {
 std::vector<std::string> WaiterRegistry::ParkedUsers() {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> users;
-  for (const auto& [name, entry] : users_) {
-    if (!entry.waiters.empty()) users.push_back(name);
+  for (auto it = users_.begin(); it != users_.end();) {
+    UserEntry& entry = it->second;
+    if (!entry.waiters.empty()) users.push_back(it->first);
+    const bool idle = entry.waiters.empty() && entry.reads == 0;
+    if (idle && entry.idle_at_last_sweep) {
+      if (entry.indexed) IndexLocked(entry, /*add=*/false);
+      users_.erase(it++);
+      continue;
+    }
+    entry.idle_at_last_sweep = idle;
+    ++it;
   }
   return users;
 }
@@ -162,14 +146,17 @@ size_t WaiterRegistry::parked() {
   return parked_;
 }
 
+size_t WaiterRegistry::tracked_users() {
+  absl::MutexLock lock(&mu_);
+  return users_.size();
+}
+
 uint64_t WaiterRegistry::presence_wakes() {
   absl::MutexLock lock(&mu_);
   return presence_wakes_;
 }
 
-void WaiterRegistry::TakeLocked(UserEntry& entry, absl::string_view user, bool presence_only,
-                                WaiterList* to_wake) {
-  if (entry.waiters.empty()) return;
+void WaiterRegistry::TakeLocked(UserEntry& entry, bool presence_only, WaiterList* to_wake) {
   for (auto it = entry.waiters.begin(); it != entry.waiters.end();) {
     if (presence_only && !it->second.watch_presence) {
       ++it;
@@ -179,19 +166,18 @@ void WaiterRegistry::TakeLocked(UserEntry& entry, absl::string_view user, bool p
     entry.waiters.erase(it++);
     --parked_;
   }
-  if (entry.waiters.empty()) IndexLocked(user, entry.rooms, /*add=*/false);
 }
 
-void WaiterRegistry::IndexLocked(absl::string_view user, const std::vector<std::string>& rooms,
-                                 bool add) {
-  for (const std::string& room : rooms) {
+void WaiterRegistry::IndexLocked(UserEntry& entry, bool add) {
+  entry.indexed = add;
+  for (const std::string& room : entry.rooms) {
     if (add) {
-      rooms_[room].emplace(user);
+      rooms_[room].insert(&entry);
       continue;
     }
     auto it = rooms_.find(room);
     if (it == rooms_.end()) continue;
-    it->second.erase(user);
+    it->second.erase(&entry);
     if (it->second.empty()) rooms_.erase(it);
   }
 }
@@ -207,10 +193,6 @@ bool WaiterRegistry::RoomChangedSinceLocked(const Ticket& ticket,
     if (std::find(rooms.begin(), rooms.end(), it->second) != rooms.end()) return true;
   }
   return false;
-}
-
-void WaiterRegistry::ReleaseLocked(absl::flat_hash_map<std::string, UserEntry>::iterator it) {
-  if (it->second.reads == 0 && it->second.waiters.empty()) users_.erase(it);
 }
 
 }  // namespace parley::broker

@@ -24,14 +24,25 @@ std::string CodeName(grpc::StatusCode code) {
 
 }  // namespace
 
+// Seconds, for the latencies of one machine or one private network.
+const std::vector<double> kLatencyBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                            0.005,  0.01,    0.025,  0.1,   1};
+
 BrokerMetrics::BrokerMetrics() {
   rpcs_ = &registry_.AddCounter("parley_broker_rpcs_total",
                                 "Broker RPCs answered, by method and code.", {"method", "code"});
+  wake_lag_seconds_ =
+      &registry_
+           .AddHistogram("parley_broker_wake_lag_seconds",
+                         "From the store's change (a message committed; with Redis, its script "
+                         "by Redis's clock) to a poll parked on this broker being answered with "
+                         "it.",
+                         kLatencyBounds)
+           .WithLabels({});
 }
 
 BrokerMetrics::RedisHistograms BrokerMetrics::AddRedisHistograms() {
-  const std::vector<double> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                      0.005,  0.01,    0.025,  0.1,   1};
+  const std::vector<double>& bounds = kLatencyBounds;
   return RedisHistograms{
       &registry_
            .AddHistogram("parley_broker_redis_round_trip_seconds",

@@ -36,12 +36,15 @@ class BrokerMetrics {
 
   // Called once per finished RPC, from the completion-queue threads (and logged at debug).
   void CountRpc(absl::string_view method, grpc::StatusCode code);
+  // From a store change to the parked poll it woke being answered with it (PollRead observes).
+  metrics::Histogram* wake_lag_seconds() const { return wake_lag_seconds_; }
 
   std::string Render() const { return registry_.Render(); }
 
  private:
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>* rpcs_;
+  metrics::Histogram* wake_lag_seconds_;
   // ChatState::Stats() walks every user under the state's lock: taken once per scrape (in
   // the registry's before-render hook) and read by every callback. Touched only inside
   // Render, which the registry serializes.

@@ -155,6 +155,7 @@ void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
   read.gate = &gate_;
   read.max_wait = options_.max_wait;
   read.deadline_margin = options_.deadline_margin;
+  read.wake_lag_seconds = metrics_.wake_lag_seconds();
   PollCallBinding poll;
   poll.service = &service_;
   poll.cq = cq;

@@ -7,10 +7,11 @@
 
 namespace parley::broker {
 
-void PollRead::Wake() {
+void PollRead::Wake(absl::Time changed_at) {
   absl::MutexLock lock(&mu_);
-  parked_ = false;  // the chat state took the waiter to wake it
+  parked_ = false;        // the chat state took the waiter to wake it
   if (answered_) return;  // the deadline or a cancellation came first
+  if (changed_at != absl::InfinitePast()) changed_at_ = std::min(changed_at_, changed_at);
   RequestReadLocked();
 }
 
@@ -105,6 +106,11 @@ void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
 
 void PollRead::FinishLocked(const grpc::Status& status, ReadOutcome* outcome) {
   answered_ = true;
+  if (outcome != nullptr && !outcome->read.messages.empty() &&
+      changed_at_ != absl::InfiniteFuture() && binding_.wake_lag_seconds != nullptr) {
+    binding_.wake_lag_seconds->Observe(
+        std::max(0.0, absl::ToDoubleSeconds(absl::Now() - changed_at_)));
+  }
   UnparkLocked();
   CancelDeadlineLocked();
   AnswerLocked(status, outcome);

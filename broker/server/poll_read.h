@@ -13,6 +13,7 @@
 #include "broker/core/poll_waiter.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/poll_deadlines.h"
+#include "common/metrics/metrics.h"
 #include "parley/v1/broker.pb.h"
 
 namespace parley::broker {
@@ -24,6 +25,7 @@ struct PollReadBinding {
   CompletionQueueGate* gate;       // closed: the broker is stopping, nothing is scheduled
   absl::Duration max_wait;         // longest a poll parks
   absl::Duration deadline_margin;  // answer this long before the client's deadline
+  metrics::Histogram* wake_lag_seconds = nullptr;  // observed when a wake's change is answered
 };
 
 // The rules of one poll, shared by the unary Poll (PollCall) and each poll of a PollStream
@@ -53,7 +55,7 @@ class PollRead : public PollWaiter,
   PollRead(const PollRead&) = delete;
   PollRead& operator=(const PollRead&) = delete;
 
-  void Wake() override;
+  void Wake(absl::Time changed_at) override;
   void OnDeadline() override;
 
  protected:
@@ -90,13 +92,15 @@ class PollRead : public PollWaiter,
   void CancelDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   PollDeadlines::Handle deadline_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none scheduled
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;     // a read is in flight
-  bool read_again_ ABSL_GUARDED_BY(mu_) = false;  // ... and its answer is stale
-  bool parked_ ABSL_GUARDED_BY(mu_) = false;      // parked on the queue, not yet woken
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;                // a read is in flight
+  bool read_again_ ABSL_GUARDED_BY(mu_) = false;             // ... and its answer is stale
+  bool parked_ ABSL_GUARDED_BY(mu_) = false;                 // parked on the queue, not yet woken
   bool parked_before_ ABSL_GUARDED_BY(mu_) = false;
   bool wait_over_ ABSL_GUARDED_BY(mu_) = false;  // the deadline passed: never park again
   absl::Time wait_deadline_ ABSL_GUARDED_BY(mu_);
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // of the queue first read
+  // The earliest store change that woke it, for the wake-lag metric (none: InfiniteFuture).
+  absl::Time changed_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
 }  // namespace parley::broker

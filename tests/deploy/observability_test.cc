@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -126,6 +127,43 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
        }) {
     EXPECT_TRUE(absl::StrContains(broker, expected)) << expected << "\n" << broker;
   }
+}
+
+TEST_F(ObservabilityTest, AParkedPollWokenByAMessageIsCountedInTheWakeLag) {
+  httplib::Client client("127.0.0.1", frontend_port_);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const httplib::Headers cookie = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  // The session's cursor ("cursor":"N"): the poll waits for what comes after it.
+  const size_t at = login->body.find("\"cursor\":\"");
+  ASSERT_NE(at, std::string::npos) << login->body;
+  const std::string cursor = login->body.substr(at + 10, login->body.find('"', at + 10) - at - 10);
+  httplib::Client metrics("127.0.0.1", metrics_port_);
+  auto broker_metrics = [&] { return Parse(metrics.Get("/metrics")->body); };
+  EXPECT_TRUE(
+      absl::StrContains(broker_metrics(), "histogram parley_broker_wake_lag_seconds_count{} 0.0"));
+
+  std::thread poller([&] {
+    httplib::Client own("127.0.0.1", frontend_port_);
+    own.set_read_timeout(10, 0);
+    httplib::Result poll = own.Get(absl::StrCat("/api/poll?wait=8&cursor=", cursor), cookie);
+    EXPECT_TRUE(poll && poll->status == 200 && absl::StrContains(poll->body, "woken"));
+  });
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    return absl::StrContains(broker_metrics(), "gauge parley_broker_parked_polls{} 1.0");
+  }));
+  ASSERT_EQ(
+      client
+          .Post("/api/messages", cookie, R"({"room":"lobby","text":"woken"})", "application/json")
+          ->status,
+      200);
+  poller.join();
+  std::string broker;
+  EXPECT_TRUE(parley::testing::WaitFor([&] {
+    broker = broker_metrics();
+    return absl::StrContains(broker, "histogram parley_broker_wake_lag_seconds_count{} 1.0");
+  })) << broker;
 }
 
 TEST_F(ObservabilityTest, HealthToolChecksGrpcHealthAndHttpReadiness) {

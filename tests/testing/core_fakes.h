@@ -19,7 +19,7 @@ inline broker::MessagePtr TextMessage(const std::string& text) {
 // A parked read that only counts how often it was woken. Single test thread.
 class CountingWaiter : public broker::PollWaiter {
  public:
-  void Wake() override { ++wakes; }
+  void Wake(absl::Time) override { ++wakes; }
   int wakes = 0;
 };
 

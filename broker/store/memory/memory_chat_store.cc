@@ -16,8 +16,9 @@ MemoryChatStore::MemoryChatStore(ChatOptions options)
 
 void MemoryChatStore::Notify(const Changes& changes) {
   if (listener_ == nullptr) return;
-  for (const std::string& user : changes.users) listener_->UserChanged(user);
-  for (const std::string& room : changes.rooms) listener_->RoomChanged(room);
+  const absl::Time changed_at = absl::Now();
+  for (const std::string& user : changes.users) listener_->UserChanged(user, changed_at);
+  for (const std::string& room : changes.rooms) listener_->RoomChanged(room, changed_at);
   for (const std::string& room : changes.presence) listener_->PresencePublished(room);
 }
 
@@ -221,7 +222,6 @@ absl::StatusOr<StoreRead> MemoryChatStore::ReadLocked(const ReadInput& input, si
 
   StoreRead answer;
   answer.epoch = queue.epoch();
-  answer.rooms.assign(user.rooms.begin(), user.rooms.end());
   if (input.epoch != 0 && input.epoch != queue.epoch()) {
     // The cursor belongs to a queue that no longer exists: answer at once from the start.
     answer.epoch_changed = true;
@@ -237,6 +237,9 @@ absl::StatusOr<StoreRead> MemoryChatStore::ReadLocked(const ReadInput& input, si
   if (input.watch_presence) {
     answer.presence = ChangedPresence(user, input);
     answer.presence_news = HasNewerPublishedPresence(user, input);
+  }
+  if (answer.read.messages.empty() && !answer.epoch_changed && !answer.presence_news) {
+    answer.rooms.assign(user.rooms.begin(), user.rooms.end());  // it may park
   }
   return answer;
 }

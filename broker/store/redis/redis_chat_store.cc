@@ -257,12 +257,16 @@ void RedisChatStore::OnNotification(absl::string_view payload) {
   if (payload.size() < 2 || payload[1] != ':') return;
   absl::string_view name = payload.substr(2);
   // "<kind>:<name> <Redis time in microseconds>" (names have no spaces).
+  const absl::Time received = absl::Now();
+  absl::Time changed_at = received;
   if (const size_t space = name.find(' '); space != absl::string_view::npos) {
     int64_t published = 0;
-    if (options_.notification_lag_seconds != nullptr &&
-        absl::SimpleAtoi(name.substr(space + 1), &published)) {
-      options_.notification_lag_seconds->Observe(
-          std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixMicros(published))));
+    if (absl::SimpleAtoi(name.substr(space + 1), &published)) {
+      // Redis's clock: on another host, the lag includes the clocks' skew (never below 0).
+      changed_at = std::min(received, absl::FromUnixMicros(published));
+      if (options_.notification_lag_seconds != nullptr) {
+        options_.notification_lag_seconds->Observe(absl::ToDoubleSeconds(received - changed_at));
+      }
     }
     name = name.substr(0, space);
   }
@@ -279,10 +283,10 @@ void RedisChatStore::OnNotification(absl::string_view payload) {
   if (listener_ == nullptr) return;
   switch (payload[0]) {
     case 'u':
-      listener_->UserChanged(name);
+      listener_->UserChanged(name, changed_at);
       break;
     case 'r':
-      listener_->RoomChanged(name);
+      listener_->RoomChanged(name, changed_at);
       break;
     case 'p':
       listener_->PresencePublished(name);

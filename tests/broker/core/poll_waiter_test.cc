@@ -9,7 +9,7 @@ namespace {
 
 class CountingWaiter : public PollWaiter {
  public:
-  void Wake() override { ++wakes; }
+  void Wake(absl::Time) override { ++wakes; }
   int wakes = 0;
 };
 

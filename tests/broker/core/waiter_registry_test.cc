@@ -35,11 +35,11 @@ TEST_F(WaiterRegistryTest, AChangeWakesTheUsersParkedWaitersOnce) {
   auto second = Park("alice");
   auto other = Park("bob");
   EXPECT_EQ(registry_.parked(), 3u);
-  registry_.UserChanged("alice");
+  registry_.UserChanged("alice", absl::Now());
   EXPECT_EQ(first->wakes, 1);
   EXPECT_EQ(second->wakes, 1);
   EXPECT_EQ(other->wakes, 0);
-  registry_.UserChanged("alice");
+  registry_.UserChanged("alice", absl::Now());
   EXPECT_EQ(first->wakes, 1);  // taken by the first wake
   EXPECT_EQ(registry_.parked(), 1u);
   EXPECT_FALSE(registry_.HasParked("alice"));
@@ -50,33 +50,33 @@ TEST_F(WaiterRegistryTest, UnparkTellsWhetherTheWaiterWasStillParked) {
   auto waiter = Park("alice");
   EXPECT_TRUE(registry_.Unpark("alice", waiter.get()));
   EXPECT_FALSE(registry_.Unpark("alice", waiter.get()));
-  registry_.UserChanged("alice");
+  registry_.UserChanged("alice", absl::Now());
   EXPECT_EQ(waiter->wakes, 0);
   EXPECT_EQ(registry_.parked(), 0u);
 }
 
 TEST_F(WaiterRegistryTest, AUserChangeBetweenReadAndParkMeansReadAgain) {
   const WaiterRegistry::Ticket ticket = registry_.BeginRead("alice");
-  registry_.UserChanged("alice");  // a message landed after the read, before the park
+  registry_.UserChanged("alice", absl::Now());  // a message landed after the read, before the park
   auto waiter = std::make_shared<CountingWaiter>();
   EXPECT_EQ(registry_.Park(ticket, waiter, {"lobby"}, false), Result::kChanged);
   EXPECT_EQ(registry_.parked(), 0u);
   // Another user's change does not disturb the read.
   const WaiterRegistry::Ticket again = registry_.BeginRead("alice");
-  registry_.UserChanged("bob");
+  registry_.UserChanged("bob", absl::Now());
   EXPECT_EQ(registry_.Park(again, waiter, {"lobby"}, false), Result::kParked);
 }
 
 TEST_F(WaiterRegistryTest, ARoomChangeWakesThoseParkedInItAndStalesReadsOfIt) {
   auto in_room = Park("alice", {"lobby", "tea"});
   auto elsewhere = Park("bob", {"lobby"});
-  registry_.RoomChanged("tea");
+  registry_.RoomChanged("tea", absl::Now());
   EXPECT_EQ(in_room->wakes, 1);
   EXPECT_EQ(elsewhere->wakes, 0);
 
   const WaiterRegistry::Ticket reading_tea = registry_.BeginRead("carol");
   const WaiterRegistry::Ticket reading_lobby = registry_.BeginRead("dave");
-  registry_.RoomChanged("tea");
+  registry_.RoomChanged("tea", absl::Now());
   auto carol = std::make_shared<CountingWaiter>();
   auto dave = std::make_shared<CountingWaiter>();
   EXPECT_EQ(registry_.Park(reading_tea, carol, {"lobby", "tea"}, false), Result::kChanged);
@@ -85,7 +85,7 @@ TEST_F(WaiterRegistryTest, ARoomChangeWakesThoseParkedInItAndStalesReadsOfIt) {
 
 TEST_F(WaiterRegistryTest, AReadOlderThanTheRoomRingReadsAgain) {
   const WaiterRegistry::Ticket ticket = registry_.BeginRead("alice");
-  for (int i = 0; i < 1000; ++i) registry_.RoomChanged(absl::StrCat("room", i));
+  for (int i = 0; i < 1000; ++i) registry_.RoomChanged(absl::StrCat("room", i), absl::Now());
   auto waiter = std::make_shared<CountingWaiter>();
   // None of the changes was to the lobby, but the ring no longer reaches back to the read.
   EXPECT_EQ(registry_.Park(ticket, waiter, {"lobby"}, false), Result::kChanged);
@@ -94,9 +94,37 @@ TEST_F(WaiterRegistryTest, AReadOlderThanTheRoomRingReadsAgain) {
 TEST_F(WaiterRegistryTest, ARejoinedUserIsIndexedUnderItsNewRooms) {
   auto before = Park("alice", {"lobby"});
   auto after = Park("alice", {"lobby", "tea"});  // joined tea in between
-  registry_.RoomChanged("tea");
+  registry_.RoomChanged("tea", absl::Now());
   EXPECT_EQ(before->wakes, 1);
   EXPECT_EQ(after->wakes, 1);
+}
+
+TEST_F(WaiterRegistryTest, AUserWhoLeftARoomIsNoLongerWokenByIt) {
+  Park("alice", {"lobby", "tea"});
+  registry_.RoomChanged("tea", absl::Now());
+  auto after = Park("alice", {"lobby"});  // left tea, then parked again
+  registry_.RoomChanged("tea", absl::Now());
+  EXPECT_EQ(after->wakes, 0);
+  registry_.RoomChanged("lobby", absl::Now());
+  EXPECT_EQ(after->wakes, 1);
+}
+
+TEST_F(WaiterRegistryTest, UsersGoneQuietAreForgottenAtTheSecondSweepThatFindsThem) {
+  auto parked = Park("alice");
+  auto gone = Park("bob");
+  ASSERT_TRUE(registry_.Unpark("bob", gone.get()));
+  const WaiterRegistry::Ticket reading = registry_.BeginRead("carol");
+  EXPECT_EQ(registry_.tracked_users(), 3u);
+  registry_.ParkedUsers();
+  EXPECT_EQ(registry_.tracked_users(), 3u);  // bob may poll again at once
+  registry_.ParkedUsers();
+  EXPECT_EQ(registry_.tracked_users(), 2u);  // alice is parked, carol is reading
+  // Bob is out of the room index too: a change reaches alice alone.
+  registry_.RoomChanged("lobby", absl::Now());
+  EXPECT_EQ(parked->wakes, 1);
+  EXPECT_EQ(gone->wakes, 0);
+  auto carol = std::make_shared<CountingWaiter>();
+  EXPECT_EQ(registry_.Park(reading, carol, {"lobby"}, false), Result::kChanged);
 }
 
 TEST_F(WaiterRegistryTest, PresenceWakesOnlyThoseWatchingIt) {
@@ -106,7 +134,7 @@ TEST_F(WaiterRegistryTest, PresenceWakesOnlyThoseWatchingIt) {
   EXPECT_EQ(watching->wakes, 1);
   EXPECT_EQ(not_watching->wakes, 0);
   EXPECT_EQ(registry_.presence_wakes(), 1u);
-  registry_.RoomChanged("lobby");  // bob stays indexed under the lobby
+  registry_.RoomChanged("lobby", absl::Now());  // bob stays indexed under the lobby
   EXPECT_EQ(not_watching->wakes, 1);
 }
 
