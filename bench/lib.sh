@@ -41,6 +41,7 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
 start_parley() {
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/broker/parley-broker --listen=127.0.0.1:50151 --threads=1 \
+    --metrics_listen=127.0.0.1:9151 \
     --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
     >"$scratch/broker.log" 2>&1 &
   sut_pids=($!)
@@ -51,6 +52,40 @@ start_parley() {
   port=8181
   wait_http 8181 /readyz
   pids=$(IFS=,; echo "${sut_pids[*]}")
+  metrics_ports=9151
+}
+
+# The Redis store: a redis-server of its own (AOF, everysec, as deployed) and two brokers
+# over it, the frontend spreading calls over both; all on the system's core, all measured.
+# Sets store_pid (redis-server) and metrics_ports (the brokers').
+start_parley_redis() {
+  local dir="$scratch/redis"
+  rm -rf "$dir" && mkdir -p "$dir"
+  taskset -c $SUT_CORE redis-server --port 6391 --bind 127.0.0.1 --dir "$dir" \
+    --appendonly yes --appendfsync everysec --save "" --maxmemory-policy noeviction \
+    >"$dir/redis.log" 2>&1 &
+  sut_pids=($!)
+  store_pid=$!
+  wait_http 6391
+  metrics_ports="9151 9152"
+  local brokers=""
+  for n in 1 2; do
+    PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
+      build-bench/broker/parley-broker --listen=127.0.0.1:5015$n --threads=1 \
+      --metrics_listen=127.0.0.1:915$n --redis=127.0.0.1:6391 \
+      --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
+      >"$scratch/broker$n.log" 2>&1 &
+    sut_pids+=($!)
+    brokers="$brokers${brokers:+,}127.0.0.1:5015$n"
+  done
+  PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
+    build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker="$brokers" \
+    --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
+  sut_pids+=($!)
+  port=8181
+  wait_http 8181 /readyz
+  # The brokers first: the loadgen reports the first pid on its own in a storm.
+  pids=$(IFS=,; echo "${sut_pids[*]:1},${sut_pids[0]}")
 }
 
 stop_sut() {

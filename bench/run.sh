@@ -2,7 +2,8 @@
 # Runs Parley's benchmark scenarios against Parley and Nchan side by side and writes
 # bench/results/. Usage: bench/run.sh [scenario ...]   (default: every scenario)
 #   RUNS=2            runs of each scenario per system (medians are quoted)
-#   SYSTEMS="parley nchan1 nchan2"
+#   SYSTEMS="parley nchan1 nchan2"   (also: parley_redis, the Redis store with two brokers;
+#                                      run for fanout1k and hold10k by default)
 #   FRONTEND_FLAGS="--broker_channels=2"   extra flags for parley-frontend
 # The system under test runs on core 1 (taskset -c 1), the load generator on core 0.
 set -euo pipefail
@@ -12,7 +13,9 @@ root=$(pwd)
 source bench/lib.sh
 build_bench
 RUNS=${RUNS:-2}
-SYSTEMS=${SYSTEMS:-"parley nchan1 nchan2"}
+SYSTEMS=${SYSTEMS:-"parley parley_redis nchan1 nchan2"}
+# The Redis store is compared with the in-memory one where the issue asks (#15).
+REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k hold10k"}
 
 # name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
 # Nchan has no logins or presence). unbatched1k: one message per poll (1 msg/s, well below
@@ -51,6 +54,11 @@ for entry in $scenarios_all; do
     for system in $SYSTEMS; do
       extra=()
       frontend_flags=${FRONTEND_FLAGS:-}
+      store_pid=0
+      metrics_ports=""
+      if [ "$system" = parley_redis ] && [[ ! " $REDIS_SCENARIOS " =~ " $name " ]]; then
+        continue
+      fi
       if [ "$name" = storm10k ]; then
         [ "$system" = parley ] || continue
         extra=(--storm --setup_window=32)
@@ -61,6 +69,7 @@ for entry in $scenarios_all; do
       fi
       case $system in
         parley) FRONTEND_FLAGS=$frontend_flags start_parley; protocol=parley-api ;;
+        parley_redis) FRONTEND_FLAGS=$frontend_flags start_parley_redis; protocol=parley-api ;;
         parley-seed) start_parley; protocol=parley-seed ;;
         nchan1) start_nchan 1; protocol=nchan ;;
         nchan2) start_nchan 2; protocol=nchan ;;
@@ -69,7 +78,11 @@ for entry in $scenarios_all; do
       taskset -c $LOAD_CORE build-bench/bench/loadgen/parley-loadgen \
         --target=127.0.0.1:$port --protocol=$protocol --scenario="$name" \
         --subscribers="$subscribers" --rate="$rate" --duration="$duration" --drain=15 \
-        --pids="$pids" --out="$raw/$name-$system-$run.json" "${extra[@]}" | sed "s/^/[$system run $run] /"
+        --pids="$pids" --store_pid="$store_pid" --out="$raw/$name-$system-$run.json" \
+        "${extra[@]}" | sed "s/^/[$system run $run] /"
+      if [ -n "$metrics_ports" ]; then
+        python3 bench/wake_lag.py "$raw/$name-$system-$run.json" $metrics_ports
+      fi
       stop_sut
     done
   done

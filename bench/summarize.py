@@ -28,7 +28,7 @@ storms = {s: runs.pop(s) for s in list(runs) if s.startswith("storm")}
 idles = {s: runs.pop(s) for s in list(runs) if s.startswith("idle")}
 
 order = ["siege10", "fanout1k", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
-systems = ["parley", "parley-seed", "nchan1", "nchan2"]
+systems = ["parley", "parley_redis", "parley-seed", "nchan1", "nchan2"]
 
 
 def median(values):
@@ -86,6 +86,38 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
         lines.append(
             f"| {scenario} | **parley ÷ nchan1** | | | | | | | | | {p99_ratio:.2f}× | "
             f"{rate_ratio:.2f}× | {cpu_ratio} | | |")
+redis_rows = []
+for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
+    memory, redis = runs[scenario].get("parley"), runs[scenario].get("parley_redis")
+    if not (memory and redis):
+        continue
+    cpu = lambda results: median([r["server"]["cpu_us_per_delivery"] for r in results])
+    held = lambda results: median([r["server"]["kib_per_held_poll"] for r in results])
+    lag = lambda results, q: median([r["wake_lag_ms"][q] for r in results if "wake_lag_ms" in r])
+    store = lambda key: median([r["store"][key] for r in redis])
+    redis_rows.append(
+        f"| {scenario} | {len(redis)} | {cpu(memory):.1f} | {cpu(redis):.1f} | "
+        f"**{cpu(redis) / cpu(memory):.2f}×** | {store('cpu_us_per_delivery'):.1f} | "
+        f"{held(memory):.1f} | {held(redis):.1f} | {store('kib_per_subscriber'):.2f} | "
+        f"{lag(memory, 'p99'):.2f} | {lag(redis, 'p50'):.2f} | **{lag(redis, 'p99'):.2f}** |")
+if redis_rows:
+    lines += [
+        "",
+        "## The Redis store against the in-memory one (same run)",
+        "",
+        "`parley_redis`: a redis-server of its own (AOF, `appendfsync everysec`), two brokers "
+        "over it and the frontend spreading calls over both, every process on the system's one "
+        "core and measured (CPU per delivery includes redis-server). Redis's share is also shown "
+        "alone, with its memory per subscriber (RSS growth from idle to every poll parked). Wake "
+        "lag: from the store's change (Redis's clock for Redis) to a parked poll answered with it, "
+        "from the brokers' `parley_broker_wake_lag_seconds` (both brokers' histograms added; "
+        "half the polls wait on the broker the publish did not go through). Medians of the runs.",
+        "",
+        "| scenario | runs | in-memory CPU µs/delivery | Redis CPU µs/delivery | ratio | of which "
+        "redis-server | in-memory KiB/held poll | Redis KiB/held poll | redis-server KiB/user | "
+        "in-memory wake lag p99 ms | Redis wake lag p50 ms | Redis wake lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ] + redis_rows
 for scenario, by_system in sorted(storms.items()):
     with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
         json.dump(by_system, f, indent=1)

@@ -431,6 +431,7 @@ std::string LoadRun::RunStorm() {
 
 std::string LoadRun::Run() {
   const ProcessSample idle = SampleProcesses(options_.server_pids);
+  const ProcessSample store_idle = SampleStore();
 
   // The publisher logs in first, so that the subscribers' cursors come after its JOIN.
   if (std::optional<HttpRequest> login = protocol_->PublisherLogin()) {
@@ -461,8 +462,10 @@ std::string LoadRun::Run() {
   // Let every poll reach the server and park.
   Loop([] { return false; }, 1.0 + options_.subscribers / 5000.0);
   const ProcessSample parked = SampleProcesses(options_.server_pids);
+  const ProcessSample store_parked = SampleStore();
 
   const ProcessSample start = SampleProcesses(options_.server_pids);
+  const ProcessSample store_start = SampleStore();
   const int64_t t0 = NowNs();
   const int64_t end = t0 + static_cast<int64_t>(options_.duration_s * 1e9);
   publishing_ = true;
@@ -500,6 +503,7 @@ std::string LoadRun::Run() {
        options_.drain_s);
   const double elapsed = static_cast<double>(NowNs() - t0) / 1e9;
   const ProcessSample finish = SampleProcesses(options_.server_pids);
+  const ProcessSample store_finish = SampleStore();
 
   const int64_t delivered = tracker_->delivered();
   const int64_t lost = std::max<int64_t>(0, tracker_->expected() - delivered);
@@ -539,14 +543,31 @@ std::string LoadRun::Run() {
  "deliveries_per_second": %.1f, "errors": {%s}, "errors_total": %d,
  "server": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "rss_kib": %d,
             "peak_rss_kib": %d, "threads": %d, "idle_rss_kib": %d, "parked_rss_kib": %d,
-            "kib_per_held_poll": %.2f}}
+            "kib_per_held_poll": %.2f}%s}
 )",
       options_.scenario, protocol_->name(), options_.subscribers, connected, options_.rate,
       options_.duration_s, publish_seconds, elapsed, tracker_->published(),
       tracker_->acknowledged(), tracker_->expected(), delivered, lost, tracker_->duplicated(),
       tracker_->out_of_order(), tracker_->foreign(), gaps, p50, p90, p99, max, rate,
       absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery, finish.rss_kib,
-      finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib);
+      finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib,
+      options_.store_pid == 0
+          ? ""
+          : absl::StrFormat(
+                R"(,
+ "store": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "idle_rss_kib": %d,
+           "parked_rss_kib": %d, "kib_per_subscriber": %.2f})",
+                store_finish.cpu_seconds - store_start.cpu_seconds,
+                delivered > 0 ? (store_finish.cpu_seconds - store_start.cpu_seconds) * 1e6 /
+                                    static_cast<double>(delivered)
+                              : 0.0,
+                store_idle.rss_kib, store_parked.rss_kib,
+                static_cast<double>(store_parked.rss_kib - store_idle.rss_kib) /
+                    options_.subscribers));
+}
+
+ProcessSample LoadRun::SampleStore() const {
+  return options_.store_pid == 0 ? ProcessSample() : SampleProcesses({options_.store_pid});
 }
 
 }  // namespace parley::bench

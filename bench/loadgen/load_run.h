@@ -24,11 +24,13 @@ struct LoadOptions {
   int subscribers = 10;
   double rate = 1;  // messages per second; 0: burst (as fast as the server accepts)
   double duration_s = 20;
-  double drain_s = 10;        // after the last publish, wait at most this for deliveries
-  int setup_window = 256;     // setup requests in flight at once
-  int burst_concurrency = 4;  // publisher connections in burst mode
-  int max_publishers = 64;    // open-loop: connections for publishes still in flight
+  double drain_s = 10;             // after the last publish, wait at most this for deliveries
+  int setup_window = 256;          // setup requests in flight at once
+  int burst_concurrency = 4;       // publisher connections in burst mode
+  int max_publishers = 64;         // open-loop: connections for publishes still in flight
   std::vector<pid_t> server_pids;  // the broker first (storm reports it on its own)
+  // One of server_pids that is the shared store (redis-server), also reported on its own.
+  pid_t store_pid = 0;
   // A login storm instead of publishing (RunStorm): subscribers log in `setup_window` at a
   // time, each polling as soon as its login is answered; then all reconnect as pages do.
   bool storm = false;
@@ -47,6 +49,8 @@ class LoadRun {
   std::string Summary() const { return summary_; }
 
  private:
+  // The store process alone (zero when there is none).
+  ProcessSample SampleStore() const;
   struct Connection;
   enum class Phase { kPublisherLogin, kSetup, kPolling };
 

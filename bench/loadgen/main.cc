@@ -24,6 +24,9 @@ ABSL_FLAG(double, duration, 20, "Seconds of publishing.");
 ABSL_FLAG(double, drain, 10, "Seconds to wait for outstanding deliveries afterwards.");
 ABSL_FLAG(int, burst_concurrency, 4, "Publisher connections in burst mode (--rate=0).");
 ABSL_FLAG(std::string, pids, "", "Comma-separated pids of the server processes to measure.");
+ABSL_FLAG(int, store_pid, 0,
+          "One of --pids that is the shared store (redis-server): its CPU and memory per "
+          "subscriber are also reported on their own.");
 ABSL_FLAG(std::string, out, "", "Where to write the JSON report (default: stdout only).");
 ABSL_FLAG(bool, storm, false,
           "parley-api only: a login storm (logins --setup_window at a time, each polling with "
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     int value = 0;
     if (absl::SimpleAtoi(pid, &value)) options.server_pids.push_back(value);
   }
+  options.store_pid = absl::GetFlag(FLAGS_store_pid);
   if (absl::GetFlag(FLAGS_idle)) {
     parley::bench::IdleOptions idle;
     idle.host = options.host;
