@@ -34,11 +34,11 @@ end
 local function room_key(room) return 'pr:' .. room end
 
 -- Appends a message (XADD field/value pairs) to the user's queue; its seq, or false if the
--- user does not exist.
+-- user does not exist. The caller counts it in 'pwrites' in the same script (lost with the
+-- append, or kept with it).
 local function append(user, pairs_, capacity)
   local u = user_key(user)
   if redis.call('EXISTS', u) == 0 then return false end
-  redis.call('INCR', 'pwrites')  -- in the same script as the append: lost with it, or kept
   local seq = redis.call('HINCRBY', u, 'seq', 1)
   redis.call('XADD', u .. ':q', 'MAXLEN', '=', capacity, seq .. '-0', unpack(pairs_))
   return seq
@@ -377,6 +377,7 @@ ops.deliver = function()
       for _, user in ipairs(members) do
         if append(user, pairs_, capacity) then recipients = recipients + 1 end
       end
+      if recipients > 0 then redis.call('INCRBY', 'pwrites', recipients) end
       applied = n
       delivered = true
     elseif n > applied + 1 then
@@ -407,6 +408,7 @@ ops.user_append = function()
   end
   local seq = append(user, message_pairs(7), num(3))
   if not seq then return {'missing'} end
+  redis.call('INCR', 'pwrites')
   if marker ~= '' then redis.call('SET', marker, num(5) + num(6), 'PX', argv[6]) end
   notify('u', user)
   return {'ok', seq, tonumber(redis.call('GET', 'pwrites') or '0')}
@@ -455,6 +457,18 @@ ops.read = function()
   if consume and epoch_changed == 0 then redis.call('HSET', u, 'consume', out_cursor) end
   return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online,
           redis.call('SMEMBERS', u .. ':rooms'), entries}
+end
+
+-- read_many(n, then read's 7 arguments n times): n reads in one call, their answers in order.
+-- The reads of the polls one notification wakes come together so.
+ops.read_many = function()
+  local all, n, answers = argv, tonumber(argv[2]), {}
+  for i = 0, n - 1 do
+    argv = {'read', unpack(all, 3 + i * 7, 9 + i * 7)}
+    answers[i + 1] = ops.read()
+  end
+  argv = all
+  return answers
 end
 
 -- rooms_of(user): {'missing'} or {'ok', rooms}

@@ -135,6 +135,7 @@ RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
     : chat_(std::move(chat)), options_(std::move(options)), script_(std::string(kChatScript)) {
   counters_.round_trip_seconds = options_.round_trip_seconds;
   writes_seen_ = std::make_unique<std::atomic<uint64_t>[]>(options_.shards.size());
+  pending_reads_.resize(options_.shards.size());
   for (const RedisAddress& address : options_.shards) {
     RedisConnectionOptions connection;
     connection.address = address;
@@ -843,70 +844,115 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
 
 void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
                           Done<StoreRead> done) {
-  Call(ShardOf(input.user),
-       {"read", input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
-        input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch()},
-       [this, input, done = std::move(done)](Reply reply) mutable {
-         if (PassFailure(reply, done)) return;
-         const std::string& what = Word(*reply, 0);
-         if (what == "missing") {
-           std::move(done)(NotConnected(input.user));
-           return;
-         }
-         if (what == "beyond") {
-           std::move(done)(CursorBeyondNewest(input.cursor, Uint(*reply, 1), Uint(*reply, 2)));
-           return;
-         }
-         if (what != "ok" || reply->elements.size() < 9) {
-           std::move(done)(Unexpected("read", *reply));
-           return;
-         }
-         auto read = std::make_shared<StoreRead>();
-         read->epoch = Uint(*reply, 1);
-         read->epoch_changed = Int(*reply, 2) == 1;
-         read->read.gap = Int(*reply, 3) == 1;
-         read->read.missed = Int(*reply, 4);
-         read->read.cursor = Int(*reply, 5);
-         const bool went_online = Int(*reply, 6) == 1;
-         read->rooms = Strings(reply->elements[7]);
-         std::sort(read->rooms.begin(), read->rooms.end());
-         for (const RedisReply& entry : reply->elements[8].elements) {
-           if (entry.elements.size() != 2) continue;
-           uint64_t seq = 0;
-           absl::SimpleAtoi(entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq);
-           absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
-           if (PassFailure(message, done)) return;
-           read->read.messages.push_back({seq, *std::move(message)});
-         }
-         auto presence = [this, input, read, done = std::move(done)](absl::Status status) mutable {
-           if (!status.ok()) {
-             std::move(done)(status);
-             return;
-           }
-           if (!input.watch_presence) {
-             std::move(done)(std::move(*read));
-             return;
-           }
-           PresenceOf(read->rooms, [input, read, done = std::move(done)](
-                                       absl::StatusOr<std::vector<RoomState>> states) mutable {
-             if (PassFailure(states, done)) return;
-             for (RoomState& state : *states) {
-               auto known = input.presence_versions.find(state.info.room);
-               const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
-               if (state.published_version > version) read->presence_news = true;
-               if (version != state.info.presence.version) {
-                 read->presence.push_back(std::move(state.info));
-               }
-             }
-             std::move(done)(std::move(*read));
-           });
-         };
-         if (went_online) {
-           SetOnline(read->rooms, {input.user}, true, std::move(presence));
-         } else {
-           std::move(presence)(absl::OkStatus());
-         }
-       });
+  const size_t shard = ShardOf(input.user);
+  PendingRead read{
+      input,
+      {input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
+       input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch()},
+      std::move(done)};
+  {
+    absl::ReaderMutexLock stop_lock(&stop_mu_);
+    if (!stopped_) {
+      bool first = false;
+      {
+        absl::MutexLock lock(&reads_mu_);
+        first = pending_reads_[shard].empty();
+        pending_reads_[shard].push_back(std::move(read));
+      }
+      // The reads that come meanwhile (the other polls one notification wakes) join this one.
+      if (first) loop_.Post([this, shard] { FlushReads(shard); });
+      return;
+    }
+  }
+  std::move(read.done)(absl::UnavailableError("the Redis store is stopped"));
+}
+
+void RedisChatStore::FlushReads(size_t shard) {
+  std::vector<PendingRead> reads;
+  {
+    absl::MutexLock lock(&reads_mu_);
+    reads.swap(pending_reads_[shard]);
+  }
+  for (size_t at = 0; at < reads.size(); at += kMaxReadsPerCall) {
+    auto batch = std::make_shared<std::vector<PendingRead>>(
+        std::make_move_iterator(reads.begin() + at),
+        std::make_move_iterator(reads.begin() + std::min(reads.size(), at + kMaxReadsPerCall)));
+    std::vector<std::string> args = {"read_many", absl::StrCat(batch->size())};
+    for (const PendingRead& read : *batch)
+      args.insert(args.end(), read.args.begin(), read.args.end());
+    Call(shard, std::move(args), [this, batch](Reply reply) mutable {
+      if (reply.ok() && reply->elements.size() != batch->size()) {
+        reply = Unexpected("read_many", *reply);
+      }
+      for (size_t i = 0; i < batch->size(); ++i) {
+        PendingRead& read = (*batch)[i];
+        OnRead(read.input, reply.ok() ? Reply(std::move(reply->elements[i])) : reply.status(),
+               std::move(read.done));
+      }
+    });
+  }
+}
+
+void RedisChatStore::OnRead(const ReadInput& input, Reply reply, Done<StoreRead> done) {
+  if (PassFailure(reply, done)) return;
+  const std::string& what = Word(*reply, 0);
+  if (what == "missing") {
+    std::move(done)(NotConnected(input.user));
+    return;
+  }
+  if (what == "beyond") {
+    std::move(done)(CursorBeyondNewest(input.cursor, Uint(*reply, 1), Uint(*reply, 2)));
+    return;
+  }
+  if (what != "ok" || reply->elements.size() < 9) {
+    std::move(done)(Unexpected("read", *reply));
+    return;
+  }
+  auto read = std::make_shared<StoreRead>();
+  read->epoch = Uint(*reply, 1);
+  read->epoch_changed = Int(*reply, 2) == 1;
+  read->read.gap = Int(*reply, 3) == 1;
+  read->read.missed = Int(*reply, 4);
+  read->read.cursor = Int(*reply, 5);
+  const bool went_online = Int(*reply, 6) == 1;
+  read->rooms = Strings(reply->elements[7]);
+  std::sort(read->rooms.begin(), read->rooms.end());
+  for (const RedisReply& entry : reply->elements[8].elements) {
+    if (entry.elements.size() != 2) continue;
+    uint64_t seq = 0;
+    absl::SimpleAtoi(entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq);
+    absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
+    if (PassFailure(message, done)) return;
+    read->read.messages.push_back({seq, *std::move(message)});
+  }
+  auto presence = [this, input, read, done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) {
+      std::move(done)(status);
+      return;
+    }
+    if (!input.watch_presence) {
+      std::move(done)(std::move(*read));
+      return;
+    }
+    PresenceOf(read->rooms, [input, read, done = std::move(done)](
+                                absl::StatusOr<std::vector<RoomState>> states) mutable {
+      if (PassFailure(states, done)) return;
+      for (RoomState& state : *states) {
+        auto known = input.presence_versions.find(state.info.room);
+        const uint64_t version = known == input.presence_versions.end() ? 0 : known->second;
+        if (state.published_version > version) read->presence_news = true;
+        if (version != state.info.presence.version) {
+          read->presence.push_back(std::move(state.info));
+        }
+      }
+      std::move(done)(std::move(*read));
+    });
+  };
+  if (went_online) {
+    SetOnline(read->rooms, {input.user}, true, std::move(presence));
+  } else {
+    std::move(presence)(absl::OkStatus());
+  }
 }
 
 void RedisChatStore::Join(absl::string_view user, absl::string_view room, absl::Time now,

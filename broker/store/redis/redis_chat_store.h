@@ -126,6 +126,20 @@ class RedisChatStore : public ChatStore {
   void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
   void OnNotification(absl::string_view payload);
 
+  // Reads go to their shard together: those that arrive while one is waiting for the loop (the
+  // polls one notification wakes, polls coming back at once) become one "read_many" call.
+  struct PendingRead {
+    ReadInput input;
+    std::vector<std::string> args;  // chat.lua's read arguments
+    Done<StoreRead> done;
+  };
+  // Longest batch: a script blocks its Redis while it runs (~2 us a read).
+  static constexpr size_t kMaxReadsPerCall = 512;
+  // Loop thread: sends the shard's pending reads.
+  void FlushReads(size_t shard);
+  // One read's answer from chat.lua's read.
+  void OnRead(const ReadInput& input, Reply reply, Done<StoreRead> done);
+
   const ChatOptions chat_;
   const RedisChatStoreOptions options_;
   const RedisScript script_;
@@ -140,6 +154,9 @@ class RedisChatStore : public ChatStore {
   // Per shard: the most appends it has acknowledged to this broker, sent with every call so a
   // shard that comes back with fewer fences itself (chat.lua).
   std::unique_ptr<std::atomic<uint64_t>[]> writes_seen_;
+  absl::Mutex reads_mu_;
+  // Per shard: reads not yet sent; a flush is posted to the loop when one becomes non-empty.
+  std::vector<std::vector<PendingRead>> pending_reads_ ABSL_GUARDED_BY(reads_mu_);
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "broker/core/chat_state.h"
 #include "broker/store/redis/chat_script.h"
@@ -152,6 +153,49 @@ TEST_F(RedisChatStoreTest, ARetryOfAPublishThatFailedPartWayCompletesItOnce) {
       state_->ReadOrPark(ReadFrom("bob", start->read.cursor, start->epoch), nullptr);
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(ChatTexts(*read), std::vector<std::string>{"once"});
+}
+
+TEST_F(RedisChatStoreTest, ReadsThatComeTogetherAreOneCallAndEachGetsItsOwnAnswer) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(Direct("bob", "alice", "hello").ok());
+
+  // Hold the loop, so the reads wait for it together, as the reads of the polls that one
+  // notification wakes do.
+  absl::Notification holding, go;
+  store_->AfterNotifications([&] {
+    holding.Notify();
+    go.WaitForNotification();
+  });
+  holding.WaitForNotification();
+  const uint64_t calls_before = store_->counters().commands.load();
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<StoreRead> read = absl::UnknownError("not answered");
+  };
+  Answer fresh, beyond, missing;
+  auto read = [&](const std::string& user, uint64_t cursor, uint64_t epoch, Answer& answer) {
+    store_->Read(ReadFrom(user, cursor, epoch), 10, clock_.Now(),
+                 [&answer](absl::StatusOr<StoreRead> result) {
+                   answer.read = std::move(result);
+                   answer.done.Notify();
+                 });
+  };
+  read("alice", start->read.cursor, start->epoch, fresh);
+  read("alice", start->read.cursor + 100, start->epoch, beyond);
+  read("nobody", 0, 0, missing);
+  go.Notify();
+  for (Answer* answer : {&fresh, &beyond, &missing}) {
+    ASSERT_TRUE(answer->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+  EXPECT_EQ(store_->counters().commands.load() - calls_before, 1u);
+  ASSERT_TRUE(fresh.read.ok()) << fresh.read.status();
+  ASSERT_EQ(fresh.read->read.messages.size(), 1u);
+  EXPECT_EQ(fresh.read->read.messages[0].message->text, "hello");
+  EXPECT_EQ(beyond.read.status().code(), absl::StatusCode::kOutOfRange) << beyond.read.status();
+  EXPECT_EQ(missing.read.status().code(), absl::StatusCode::kNotFound) << missing.read.status();
 }
 
 }  // namespace
