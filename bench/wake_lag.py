@@ -34,9 +34,14 @@ def quantile(q, cumulative):
 
 report_path, ports = sys.argv[1], sys.argv[2:]
 summed = {}
+report_missing = False
 for port in ports:
-    for le, count in buckets(port):
-        summed[le] = summed.get(le, 0) + count
+    try:
+        for le, count in buckets(port):
+            summed[le] = summed.get(le, 0) + count
+    except OSError as error:  # a broker that died: say so, keep the others' figures
+        print(f"wake_lag: broker metrics on port {port}: {error}", file=sys.stderr)
+        report_missing = True
 cumulative = sorted(summed.items())
 with open(report_path) as f:
     report = json.load(f)
@@ -44,6 +49,7 @@ report["wake_lag_ms"] = {
     "count": int(cumulative[-1][1]) if cumulative else 0,
     "p50": quantile(0.5, cumulative) * 1000 if cumulative else float("nan"),
     "p99": quantile(0.99, cumulative) * 1000 if cumulative else float("nan"),
+    "brokers_unreachable": report_missing,
 }
 with open(report_path, "w") as f:
     json.dump(report, f, indent=1)

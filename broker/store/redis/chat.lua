@@ -3,25 +3,26 @@
 -- docs/architecture.md, "The Redis store"), and gets what it must decide by as arguments
 -- (now, capacities, windows, thresholds), so the rules' numbers come from the broker.
 -- Answers are arrays whose first element says what happened; an unexpected state is an
--- error reply "INTERNAL ...". Times are milliseconds; a message is 7 fields in the order
--- kind, id, room, from, to, text, sent_at (microseconds).
+-- error reply "INTERNAL ...". Times are milliseconds; a message is 7 values in the order
+-- kind, id, room, from, to, text, sent_at (microseconds), stored packed (message_pairs).
 
 local NOTIFY = 'parley:notify'
-local FIELDS = {'k', 'i', 'r', 'f', 't', 'x', 'a'}
 local KIND_CHAT = '0'
 local argv = ARGV
 
 local function num(i) return tonumber(argv[i]) end
 local num_now = 0
 
--- The message in argv[at .. at+6] as XADD field/value pairs.
+-- The message in argv[at .. at+6] as field/value pairs for XADD or HSET: one field 'm', its
+-- seven values each as '<length>:<bytes>' (stored_message.cc reads them back). One field, not
+-- seven, because every member queue gets a copy, and Lua's cost is per value it passes.
 local function message_pairs(at)
-  local pairs_ = {}
-  for j = 1, 7 do
-    pairs_[#pairs_ + 1] = FIELDS[j]
-    pairs_[#pairs_ + 1] = argv[at + j - 1]
+  local parts = {}
+  for j = 0, 6 do
+    local v = argv[at + j]
+    parts[j + 1] = #v .. ':' .. v
   end
-  return pairs_
+  return {'m', table.concat(parts)}
 end
 
 local function user_key(user) return 'pu:' .. user end
@@ -327,7 +328,8 @@ end
 
 -- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message...):
 -- checks membership and gives the message its room seq, once per idempotency key.
--- {'no_room'} {'not_member'} {'ok', n} {'again', n, message...} (sequenced by an earlier try)
+-- {'no_room'} {'not_member'} {'ok', n} {'again', n, {'m', message}} (sequenced by an earlier
+-- try)
 ops.room_sequence = function()
   local room, sender, key = argv[2], argv[3], argv[4]
   local r = room_key(room)
@@ -336,9 +338,8 @@ ops.room_sequence = function()
   local ik = r .. ':i:' .. sender .. ':' .. key
   if key ~= '' then
     num_now = num(5)
-    local earlier = redis.call('HMGET', ik, 'until', 'n', 'k', 'i', 'r', 'f', 't', 'x', 'a')
-    if alive(earlier[1]) then return {'again', earlier[2], earlier[3], earlier[4], earlier[5],
-                                      earlier[6], earlier[7], earlier[8], earlier[9]} end
+    local earlier = redis.call('HMGET', ik, 'until', 'n', 'm')
+    if alive(earlier[1]) then return {'again', earlier[2], {'m', earlier[3]}} end
   end
   local pairs_ = message_pairs(9)
   local n = sequence(room, pairs_, num(8))

@@ -790,11 +790,9 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                   const bool again = what == "again";
                   if (again) {
                     // Sequenced by an earlier try that failed part-way: finish delivering it.
-                    std::vector<std::string> values(sequenced->elements.size() - 2);
-                    for (size_t i = 2; i < sequenced->elements.size(); ++i) {
-                      values[i - 2] = sequenced->elements[i].str;
-                    }
-                    absl::StatusOr<MessagePtr> stored = MessageFromValues(values);
+                    absl::StatusOr<MessagePtr> stored =
+                        sequenced->elements.size() == 3 ? MessageFromPairs(sequenced->elements[2])
+                                                        : Unexpected("room_sequence", *sequenced);
                     if (!stored.ok()) {
                       record(message, stored.status(), false);
                       return;

@@ -4,11 +4,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace parley::broker::redis {
 namespace {
-
-constexpr char kFields[] = "kirftxa";
 
 absl::StatusOr<MessagePtr> Build(const std::string values[7]) {
   int kind = 0;
@@ -41,31 +40,26 @@ std::vector<std::string> MessageValues(const Message& message) {
           absl::StrCat(absl::ToUnixMicros(message.sent_at))};
 }
 
-absl::StatusOr<MessagePtr> MessageFromValues(const std::vector<std::string>& values) {
-  if (values.size() != 7) {
-    return absl::InternalError(
-        absl::StrCat("a stored message has ", values.size(), " values, not 7"));
-  }
-  return Build(values.data());
-}
-
 absl::StatusOr<MessagePtr> MessageFromPairs(const RedisReply& pairs) {
-  std::string values[7];
-  bool seen[7] = {};
   for (size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
-    const std::string& field = pairs.elements[i].str;
-    if (field.size() != 1) continue;
-    for (int j = 0; j < 7; ++j) {
-      if (field[0] == kFields[j]) {
-        values[j] = pairs.elements[i + 1].str;
-        seen[j] = true;
+    if (pairs.elements[i].str != "m") continue;
+    // Seven values, each "<length>:<bytes>" (chat.lua's message_pairs).
+    absl::string_view packed = pairs.elements[i + 1].str;
+    std::string values[7];
+    for (std::string& value : values) {
+      const size_t colon = packed.find(':');
+      size_t length = 0;
+      if (colon == absl::string_view::npos || !absl::SimpleAtoi(packed.substr(0, colon), &length) ||
+          length > packed.size() - colon - 1) {
+        return absl::InternalError("a stored message is malformed (its packed values)");
       }
+      value = std::string(packed.substr(colon + 1, length));
+      packed.remove_prefix(colon + 1 + length);
     }
+    if (!packed.empty()) return absl::InternalError("a stored message has more than 7 values");
+    return Build(values);
   }
-  for (bool s : seen) {
-    if (!s) return absl::InternalError("a stored message lacks a field");
-  }
-  return Build(values);
+  return absl::InternalError("a stored message lacks its field 'm'");
 }
 
 }  // namespace parley::broker::redis

@@ -155,6 +155,25 @@ TEST_F(RedisChatStoreTest, ARetryOfAPublishThatFailedPartWayCompletesItOnce) {
   EXPECT_EQ(ChatTexts(*read), std::vector<std::string>{"once"});
 }
 
+TEST_F(RedisChatStoreTest, AMessageIsStoredPackedAndReadBackWhateverItsTextHolds) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  // Lengths and colons, as the packing writes them; an empty field (a DM has no room).
+  const std::vector<std::string> texts = {"12:3:4::x", "7:", ":", "\xE4\xBD\xA0\xE5\xA5\xBD 5:hi"};
+  for (const std::string& text : texts) ASSERT_TRUE(Direct("bob", "alice", text).ok());
+  const absl::StatusOr<ReadOutcome> read =
+      state_->ReadOrPark(ReadFrom("alice", start->read.cursor, start->epoch), nullptr);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(Texts(*read), texts);
+  ASSERT_FALSE(read->read.messages.empty());
+  const Message& last = *read->read.messages.back().message;
+  EXPECT_EQ(last.from, "bob");
+  EXPECT_EQ(last.to, "alice");
+  EXPECT_EQ(last.room, "");
+}
+
 TEST_F(RedisChatStoreTest, ReadsThatComeTogetherAreOneCallAndEachGetsItsOwnAnswer) {
   ASSERT_TRUE(state_->Connect("alice", "a").ok());
   ASSERT_TRUE(state_->Connect("bob", "b").ok());
