@@ -27,7 +27,7 @@ for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
 storms = {s: runs.pop(s) for s in list(runs) if s.startswith("storm")}
 idles = {s: runs.pop(s) for s in list(runs) if s.startswith("idle")}
 
-order = ["siege10", "fanout1k", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
+order = ["siege10", "fanout1k", "fanout1k_half", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
 systems = ["parley", "parley_redis", "parley-seed", "nchan1", "nchan2"]
 
 

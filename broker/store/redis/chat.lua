@@ -85,9 +85,10 @@ end
 
 -- The user's epoch as clients should see it: a fence on this shard (it lost writes) since the
 -- epoch was given means the queue's seqs may be given again, so the user gets `candidate`.
-local function current_epoch(user, candidate)
+-- `known`: the user's epoch and fence when the caller has them (one HMGET fewer).
+local function current_epoch(user, candidate, known)
   local u = user_key(user)
-  local h = redis.call('HMGET', u, 'epoch', 'fence')
+  local h = known or redis.call('HMGET', u, 'epoch', 'fence')
   local fence = redis.call('GET', 'pfence') or '0'
   if (h[2] or '0') ~= fence then
     redis.call('HSET', u, 'epoch', candidate, 'fence', fence)
@@ -415,15 +416,15 @@ ops.user_append = function()
   return {'ok', seq, tonumber(redis.call('GET', 'pwrites') or '0')}
 end
 
--- read(user, cursor, max, consume, epoch, now, candidate_epoch): the queue after the cursor
--- (ReadAfter), the user marked active and online. {'missing'}, {'beyond', seq, epoch}, or
+-- read(user, cursor, max, consume, epoch, now, candidate_epoch, want_rooms): the queue after
+-- the cursor (ReadAfter), the user marked active and online; its rooms when needed. {'missing'}, {'beyond', seq, epoch}, or
 -- {'ok', epoch, epoch_changed, gap, missed, cursor, went_online, rooms, entries}
 ops.read = function()
   local user, cursor, max, consume, epoch, now = argv[2], num(3), num(4), argv[5] == '1', argv[6], num(7)
   local u = user_key(user)
-  local h = redis.call('HMGET', u, 'epoch', 'seq', 'consume', 'online')
+  local h = redis.call('HMGET', u, 'epoch', 'seq', 'consume', 'online', 'fence')
   if not h[1] then return {'missing'} end
-  h[1] = current_epoch(user, argv[8])
+  h[1] = current_epoch(user, argv[8], {h[1], h[5]})
   local seq = tonumber(h[2])
   local went_online = seen_now(user, now, h[4])
   local epoch_changed = 0
@@ -456,16 +457,21 @@ ops.read = function()
     out_cursor = cursor
   end
   if consume and epoch_changed == 0 then redis.call('HSET', u, 'consume', out_cursor) end
-  return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online,
-          redis.call('SMEMBERS', u .. ':rooms'), entries}
+  -- The rooms only for a read that may park (it found nothing), that marked the user online
+  -- in them, or that watches their presence (want_rooms).
+  local rooms = {}
+  if (#entries == 0 and epoch_changed == 0) or went_online == 1 or argv[9] == '1' then
+    rooms = redis.call('SMEMBERS', u .. ':rooms')
+  end
+  return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online, rooms, entries}
 end
 
--- read_many(n, then read's 7 arguments n times): n reads in one call, their answers in order.
+-- read_many(n, then read's 8 arguments n times): n reads in one call, their answers in order.
 -- The reads of the polls one notification wakes come together so.
 ops.read_many = function()
   local all, n, answers = argv, tonumber(argv[2]), {}
   for i = 0, n - 1 do
-    argv = {'read', unpack(all, 3 + i * 7, 9 + i * 7)}
+    argv = {'read', unpack(all, 3 + i * 8, 10 + i * 8)}
     answers[i + 1] = ops.read()
   end
   argv = all

@@ -843,11 +843,11 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
 void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
                           Done<StoreRead> done) {
   const size_t shard = ShardOf(input.user);
-  PendingRead read{
-      input,
-      {input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
-       input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch()},
-      std::move(done)};
+  PendingRead read{input,
+                   {input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
+                    input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch(),
+                    input.watch_presence ? "1" : "0"},
+                   std::move(done)};
   {
     absl::ReaderMutexLock stop_lock(&stop_mu_);
     if (!stopped_) {
