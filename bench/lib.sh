@@ -11,7 +11,9 @@ build_bench() {
   ulimit -n "$(ulimit -Hn)"
 }
 
-# The system under test runs on core 1 (taskset -c 1), the load generators on core 0.
+# The system under test runs on core 1 (taskset -c 1), the load generators on core 0. Its
+# ports are below the ephemeral range (32768-60999 here): a load generator's connection left
+# in TIME_WAIT on a port in that range would keep a server from binding it.
 SUT_CORE=1
 LOAD_CORE=0
 [ "$(nproc)" -ge 2 ] || { SUT_CORE=0; LOAD_CORE=0; }
@@ -32,7 +34,8 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
     if probe "$@"; then return 0; fi
     sleep 0.1
   done
-  echo "bench: port $1 is not ready" >&2
+  echo "bench: port $1 is not ready; the servers' last log lines:" >&2
+  tail -n 5 "$scratch"/*.log "$scratch"/*/*.log >&2 2>/dev/null || true
   return 1
 }
 
@@ -40,13 +43,13 @@ wait_http() {  # port [path]: until probe passes, at most 30 s
 # per-user publish limit and the per-address login limit are lifted for the benchmark.
 start_parley() {
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
-    build-bench/broker/parley-broker --listen=127.0.0.1:50151 --threads=1 \
+    build-bench/broker/parley-broker --listen=127.0.0.1:25151 --threads=1 \
     --metrics_listen=127.0.0.1:9151 \
     --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
     >"$scratch/broker.log" 2>&1 &
   sut_pids=($!)
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
-    build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker=127.0.0.1:50151 \
+    build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker=127.0.0.1:25151 \
     --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
@@ -71,12 +74,12 @@ start_parley_redis() {
   local brokers=""
   for n in 1 2; do
     PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
-      build-bench/broker/parley-broker --listen=127.0.0.1:5015$n --threads=1 \
+      build-bench/broker/parley-broker --listen=127.0.0.1:2515$n --threads=1 \
       --metrics_listen=127.0.0.1:915$n --redis=127.0.0.1:6391 \
       --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
       >"$scratch/broker$n.log" 2>&1 &
     sut_pids+=($!)
-    brokers="$brokers${brokers:+,}127.0.0.1:5015$n"
+    brokers="$brokers${brokers:+,}127.0.0.1:2515$n"
   done
   PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
     build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker="$brokers" \

@@ -90,6 +90,18 @@ class Waiter : public parley::broker::PollWaiter, public std::enable_shared_from
   uint64_t cursor_ = 0;
 };
 
+// Connects users u0..u<n-1> (each joins the lobby), a waiter each; none if one fails.
+std::vector<std::shared_ptr<Waiter>> ConnectMembers(parley::testing::SyncChatState& state,
+                                                    int users, bool read_on_wake) {
+  std::vector<std::shared_ptr<Waiter>> waiters;
+  for (int i = 0; i < users; ++i) {
+    const std::string user = absl::StrCat("u", i);
+    if (!state.Connect(user, "s").ok()) return {};
+    waiters.push_back(std::make_shared<Waiter>(&state, user, read_on_wake));
+  }
+  return waiters;
+}
+
 // redis-server's own CPU seconds so far (INFO cpu), or -1.
 double RedisCpuSeconds(parley::broker::redis::RedisConnection& connection) {
   absl::Notification done;
@@ -140,12 +152,9 @@ int RunRedis(const std::string& address, int users, int messages) {
   }
   ChatState chat(options, &clock, &store);
   parley::testing::SyncChatState state(&chat);
-  std::vector<std::shared_ptr<Waiter>> waiters;
-  for (int i = 0; i < users; ++i) {
-    const std::string user = absl::StrCat("u", i);
-    if (!state.Connect(user, "s").ok()) return 1;
-    waiters.push_back(std::make_shared<Waiter>(&state, user, /*read_on_wake=*/false));
-  }
+  const std::vector<std::shared_ptr<Waiter>> waiters =
+      ConnectMembers(state, users, /*read_on_wake=*/false);
+  if (waiters.empty()) return 1;
   double publish_ms = 0, woken_ms = 0, redis_cpu_ms = 0, commands = 0;
   for (int m = 0; m < messages; ++m) {
     for (auto& waiter : waiters) {
@@ -191,12 +200,9 @@ int main(int argc, char** argv) {
   parley::broker::MemoryChatStore store(options);
   ChatState chat(options, &clock, &store);
   parley::testing::SyncChatState state(&chat);
-  std::vector<std::shared_ptr<Waiter>> waiters;
-  for (int i = 0; i < users; ++i) {
-    const std::string user = absl::StrCat("u", i);
-    if (!state.Connect(user, "s").ok()) return 1;
-    waiters.push_back(std::make_shared<Waiter>(&state, user, /*read_on_wake=*/true));
-  }
+  const std::vector<std::shared_ptr<Waiter>> waiters =
+      ConnectMembers(state, users, /*read_on_wake=*/true);
+  if (waiters.empty()) return 1;
   for (auto& waiter : waiters) waiter->Park();  // catch up with the JOINs first
   double publish_cpu = 0;
   double repark_cpu = 0;

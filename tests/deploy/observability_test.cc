@@ -40,6 +40,18 @@ class ObservabilityTest : public ::testing::Test {
     ASSERT_NE(frontend_port_, 0) << frontend_->Output();
   }
 
+  // Logs `name` in; the session cookie to send with its requests (the login's body in *body).
+  httplib::Headers Login(httplib::Client& client, const std::string& name,
+                         std::string* body = nullptr) {
+    httplib::Result login = client.Post("/api/session", absl::StrCat(R"({"name":")", name, R"("})"),
+                                        "application/json");
+    EXPECT_TRUE(login && login->status == 200);
+    if (!login) return {};
+    if (body != nullptr) *body = login->body;
+    const std::string set_cookie = login->get_header_value("Set-Cookie");
+    return {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  }
+
   std::unique_ptr<ChildProcess> broker_;
   std::unique_ptr<ChildProcess> frontend_;
   int broker_port_ = 0;
@@ -49,10 +61,7 @@ class ObservabilityTest : public ::testing::Test {
 
 TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
   httplib::Client client("127.0.0.1", frontend_port_);
-  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
-  ASSERT_TRUE(login && login->status == 200);
-  const std::string set_cookie = login->get_header_value("Set-Cookie");
-  const httplib::Headers cookie = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  const httplib::Headers cookie = Login(client, "alice");
   ASSERT_EQ(client
                 .Post("/api/messages", cookie, R"({"room":"lobby","text":"hi","clientId":"c1"})",
                       "application/json")
@@ -131,14 +140,12 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
 
 TEST_F(ObservabilityTest, AParkedPollWokenByAMessageIsCountedInTheWakeLag) {
   httplib::Client client("127.0.0.1", frontend_port_);
-  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
-  ASSERT_TRUE(login && login->status == 200);
-  const std::string set_cookie = login->get_header_value("Set-Cookie");
-  const httplib::Headers cookie = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  std::string body;
+  const httplib::Headers cookie = Login(client, "alice", &body);
   // The session's cursor ("cursor":"N"): the poll waits for what comes after it.
-  const size_t at = login->body.find("\"cursor\":\"");
-  ASSERT_NE(at, std::string::npos) << login->body;
-  const std::string cursor = login->body.substr(at + 10, login->body.find('"', at + 10) - at - 10);
+  const size_t at = body.find("\"cursor\":\"");
+  ASSERT_NE(at, std::string::npos) << body;
+  const std::string cursor = body.substr(at + 10, body.find('"', at + 10) - at - 10);
   httplib::Client metrics("127.0.0.1", metrics_port_);
   auto broker_metrics = [&] { return Parse(metrics.Get("/metrics")->body); };
   EXPECT_TRUE(
