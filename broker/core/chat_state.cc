@@ -120,6 +120,7 @@ void ChatState::Read(ReadInput input, size_t max, std::shared_ptr<PollWaiter> wa
                      Done<ReadOutcome> done) {
   std::optional<WaiterRegistry::Ticket> ticket;
   if (waiter != nullptr && !draining()) ticket = waiters_.BeginRead(input.user);
+  input.may_park = ticket.has_value();
   // The store needs the input only until Read returns; the answer may need it again.
   auto read_input = std::make_shared<ReadInput>(std::move(input));
   store_->Read(*read_input, max, clock_->Now(),

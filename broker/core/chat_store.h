@@ -46,6 +46,10 @@ struct ReadInput {
   // Tell the reader of presence changes in the user's rooms (see ChatState::ReadOrPark).
   bool watch_presence = false;
   absl::flat_hash_map<std::string, uint64_t> presence_versions;  // room -> version known
+  // Set by ChatState: a read that finds nothing parks, and the store's next notification of a
+  // change wakes it, so a store may answer it from what its notifications have told it so far
+  // (the Redis store's QueueMirror). A read that returns at once is answered from the store.
+  bool may_park = false;
 };
 
 struct JoinResult {

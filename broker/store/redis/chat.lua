@@ -27,10 +27,15 @@ end
 
 local function user_key(user) return 'pu:' .. user end
 
--- Tells every broker: '<kind>:<name> <Redis time in microseconds>' (for the wake-lag metric).
-local function notify(kind, name)
+-- Tells every broker: '<kind>:<name> <Redis time in microseconds> <event>[\n<body>]'. The time
+-- is for the wake-lag metric; events are numbered by shard ('pev'), so a broker knows which
+-- came after a read (which answers the number it saw) and that it missed none (QueueMirror).
+local function notify(kind, name, body)
   local t = redis.call('TIME')
-  redis.call('PUBLISH', NOTIFY, kind .. ':' .. name .. ' ' .. t[1] .. string.format('%06d', t[2]))
+  local event = redis.call('INCR', 'pev')
+  local payload = kind .. ':' .. name .. ' ' .. t[1] .. string.format('%06d', t[2]) .. ' ' .. event
+  if body then payload = payload .. '\n' .. body end
+  redis.call('PUBLISH', NOTIFY, payload)
 end
 local function room_key(room) return 'pr:' .. room end
 
@@ -198,11 +203,13 @@ ops.user_info = function()
   return {'ok', current_epoch(argv[2], argv[3]), h[2]}
 end
 
+-- member_remove tells brokers the user's rooms changed ('m': no poll needs waking for it).
 ops.member_remove = function()
   local user, room = argv[2], argv[3]
   redis.call('SREM', user_key(user) .. ':rooms', room)
   redis.call('SREM', 'pl:' .. room, user)
   if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+  notify('m', user)
   return {'ok'}
 end
 
@@ -360,8 +367,10 @@ ops.room_log = function()
 end
 
 -- deliver(room, capacity, count, then count × (n, message...)): appends the room's lines, in
--- room order, to the queue of every member living on this shard. {'ok', recipients of the
--- last line} or {'behind', applied} when an earlier line has not been delivered here yet.
+-- room order, to the queue of every member living on this shard, and tells brokers with the
+-- lines appended ('r', each packed message as '<length>:<bytes>'): every member of the room on
+-- this shard got each of them as its next seq. {'ok', recipients of the last line, writes,
+-- event} or {'behind', applied} when an earlier line has not been delivered here yet.
 ops.deliver = function()
   local room, capacity, count = argv[2], num(3), num(4)
   local members = redis.call('SMEMBERS', 'pl:' .. room)
@@ -369,7 +378,12 @@ ops.deliver = function()
   local applied_key = 'pl:' .. room .. ':applied'
   local applied = tonumber(redis.call('GET', applied_key))
   local recipients = 0
-  local delivered = false
+  local lines = {}
+  local function delivered()
+    if #lines == 0 then return end
+    redis.call('SET', applied_key, applied)
+    notify('r', room, table.concat(lines))
+  end
   for line = 0, count - 1 do
     local at = 5 + line * 8
     local n = tonumber(argv[at])
@@ -381,22 +395,17 @@ ops.deliver = function()
       end
       if recipients > 0 then redis.call('INCRBY', 'pwrites', recipients) end
       applied = n
-      delivered = true
+      lines[#lines + 1] = #pairs_[2] .. ':' .. pairs_[2]
     elseif n > applied + 1 then
-      if delivered then
-        redis.call('SET', applied_key, applied)
-        notify('r', room)
-      end
+      delivered()
       return {'behind', applied}
     else
       recipients = #members  -- delivered before: a retry
     end
   end
-  if delivered then
-    redis.call('SET', applied_key, applied)
-    notify('r', room)
-  end
-  return {'ok', recipients, tonumber(redis.call('GET', 'pwrites') or '0')}
+  delivered()
+  return {'ok', recipients, tonumber(redis.call('GET', 'pwrites') or '0'),
+          tonumber(redis.call('GET', 'pev') or '0')}
 end
 
 -- user_append(user, capacity, marker or '', now, window_ms, message...): one message to one
@@ -413,12 +422,16 @@ ops.user_append = function()
   redis.call('INCR', 'pwrites')
   if marker ~= '' then redis.call('SET', marker, num(5) + num(6), 'PX', argv[6]) end
   notify('u', user)
-  return {'ok', seq, tonumber(redis.call('GET', 'pwrites') or '0')}
+  return {'ok', seq, tonumber(redis.call('GET', 'pwrites') or '0'),
+          tonumber(redis.call('GET', 'pev') or '0')}
 end
 
 -- read(user, cursor, max, consume, epoch, now, candidate_epoch, want_rooms): the queue after
--- the cursor (ReadAfter), the user marked active and online; its rooms when needed. {'missing'}, {'beyond', seq, epoch}, or
--- {'ok', epoch, epoch_changed, gap, missed, cursor, went_online, rooms, entries}
+-- the cursor (ReadAfter), the user marked active and online; its rooms when needed.
+-- {'missing'}, {'beyond', seq, epoch}, or
+-- {'ok', epoch, epoch_changed, gap, missed, cursor, went_online, rooms, entries, seq, event}:
+-- `seq` the queue's last, `event` the shard's last notification (a broker mirrors the queue
+-- from there, QueueMirror).
 ops.read = function()
   local user, cursor, max, consume, epoch, now = argv[2], num(3), num(4), argv[5] == '1', argv[6], num(7)
   local u = user_key(user)
@@ -463,7 +476,8 @@ ops.read = function()
   if (#entries == 0 and epoch_changed == 0) or went_online == 1 or argv[9] == '1' then
     rooms = redis.call('SMEMBERS', u .. ':rooms')
   end
-  return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online, rooms, entries}
+  return {'ok', h[1], epoch_changed, gap, missed, out_cursor, went_online, rooms, entries, seq,
+          tonumber(redis.call('GET', 'pev') or '0')}
 end
 
 -- read_many(n, then read's 8 arguments n times): n reads in one call, their answers in order.
@@ -522,11 +536,15 @@ ops.members = function()
   return {'ok', next_after, page, online, p[1], p[2], p[3], p[4]}
 end
 
--- touch(now, users...): polls parked on a broker count as activity.
+-- touch(user, time, user, time...): polls parked on a broker, and reads a broker answered from
+-- its mirror, count as activity at that time.
 ops.touch = function()
-  local now = num(2)
-  for i = 3, #argv do
-    if redis.call('EXISTS', user_key(argv[i])) == 1 then touch(argv[i], now) end
+  for i = 2, #argv - 1, 2 do
+    if redis.call('EXISTS', user_key(argv[i])) == 1 then
+      local u = user_key(argv[i])
+      local at = num(i + 1)
+      if at > tonumber(redis.call('HGET', u, 'active') or '0') then touch(argv[i], at) end
+    end
   end
   return {'ok'}
 end
@@ -547,6 +565,7 @@ ops.sweep = function()
       expired[#expired + 1] = user
     elseif h[2] == '1' then
       redis.call('HSET', u, 'online', 0)
+      notify('m', user)
       offline[#offline + 1] = user
       rooms[#rooms + 1] = redis.call('SMEMBERS', u .. ':rooms')
     end
@@ -595,6 +614,7 @@ if not name then name = argv[1] end
 if seen and tonumber(seen) > tonumber(redis.call('GET', 'pwrites') or '0') then
   redis.call('INCR', 'pfence')
   redis.call('SET', 'pwrites', seen)
+  notify('f', 'shard')  -- every user's epoch changes: brokers forget what they mirror
 end
 local op = ops[name]
 if not op then return redis.error_reply('INTERNAL unknown operation ' .. tostring(name)) end

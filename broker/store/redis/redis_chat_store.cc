@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "broker/core/chat_errors.h"
 #include "broker/store/redis/chat_script.h"
 #include "broker/store/redis/shard_map.h"
@@ -137,6 +139,8 @@ RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
   writes_seen_ = std::make_unique<std::atomic<uint64_t>[]>(options_.shards.size());
   pending_reads_.resize(options_.shards.size());
   for (const RedisAddress& address : options_.shards) {
+    const size_t shard = connections_.size();
+    mirrors_.push_back(std::make_unique<QueueMirror>(std::min(kMirrorLines, chat_.queue_capacity)));
     RedisConnectionOptions connection;
     connection.address = address;
     connection.password = options_.password;
@@ -144,8 +148,11 @@ RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
     subscribers_.push_back(std::make_unique<RedisSubscriber>(
         &loop_, connection, &counters_, connections_.back().get(),
         std::vector<std::string>{kNotifyChannel},
-        [this](absl::string_view, absl::string_view payload) { OnNotification(payload); },
-        [this] {
+        [this, shard](absl::string_view, absl::string_view payload) {
+          OnNotification(shard, payload);
+        },
+        [this, shard] {
+          mirrors_[shard]->Resubscribed();
           if (listener_ != nullptr) listener_->Resync();
         }));
   }
@@ -217,6 +224,7 @@ std::string RedisChatStore::CandidateEpoch() {
 }
 
 void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t index) {
+  mirrors_[shard]->Wrote(Uint(reply, index + 1));
   const uint64_t writes = Uint(reply, index);
   uint64_t seen = writes_seen_[shard].load();
   while (writes > seen && !writes_seen_[shard].compare_exchange_weak(seen, writes)) {
@@ -254,23 +262,18 @@ MessagePtr RedisChatStore::MakeLine(MessageKind kind, absl::string_view room,
   return message;
 }
 
-void RedisChatStore::OnNotification(absl::string_view payload) {
+void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
   if (payload.size() < 2 || payload[1] != ':') return;
-  absl::string_view name = payload.substr(2);
-  // "<kind>:<name> <Redis time in microseconds>" (names have no spaces).
-  const absl::Time received = absl::Now();
-  absl::Time changed_at = received;
-  if (const size_t space = name.find(' '); space != absl::string_view::npos) {
-    int64_t published = 0;
-    if (absl::SimpleAtoi(name.substr(space + 1), &published)) {
-      // Redis's clock: on another host, the lag includes the clocks' skew (never below 0).
-      changed_at = std::min(received, absl::FromUnixMicros(published));
-      if (options_.notification_lag_seconds != nullptr) {
-        options_.notification_lag_seconds->Observe(absl::ToDoubleSeconds(received - changed_at));
-      }
-    }
-    name = name.substr(0, space);
+  // "<kind>:<name> <Redis time in microseconds> <event>[\n<body>]" (names have no spaces;
+  // chat.lua's notify), or "s:<marker>" (AfterNotifications).
+  absl::string_view body;
+  absl::string_view header = payload.substr(2);
+  if (const size_t newline = header.find('\n'); newline != absl::string_view::npos) {
+    body = header.substr(newline + 1);
+    header = header.substr(0, newline);
   }
+  const std::vector<absl::string_view> fields = absl::StrSplit(header, ' ');
+  const absl::string_view name = fields[0];
   if (payload[0] == 's') {
     uint64_t id = 0;
     auto marker = absl::SimpleAtoi(name, &id) ? markers_.find(id) : markers_.end();
@@ -281,18 +284,48 @@ void RedisChatStore::OnNotification(absl::string_view payload) {
     }
     return;
   }
-  if (listener_ == nullptr) return;
+  int64_t published = 0;
+  uint64_t event = 0;
+  if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &published) ||
+      !absl::SimpleAtoi(fields[2], &event)) {
+    // Not from this version's chat.lua: the mirror cannot follow the shard.
+    mirrors_[shard]->Resubscribed();
+    if (listener_ != nullptr) listener_->Resync();
+    return;
+  }
+  const absl::Time received = absl::Now();
+  // Redis's clock: on another host, the lag includes the clocks' skew (never below 0).
+  const absl::Time changed_at = std::min(received, absl::FromUnixMicros(published));
+  if (options_.notification_lag_seconds != nullptr) {
+    options_.notification_lag_seconds->Observe(absl::ToDoubleSeconds(received - changed_at));
+  }
+  QueueMirror& mirror = *mirrors_[shard];
   switch (payload[0]) {
     case 'u':
-      listener_->UserChanged(name, changed_at);
+      mirror.UserChanged(event, name);
+      if (listener_ != nullptr) listener_->UserChanged(name, changed_at);
+      break;
+    case 'm':  // the user's rooms or online mark: nothing to wake
+      mirror.UserChanged(event, name);
       break;
     case 'r':
-      listener_->RoomChanged(name, changed_at);
+      if (absl::StatusOr<std::vector<MessagePtr>> lines = MessagesFromPackedList(body);
+          lines.ok()) {
+        mirror.RoomLines(event, name, *lines);
+      } else {
+        mirror.EveryUserChanged(event);
+      }
+      if (listener_ != nullptr) listener_->RoomChanged(name, changed_at);
       break;
     case 'p':
-      listener_->PresencePublished(name);
+      mirror.Other(event);
+      if (listener_ != nullptr) listener_->PresencePublished(name);
+      break;
+    case 'f':
+      mirror.EveryUserChanged(event);
       break;
     default:
+      mirror.Other(event);
       break;
   }
 }
@@ -843,11 +876,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
 void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
                           Done<StoreRead> done) {
   const size_t shard = ShardOf(input.user);
-  PendingRead read{input,
-                   {input.user, absl::StrCat(input.cursor), absl::StrCat(max_messages),
-                    input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(now), CandidateEpoch(),
-                    input.watch_presence ? "1" : "0"},
-                   std::move(done)};
+  PendingRead read{input, max_messages, now, std::move(done)};
   {
     absl::ReaderMutexLock stop_lock(&stop_mu_);
     if (!stopped_) {
@@ -871,27 +900,47 @@ void RedisChatStore::FlushReads(size_t shard) {
     absl::MutexLock lock(&reads_mu_);
     reads.swap(pending_reads_[shard]);
   }
-  for (size_t at = 0; at < reads.size(); at += kMaxReadsPerCall) {
+  // What the mirror can answer needs no round trip; the rest go to Redis together.
+  QueueMirror& mirror = *mirrors_[shard];
+  std::vector<PendingRead> to_redis;
+  for (PendingRead& read : reads) {
+    if (std::optional<StoreRead> known = mirror.Read(read.input, read.max_messages, read.now)) {
+      std::move(read.done)(*std::move(known));
+    } else {
+      to_redis.push_back(std::move(read));
+    }
+  }
+  const uint64_t generation = mirror.generation();
+  for (size_t at = 0; at < to_redis.size(); at += kMaxReadsPerCall) {
     auto batch = std::make_shared<std::vector<PendingRead>>(
-        std::make_move_iterator(reads.begin() + at),
-        std::make_move_iterator(reads.begin() + std::min(reads.size(), at + kMaxReadsPerCall)));
+        std::make_move_iterator(to_redis.begin() + at),
+        std::make_move_iterator(to_redis.begin() +
+                                std::min(to_redis.size(), at + kMaxReadsPerCall)));
     std::vector<std::string> args = {"read_many", absl::StrCat(batch->size())};
-    for (const PendingRead& read : *batch)
-      args.insert(args.end(), read.args.begin(), read.args.end());
-    Call(shard, std::move(args), [this, batch](Reply reply) mutable {
+    for (const PendingRead& read : *batch) AppendReadArgs(read, args);
+    Call(shard, std::move(args), [this, shard, generation, batch](Reply reply) mutable {
       if (reply.ok() && reply->elements.size() != batch->size()) {
         reply = Unexpected("read_many", *reply);
       }
       for (size_t i = 0; i < batch->size(); ++i) {
         PendingRead& read = (*batch)[i];
-        OnRead(read.input, reply.ok() ? Reply(std::move(reply->elements[i])) : reply.status(),
+        OnRead(shard, generation, read.input,
+               reply.ok() ? Reply(std::move(reply->elements[i])) : reply.status(),
                std::move(read.done));
       }
     });
   }
 }
 
-void RedisChatStore::OnRead(const ReadInput& input, Reply reply, Done<StoreRead> done) {
+void RedisChatStore::AppendReadArgs(const PendingRead& read, std::vector<std::string>& args) {
+  const ReadInput& input = read.input;
+  Append(args, {input.user, absl::StrCat(input.cursor), absl::StrCat(read.max_messages),
+                input.consume ? "1" : "0", absl::StrCat(input.epoch), Ms(read.now),
+                CandidateEpoch(), input.watch_presence ? "1" : "0"});
+}
+
+void RedisChatStore::OnRead(size_t shard, uint64_t generation, const ReadInput& input, Reply reply,
+                            Done<StoreRead> done) {
   if (PassFailure(reply, done)) return;
   const std::string& what = Word(*reply, 0);
   if (what == "missing") {
@@ -902,7 +951,7 @@ void RedisChatStore::OnRead(const ReadInput& input, Reply reply, Done<StoreRead>
     std::move(done)(CursorBeyondNewest(input.cursor, Uint(*reply, 1), Uint(*reply, 2)));
     return;
   }
-  if (what != "ok" || reply->elements.size() < 9) {
+  if (what != "ok" || reply->elements.size() < 11) {
     std::move(done)(Unexpected("read", *reply));
     return;
   }
@@ -922,6 +971,13 @@ void RedisChatStore::OnRead(const ReadInput& input, Reply reply, Done<StoreRead>
     absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
     if (PassFailure(message, done)) return;
     read->read.messages.push_back({seq, *std::move(message)});
+  }
+  // A read that found nothing, with the rooms it parks on: the mirror follows the queue from
+  // here (a read that watches presence or consumes is always Redis's).
+  if (read->read.messages.empty() && !read->epoch_changed && !read->read.gap && !input.consume &&
+      !input.watch_presence) {
+    mirrors_[shard]->Learn(generation, input.user, read->epoch, Uint(*reply, 9), read->rooms,
+                           Uint(*reply, 10));
   }
   auto presence = [this, input, read, done = std::move(done)](absl::Status status) mutable {
     if (!status.ok()) {
@@ -1051,9 +1107,14 @@ void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresen
 
 void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
                            Done<SweepResult> done) {
-  // First the polls parked here count as activity, on their users' shards.
+  // First the polls parked here, and the reads the mirrors answered, count as activity, on
+  // their users' shards.
   std::vector<std::vector<std::string>> touch(connections_.size());
-  for (std::string& user : parked) touch[ShardOf(user)].push_back(std::move(user));
+  for (std::string& user : parked) {
+    std::vector<std::string>& args = touch[ShardOf(user)];
+    args.push_back(std::move(user));
+    args.push_back(Ms(now));
+  }
   auto scan = [this, now, done = std::move(done)](absl::Status status) mutable {
     if (!status.ok()) {
       std::move(done)(status);
@@ -1105,14 +1166,20 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
           [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
     }
   };
-  auto all = AllOf(connections_.size(), std::move(scan));
-  for (size_t shard = 0; shard < connections_.size(); ++shard) {
-    std::vector<std::string> args = {"touch", Ms(now)};
-    Append(args, std::move(touch[shard]));
-    Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
-      AsStatusStep(std::move(step))(reply.status());
-    });
-  }
+  loop_.Post([this, touch = std::move(touch), scan = std::move(scan)]() mutable {
+    auto all = AllOf(connections_.size(), std::move(scan));
+    for (size_t shard = 0; shard < connections_.size(); ++shard) {
+      std::vector<std::string> args = {"touch"};
+      Append(args, std::move(touch[shard]));
+      for (auto& [user, at] : mirrors_[shard]->TakeAnswered()) {
+        args.push_back(std::move(user));
+        args.push_back(Ms(at));
+      }
+      Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
+        AsStatusStep(std::move(step))(reply.status());
+      });
+    }
+  });
 }
 
 void RedisChatStore::PublishDuePresence(absl::Time now, StatusDone done) {

@@ -18,6 +18,7 @@
 #include "broker/core/chat_options.h"
 #include "broker/core/chat_store.h"
 #include "broker/core/message_id_generator.h"
+#include "broker/store/redis/queue_mirror.h"
 #include "broker/store/redis/redis_address.h"
 #include "broker/store/redis/redis_connection.h"
 #include "broker/store/redis/redis_link.h"
@@ -44,7 +45,9 @@ struct RedisChatStoreOptions {
 // the scripts are in docs/architecture.md ("The Redis store") and chat.lua. Each operation is
 // a few script calls, one per shard it touches, chained on the Redis loop thread; the listener
 // hears of changes from the shards' `parley:notify` channels, whoever made them, and is told
-// to Resync after every (re)subscription.
+// to Resync after every (re)subscription. Those notifications also keep a QueueMirror per
+// shard, which answers the reads of polls that park (and of polls woken by room lines) without
+// a round trip.
 //
 // Thread-safe: operations from any thread; every `done` and listener call runs on the loop
 // thread.
@@ -124,21 +127,28 @@ class RedisChatStore : public ChatStore {
     uint64_t published_version = 0;
   };
   void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
-  void OnNotification(absl::string_view payload);
+  // Loop thread: a notification from the shard's subscriber.
+  void OnNotification(size_t shard, absl::string_view payload);
 
   // Reads go to their shard together: those that arrive while one is waiting for the loop (the
   // polls one notification wakes, polls coming back at once) become one "read_many" call.
   struct PendingRead {
     ReadInput input;
-    std::vector<std::string> args;  // chat.lua's read arguments
+    size_t max_messages = 0;
+    absl::Time now;
     Done<StoreRead> done;
   };
   // Longest batch: a script blocks its Redis while it runs (~2 us a read).
   static constexpr size_t kMaxReadsPerCall = 512;
-  // Loop thread: sends the shard's pending reads.
+  // Room lines each user's mirror keeps: enough for a poll that is a few lines behind.
+  static constexpr size_t kMirrorLines = 16;
+  // Loop thread: answers the shard's pending reads from its mirror, and sends the rest.
   void FlushReads(size_t shard);
-  // One read's answer from chat.lua's read.
-  void OnRead(const ReadInput& input, Reply reply, Done<StoreRead> done);
+  // chat.lua's read arguments for one read.
+  void AppendReadArgs(const PendingRead& read, std::vector<std::string>& args);
+  // Loop thread: one read's answer from chat.lua's read, sent at the mirror's `generation`.
+  void OnRead(size_t shard, uint64_t generation, const ReadInput& input, Reply reply,
+              Done<StoreRead> done);
 
   const ChatOptions chat_;
   const RedisChatStoreOptions options_;
@@ -149,6 +159,7 @@ class RedisChatStore : public ChatStore {
   RedisLoop loop_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
   std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard
+  std::vector<std::unique_ptr<QueueMirror>> mirrors_;          // one per shard; loop thread only
   absl::Mutex stop_mu_;  // held (shared) while a call is handed to the loop
   bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   // Per shard: the most appends it has acknowledged to this broker, sent with every call so a

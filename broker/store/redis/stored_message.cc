@@ -1,6 +1,8 @@
 #include "broker/store/redis/stored_message.h"
 
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +30,19 @@ absl::StatusOr<MessagePtr> Build(const std::string values[7]) {
   return message;
 }
 
+// The value at the front of `in` ("<length>:<bytes>"), taken off it; nullopt if malformed.
+std::optional<absl::string_view> TakeLengthPrefixed(absl::string_view& in) {
+  const size_t colon = in.find(':');
+  size_t length = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(in.substr(0, colon), &length) ||
+      length > in.size() - colon - 1) {
+    return std::nullopt;
+  }
+  absl::string_view value = in.substr(colon + 1, length);
+  in.remove_prefix(colon + 1 + length);
+  return value;
+}
+
 }  // namespace
 
 std::vector<std::string> MessageValues(const Message& message) {
@@ -40,26 +55,35 @@ std::vector<std::string> MessageValues(const Message& message) {
           absl::StrCat(absl::ToUnixMicros(message.sent_at))};
 }
 
+absl::StatusOr<MessagePtr> MessageFromPacked(absl::string_view packed) {
+  // Seven values, each "<length>:<bytes>" (chat.lua's message_pairs).
+  std::string values[7];
+  for (std::string& value : values) {
+    std::optional<absl::string_view> taken = TakeLengthPrefixed(packed);
+    if (!taken) return absl::InternalError("a stored message is malformed (its packed values)");
+    value = std::string(*taken);
+  }
+  if (!packed.empty()) return absl::InternalError("a stored message has more than 7 values");
+  return Build(values);
+}
+
 absl::StatusOr<MessagePtr> MessageFromPairs(const RedisReply& pairs) {
   for (size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
-    if (pairs.elements[i].str != "m") continue;
-    // Seven values, each "<length>:<bytes>" (chat.lua's message_pairs).
-    absl::string_view packed = pairs.elements[i + 1].str;
-    std::string values[7];
-    for (std::string& value : values) {
-      const size_t colon = packed.find(':');
-      size_t length = 0;
-      if (colon == absl::string_view::npos || !absl::SimpleAtoi(packed.substr(0, colon), &length) ||
-          length > packed.size() - colon - 1) {
-        return absl::InternalError("a stored message is malformed (its packed values)");
-      }
-      value = std::string(packed.substr(colon + 1, length));
-      packed.remove_prefix(colon + 1 + length);
-    }
-    if (!packed.empty()) return absl::InternalError("a stored message has more than 7 values");
-    return Build(values);
+    if (pairs.elements[i].str == "m") return MessageFromPacked(pairs.elements[i + 1].str);
   }
   return absl::InternalError("a stored message lacks its field 'm'");
+}
+
+absl::StatusOr<std::vector<MessagePtr>> MessagesFromPackedList(absl::string_view list) {
+  std::vector<MessagePtr> messages;
+  while (!list.empty()) {
+    std::optional<absl::string_view> packed = TakeLengthPrefixed(list);
+    if (!packed) return absl::InternalError("a list of stored messages is malformed");
+    absl::StatusOr<MessagePtr> message = MessageFromPacked(*packed);
+    if (!message.ok()) return message.status();
+    messages.push_back(*std::move(message));
+  }
+  return messages;
 }
 
 }  // namespace parley::broker::redis

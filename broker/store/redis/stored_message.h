@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "broker/core/message.h"
 #include "broker/store/redis/redis_reply.h"
 
@@ -18,6 +19,10 @@ std::vector<std::string> MessageValues(const Message& message);
 // The message from a reply holding field/value pairs (a stream entry's, or HGETALL's) with
 // the packed field `m`; other fields are ignored.
 absl::StatusOr<MessagePtr> MessageFromPairs(const RedisReply& pairs);
+// One message as packed in `m`.
+absl::StatusOr<MessagePtr> MessageFromPacked(absl::string_view packed);
+// Packed messages each as "<length>:<packed>", one after another (a room notification's lines).
+absl::StatusOr<std::vector<MessagePtr>> MessagesFromPackedList(absl::string_view list);
 
 }  // namespace parley::broker::redis
 

@@ -232,5 +232,69 @@ TEST_F(RedisChatStoreTest, ReadsThatComeTogetherAreOneCallAndEachGetsItsOwnAnswe
   EXPECT_EQ(missing.read.status().code(), absl::StatusCode::kNotFound) << missing.read.status();
 }
 
+// A parked poll's waiter, woken on the store's thread.
+class Waiter : public PollWaiter {
+ public:
+  void Wake(absl::Time) override { woken.Notify(); }
+  absl::Notification woken;
+};
+
+TEST_F(RedisChatStoreTest, APollWokenByARoomLineIsAnsweredAndParksAgainWithoutARoundTrip) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  auto first = std::make_shared<Waiter>();
+  const ReadInput after_start = ReadFrom("alice", start->read.cursor, start->epoch);
+  ASSERT_TRUE(state_->ReadOrPark(after_start, first)->parked);  // read in Redis, mirrored
+  ASSERT_TRUE(state_->Publish({"bob", "lobby", "", "hello", ""}).ok());
+  ASSERT_TRUE(first->woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  const int64_t calls_before = ScriptCalls();
+  const absl::StatusOr<ReadOutcome> woken =
+      state_->ReadOrPark(after_start, std::make_shared<Waiter>());
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  EXPECT_FALSE(woken->parked);
+  EXPECT_EQ(ChatTexts(*woken), std::vector<std::string>{"hello"});
+  auto third = std::make_shared<Waiter>();
+  EXPECT_TRUE(
+      state_->ReadOrPark(ReadFrom("alice", woken->read.cursor, woken->epoch), third)->parked);
+  EXPECT_EQ(ScriptCalls() - calls_before, 0);
+
+  // What the mirror answered is what Redis holds (a read that returns at once is Redis's).
+  ASSERT_TRUE(state_->Unpark("alice", third.get()));
+  const absl::StatusOr<ReadOutcome> stored = state_->ReadOrPark(after_start, nullptr);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->read.messages.size(), woken->read.messages.size());
+  EXPECT_EQ(stored->read.cursor, woken->read.cursor);
+  EXPECT_EQ(stored->read.messages[0].message->id, woken->read.messages[0].message->id);
+  EXPECT_EQ(ScriptCalls() - calls_before, 1);
+}
+
+TEST_F(RedisChatStoreTest, APollAnsweredWithoutARoundTripStillKeepsItsUserOnline) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  ASSERT_TRUE(state_->Connect("bob", "b").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  const ReadInput poll = ReadFrom("alice", start->read.cursor, start->epoch);
+  auto first = std::make_shared<Waiter>();
+  ASSERT_TRUE(state_->ReadOrPark(poll, first)->parked);
+  ASSERT_TRUE(state_->Unpark("alice", first.get()));
+
+  clock_.Advance(absl::Seconds(20));
+  const int64_t calls_before = ScriptCalls();
+  auto second = std::make_shared<Waiter>();
+  ASSERT_TRUE(state_->ReadOrPark(poll, second)->parked);
+  ASSERT_EQ(ScriptCalls() - calls_before, 0);  // the mirror's answer
+  ASSERT_TRUE(state_->Unpark("alice", second.get()));
+
+  // Past the presence window since bob's login and alice's first poll, not since her second.
+  clock_.Advance(absl::Seconds(20));
+  EXPECT_EQ(state_->Sweep().went_offline, 1u);
+  const absl::StatusOr<MembersResult> lobby = state_->Members("lobby", MembersQuery{});
+  ASSERT_TRUE(lobby.ok());
+  EXPECT_EQ(lobby->presence.online, 1u);
+}
+
 }  // namespace
 }  // namespace parley::broker::redis
