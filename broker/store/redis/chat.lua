@@ -196,11 +196,12 @@ ops.member_add = function()
   return {'ok', tonumber(online)}
 end
 
--- user_info(user, candidate_epoch): {'missing'} or {'ok', epoch, seq}
+-- user_info(user, candidate_epoch): {'missing'} or {'ok', epoch, seq, rooms}
 ops.user_info = function()
-  local h = redis.call('HMGET', user_key(argv[2]), 'epoch', 'seq')
+  local u = user_key(argv[2])
+  local h = redis.call('HMGET', u, 'epoch', 'seq')
   if not h[1] then return {'missing'} end
-  return {'ok', current_epoch(argv[2], argv[3]), h[2]}
+  return {'ok', current_epoch(argv[2], argv[3]), h[2], redis.call('SMEMBERS', u .. ':rooms')}
 end
 
 -- member_remove tells brokers the user's rooms changed ('m': no poll needs waking for it).

@@ -626,91 +626,93 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
            std::move(done)(SessionLoggedOut());
            return;
          }
-         Call(ShardOf(request.user),
-              {"claim", request.user, request.session, absl::StrCat(request.new_epoch), Ms(now),
-               Ms(chat_.user_idle_expiry), request.holder_parked ? "1" : "0",
-               request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst)},
-              [this, request, now, done = std::move(done)](Reply claim) mutable {
-                if (PassFailure(claim, done)) return;
-                const std::string& what = Word(*claim, 0);
-                if (what == "held") {
-                  std::move(done)(NameHeld(request.user));
-                  return;
-                }
-                if (what == "draining") {
-                  std::move(done)(BrokerDraining());
-                  return;
-                }
-                if (what != "resumed" && what != "created") {
-                  std::move(done)(Unexpected("claim", *claim));
-                  return;
-                }
-                const bool created = what == "created";
-                const std::vector<std::string> rooms = claim->elements.size() > 4
-                                                           ? Strings(claim->elements[4])
-                                                           : std::vector<std::string>{};
-                // What is left to do: a resumed user back online in its rooms; a new one the
-                // replaced holder's rooms left, then the lobby joined.
-                auto finish = [this, user = request.user, created,
-                               done = std::move(done)](absl::Status status) mutable {
-                  if (!status.ok()) {
-                    std::move(done)(status);
-                    return;
-                  }
-                  Call(ShardOf(user), {"user_info", user, CandidateEpoch()},
-                       [this, user, created, done = std::move(done)](Reply info) mutable {
-                         if (PassFailure(info, done)) return;
-                         if (Word(*info, 0) != "ok") {
-                           std::move(done)(NotConnected(user));
-                           return;
-                         }
-                         ConnectResult result;
-                         result.created = created;
-                         result.epoch = Uint(*info, 1);
-                         result.cursor = Uint(*info, 2);
-                         Call(ShardOf(user), {"rooms_of", user},
-                              [this, result, done = std::move(done)](Reply rooms) mutable {
-                                if (PassFailure(rooms, done)) return;
-                                PresenceOf(
-                                    rooms->elements.size() > 1 ? Strings(rooms->elements[1])
-                                                               : std::vector<std::string>{},
-                                    [result, done = std::move(done)](
-                                        absl::StatusOr<std::vector<RoomState>> states) mutable {
-                                      if (PassFailure(states, done)) return;
-                                      for (RoomState& state : *states) {
-                                        result.presence.push_back(std::move(state.info));
-                                      }
-                                      std::move(done)(std::move(result));
-                                    });
-                              });
-                       });
-                };
-                if (!created) {
-                  if (Int(*claim, 3) == 1) {
-                    SetOnline(rooms, {request.user}, true, std::move(finish));
-                  } else {
-                    std::move(finish)(absl::OkStatus());
-                  }
-                  return;
-                }
-                auto join_lobby = [this, user = request.user, now,
-                                   finish = std::move(finish)](absl::Status status) mutable {
-                  if (!status.ok()) {
-                    std::move(finish)(status);
-                    return;
-                  }
-                  JoinRoom(user, std::string(kLobby), now,
-                           [finish = std::move(finish)](absl::StatusOr<JoinResult> joined) mutable {
-                             std::move(finish)(joined.status());
-                           });
-                };
-                // The replaced holder leaves its rooms (its keys are gone already).
-                auto all = AllOf(rooms.size(), std::move(join_lobby));
-                for (size_t i = 0; i < rooms.size(); ++i) {
-                  LeaveRoom(request.user, rooms[i], now, /*user_side=*/false,
-                            AsStatusStep(all->Step(i)));
-                }
-              });
+         Claim(request, now, std::move(done));
+       });
+}
+
+void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
+                           Done<ConnectResult> done) {
+  Call(ShardOf(request.user),
+       {"claim", request.user, request.session, absl::StrCat(request.new_epoch), Ms(now),
+        Ms(chat_.user_idle_expiry), request.holder_parked ? "1" : "0",
+        request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst)},
+       [this, request, now, done = std::move(done)](Reply claim) mutable {
+         if (PassFailure(claim, done)) return;
+         const std::string& what = Word(*claim, 0);
+         if (what == "held") {
+           std::move(done)(NameHeld(request.user));
+           return;
+         }
+         if (what == "draining") {
+           std::move(done)(BrokerDraining());
+           return;
+         }
+         if (what != "resumed" && what != "created") {
+           std::move(done)(Unexpected("claim", *claim));
+           return;
+         }
+         const bool created = what == "created";
+         const std::vector<std::string> rooms =
+             claim->elements.size() > 4 ? Strings(claim->elements[4]) : std::vector<std::string>{};
+         // What is left to do: a resumed user back online in its rooms; a new one the replaced
+         // holder's rooms left, then the lobby joined. Then the answer.
+         auto answer = [this, user = request.user, created,
+                        done = std::move(done)](absl::Status status) mutable {
+           if (!status.ok()) {
+             std::move(done)(status);
+             return;
+           }
+           AnswerConnect(user, created, std::move(done));
+         };
+         if (!created) {
+           if (Int(*claim, 3) == 1) {
+             SetOnline(rooms, {request.user}, true, std::move(answer));
+           } else {
+             std::move(answer)(absl::OkStatus());
+           }
+           return;
+         }
+         auto join_lobby = [this, user = request.user, now,
+                            answer = std::move(answer)](absl::Status status) mutable {
+           if (!status.ok()) {
+             std::move(answer)(status);
+             return;
+           }
+           JoinRoom(user, std::string(kLobby), now,
+                    [answer = std::move(answer)](absl::StatusOr<JoinResult> joined) mutable {
+                      std::move(answer)(joined.status());
+                    });
+         };
+         // The replaced holder leaves its rooms (its keys are gone already).
+         auto all = AllOf(rooms.size(), std::move(join_lobby));
+         for (size_t i = 0; i < rooms.size(); ++i) {
+           LeaveRoom(request.user, rooms[i], now, /*user_side=*/false, AsStatusStep(all->Step(i)));
+         }
+       });
+}
+
+void RedisChatStore::AnswerConnect(const std::string& user, bool created,
+                                   Done<ConnectResult> done) {
+  Call(ShardOf(user), {"user_info", user, CandidateEpoch()},
+       [this, user, created, done = std::move(done)](Reply info) mutable {
+         if (PassFailure(info, done)) return;
+         if (Word(*info, 0) != "ok" || info->elements.size() < 4) {
+           std::move(done)(NotConnected(user));
+           return;
+         }
+         ConnectResult result;
+         result.created = created;
+         result.epoch = Uint(*info, 1);
+         result.cursor = Uint(*info, 2);
+         PresenceOf(Strings(info->elements[3]),
+                    [result = std::move(result), done = std::move(done)](
+                        absl::StatusOr<std::vector<RoomState>> states) mutable {
+                      if (PassFailure(states, done)) return;
+                      for (RoomState& state : *states) {
+                        result.presence.push_back(std::move(state.info));
+                      }
+                      std::move(done)(std::move(result));
+                    });
        });
 }
 

@@ -116,6 +116,10 @@ class RedisChatStore : public ChatStore {
   // The room's side of leaving (and the LEAVE line), then the user's side if `user_side`.
   void LeaveRoom(const std::string& user, const std::string& room, absl::Time now, bool user_side,
                  StatusDone done);
+  // Connect after the session was found not logged out: claims the name, then answers.
+  void Claim(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done);
+  // The connected user's epoch, cursor and rooms with their presence.
+  void AnswerConnect(const std::string& user, bool created, Done<ConnectResult> done);
   // Removes the user (its session must match unless empty) and has it leave its rooms.
   void RemoveUser(const std::string& user, const std::string& session, absl::Time now,
                   StatusDone done);
