@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "broker/core/answer_batch.h"
 
 namespace parley::broker {
 
@@ -37,11 +38,13 @@ class DeferredWakes {
   DeferredWakes(const DeferredWakes&) = delete;
   DeferredWakes& operator=(const DeferredWakes&) = delete;
 
-  // Ends the deferral on this thread and wakes everything held back. Call with no lock held.
+  // Ends the deferral on this thread and wakes everything held back, their answers as one
+  // AnswerBatch. Call with no lock held.
   void RunNow() {
     if (current_ == this) current_ = outer_;
     std::vector<Batch> batches = std::move(held_);
     held_.clear();
+    AnswerBatch answers;
     for (const auto& [waiters, changed_at] : batches) {
       for (const auto& waiter : waiters) waiter->Wake(changed_at);
     }

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "broker/core/answer_batch.h"
 #include "broker/server/proto_conversion.h"
 
 namespace parley::broker {
@@ -174,7 +175,8 @@ void PollStreamCall::OnAnswer(uint64_t id, const grpc::Status& status, ReadOutco
     if (status.ok()) answer.outcome = std::move(*outcome);
     answers_.push_back(std::move(answer));
   }
-  Flush();
+  // In a burst (AnswerBatch), the stream writes once, after the last answer.
+  if (!AnswerBatch::Defer(this, [self = shared_from_this()] { self->Flush(); })) Flush();
 }
 
 void PollStreamCall::Drain() {

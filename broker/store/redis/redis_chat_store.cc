@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "broker/core/answer_batch.h"
 #include "broker/core/chat_errors.h"
 #include "broker/store/redis/chat_script.h"
 #include "broker/store/redis/shard_map.h"
@@ -904,6 +905,7 @@ void RedisChatStore::FlushReads(size_t shard) {
   }
   // What the mirror can answer needs no round trip; the rest go to Redis together.
   QueueMirror& mirror = *mirrors_[shard];
+  AnswerBatch answers;  // the polls one notification woke: every answer before any write
   std::vector<PendingRead> to_redis;
   for (PendingRead& read : reads) {
     if (std::optional<StoreRead> known = mirror.Read(read.input, read.max_messages, read.now)) {
@@ -924,6 +926,7 @@ void RedisChatStore::FlushReads(size_t shard) {
       if (reply.ok() && reply->elements.size() != batch->size()) {
         reply = Unexpected("read_many", *reply);
       }
+      AnswerBatch answers;
       for (size_t i = 0; i < batch->size(); ++i) {
         PendingRead& read = (*batch)[i];
         OnRead(shard, generation, read.input,
