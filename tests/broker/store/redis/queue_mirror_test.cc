@@ -32,6 +32,7 @@ ReadInput Poll(const std::string& user, uint64_t cursor) {
 
 std::vector<std::pair<uint64_t, std::string>> Lines(const std::optional<StoreRead>& read) {
   std::vector<std::pair<uint64_t, std::string>> lines;
+  if (!read.has_value()) return {{0, "(not answered from the mirror)"}};
   for (const SequencedMessage& m : read->read.messages) lines.emplace_back(m.seq, m.message->text);
   return lines;
 }
