@@ -1171,20 +1171,28 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
           [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
     }
   };
-  loop_.Post([this, touch = std::move(touch), scan = std::move(scan)]() mutable {
-    auto all = AllOf(connections_.size(), std::move(scan));
-    for (size_t shard = 0; shard < connections_.size(); ++shard) {
-      std::vector<std::string> args = {"touch"};
-      Append(args, std::move(touch[shard]));
-      for (auto& [user, at] : mirrors_[shard]->TakeAnswered()) {
-        args.push_back(std::move(user));
-        args.push_back(Ms(at));
-      }
-      Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
-        AsStatusStep(std::move(step))(reply.status());
+  {
+    absl::ReaderMutexLock stop_lock(&stop_mu_);
+    if (!stopped_) {
+      loop_.Post([this, touch = std::move(touch), scan = std::move(scan)]() mutable {
+        auto all = AllOf(connections_.size(), std::move(scan));
+        for (size_t shard = 0; shard < connections_.size(); ++shard) {
+          std::vector<std::string> args = {"touch"};
+          Append(args, std::move(touch[shard]));
+          for (auto& [user, at] : mirrors_[shard]->TakeAnswered()) {
+            args.push_back(std::move(user));
+            args.push_back(Ms(at));
+          }
+          Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
+            AsStatusStep(std::move(step))(reply.status());
+          });
+        }
       });
+      return;
     }
-  });
+  }
+  // Stopped: answered at once, on this thread (ChatStore::Stop).
+  std::move(scan)(absl::UnavailableError("the Redis store is stopped"));
 }
 
 void RedisChatStore::PublishDuePresence(absl::Time now, StatusDone done) {

@@ -161,9 +161,11 @@ class RedisChatStore : public ChatStore {
   ChatStoreListener* listener_ = nullptr;
   RedisConnectionCounters counters_;
   RedisLoop loop_;
+  // One per shard; loop thread only. Declared before what calls into it (the subscribers,
+  // the connections' callbacks), so it outlives them.
+  std::vector<std::unique_ptr<QueueMirror>> mirrors_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
   std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard
-  std::vector<std::unique_ptr<QueueMirror>> mirrors_;          // one per shard; loop thread only
   absl::Mutex stop_mu_;  // held (shared) while a call is handed to the loop
   bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   // Per shard: the most appends it has acknowledged to this broker, sent with every call so a
