@@ -541,11 +541,9 @@ end
 -- its mirror, count as activity at that time.
 ops.touch = function()
   for i = 2, #argv - 1, 2 do
-    if redis.call('EXISTS', user_key(argv[i])) == 1 then
-      local u = user_key(argv[i])
-      local at = num(i + 1)
-      if at > tonumber(redis.call('HGET', u, 'active') or '0') then touch(argv[i], at) end
-    end
+    -- Every user is created with 'active': no value means no user (gone meanwhile).
+    local active = redis.call('HGET', user_key(argv[i]), 'active')
+    if active and num(i + 1) > tonumber(active) then touch(argv[i], num(i + 1)) end
   end
   return {'ok'}
 end

@@ -21,11 +21,16 @@ bool QueueMirror::Continue(uint64_t event) {
   return false;
 }
 
-void QueueMirror::RoomLines(uint64_t event, absl::string_view room,
-                            const std::vector<MessagePtr>& lines) {
+void QueueMirror::RoomLines(uint64_t event, absl::string_view room, ParseLines parse) {
   if (!Continue(event)) return;
   auto members = by_room_.find(room);
   if (members == by_room_.end()) return;
+  const absl::StatusOr<std::vector<MessagePtr>> parsed = parse();
+  if (!parsed.ok()) {
+    ForgetAll();
+    return;
+  }
+  const std::vector<MessagePtr>& lines = *parsed;
   for (User* user : members->second) {
     if (event <= user->learnt_at) continue;  // the read saw it
     for (const MessagePtr& line : lines) {

@@ -13,6 +13,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/core/chat_store.h"
@@ -51,7 +53,10 @@ class QueueMirror {
   // A new subscription: notifications may have been lost.
   void Resubscribed();
   // The shard's notifications, as received. `event` is its number.
-  void RoomLines(uint64_t event, absl::string_view room, const std::vector<MessagePtr>& lines);
+  // `parse` gives a room notification's lines; it runs only if a member of `room` is known here
+  // (every broker gets every line of the shard). Lines that do not parse forget everything.
+  using ParseLines = absl::FunctionRef<absl::StatusOr<std::vector<MessagePtr>>()>;
+  void RoomLines(uint64_t event, absl::string_view room, ParseLines parse);
   void UserChanged(uint64_t event, absl::string_view user);
   void EveryUserChanged(uint64_t event);
   // A notification that changes no queue (presence).

@@ -7,9 +7,9 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "broker/core/answer_batch.h"
 #include "broker/core/chat_errors.h"
 #include "broker/store/redis/chat_script.h"
@@ -273,8 +273,8 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
     body = header.substr(newline + 1);
     header = header.substr(0, newline);
   }
-  const std::vector<absl::string_view> fields = absl::StrSplit(header, ' ');
-  const absl::string_view name = fields[0];
+  const size_t name_end = std::min(header.find(' '), header.size());
+  const absl::string_view name = header.substr(0, name_end);
   if (payload[0] == 's') {
     uint64_t id = 0;
     auto marker = absl::SimpleAtoi(name, &id) ? markers_.find(id) : markers_.end();
@@ -285,10 +285,12 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
     }
     return;
   }
+  const absl::string_view numbers = header.substr(std::min(name_end + 1, header.size()));
+  const size_t time_end = std::min(numbers.find(' '), numbers.size());
   int64_t published = 0;
   uint64_t event = 0;
-  if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &published) ||
-      !absl::SimpleAtoi(fields[2], &event)) {
+  if (!absl::SimpleAtoi(numbers.substr(0, time_end), &published) ||
+      !absl::SimpleAtoi(numbers.substr(std::min(time_end + 1, numbers.size())), &event)) {
     // Not from this version's chat.lua: the mirror cannot follow the shard.
     mirrors_[shard]->Resubscribed();
     if (listener_ != nullptr) listener_->Resync();
@@ -310,12 +312,7 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
       mirror.UserChanged(event, name);
       break;
     case 'r':
-      if (absl::StatusOr<std::vector<MessagePtr>> lines = MessagesFromPackedList(body);
-          lines.ok()) {
-        mirror.RoomLines(event, name, *lines);
-      } else {
-        mirror.EveryUserChanged(event);
-      }
+      mirror.RoomLines(event, name, [body] { return MessagesFromPackedList(body); });
       if (listener_ != nullptr) listener_->RoomChanged(name, changed_at);
       break;
     case 'p':
@@ -1113,12 +1110,11 @@ void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresen
 void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
                            Done<SweepResult> done) {
   // First the polls parked here, and the reads the mirrors answered, count as activity, on
-  // their users' shards.
-  std::vector<std::vector<std::string>> touch(connections_.size());
+  // their users' shards: each user once, a parked one as of now (later than any answer).
+  std::vector<absl::flat_hash_set<std::string>> parked_by_shard(connections_.size());
   for (std::string& user : parked) {
-    std::vector<std::string>& args = touch[ShardOf(user)];
-    args.push_back(std::move(user));
-    args.push_back(Ms(now));
+    const size_t shard = ShardOf(user);
+    parked_by_shard[shard].insert(std::move(user));
   }
   auto scan = [this, now, done = std::move(done)](absl::Status status) mutable {
     if (!status.ok()) {
@@ -1174,12 +1170,20 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
   {
     absl::ReaderMutexLock stop_lock(&stop_mu_);
     if (!stopped_) {
-      loop_.Post([this, touch = std::move(touch), scan = std::move(scan)]() mutable {
+      loop_.Post([this, now, parked_by_shard = std::move(parked_by_shard),
+                  scan = std::move(scan)]() mutable {
         auto all = AllOf(connections_.size(), std::move(scan));
+        const std::string now_ms = Ms(now);
         for (size_t shard = 0; shard < connections_.size(); ++shard) {
+          const absl::flat_hash_set<std::string>& parked_here = parked_by_shard[shard];
           std::vector<std::string> args = {"touch"};
-          Append(args, std::move(touch[shard]));
+          args.reserve(1 + 2 * parked_here.size());
+          for (const std::string& user : parked_here) {
+            args.push_back(user);
+            args.push_back(now_ms);
+          }
           for (auto& [user, at] : mirrors_[shard]->TakeAnswered()) {
+            if (parked_here.contains(user)) continue;
             args.push_back(std::move(user));
             args.push_back(Ms(at));
           }

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/testing/core_fakes.h"
 
@@ -35,6 +37,11 @@ std::vector<std::pair<uint64_t, std::string>> Lines(const std::optional<StoreRea
   if (!read.has_value()) return {{0, "(not answered from the mirror)"}};
   for (const SequencedMessage& m : read->read.messages) lines.emplace_back(m.seq, m.message->text);
   return lines;
+}
+
+// A room notification's lines, as the store would parse them.
+auto Parsed(std::vector<MessagePtr> lines) {
+  return [lines = std::move(lines)]() -> absl::StatusOr<std::vector<MessagePtr>> { return lines; };
 }
 
 class QueueMirrorTest : public ::testing::Test {
@@ -62,10 +69,10 @@ TEST_F(QueueMirrorTest, APollWithNothingNewIsAnsweredWithTheUsersRooms) {
 TEST_F(QueueMirrorTest, RoomLinesAfterTheReadAreEachMembersNextSeqs) {
   LearnAlice();
   mirror_.Learn(mirror_.generation(), "bob", kEpoch, 40, {"lobby"}, 10);
-  mirror_.RoomLines(9, "lobby", {TextMessage("seen by the read")});  // before it: not again
-  mirror_.RoomLines(10, "lobby", {TextMessage("also seen")});
-  mirror_.RoomLines(11, "tea", {TextMessage("one"), TextMessage("two")});
-  mirror_.RoomLines(12, "lobby", {TextMessage("three")});
+  mirror_.RoomLines(9, "lobby", Parsed({TextMessage("seen by the read")}));  // before it: not again
+  mirror_.RoomLines(10, "lobby", Parsed({TextMessage("also seen")}));
+  mirror_.RoomLines(11, "tea", Parsed({TextMessage("one"), TextMessage("two")}));
+  mirror_.RoomLines(12, "lobby", Parsed({TextMessage("three")}));
   EXPECT_EQ(Lines(mirror_.Read(Poll("alice", 3), 10, now_)),
             (std::vector<std::pair<uint64_t, std::string>>{{4, "one"}, {5, "two"}, {6, "three"}}));
   EXPECT_EQ(Lines(mirror_.Read(Poll("bob", 40), 10, now_)),
@@ -81,7 +88,7 @@ TEST_F(QueueMirrorTest, OnlyAParkingReadInTheUsersEpochWithACursorItHoldsIsAnswe
   LearnAlice();
   uint64_t event = 10;
   for (const char* text : {"4", "5", "6", "7", "8", "9"}) {
-    mirror_.RoomLines(++event, "lobby", {TextMessage(text)});
+    mirror_.RoomLines(++event, "lobby", Parsed({TextMessage(text)}));
   }
   // The last four lines are kept (seqs 6..9): a cursor before 5 is Redis's to answer.
   EXPECT_EQ(mirror_.Read(Poll("alice", 4), 10, now_), std::nullopt);
@@ -114,15 +121,15 @@ TEST_F(QueueMirrorTest, AUserWhoseRecordChangedIsForgotten) {
   EXPECT_EQ(mirror_.Read(Poll("alice", 3), 10, now_), std::nullopt);
   EXPECT_NE(mirror_.Read(Poll("bob", 40), 10, now_), std::nullopt);
   // Nor is she in the room index any more.
-  mirror_.RoomLines(12, "lobby", {TextMessage("x")});
+  mirror_.RoomLines(12, "lobby", Parsed({TextMessage("x")}));
   EXPECT_EQ(mirror_.users(), 1u);
 }
 
 TEST_F(QueueMirrorTest, ABreakInTheNumbersForgetsEverythingAndReadsSentBeforeTeachNothing) {
   LearnAlice();
   const uint64_t before = mirror_.generation();
-  mirror_.RoomLines(11, "lobby", {TextMessage("one")});
-  mirror_.RoomLines(13, "lobby", {TextMessage("after a lost one")});
+  mirror_.RoomLines(11, "lobby", Parsed({TextMessage("one")}));
+  mirror_.RoomLines(13, "lobby", Parsed({TextMessage("after a lost one")}));
   EXPECT_EQ(mirror_.Read(Poll("alice", 3), 10, now_), std::nullopt);
   mirror_.Learn(before, "alice", kEpoch, 3, {"lobby"}, 13);
   EXPECT_EQ(mirror_.Read(Poll("alice", 3), 10, now_), std::nullopt);
@@ -136,19 +143,40 @@ TEST_F(QueueMirrorTest, ABreakInTheNumbersForgetsEverythingAndReadsSentBeforeTea
   EXPECT_EQ(mirror_.Read(Poll("alice", 5), 10, now_), std::nullopt);
 }
 
+TEST_F(QueueMirrorTest, ARoomsLinesAreParsedOnlyForAKnownMemberAndUnparsableOnesForgetAll) {
+  LearnAlice();
+  int parsed = 0;
+  auto count = [&]() -> absl::StatusOr<std::vector<MessagePtr>> {
+    ++parsed;
+    return std::vector<MessagePtr>{TextMessage("x")};
+  };
+  mirror_.RoomLines(11, "garden", count);  // no member known here
+  EXPECT_EQ(parsed, 0);
+  mirror_.RoomLines(12, "tea", count);
+  EXPECT_EQ(parsed, 1);
+  EXPECT_EQ(Lines(mirror_.Read(Poll("alice", 3), 10, now_)),
+            (std::vector<std::pair<uint64_t, std::string>>{{4, "x"}}));
+
+  mirror_.RoomLines(13, "tea", []() -> absl::StatusOr<std::vector<MessagePtr>> {
+    return absl::DataLossError("not a packed line");
+  });
+  EXPECT_EQ(mirror_.Read(Poll("alice", 4), 10, now_), std::nullopt);
+  EXPECT_EQ(mirror_.users(), 0u);
+}
+
 TEST_F(QueueMirrorTest, AReadAnsweredAfterLaterNotificationsTeachesNothing) {
-  mirror_.RoomLines(10, "lobby", {TextMessage("one")});
-  mirror_.RoomLines(11, "lobby", {TextMessage("two")});
+  mirror_.RoomLines(10, "lobby", Parsed({TextMessage("one")}));
+  mirror_.RoomLines(11, "lobby", Parsed({TextMessage("two")}));
   mirror_.Learn(mirror_.generation(), "alice", kEpoch, 3, {"lobby"}, 10);  // "two" is not in it
   EXPECT_EQ(mirror_.Read(Poll("alice", 3), 10, now_), std::nullopt);
 }
 
 TEST_F(QueueMirrorTest, ReadsWaitUntilTheBrokersOwnWritesHaveBeenSeen) {
   LearnAlice();
-  mirror_.RoomLines(11, "lobby", {TextMessage("one")});
+  mirror_.RoomLines(11, "lobby", Parsed({TextMessage("one")}));
   mirror_.Wrote(12);  // a publish acknowledged here, its notification still on its way
   EXPECT_EQ(mirror_.Read(Poll("alice", 4), 10, now_), std::nullopt);
-  mirror_.RoomLines(12, "lobby", {TextMessage("two")});
+  mirror_.RoomLines(12, "lobby", Parsed({TextMessage("two")}));
   EXPECT_EQ(Lines(mirror_.Read(Poll("alice", 4), 10, now_)),
             (std::vector<std::pair<uint64_t, std::string>>{{5, "two"}}));
 }

@@ -62,11 +62,14 @@ class RedisChatStoreTest : public ::testing::Test {
 
   // The scripts Redis has run (its own count: the store's counters also count the
   // subscriber's heartbeats, which come when they will).
-  int64_t ScriptCalls() {
+  int64_t ScriptCalls() { return CommandCalls("evalsha"); }
+
+  // How many times Redis has run `command`, from a script or not.
+  int64_t CommandCalls(const std::string& command) {
     const absl::StatusOr<std::string> stats = redis_.Run({"INFO", "commandstats"});
     EXPECT_TRUE(stats.ok()) << stats.status();
     int64_t calls = 0;
-    const std::string prefix = "cmdstat_evalsha:calls=";
+    const std::string prefix = "cmdstat_" + command + ":calls=";
     if (const size_t at = stats.ok() ? stats->find(prefix) : std::string::npos;
         at != std::string::npos) {
       calls = std::atoll(stats->c_str() + at + prefix.size());
@@ -294,6 +297,27 @@ TEST_F(RedisChatStoreTest, APollAnsweredWithoutARoundTripStillKeepsItsUserOnline
   const absl::StatusOr<MembersResult> lobby = state_->Members("lobby", MembersQuery{});
   ASSERT_TRUE(lobby.ok());
   EXPECT_EQ(lobby->presence.online, 1u);
+}
+
+TEST_F(RedisChatStoreTest, ASweepTouchesAUserParkedAndAnsweredFromTheMirrorOnce) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  const ReadInput poll = ReadFrom("alice", start->read.cursor, start->epoch);
+  auto first = std::make_shared<Waiter>();
+  ASSERT_TRUE(state_->ReadOrPark(poll, first)->parked);  // read in Redis, mirrored
+  ASSERT_TRUE(state_->Unpark("alice", first.get()));
+  const int64_t calls_before = ScriptCalls();
+  auto second = std::make_shared<Waiter>();
+  ASSERT_TRUE(state_->ReadOrPark(poll, second)->parked);  // answered here, and parked
+  ASSERT_EQ(ScriptCalls() - calls_before, 0);
+
+  // The touch reads each user's activity once (HGET); nothing else in a sweep with no one
+  // gone quiet does.
+  const int64_t hgets_before = CommandCalls("hget");
+  state_->Sweep();
+  EXPECT_EQ(CommandCalls("hget") - hgets_before, 1);
+  ASSERT_TRUE(state_->Unpark("alice", second.get()));
 }
 
 }  // namespace
