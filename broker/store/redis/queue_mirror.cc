@@ -3,6 +3,7 @@
 namespace parley::broker::redis {
 
 void QueueMirror::Resubscribed() {
+  absl::MutexLock lock(&mu_);
   ForgetAll();
   last_event_ = 0;
   written_ = 0;
@@ -22,6 +23,7 @@ bool QueueMirror::Continue(uint64_t event) {
 }
 
 void QueueMirror::RoomLines(uint64_t event, absl::string_view room, ParseLines parse) {
+  absl::MutexLock lock(&mu_);
   if (!Continue(event)) return;
   auto members = by_room_.find(room);
   if (members == by_room_.end()) return;
@@ -44,18 +46,21 @@ void QueueMirror::RoomLines(uint64_t event, absl::string_view room, ParseLines p
 }
 
 void QueueMirror::UserChanged(uint64_t event, absl::string_view user) {
+  absl::MutexLock lock(&mu_);
   if (!Continue(event)) return;
   auto known = users_.find(user);
   if (known != users_.end() && event > known->second.learnt_at) Forget(known);
 }
 
 void QueueMirror::EveryUserChanged(uint64_t event) {
+  absl::MutexLock lock(&mu_);
   Continue(event);
   ForgetAll();
 }
 
 void QueueMirror::Learn(uint64_t generation, const std::string& user, uint64_t epoch, uint64_t seq,
                         const std::vector<std::string>& rooms, uint64_t event) {
+  absl::MutexLock lock(&mu_);
   if (generation != generation_) return;
   auto known = users_.find(user);
   if (known != users_.end()) Forget(known);
@@ -73,6 +78,7 @@ void QueueMirror::Learn(uint64_t generation, const std::string& user, uint64_t e
 
 std::optional<StoreRead> QueueMirror::Read(const ReadInput& input, size_t max_messages,
                                            absl::Time now) {
+  absl::MutexLock lock(&mu_);
   // Only a read that parks when it finds nothing: the notification it has not seen yet, if
   // any, wakes it. A read that returns at once goes to Redis, which every broker shares.
   if (!input.may_park || input.consume || input.watch_presence) return std::nullopt;
@@ -96,6 +102,7 @@ std::optional<StoreRead> QueueMirror::Read(const ReadInput& input, size_t max_me
 }
 
 std::vector<std::pair<std::string, absl::Time>> QueueMirror::TakeAnswered() {
+  absl::MutexLock lock(&mu_);
   std::vector<std::pair<std::string, absl::Time>> answered;
   for (auto it = users_.begin(); it != users_.end();) {
     User& user = it->second;

@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/core/chat_store.h"
 #include "broker/core/message.h"
@@ -37,7 +39,12 @@ namespace parley::broker::redis {
 // answered here only while every notification since its read has been seen, its cursor is
 // within the lines kept, and the reader's epoch is the user's.
 //
-// Loop thread only (RedisChatStore's): reads, their answers and notifications all run there.
+// Thread-safe: its own mutex guards everything, and nothing is called out while it is held.
+// Notifications, what reads taught and sweeps come from RedisChatStore's loop thread; Read comes
+// from whichever thread a poll arrives on, so a poll the mirror answers costs no hand-off to the
+// loop (in a broker re-parking a thousand polls a second, those hand-offs were most of its CPU).
+// The order that matters holds under the lock: a line is added before the wake that follows it,
+// so a read either sees the line or began before the wake (WaiterRegistry's ticket).
 class QueueMirror {
  public:
   // `max_lines`: room lines kept per user (at most the queue capacity, so no line a cursor
@@ -48,7 +55,10 @@ class QueueMirror {
 
   // Counts changes of what the mirror can trust: a read sent at one count teaches nothing if it
   // is answered at another.
-  uint64_t generation() const { return generation_; }
+  uint64_t generation() const {
+    absl::MutexLock lock(&mu_);
+    return generation_;
+  }
 
   // A new subscription: notifications may have been lost.
   void Resubscribed();
@@ -60,12 +70,18 @@ class QueueMirror {
   void UserChanged(uint64_t event, absl::string_view user);
   void EveryUserChanged(uint64_t event);
   // A notification that changes no queue (presence).
-  void Other(uint64_t event) { Continue(event); }
+  void Other(uint64_t event) {
+    absl::MutexLock lock(&mu_);
+    Continue(event);
+  }
 
   // A write of this broker's own was acknowledged with the shard's notification `event`: reads
   // here are not answered from the mirror until it has been seen, so a publish acknowledged
   // here is in every read here after it.
-  void Wrote(uint64_t event) { written_ = std::max(written_, event); }
+  void Wrote(uint64_t event) {
+    absl::MutexLock lock(&mu_);
+    written_ = std::max(written_, event);
+  }
 
   // A read that found nothing, sent at `generation`: the user's epoch, last seq and rooms as of
   // the shard's notification `event`.
@@ -79,7 +95,10 @@ class QueueMirror {
   // what is kept is bounded by the users who polled here in the last two sweeps).
   std::vector<std::pair<std::string, absl::Time>> TakeAnswered();
 
-  size_t users() const { return users_.size(); }
+  size_t users() const {
+    absl::MutexLock lock(&mu_);
+    return users_.size();
+  }
 
  private:
   struct User {
@@ -95,16 +114,18 @@ class QueueMirror {
   };
 
   // Whether `event` follows the last one; a break forgets everything.
-  bool Continue(uint64_t event);
-  void Forget(absl::node_hash_map<std::string, User>::iterator user);
-  void ForgetAll();
+  bool Continue(uint64_t event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Forget(absl::node_hash_map<std::string, User>::iterator user)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t max_lines_;
-  uint64_t generation_ = 0;
-  uint64_t last_event_ = 0;  // 0: none since the subscription
-  uint64_t written_ = 0;     // Wrote's latest
-  absl::node_hash_map<std::string, User> users_;
-  absl::flat_hash_map<std::string, absl::flat_hash_set<User*>> by_room_;
+  mutable absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_event_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none since the subscription
+  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;     // Wrote's latest
+  absl::node_hash_map<std::string, User> users_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<User*>> by_room_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace parley::broker::redis

@@ -303,6 +303,8 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
     options_.notification_lag_seconds->Observe(absl::ToDoubleSeconds(received - changed_at));
   }
   QueueMirror& mirror = *mirrors_[shard];
+  // The polls a change wakes are answered here from the mirror: every answer before any write.
+  AnswerBatch answers;
   switch (payload[0]) {
     case 'u':
       mirror.UserChanged(event, name);
@@ -876,10 +878,16 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
 void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
                           Done<StoreRead> done) {
   const size_t shard = ShardOf(input.user);
-  PendingRead read{input, max_messages, now, std::move(done)};
+  std::optional<StoreRead> known;
   {
     absl::ReaderMutexLock stop_lock(&stop_mu_);
     if (!stopped_) {
+      // What the mirror knows is answered on this thread (below, with no lock held), with no
+      // hand-off to the loop.
+      known = mirrors_[shard]->Read(input, max_messages, now);
+    }
+    if (!stopped_ && !known.has_value()) {
+      PendingRead read{input, max_messages, now, std::move(done)};
       bool first = false;
       {
         absl::MutexLock lock(&reads_mu_);
@@ -891,7 +899,11 @@ void RedisChatStore::Read(const ReadInput& input, size_t max_messages, absl::Tim
       return;
     }
   }
-  std::move(read.done)(absl::UnavailableError("the Redis store is stopped"));
+  if (known.has_value()) {
+    std::move(done)(*std::move(known));
+  } else {
+    std::move(done)(absl::UnavailableError("the Redis store is stopped"));
+  }
 }
 
 void RedisChatStore::FlushReads(size_t shard) {
@@ -900,9 +912,10 @@ void RedisChatStore::FlushReads(size_t shard) {
     absl::MutexLock lock(&reads_mu_);
     reads.swap(pending_reads_[shard]);
   }
-  // What the mirror can answer needs no round trip; the rest go to Redis together.
+  // What the mirror has learnt since these reads came needs no round trip; the rest go to
+  // Redis together.
   QueueMirror& mirror = *mirrors_[shard];
-  AnswerBatch answers;  // the polls one notification woke: every answer before any write
+  AnswerBatch answers;
   std::vector<PendingRead> to_redis;
   for (PendingRead& read : reads) {
     if (std::optional<StoreRead> known = mirror.Read(read.input, read.max_messages, read.now)) {

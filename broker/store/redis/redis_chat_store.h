@@ -50,7 +50,8 @@ struct RedisChatStoreOptions {
 // a round trip.
 //
 // Thread-safe: operations from any thread; every `done` and listener call runs on the loop
-// thread.
+// thread, except a Read the mirror answers, whose `done` runs on the caller's thread before
+// Read returns (as the in-memory store's do).
 class RedisChatStore : public ChatStore {
  public:
   RedisChatStore(ChatOptions chat, RedisChatStoreOptions options);
@@ -146,7 +147,8 @@ class RedisChatStore : public ChatStore {
   static constexpr size_t kMaxReadsPerCall = 512;
   // Room lines each user's mirror keeps: enough for a poll that is a few lines behind.
   static constexpr size_t kMirrorLines = 16;
-  // Loop thread: answers the shard's pending reads from its mirror, and sends the rest.
+  // Loop thread: answers the shard's pending reads from its mirror (what it learnt since they
+  // came), and sends the rest.
   void FlushReads(size_t shard);
   // chat.lua's read arguments for one read.
   void AppendReadArgs(const PendingRead& read, std::vector<std::string>& args);

@@ -299,6 +299,37 @@ TEST_F(RedisChatStoreTest, APollAnsweredWithoutARoundTripStillKeepsItsUserOnline
   EXPECT_EQ(lobby->presence.online, 1u);
 }
 
+TEST_F(RedisChatStoreTest, AReadTheMirrorCanAnswerIsAnsweredOnItsOwnThreadWhileTheLoopIsBusy) {
+  ASSERT_TRUE(state_->Connect("alice", "a").ok());
+  const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
+  ASSERT_TRUE(start.ok());
+  auto first = std::make_shared<Waiter>();
+  ASSERT_TRUE(
+      state_->ReadOrPark(ReadFrom("alice", start->read.cursor, start->epoch), first)->parked);
+  ASSERT_TRUE(state_->Unpark("alice", first.get()));  // read in Redis, mirrored
+
+  absl::Notification holding, go, released;
+  store_->AfterNotifications([&] {
+    holding.Notify();
+    go.WaitForNotification();
+    released.Notify();
+  });
+  holding.WaitForNotification();
+  ReadInput poll = ReadFrom("alice", start->read.cursor, start->epoch);
+  poll.may_park = true;
+  // Shared: a read that is not answered at once is answered on the loop, maybe after the test.
+  auto answered = std::make_shared<std::optional<absl::StatusOr<StoreRead>>>();
+  store_->Read(poll, 10, clock_.Now(),
+               [answered](absl::StatusOr<StoreRead> read) { *answered = std::move(read); });
+  const std::optional<absl::StatusOr<StoreRead>> answer = *answered;
+  go.Notify();  // before any assertion: the loop must not stay held if one fails
+  released.WaitForNotification();
+  ASSERT_TRUE(answer.has_value()) << "not answered before Read returned";
+  ASSERT_TRUE(answer->ok()) << answer->status();
+  EXPECT_TRUE((*answer)->read.messages.empty());
+  EXPECT_EQ((*answer)->epoch, start->epoch);
+}
+
 TEST_F(RedisChatStoreTest, ASweepTouchesAUserParkedAndAnsweredFromTheMirrorOnce) {
   ASSERT_TRUE(state_->Connect("alice", "a").ok());
   const absl::StatusOr<ReadOutcome> start = state_->ReadOrPark(ReadFrom("alice", 0, 0), nullptr);
