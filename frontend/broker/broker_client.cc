@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
+
 namespace parley::frontend {
 namespace {
 
@@ -116,8 +119,7 @@ grpc::CompletionQueue* BrokerClient::NextQueue() {
   return queues_[next_queue_.fetch_add(1, std::memory_order_relaxed) % queues_.size()].get();
 }
 
-size_t BrokerClient::NextUp(std::atomic<size_t>& turn, size_t count) {
-  const size_t first = turn.fetch_add(1, std::memory_order_relaxed);
+size_t BrokerClient::NextUp(size_t first, size_t count) {
   if (stubs_.size() > 1) {
     for (size_t i = 0; i < count; ++i) {
       const size_t index = (first + i) % count;
@@ -179,7 +181,12 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
     ++calls_in_flight_;
   }
   const absl::Time deadline = absl::Now() + absl::Milliseconds(request.wait_ms()) + poll_margin_;
-  return streams_[NextUp(next_stream_, active_streams_.load(std::memory_order_relaxed))]->Add(
+  // A user's polls keep to one stream while its channel is up, so they reach the same broker,
+  // whose Redis store answers them from its mirror of the user's queue (a poll that moves to
+  // another broker costs that broker a Redis read to learn the user again). Any broker could
+  // answer: a stream that is down hands its users to the next one up.
+  const size_t slot = absl::Hash<absl::string_view>{}(request.user());
+  return streams_[NextUp(slot, active_streams_.load(std::memory_order_relaxed))]->Add(
       request, deadline,
       [this, done = std::move(done)](grpc::Status status, v1::PollResponse response) mutable {
         done(std::move(status), std::move(response));

@@ -110,9 +110,9 @@ class BrokerClient final : public BrokerApi {
   // Every quarter second: ends stream polls the broker left unanswered past their deadline;
   // every 30 s with a DNS target: counts the brokers again.
   void ExpireOverduePolls();
-  // The next of `count` channels (or streams, stream i on channel i % channels) in `turn`,
-  // skipping those whose channel is not up; with one channel, simply the next.
-  size_t NextUp(std::atomic<size_t>& turn, size_t count);
+  // Of `count` channels (or streams, stream i on channel i % channels), the one at `first`
+  // (modulo `count`) or the next after it whose channel is up; with one channel, that one.
+  size_t NextUp(size_t first, size_t count);
   // How many PollStreams take polls for `brokers` brokers: one each (at most kMaxStreams), and
   // at least one per channel.
   size_t ActiveStreamsFor(size_t brokers) const;
@@ -125,7 +125,9 @@ class BrokerClient final : public BrokerApi {
 
   const absl::Duration call_timeout_;
   const absl::Duration poll_margin_;
-  v1::Broker::Stub& NextStub() { return *stubs_[NextUp(next_stub_, stubs_.size())]; }
+  v1::Broker::Stub& NextStub() {
+    return *stubs_[NextUp(next_stub_.fetch_add(1, std::memory_order_relaxed), stubs_.size())];
+  }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Broker::Stub>> stubs_;  // stubs_[i] uses channels_[i]
@@ -137,7 +139,6 @@ class BrokerClient final : public BrokerApi {
   // streams_[i] on channels_[i % channels]; or none. The first active_streams_ take polls.
   std::vector<std::unique_ptr<PollStream>> streams_;
   std::atomic<size_t> active_streams_{0};
-  std::atomic<size_t> next_stream_{0};
   const std::string dns_name_;  // the name to count brokers of; empty: the count is known
   std::thread expiry_thread_;
   absl::Notification stop_expiry_;
