@@ -2,8 +2,8 @@
 # Runs Parley's benchmark scenarios against Parley and Nchan side by side and writes
 # bench/results/. Usage: bench/run.sh [scenario ...]   (default: every scenario)
 #   RUNS=2            runs of each scenario per system (medians are quoted)
-#   SYSTEMS="parley nchan1 nchan2"   (also: parley_redis, the Redis store with two brokers;
-#                                      run for fanout1k and hold10k by default)
+#   SYSTEMS="parley parley_redis nchan1 nchan2"   (parley_redis: the Redis store with two
+#                                      brokers, run for REDIS_SCENARIOS only)
 #   FRONTEND_FLAGS="--broker_channels=2"   extra flags for parley-frontend
 # The system under test runs on core 1 (taskset -c 1), the load generator on core 0.
 set -euo pipefail
