@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "broker/core/answer_batch.h"
 #include "broker/core/chat_errors.h"
 #include "broker/store/redis/chat_script.h"
@@ -273,8 +274,9 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
     body = header.substr(newline + 1);
     header = header.substr(0, newline);
   }
-  const size_t name_end = std::min(header.find(' '), header.size());
-  const absl::string_view name = header.substr(0, name_end);
+  const std::pair<absl::string_view, absl::string_view> name_and_numbers =
+      absl::StrSplit(header, absl::MaxSplits(' ', 1));
+  const absl::string_view name = name_and_numbers.first;
   if (payload[0] == 's') {
     uint64_t id = 0;
     auto marker = absl::SimpleAtoi(name, &id) ? markers_.find(id) : markers_.end();
@@ -285,12 +287,11 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
     }
     return;
   }
-  const absl::string_view numbers = header.substr(std::min(name_end + 1, header.size()));
-  const size_t time_end = std::min(numbers.find(' '), numbers.size());
+  const std::pair<absl::string_view, absl::string_view> numbers =
+      absl::StrSplit(name_and_numbers.second, absl::MaxSplits(' ', 1));
   int64_t published = 0;
   uint64_t event = 0;
-  if (!absl::SimpleAtoi(numbers.substr(0, time_end), &published) ||
-      !absl::SimpleAtoi(numbers.substr(std::min(time_end + 1, numbers.size())), &event)) {
+  if (!absl::SimpleAtoi(numbers.first, &published) || !absl::SimpleAtoi(numbers.second, &event)) {
     // Not from this version's chat.lua: the mirror cannot follow the shard.
     mirrors_[shard]->Resubscribed();
     if (listener_ != nullptr) listener_->Resync();
@@ -1123,7 +1124,8 @@ void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresen
 void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
                            Done<SweepResult> done) {
   // First the polls parked here, and the reads the mirrors answered, count as activity, on
-  // their users' shards: each user once, a parked one as of now (later than any answer).
+  // their users' shards: each user once, a parked one as of the sweep (its answers are
+  // skipped; one given after `now` is counted at the next sweep, while the poll is parked).
   std::vector<absl::flat_hash_set<std::string>> parked_by_shard(connections_.size());
   for (std::string& user : parked) {
     const size_t shard = ShardOf(user);

@@ -163,8 +163,9 @@ class RedisChatStore : public ChatStore {
   ChatStoreListener* listener_ = nullptr;
   RedisConnectionCounters counters_;
   RedisLoop loop_;
-  // One per shard; loop thread only. Declared before what calls into it (the subscribers,
-  // the connections' callbacks), so it outlives them.
+  // One per shard (each thread-safe: reads from any thread, the rest from the loop). Declared
+  // before what calls into it (the subscribers, the connections' callbacks), so it outlives
+  // them.
   std::vector<std::unique_ptr<QueueMirror>> mirrors_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per shard
   std::vector<std::unique_ptr<RedisSubscriber>> subscribers_;  // one per shard

@@ -343,11 +343,13 @@ TEST_F(RedisChatStoreTest, ASweepTouchesAUserParkedAndAnsweredFromTheMirrorOnce)
   ASSERT_TRUE(state_->ReadOrPark(poll, second)->parked);  // answered here, and parked
   ASSERT_EQ(ScriptCalls() - calls_before, 0);
 
-  // The touch reads each user's activity once (HGET); nothing else in a sweep with no one
-  // gone quiet does.
+  // The touch reads each user's activity once (HGET, which also says whether the user is
+  // there); nothing else in a sweep with no one gone quiet does.
   const int64_t hgets_before = CommandCalls("hget");
+  const int64_t exists_before = CommandCalls("exists");
   state_->Sweep();
   EXPECT_EQ(CommandCalls("hget") - hgets_before, 1);
+  EXPECT_EQ(CommandCalls("exists") - exists_before, 0);
   ASSERT_TRUE(state_->Unpark("alice", second.get()));
 }
 
