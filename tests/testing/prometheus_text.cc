@@ -26,7 +26,7 @@ std::string ParseWithPrometheusClient(const std::string& text) {
   const std::string path = absl::StrCat(::testing::TempDir(), "/prometheus-", getpid(), ".txt");
   std::ofstream(path) << text;
   std::string output;
-  RunCommand(
+  const int status = RunCommand(
       absl::StrCat("/usr/bin/python3 -c 'import sys\n"
                    "from prometheus_client.parser import text_string_to_metric_families as parse\n"
                    "for family in parse(open(sys.argv[1]).read()):\n"
@@ -35,6 +35,8 @@ std::string ParseWithPrometheusClient(const std::string& text) {
                    "    print(f\"{family.type} {s.name}{{{labels}}} {s.value}\")\n' ",
                    path),
       &output);
+  // A parse error anywhere fails the calling test, even after the lines it looks for.
+  if (status != 0) ADD_FAILURE() << "the Prometheus parser refused the text:\n" << output;
   return output;
 }
 

@@ -376,6 +376,30 @@ TEST_P(ChatStateTest, IdleUsersExpireLeaveTheirRoomsAndFreeTheirQueues) {
   EXPECT_EQ(members->page.members[0].user, "bob");
 }
 
+// Idle expiry by the injected clock alone: the name is free for another session, under a new
+// epoch, and a poll of the ended queue is refused, or told of the new epoch at once.
+TEST_P(ChatStateTest, AnExpiredUsersNameIsFreeAndItsOldPollsAreNotParked) {
+  absl::StatusOr<ConnectResult> first = state_.Connect("alice", "s1");
+  ASSERT_TRUE(first.ok());
+  const uint64_t cursor = LastSeq("alice");
+  clock_.Advance(absl::Minutes(11));
+  EXPECT_EQ(state_.Sweep().expired, 1u);
+  auto ended = std::make_shared<CountingWaiter>();
+  EXPECT_EQ(state_.ReadOrPark(Read("alice", cursor, 0, false, first->epoch), ended).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<ConnectResult> second = state_.Connect("alice", "s2");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->created);
+  EXPECT_NE(second->epoch, first->epoch);
+  auto stale = std::make_shared<CountingWaiter>();
+  absl::StatusOr<ReadOutcome> told =
+      state_.ReadOrPark(Read("alice", cursor, 0, false, first->epoch), stale);
+  ASSERT_TRUE(told.ok()) << told.status();
+  EXPECT_FALSE(told->parked);
+  EXPECT_EQ(told->epoch, second->epoch);
+  EXPECT_EQ(state_.Stats().parked_polls, 0u);
+}
+
 TEST_P(ChatStateTest, ParkedUserDoesNotExpire) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
@@ -385,7 +409,7 @@ TEST_P(ChatStateTest, ParkedUserDoesNotExpire) {
   EXPECT_EQ(state_.Stats().users, 1u);
 }
 
-TEST_P(ChatStateTest, ExpiryWakesTheUsersParkedPolls) {
+TEST_P(ChatStateTest, ADisconnectWakesTheUsersParkedPolls) {
   Connect("alice");
   auto waiter = std::make_shared<CountingWaiter>();
   ASSERT_TRUE(state_.ReadOrPark(Read("alice", LastSeq("alice"), 0, false, 0), waiter)->parked);

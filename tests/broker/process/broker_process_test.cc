@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -162,11 +163,47 @@ TEST(BrokerProcessTest, BadFlagValueIsRefusedWithAMessage) {
 }
 
 TEST(BrokerProcessTest, DashedFlagSpellingIsAccepted) {
-  BrokerProcess broker({"--queue-capacity=8", "--max-wait=2s"});
-  grpc::ClientContext context;
-  v1::StatsResponse stats;
-  EXPECT_TRUE(
-      v1::Broker::NewStub(broker.channel())->Stats(&context, v1::StatsRequest(), &stats).ok());
+  BrokerProcess broker({"--queue-capacity=8", "--max-wait=1s"});
+  std::unique_ptr<v1::Broker::Stub> stub = v1::Broker::NewStub(broker.channel());
+  grpc::ClientContext connect_context;
+  v1::ConnectRequest connect;
+  connect.set_user("alice");
+  connect.set_session("s1");
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  // --max-wait took: a poll asking for 60 s is answered, empty, after the broker's 1 s.
+  grpc::ClientContext poll_context;
+  poll_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::PollRequest poll;
+  poll.set_user("alice");
+  poll.set_cursor(connected.cursor());
+  poll.set_wait_ms(60'000);
+  v1::PollResponse polled;
+  const absl::Time started = absl::Now();
+  ASSERT_TRUE(stub->Poll(&poll_context, poll, &polled).ok());
+  const absl::Duration waited = absl::Now() - started;
+  EXPECT_EQ(polled.messages_size(), 0);
+  EXPECT_GE(waited, absl::Milliseconds(950));
+  EXPECT_LT(waited, absl::Seconds(10));
+  // --queue-capacity took: after 12 lines the queue holds the newest 8, and a read from the
+  // start is told of the gap.
+  for (int i = 0; i < 11; ++i) {
+    grpc::ClientContext publish_context;
+    v1::PublishRequest publish;
+    publish.set_sender("alice");
+    publish.set_room("lobby");
+    publish.set_text(absl::StrCat("line ", i));
+    v1::PublishResponse published;
+    ASSERT_TRUE(stub->Publish(&publish_context, publish, &published).ok());
+  }
+  grpc::ClientContext read_context;
+  poll.set_cursor(0);
+  poll.set_wait_ms(0);
+  poll.set_max_messages(100);
+  v1::PollResponse read;
+  ASSERT_TRUE(stub->Poll(&read_context, poll, &read).ok());
+  EXPECT_EQ(read.messages_size(), 8);
+  EXPECT_TRUE(read.gap());
 }
 
 TEST(BrokerProcessTest, AddressInUseFailsCleanly) {

@@ -89,7 +89,9 @@ TEST_F(ApiTest, LongPollIsWokenByAnotherUsersPost) {
 TEST_F(ApiTest, WaitExpiryAnswers200Empty) {
   const std::string alice = stack_.LogIn("alice");
   const uint64_t cursor = CursorNow(alice);
+  const absl::Time asked = absl::Now();
   const v1::PollResponse polled = Poll(alice, cursor, 1);
+  EXPECT_GE(absl::Now() - asked, absl::Milliseconds(950));  // it waited the second asked for
   EXPECT_EQ(polled.messages_size(), 0);
   EXPECT_EQ(polled.cursor(), cursor);
 }

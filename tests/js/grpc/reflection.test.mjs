@@ -64,6 +64,7 @@ test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflect
 
     // A Poll parks until the Publish below arrives (grpcurl -max-time 30 ... Poll).
     const polled = call(client, 'Poll', {user: 'alice', cursor, wait_ms: 20000}, 30);
+    await waitUntil(async () => (await call(client, 'Stats', {})).parked_polls === '1');
     const published = await call(client, 'Publish', {sender: 'alice', room: 'lobby',
                                                      text: 'hello from grpcurl',
                                                      idempotency_key: 'k1'});
