@@ -10,15 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/wait_for.h"
 
 namespace parley {
 namespace {
 
 using ::parley::testing::ChildProcess;
 using ::parley::testing::RunCommand;
+using ::parley::testing::WaitFor;
 
 // Makes `ca` (self-signed) and certificates signed by it in `dir`.
 class TestCa {
@@ -135,22 +138,34 @@ TEST_F(TlsTest, MutualTlsCarriesTheWholeChat) {
   EXPECT_EQ(RunCommand(health + " --timeout=1s", &output), 1) << output;  // plaintext: refused
 }
 
+// Each refusal below is a 503, which a dead broker would also give; the handshake error gRPC
+// logs, on the side that refused, shows it was TLS that refused.
 TEST_F(TlsTest, APlaintextFrontendIsRefused) {
   const int port = StartFrontend({});
   ASSERT_NE(port, 0);
   EXPECT_EQ(LogInStatus(port), 503);
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(broker_->Output(), "wrong version number"); }))
+      << broker_->Output();
 }
 
 TEST_F(TlsTest, AClientCertificateFromAnotherCaIsRefused) {
   const int port = StartFrontend(rogue_->Flags("frontend", ca_->Path("ca.pem")));
   ASSERT_NE(port, 0);
   EXPECT_EQ(LogInStatus(port), 503);
+  EXPECT_TRUE(WaitFor([&] {
+    return absl::StrContains(broker_->Output(), "certificate verify failed");
+  })) << broker_->Output();
 }
 
 TEST_F(TlsTest, ABrokerCertificateFromAnotherCaIsNotTrusted) {
   const int port = StartFrontend(ca_->Flags("frontend", rogue_->Path("ca.pem")));
   ASSERT_NE(port, 0);
   EXPECT_EQ(LogInStatus(port), 503);
+  EXPECT_TRUE(WaitFor([&] {
+    return absl::StrContains(frontends_.back()->Output(), "certificate verify failed");
+  })) << frontends_.back()->Output();
+  EXPECT_FALSE(absl::StrContains(broker_->Output(), "certificate verify failed"))
+      << broker_->Output();
 }
 
 TEST_F(TlsTest, HalfGivenFlagsAreAClearStartupError) {
