@@ -1,66 +1,168 @@
-// Raw HTTP requests, as bytes off a connection, through everything the frontend uses to read
-// them: the event-loop server's request parser (request line, headers, query and form
-// decoding, bodies, every limit), then the helpers the routes parse with (session token,
-// Origin, numeric query parameters, names, JSON bodies). Nothing may crash, and every
-// request either completes or is refused with the status the server answers with.
-// (http_parser_fuzzer feeds the parser in pieces; this one feeds whole connections.)
+// Raw HTTP requests, as bytes off a connection, into the real frontend: its event-loop server,
+// request parser and every route, over a loopback socket, with a broker that answers every
+// call at once (OK, empty). Each input is one connection: the bytes are written, the writing
+// side closed, and the server must then answer and close, or just close, within 5 s; what it
+// sends must be HTTP/1.1 responses. A hang, a crash or anything else aborts the run.
+// (http_parser_fuzzer feeds the parser alone, in pieces.)
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "broker/core/validation.h"
-#include "frontend/http/http_error.h"
-#include "frontend/http/request_helpers.h"
-#include "frontend/net/http_request_parser.h"
-#include "frontend/session/session_tokens.h"
-#include "parley/v1/http_api.pb.h"
+#include "frontend/broker/broker_api.h"
+#include "frontend/frontend_options.h"
+#include "frontend/server/frontend_server.h"
 
 namespace {
 
-// What the frontend's checks and routes read of a request, as they read it.
-void ReadLikeTheRoutes(const httplib::Request& request) {
-  static const parley::frontend::SessionTokens tokens("fuzzing-secret-0123456789", absl::Hours(1));
-  (void)parley::frontend::IsStateChanging(request);
-  (void)parley::frontend::IsSameOriginOrUnstated(request);
-  (void)tokens.Verify(parley::frontend::SessionTokenOf(request), absl::UnixEpoch());
-  for (const char* name : {"cursor", "epoch", "wait", "max"}) {
-    (void)parley::frontend::QueryNumber(request, name, 0, 1000);
+using parley::frontend::BrokerApi;
+
+// Answers every call at once on the calling thread, OK and empty, as the BrokerApi contract
+// allows; thread-safe (it keeps nothing).
+class AnsweringBroker : public BrokerApi {
+ public:
+  std::shared_ptr<PendingPoll> PollAsync(const parley::v1::PollRequest& request,
+                                         Done<parley::v1::PollResponse> done) override {
+    parley::v1::PollResponse response;
+    response.set_cursor(request.cursor());
+    response.set_epoch(request.epoch() == 0 ? 1 : request.epoch());
+    done(grpc::Status::OK, std::move(response));
+    return nullptr;
   }
-  (void)parley::frontend::QueryFlag(request, "online", false);
-  if (request.has_param("presence")) {
-    (void)parley::frontend::ParsePresenceVersions(request.get_param_value("presence"));
+  void ConnectAsync(const parley::v1::ConnectRequest&,
+                    Done<parley::v1::ConnectResponse> done) override {
+    parley::v1::ConnectResponse response;
+    response.set_epoch(1);
+    done(grpc::Status::OK, std::move(response));
   }
-  (void)parley::broker::ValidateName("name", request.get_param_value("name"));
-  parley::v1::PostMessageRequest body;
-  if (parley::frontend::ParseJson(request.body, &body).ok()) {
-    (void)parley::broker::ValidateText(body.text(), 4096, 2000);
+  void DisconnectAsync(const parley::v1::DisconnectRequest&,
+                       Done<parley::v1::DisconnectResponse> done) override {
+    done(grpc::Status::OK, {});
   }
+  void PublishAsync(const parley::v1::PublishRequest&,
+                    Done<parley::v1::PublishResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void JoinAsync(const parley::v1::JoinRequest&, Done<parley::v1::JoinResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void LeaveAsync(const parley::v1::LeaveRequest&, Done<parley::v1::LeaveResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void HistoryAsync(const parley::v1::HistoryRequest&,
+                    Done<parley::v1::HistoryResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void MembersAsync(const parley::v1::MembersRequest&,
+                    Done<parley::v1::MembersResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void RoomsAsync(const parley::v1::RoomsRequest&, Done<parley::v1::RoomsResponse> done) override {
+    done(grpc::Status::OK, {});
+  }
+  void StatsAsync(Done<parley::v1::StatsResponse> done) override { done(grpc::Status::OK, {}); }
+  void CancelPolls() override {}
+  void Quiesce() override {}
+};
+
+[[noreturn]] void Fail(const std::string& what, absl::string_view received) {
+  std::fprintf(stderr, "http_request_fuzzer: %s; received %zu bytes:\n%.*s\n", what.c_str(),
+               received.size(), static_cast<int>(std::min<size_t>(received.size(), 2000)),
+               received.data());
+  std::abort();
+}
+
+// The frontend, started once for the whole run and never stopped (the process exits).
+int FrontendPort() {
+  static const int port = [] {
+    parley::frontend::FrontendOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.loops = 1;
+    options.max_header_bytes = 4096;  // small, so the fuzzer reaches the caps
+    options.max_body_bytes = 4096;
+    options.seed_wait = absl::Milliseconds(20);
+    options.login_rate_per_minute = 1e9;
+    options.login_burst = 1e9;
+    auto server = parley::frontend::FrontendServer::Start(options, "fuzzing-secret-0123456789",
+                                                          std::make_unique<AnsweringBroker>());
+    if (!server.ok()) Fail(std::string(server.status().message()), "");
+    return server->release()->port();
+  }();
+  return port;
+}
+
+// Every byte the server sent is one or more HTTP/1.1 responses: checks each status line that
+// starts a response it can find (bodies are not parsed; a body is JSON, HTML or text).
+void CheckResponses(absl::string_view received) {
+  if (received.empty()) return;  // closed without an answer: allowed
+  if (!absl::StartsWith(received, "HTTP/1.1 ")) Fail("not an HTTP/1.1 response", received);
+  int status = 0;
+  if (received.size() < 12 || !absl::SimpleAtoi(received.substr(9, 3), &status) || status < 100 ||
+      status > 599) {
+    Fail("no status code", received);
+  }
+  if (status >= 500 && status != 503)
+    Fail("a server error from a broker that answers OK", received);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using parley::frontend::HttpRequestParser;
   if (size > 64 * 1024) return 0;
-  parley::frontend::RequestLimits limits;
-  limits.max_header_bytes = 4096;  // small, so the fuzzer reaches the caps
-  limits.max_request_line = 1024;
-  limits.max_headers = 20;
-  HttpRequestParser parser(limits);
-  std::string input(reinterpret_cast<const char*>(data), size);
-  constexpr int kRequestsPerConnection = 8;
-  for (int i = 0; i < kRequestsPerConnection; ++i) {
-    HttpRequestParser::Status status = parser.Feed(input);
-    if (status == HttpRequestParser::Status::kHeadComplete) status = parser.Feed(input);
-    if (status != HttpRequestParser::Status::kComplete) break;  // needs more, or refused
-    ReadLikeTheRoutes(parser.request());
-    if (!parser.keep_alive()) break;
-    parser.Reset();
+  const int port = FrontendPort();
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Fail("socket failed", "");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    Fail("connect failed", "");
   }
+  // The server may answer and close before it has read everything (a refused head): then the
+  // rest cannot be written, which is fine.
+  size_t written = 0;
+  while (written < size) {
+    const ssize_t n = send(fd, data + written, size - written, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  shutdown(fd, SHUT_WR);
+  std::string received;
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  for (;;) {
+    const absl::Duration left = give_up - absl::Now();
+    if (left <= absl::ZeroDuration()) Fail("no answer and no close within 5 s", received);
+    pollfd readable{fd, POLLIN, 0};
+    if (poll(&readable, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) < 0 &&
+        errno != EINTR) {
+      Fail("poll failed", received);
+    }
+    char buffer[16 * 1024];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n == 0) break;                        // closed
+    if (n < 0 && errno == ECONNRESET) break;  // closed, unread request bytes left
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n < 0) Fail("recv failed", received);
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  CheckResponses(received);
   return 0;
 }
