@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <thread>
@@ -152,10 +153,23 @@ TEST_F(ApiTest, DirectMessagesReachOnlyTheirTwoParties) {
 TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
   const std::string alice = stack_.LogIn("alice");
   const std::string bob = stack_.LogIn("bob");
-  ASSERT_EQ(stack_.PostJson(alice, "/api/rooms/games/join", "")->status, 200);
+  httplib::Result created = stack_.PostJson(alice, "/api/rooms/games/join", "");
+  ASSERT_EQ(created->status, 200);
+  const auto first_join = FromJson<v1::JoinResponse>(created->body);
+  EXPECT_TRUE(first_join.created());
+  EXPECT_TRUE(first_join.joined());
+  EXPECT_EQ(first_join.presence().room(), "games");
+  EXPECT_EQ(first_join.presence().members(), 1u);
   ASSERT_EQ(Say(alice, "first", "games")->status, 200);
   EXPECT_EQ(Say(bob, "not yet", "games")->status, 409);  // not a member
-  ASSERT_EQ(stack_.PostJson(bob, "/api/rooms/games/join", "")->status, 200);
+  httplib::Result joined = stack_.PostJson(bob, "/api/rooms/games/join", "");
+  ASSERT_EQ(joined->status, 200);
+  const auto second_join = FromJson<v1::JoinResponse>(joined->body);
+  EXPECT_FALSE(second_join.created());
+  EXPECT_TRUE(second_join.joined());
+  EXPECT_EQ(second_join.presence().members(), 2u);
+  EXPECT_FALSE(FromJson<v1::JoinResponse>(stack_.PostJson(bob, "/api/rooms/games/join", "")->body)
+                   .joined());  // already a member
   const auto history =
       FromJson<v1::HistoryResponse>(stack_.Get(bob, "/api/rooms/games/history?limit=10")->body);
   ASSERT_EQ(history.messages_size(), 1);
@@ -276,6 +290,62 @@ TEST_F(ApiTest, PublishingTooFastIs429WithRetryAfter) {
   EXPECT_NE(refused->body.find(R"("code":"rate_limited")"), std::string::npos) << refused->body;
   // Another user is not affected.
   EXPECT_EQ(Say(stack_.LogIn("bob"), "hello")->status, 200);
+}
+
+// A refused publish is not stored under its clientId: the same clientId, sent again once the
+// limit allows, is stored and delivered, once.
+TEST_F(ApiTest, APublishRefusedWith429IsNotRememberedAndItsRetryIsDeliveredOnce) {
+  const std::string alice = stack_.LogIn("alice");
+  const uint64_t cursor = CursorNow(alice);
+  int sent = 0;
+  while (Say(alice, "filler", "lobby", absl::StrCat("filler-", sent))->status == 200) {
+    ASSERT_LT(++sent, 100) << "never limited";
+  }
+  ASSERT_EQ(Say(alice, "late", "lobby", "late-1")->status, 429);
+  ASSERT_TRUE(WaitFor([&] { return Say(alice, "late", "lobby", "late-1")->status == 200; }));
+  httplib::Result again = Say(alice, "late", "lobby", "late-1");
+  ASSERT_EQ(again->status, 200);
+  EXPECT_TRUE(FromJson<v1::PublishResponse>(again->body).duplicate());
+  const std::vector<std::string> texts = Texts(Poll(alice, cursor));
+  EXPECT_EQ(std::count(texts.begin(), texts.end(), "late"), 1) << ::testing::PrintToString(texts);
+  EXPECT_EQ(texts.back(), "late");
+}
+
+TEST_F(ApiTest, TheSessionAnswerNeverCarriesTheToken) {
+  const std::string alice = stack_.LogIn("alice");
+  httplib::Result session = stack_.Get(alice, "/api/session");
+  ASSERT_EQ(session->status, 200) << session->body;
+  EXPECT_EQ(session->body.find(alice), std::string::npos) << session->body;
+  const auto info = FromJson<v1::SessionInfo>(session->body);
+  EXPECT_TRUE(info.token().empty()) << session->body;
+  EXPECT_EQ(info.user(), "alice");
+}
+
+TEST(ApiWaitTest, APollWithoutWaitWaitsTheDefault) {
+  FrontendOptions options;
+  options.default_wait = absl::Seconds(1);
+  ParleyStack stack(options);
+  const std::string alice = stack.LogIn("alice");
+  const uint64_t cursor =
+      FromJson<v1::SessionInfo>(stack.Get(alice, "/api/session")->body).cursor();
+  const absl::Time asked = absl::Now();
+  httplib::Result polled = stack.Get(alice, absl::StrCat("/api/poll?cursor=", cursor));
+  const absl::Duration waited = absl::Now() - asked;
+  ASSERT_EQ(polled->status, 200) << polled->body;
+  EXPECT_EQ(FromJson<v1::PollResponse>(polled->body).messages_size(), 0);
+  EXPECT_GE(waited, absl::Milliseconds(950));
+  EXPECT_LT(waited, absl::Seconds(10));
+}
+
+TEST_F(ApiTest, ADrainingFrontendAnswers503DrainingWithRetryAfter) {
+  const std::string alice = stack_.LogIn("alice");
+  stack_.frontend().BeginShutdown();
+  httplib::Result refused = Say(alice, "too late");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  EXPECT_NE(refused->body.find(R"("code":"draining")"), std::string::npos) << refused->body;
+  EXPECT_EQ(stack_.Client()->Get("/readyz")->status, 503);
 }
 
 TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {

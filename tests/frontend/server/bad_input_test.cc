@@ -105,16 +105,20 @@ TEST_F(BadInputTest, CrossOriginPostIsRefused) {
       403, "cross_origin");
 }
 
+// Exactly the values docs/operations.md ("Security") lists, on pages, files, JSON answers and
+// errors alike.
 TEST_F(BadInputTest, EveryResponseCarriesTheSecurityHeaders) {
   auto client = stack_.Client();
-  for (const char* path : {"/login", "/static/chat-app.js", "/nope", "/healthz"}) {
+  for (const char* path : {"/login", "/static/chat-app.js", "/nope", "/healthz", "/api/session"}) {
     httplib::Result result = client->Get(path);
     ASSERT_TRUE(result);
-    EXPECT_NE(result->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"),
-              std::string::npos)
+    EXPECT_EQ(result->get_header_value("Content-Security-Policy"),
+              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+              "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
         << path;
     EXPECT_EQ(result->get_header_value("X-Content-Type-Options"), "nosniff") << path;
-    EXPECT_FALSE(result->get_header_value("Referrer-Policy").empty()) << path;
+    EXPECT_EQ(result->get_header_value("Referrer-Policy"), "same-origin") << path;
+    EXPECT_EQ(result->get_header_value("X-Frame-Options"), "DENY") << path;
   }
 }
 
