@@ -10,12 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "parley/v1/broker.pb.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/parley_stack.h"
 #include "tests/testing/raw_connection.h"
+#include "tests/testing/silent_proxy.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
@@ -24,6 +26,7 @@ namespace {
 using ::parley::testing::FromJson;
 using ::parley::testing::ParleyStack;
 using ::parley::testing::RawConnection;
+using ::parley::testing::SilentProxy;
 using ::parley::testing::WaitFor;
 
 TEST(ResilienceTest, BrokerDownMeans503FastAndRestartNeedsNoFrontendRestart) {
@@ -54,6 +57,48 @@ TEST(ResilienceTest, BrokerDownMeans503FastAndRestartNeedsNoFrontendRestart) {
       FromJson<v1::PollResponse>(stack.Get(alice, "/api/poll?cursor=0&wait=0")->body);
   ASSERT_GT(polled.messages_size(), 0);
   EXPECT_EQ(polled.messages(polled.messages_size() - 1).text(), "back");
+}
+
+// A broker that hangs (its connection stays open and nothing answers, as with a stopped
+// process or a vanished machine) gives 503 once --broker_timeout has passed, not a hang.
+// (A held long poll cannot tell a hung broker from a quiet one; its stream's keepalive finds
+// the silence: PollStreamKeepaliveTest.ABrokerGoneSilentIsNoticedInSecondsAndThePollMovesOn.)
+TEST(ResilienceTest, AHungBrokerMeans503WithinTheBrokerTimeout) {
+  ParleyStack stack;
+  const std::string broker_address = stack.broker().address();
+  int broker_port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(broker_address.substr(broker_address.rfind(':') + 1), &broker_port));
+  SilentProxy proxy(broker_port);
+  FrontendOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.broker = absl::StrCat("127.0.0.1:", proxy.port());
+  options.broker_timeout = absl::Seconds(1);
+  auto frontend = FrontendServer::Start(options, ParleyStack::kSecret);
+  ASSERT_TRUE(frontend.ok()) << frontend.status();
+  httplib::Client client("127.0.0.1", (*frontend)->port());
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  const httplib::Headers auth = {
+      {"Authorization", "Bearer " + FromJson<v1::SessionInfo>(login->body).token()}};
+
+  proxy.Silence();
+  for (const char* what : {"post", "rooms", "login"}) {
+    const absl::Time started = absl::Now();
+    const std::string which = what;
+    httplib::Result result =
+        which == "post"    ? client.Post("/api/messages", auth, R"({"room":"lobby","text":"hi"})",
+                                         "application/json")
+        : which == "rooms" ? client.Get("/api/rooms", auth)
+                           : client.Post("/api/session", R"({"name":"bob"})", "application/json");
+    const absl::Duration took = absl::Now() - started;
+    ASSERT_TRUE(result) << what;
+    EXPECT_EQ(result->status, 503) << what << ": " << result->body;
+    EXPECT_FALSE(result->get_header_value("Retry-After").empty()) << what;
+    EXPECT_GE(took, absl::Milliseconds(900)) << what;  // it waited for the broker
+    EXPECT_LT(took, absl::Seconds(3)) << what;
+  }
+  (*frontend)->Shutdown();
 }
 
 TEST(ResilienceTest, FiveHundredHeldPollsAllAnsweredByOnePost) {
