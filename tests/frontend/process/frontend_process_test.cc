@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/broker.grpc.pb.h"
@@ -207,6 +209,90 @@ TEST_F(FrontendProcessTest, LoginsPerAddressAreLimited) {
   httplib::Result form = client.Post("/login", "name=a4", "application/x-www-form-urlencoded");
   EXPECT_EQ(form->status, 429);
   EXPECT_NE(form->body.find("Too many logins"), std::string::npos);
+}
+
+// X-Forwarded-For decides the login limiter's address only with --trust_forwarded_for.
+TEST_F(FrontendProcessTest, ForwardedForIsTheClientAddressOnlyWithItsFlag) {
+  for (const bool trusted : {true, false}) {
+    std::vector<std::string> flags = {"--login_burst=1", "--login_rate_per_minute=1"};
+    if (trusted) flags.push_back("--trust_forwarded_for");
+    auto frontend = StartFrontend(flags);
+    const int port = frontend->WaitForListeningPort();
+    ASSERT_NE(port, 0) << frontend->Output();
+    httplib::Client client("127.0.0.1", port);
+    auto log_in = [&](const std::string& name, const std::string& from) {
+      return client
+          .Post("/api/session", {{"X-Forwarded-For", "192.0.2.9, " + from}},
+                absl::StrCat(R"({"name":")", name, trusted ? "t" : "u", R"("})"),
+                "application/json")
+          ->status;
+    };
+    EXPECT_EQ(log_in("a1", "198.51.100.1"), 200) << trusted;
+    EXPECT_EQ(log_in("a2", "198.51.100.1"), 429) << trusted;
+    // Another forwarded address: its own limit when trusted; the same socket's when not.
+    EXPECT_EQ(log_in("a3", "198.51.100.2"), trusted ? 200 : 429) << trusted;
+  }
+}
+
+TEST_F(FrontendProcessTest, KeepAliveFlagsCloseConnectionsAsDocumented) {
+  auto frontend = StartFrontend({"--keep_alive_max_requests=2", "--keep_alive_timeout=1s"});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  // The second request on a connection is its last: answered with Connection: close, then
+  // closed.
+  parley::testing::RawConnection twice(port);
+  ASSERT_TRUE(twice.Send(request + request));
+  EXPECT_TRUE(twice.ReadUntilClosed(absl::Seconds(5)));
+  const std::vector<absl::string_view> answers = absl::StrSplit(twice.received(), "HTTP/1.1 200");
+  EXPECT_EQ(answers.size(), 3u) << twice.received();  // two answers
+  EXPECT_TRUE(absl::StrContains(twice.received(), "Connection: close")) << twice.received();
+  // An idle keep-alive connection is closed after --keep_alive_timeout.
+  parley::testing::RawConnection idle(port);
+  ASSERT_TRUE(idle.Send(request));
+  ASSERT_TRUE(idle.ReadUntilContains("HTTP/1.1 200", absl::Seconds(5)));
+  const absl::Time answered = absl::Now();
+  EXPECT_TRUE(idle.ReadUntilClosed(absl::Seconds(5)));
+  EXPECT_GE(absl::Now() - answered, absl::Milliseconds(800));
+  EXPECT_LT(absl::Now() - answered, absl::Seconds(3));
+}
+
+// Neither program logs a message's text or a request's query string, at any level: debug,
+// the most verbose, logs every request.
+TEST_F(FrontendProcessTest, LogsNeverCarryMessageTextOrQueryStrings) {
+  ChildProcess broker({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                       "--drain_delay=0s", "--log_level=debug"});
+  const int broker_port = broker.WaitForListeningPort();
+  ASSERT_NE(broker_port, 0) << broker.Output();
+  ChildProcess frontend({PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
+                         absl::StrCat("--broker=127.0.0.1:", broker_port), "--log_level=debug"});
+  const int port = frontend.WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend.Output();
+  httplib::Client client("127.0.0.1", port);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const httplib::Headers auth = {
+      {"Authorization", "Bearer " + FromJson<v1::SessionInfo>(login->body).token()}};
+  const std::string text = "private-words-7d2e";
+  const std::string query = "query-marker-91ab";
+  ASSERT_EQ(
+      client
+          .Post("/api/messages", auth, absl::StrCat(R"({"room":"lobby","text":")", text, R"("})"),
+                "application/json")
+          ->status,
+      200);
+  ASSERT_EQ(client.Get(absl::StrCat("/api/poll?cursor=0&wait=0&x=", query), auth)->status, 200);
+  ASSERT_EQ(client.Get(absl::StrCat("/nowhere?", query))->status, 404);
+  frontend.Signal(SIGTERM);
+  broker.Signal(SIGTERM);
+  EXPECT_EQ(frontend.WaitForExit(absl::Seconds(15)), 0);
+  EXPECT_EQ(broker.WaitForExit(absl::Seconds(15)), 0);
+  for (const std::string& output : {frontend.Output(), broker.Output()}) {
+    EXPECT_NE(output.find("level=debug"), std::string::npos) << output;  // debug was on
+    EXPECT_EQ(output.find(text), std::string::npos) << output;
+    EXPECT_EQ(output.find(query), std::string::npos) << output;
+  }
+  EXPECT_NE(frontend.Output().find("/api/poll"), std::string::npos);  // the path is logged
 }
 
 TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithoutRestart) {
