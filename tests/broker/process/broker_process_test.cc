@@ -156,6 +156,54 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
 }
 
+// SIGINT (Ctrl-C under `make run`) drains as SIGTERM does, and a PollStream its client never
+// ends does not hold the exit: the drain ends it.
+TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
+  BrokerProcess broker({"--drain_delay=0s"});
+  auto stub = v1::Broker::NewStub(broker.channel());
+  grpc::ClientContext stream_context;
+  auto stream = stub->PollStream(&stream_context);
+  ASSERT_TRUE(parley::testing::WaitFor([&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return stub->Stats(&context, v1::StatsRequest(), &stats).ok();
+  }));
+  const absl::Time signalled = absl::Now();
+  broker.process().Signal(SIGINT);
+  EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(15)), 0) << broker.process().Output();
+  const absl::Duration took = absl::Now() - signalled;
+  EXPECT_LT(took, absl::Seconds(4));
+  EXPECT_NE(broker.process().Output().find("signal=SIGINT"), std::string::npos)
+      << broker.process().Output();
+  stream_context.TryCancel();
+}
+
+// The sweeper runs in the program: an idle user expires by --user_idle_expiry, every
+// --sweep_interval, with no call to cause it.
+TEST(BrokerProcessTest, IdleUsersAreSweptAwayWhileTheBrokerRuns) {
+  BrokerProcess broker({"--user_idle_expiry=1s", "--sweep_interval=100ms"});
+  auto stub = v1::Broker::NewStub(broker.channel());
+  grpc::ClientContext connect_context;
+  v1::ConnectRequest connect;
+  connect.set_user("alice");
+  connect.set_session("s1");
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  auto users = [&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() ? stats.users() : 999;
+  };
+  EXPECT_EQ(users(), 1u);
+  ASSERT_TRUE(parley::testing::WaitFor([&] { return users() == 0; }, absl::Seconds(10)));
+  grpc::ClientContext poll_context;
+  v1::PollRequest poll;
+  poll.set_user("alice");
+  poll.set_cursor(connected.cursor());
+  v1::PollResponse polled;
+  EXPECT_EQ(stub->Poll(&poll_context, poll, &polled).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 TEST(BrokerProcessTest, BadFlagValueIsRefusedWithAMessage) {
   ChildProcess broker({PARLEY_BROKER_BINARY, "--queue-capacity=0"});
   EXPECT_EQ(broker.WaitForExit(absl::Seconds(10)), 2);
