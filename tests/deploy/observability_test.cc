@@ -2,6 +2,7 @@
 // Prometheus project's own parser, and the parley-health check the containers run.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
 
 #include <memory>
 #include <string>
@@ -24,10 +25,14 @@ const auto& Parse = ::parley::testing::ParseWithPrometheusClient;
 
 class ObservabilityTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    broker_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
-                                 "--drain_delay=0s", "--metrics_listen=127.0.0.1:0"});
+  void SetUp() override { Start({}); }
+
+  // A broker (with `broker_flags` too) and a frontend for it.
+  void Start(const std::vector<std::string>& broker_flags) {
+    std::vector<std::string> argv = {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                                     "--drain_delay=0s", "--metrics_listen=127.0.0.1:0"};
+    argv.insert(argv.end(), broker_flags.begin(), broker_flags.end());
+    broker_ = std::make_unique<ChildProcess>(argv);
     broker_port_ = broker_->WaitForListeningPort();
     ASSERT_NE(broker_port_, 0) << broker_->Output();
     const auto line = broker_->WaitForLine("metrics_port=");
@@ -136,6 +141,49 @@ TEST_F(ObservabilityTest, BothServicesExportPrometheusMetrics) {
        }) {
     EXPECT_TRUE(absl::StrContains(broker, expected)) << expected << "\n" << broker;
   }
+}
+
+// The limits' counters move when their limit is met (docs/operations.md, "Limits").
+class ObservabilityLimitsTest : public ObservabilityTest {
+ protected:
+  void SetUp() override {
+    Start({"--publish_burst=1", "--publish_rate=0.01", "--queue_capacity=2"});
+  }
+};
+
+TEST_F(ObservabilityLimitsTest, RefusalsAndDropsAreCounted) {
+  httplib::Client client("127.0.0.1", frontend_port_);
+  const httplib::Headers bob = Login(client, "bob");
+  const httplib::Headers alice = Login(client, "alice");
+  const httplib::Headers carol = Login(client, "carol");
+  const std::string say = R"({"room":"lobby","text":"hi"})";
+  ASSERT_EQ(client.Post("/api/messages", alice, say, "application/json")->status, 200);
+  ASSERT_EQ(client.Post("/api/messages", alice, say, "application/json")->status, 429);
+  ASSERT_EQ(client.Post("/api/messages", carol, say, "application/json")->status, 200);
+  // bob's queue (2 lines) has dropped the oldest of its 5; his read from the start says so.
+  ASSERT_EQ(client.Get("/api/poll?cursor=0&wait=0", bob)->status, 200);
+
+  httplib::Client metrics("127.0.0.1", metrics_port_);
+  const std::string broker = Parse(metrics.Get("/metrics")->body);
+  for (const char* expected : {
+           "counter parley_broker_publishes_rate_limited_total{} 1.0",
+           "counter parley_broker_rpcs_total{code=RESOURCE_EXHAUSTED,method=Publish} 1.0",
+           "counter parley_broker_messages_dropped_total{} 3.0",
+       }) {
+    EXPECT_TRUE(absl::StrContains(broker, expected)) << expected << "\n" << broker;
+  }
+
+  broker_->Signal(SIGKILL);
+  ASSERT_EQ(client.Post("/api/messages", carol, say, "application/json")->status, 503);
+  std::string frontend;
+  EXPECT_TRUE(parley::testing::WaitFor([&] {
+    frontend = Parse(client.Get("/metrics")->body);
+    return absl::StrContains(
+        frontend, "counter parley_frontend_http_requests_total{code=503,route=/api/messages} 1.0");
+  })) << frontend;
+  EXPECT_TRUE(absl::StrContains(
+      frontend, "counter parley_frontend_http_requests_total{code=429,route=/api/messages} 1.0"))
+      << frontend;
 }
 
 TEST_F(ObservabilityTest, AParkedPollWokenByAMessageIsCountedInTheWakeLag) {
