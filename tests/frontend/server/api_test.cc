@@ -348,6 +348,33 @@ TEST_F(ApiTest, ADrainingFrontendAnswers503DrainingWithRetryAfter) {
   EXPECT_EQ(stack_.Client()->Get("/readyz")->status, 503);
 }
 
+// --max_text_chars counts code points, not bytes, the same over HTTP and gRPC.
+TEST(ApiTextTest, TheCharacterLimitHoldsOverHttpAndGrpc) {
+  broker::BrokerServerOptions broker_options;
+  broker_options.chat.max_text_chars = 5;
+  ParleyStack stack({}, broker_options);
+  const std::string alice = stack.LogIn("alice");
+  auto say = [&](const std::string& text) {
+    return stack.PostJson(alice, "/api/messages",
+                          absl::StrCat(R"({"room":"lobby","text":")", text, R"("})"));
+  };
+  EXPECT_EQ(say("\u00e9\u00e9\u00e9\u00e9\u00e9")->status, 200);  // 5 code points, 10 bytes
+  httplib::Result refused = say("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("at most 5"), std::string::npos) << refused->body;
+
+  grpc::ClientContext context;
+  v1::PublishRequest request;
+  request.set_sender("alice");
+  request.set_room("lobby");
+  request.set_text("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+  v1::PublishResponse response;
+  const grpc::Status status = stack.broker().stub().Publish(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("at most 5"), std::string::npos)
+      << status.error_message();
+}
+
 TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {
   const std::string alice = stack_.LogIn("alice");
   const v1::PollResponse before = Poll(alice, 0);

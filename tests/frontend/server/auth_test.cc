@@ -127,6 +127,8 @@ TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {
       client->Post("/logout", {{"Authorization", "Bearer " + alice}}, "", "text/plain");
   EXPECT_EQ(form_logout->status, 303);
   EXPECT_EQ(form_logout->get_header_value("Location"), "/login");
+  EXPECT_NE(form_logout->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos)
+      << form_logout->get_header_value("Set-Cookie");
 }
 
 TEST(AuthTest, ATokenReplayedAfterLogoutIsRefused) {
