@@ -10,11 +10,11 @@ browserTest('alice and bob see each other online and chat in the lobby', async (
   await bob.waitForSelector('#online button[data-user="alice"]');
 
   await say(alice, 'hello bob');
-  await waitForLine(bob, 'hello bob', 1000);
+  await waitForLine(bob, 'hello bob', 5000);
   assert.equal(await alice.evaluate(() => document.activeElement.id), 'post',
                'the input keeps focus after Enter');
   await say(bob, 'hi alice');
-  await waitForLine(alice, 'hi alice', 1000);
+  await waitForLine(alice, 'hi alice', 5000);
 
   // Own lines are marked, each line shown once, with sender and time.
   await waitForLine(alice, 'hello bob');
@@ -43,7 +43,7 @@ browserTest('a direct message reaches only its recipient', async ({stack, browse
   await waitForLine(bob, 'just between us');
   assert.equal(await bob.$$eval('#dms .unread', (e) => e.length), 0, 'read once opened');
   await say(bob, 'sure');
-  await waitForLine(alice, 'sure', 1000);
+  await waitForLine(alice, 'sure', 5000);
 
   // Carol saw nothing: no conversation, no line anywhere. Give her poll loop the time it
   // needs to show a line (her status is connected, and a lobby line reaches her).
