@@ -13,12 +13,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "parley/v1/broker.grpc.pb.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/wait_for.h"
 
 namespace parley::broker {
@@ -176,6 +178,55 @@ TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
   EXPECT_NE(broker.process().Output().find("signal=SIGINT"), std::string::npos)
       << broker.process().Output();
   stream_context.TryCancel();
+}
+
+// --shutdown_timeout bounds how long a call that cannot finish holds the exit: a Publish
+// waiting on a Redis that answers nothing (frozen; --redis_timeout is 30 s) is cancelled half
+// a second into the shutdown, and the broker exits.
+TEST(BrokerProcessTest, TheShutdownTimeoutCancelsACallThatCannotFinish) {
+  parley::testing::RedisServer redis;
+  BrokerProcess broker({"--redis=" + redis.address(), "--redis_timeout=30s",
+                        "--shutdown_timeout=500ms", "--drain_delay=0s"});
+  auto stub = v1::Broker::NewStub(broker.channel());
+  grpc::ClientContext connect_context;
+  v1::ConnectRequest connect;
+  connect.set_user("alice");
+  connect.set_session("s1");
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  redis.Freeze();
+  grpc::ClientContext publish_context;
+  v1::PublishRequest request;
+  request.set_sender("alice");
+  request.set_room("lobby");
+  request.set_text("stuck");
+  v1::PublishResponse response;
+  grpc::Status published;
+  absl::Notification publish_done;
+  stub->async()->Publish(&publish_context, &request, &response, [&](grpc::Status status) {
+    published = std::move(status);
+    publish_done.Notify();
+  });
+  // A call on the same connection, started after the Publish and answered without Redis:
+  // once it is answered, the broker has the Publish too.
+  auto health = Health::NewStub(broker.channel());
+  grpc::ClientContext check_context;
+  HealthCheckResponse serving;
+  ASSERT_TRUE(health->Check(&check_context, HealthCheckRequest(), &serving).ok());
+  EXPECT_FALSE(publish_done.HasBeenNotified());  // stuck on Redis
+  const absl::Time signalled = absl::Now();
+  broker.process().Signal(SIGTERM);
+  EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(20)), 0) << broker.process().Output();
+  const absl::Duration took = absl::Now() - signalled;
+  ASSERT_TRUE(publish_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  redis.Thaw();
+  // Ended by the shutdown (gRPC cancels what is left), not by the Redis link, which drops a
+  // connection whose command stays unanswered for 2 s and fails its calls with its own error.
+  EXPECT_EQ(published.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(published.error_message().find("store"), std::string::npos)
+      << published.error_message();
+  EXPECT_GE(took, absl::Milliseconds(450));  // it gave the call its half second
+  EXPECT_LT(took, absl::Milliseconds(1800));
 }
 
 // The sweeper runs in the program: an idle user expires by --user_idle_expiry, every
