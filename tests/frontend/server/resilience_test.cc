@@ -101,6 +101,52 @@ TEST(ResilienceTest, AHungBrokerMeans503WithinTheBrokerTimeout) {
   (*frontend)->Shutdown();
 }
 
+// What docs/operations.md says an in-memory broker's restart loses, item by item, and what
+// users keep. (The Redis store loses none of it:
+// RedisTopologyTest.AllBrokersRestartedKeepEveryEpochCursorAndMessage and
+// RedisTopologyTest.AReplayedTokenAfterLogoutStaysRefusedAcrossABrokerRestart.)
+TEST(ResilienceTest, AnInMemoryBrokersRestartLosesWhatTheOperationsGuideSays) {
+  ParleyStack stack;
+  const std::string alice = stack.LogIn("alice");
+  const std::string bob = stack.LogIn("bob");
+  const std::string carol = stack.LogIn("carol");
+  auto say = [&](const std::string& token, const std::string& room, const std::string& text,
+                 const std::string& client_id) {
+    return stack.PostJson(token, "/api/messages",
+                          absl::StrCat(R"({"room":")", room, R"(","text":")", text,
+                                       R"(","clientId":")", client_id, R"("})"));
+  };
+  ASSERT_EQ(stack.PostJson(alice, "/api/rooms/games/join", "")->status, 200);
+  ASSERT_EQ(say(alice, "games", "in the history", "h1")->status, 200);
+  const auto before = FromJson<v1::SessionInfo>(stack.Get(bob, "/api/session")->body);
+  ASSERT_EQ(say(alice, "lobby", "unread by bob", "k1")->status, 200);
+  auto client = stack.Client();
+  ASSERT_EQ(client->Delete("/api/session", {{"Authorization", "Bearer " + carol}})->status, 200);
+  ASSERT_EQ(stack.Get(carol, "/api/session")->status, 401);  // logged out
+
+  stack.StopBroker();
+  stack.StartBroker();
+  ASSERT_TRUE(WaitFor([&] { return stack.Client()->Get("/readyz")->status == 200; }));
+
+  // Lost: bob's unread line (his old epoch is answered at once, with the gap)...
+  httplib::Result polled =
+      stack.Get(bob, absl::StrCat("/api/poll?wait=0&cursor=0&epoch=", before.epoch()));
+  ASSERT_EQ(polled->status, 200) << polled->body;
+  const auto answer = FromJson<v1::PollResponse>(polled->body);
+  EXPECT_TRUE(answer.gap());
+  EXPECT_NE(answer.epoch(), before.epoch());
+  for (const v1::Message& message : answer.messages()) EXPECT_NE(message.text(), "unread by bob");
+  // ...the room and its history, the logout (carol's token works again), and the
+  // idempotency key (the same clientId is stored again).
+  EXPECT_EQ(stack.Get(alice, "/api/rooms/games/history")->status, 404);
+  EXPECT_EQ(stack.Get(carol, "/api/session")->status, 200);
+  httplib::Result resent = say(alice, "lobby", "unread by bob", "k1");
+  ASSERT_EQ(resent->status, 200);
+  EXPECT_FALSE(FromJson<v1::PublishResponse>(resent->body).duplicate());
+  // Kept: the session and the name (bob's token still works, as bob).
+  EXPECT_EQ(FromJson<v1::SessionInfo>(stack.Get(bob, "/api/session")->body).user(), "bob");
+}
+
 TEST(ResilienceTest, FiveHundredHeldPollsAllAnsweredByOnePost) {
   constexpr int kPollers = 500;
   ParleyStack stack;
