@@ -56,6 +56,15 @@ class BrokerProcess {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+// Connects "alice" (session "s1"); false if the broker refused.
+bool ConnectAlice(v1::Broker::Stub& stub, v1::ConnectResponse* connected) {
+  grpc::ClientContext context;
+  v1::ConnectRequest request;
+  request.set_user("alice");
+  request.set_session("s1");
+  return stub.Connect(&context, request, connected).ok();
+}
+
 // One request/response exchange on the reflection stream, as grpcurl does it.
 ServerReflectionResponse Reflect(ServerReflection::Stub& stub,
                                  const ServerReflectionRequest& request) {
@@ -122,12 +131,8 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
   };
   ASSERT_EQ(check(), HealthCheckResponse::SERVING);
 
-  grpc::ClientContext connect_context;
-  v1::ConnectRequest connect;
-  connect.set_user("alice");
-  connect.set_session("s");
   v1::ConnectResponse connected;
-  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
 
   grpc::Status poll_status;
   v1::PollResponse polled;
@@ -188,12 +193,8 @@ TEST(BrokerProcessTest, TheShutdownTimeoutCancelsACallThatCannotFinish) {
   BrokerProcess broker({"--redis=" + redis.address(), "--redis_timeout=30s",
                         "--shutdown_timeout=500ms", "--drain_delay=0s"});
   auto stub = v1::Broker::NewStub(broker.channel());
-  grpc::ClientContext connect_context;
-  v1::ConnectRequest connect;
-  connect.set_user("alice");
-  connect.set_session("s1");
   v1::ConnectResponse connected;
-  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
   redis.Freeze();
   grpc::ClientContext publish_context;
   v1::PublishRequest request;
@@ -234,12 +235,8 @@ TEST(BrokerProcessTest, TheShutdownTimeoutCancelsACallThatCannotFinish) {
 TEST(BrokerProcessTest, IdleUsersAreSweptAwayWhileTheBrokerRuns) {
   BrokerProcess broker({"--user_idle_expiry=1s", "--sweep_interval=100ms"});
   auto stub = v1::Broker::NewStub(broker.channel());
-  grpc::ClientContext connect_context;
-  v1::ConnectRequest connect;
-  connect.set_user("alice");
-  connect.set_session("s1");
   v1::ConnectResponse connected;
-  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
   auto users = [&] {
     grpc::ClientContext context;
     v1::StatsResponse stats;
@@ -264,12 +261,8 @@ TEST(BrokerProcessTest, BadFlagValueIsRefusedWithAMessage) {
 TEST(BrokerProcessTest, DashedFlagSpellingIsAccepted) {
   BrokerProcess broker({"--queue-capacity=8", "--max-wait=1s"});
   std::unique_ptr<v1::Broker::Stub> stub = v1::Broker::NewStub(broker.channel());
-  grpc::ClientContext connect_context;
-  v1::ConnectRequest connect;
-  connect.set_user("alice");
-  connect.set_session("s1");
   v1::ConnectResponse connected;
-  ASSERT_TRUE(stub->Connect(&connect_context, connect, &connected).ok());
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
   // --max-wait took: a poll asking for 60 s is answered, empty, after the broker's 1 s.
   grpc::ClientContext poll_context;
   poll_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
