@@ -6,11 +6,7 @@
 // or anything else aborts the run.
 // (http_parser_fuzzer feeds the parser alone, in pieces.)
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -30,6 +26,7 @@
 #include "frontend/broker/broker_api.h"
 #include "frontend/frontend_options.h"
 #include "frontend/server/frontend_server.h"
+#include "tests/testing/raw_connection.h"
 
 namespace {
 
@@ -100,6 +97,10 @@ int FrontendPort() {
     options.max_header_bytes = 4096;  // small, so the fuzzer reaches the caps
     options.max_body_bytes = 4096;
     options.seed_wait = absl::Milliseconds(20);
+    // Longer than the 5 s a connection gets: its close must come from the end of its input,
+    // not from a timeout.
+    options.keep_alive_timeout = absl::Seconds(30);
+    options.read_timeout = absl::Seconds(30);
     options.login_rate_per_minute = 1e9;
     options.login_burst = 1e9;
     auto server = parley::frontend::FrontendServer::Start(options, "fuzzing-secret-0123456789",
@@ -110,8 +111,8 @@ int FrontendPort() {
   return port;
 }
 
-// Every byte the server sent is one or more HTTP/1.1 responses: checks each status line that
-// starts a response it can find (bodies are not parsed; a body is JSON, HTML or text).
+// What the server sent is nothing, or begins with an HTTP/1.1 status line whose status it may
+// answer (later responses on a keep-alive connection are not parsed).
 void CheckResponses(absl::string_view received) {
   if (received.empty()) return;  // closed without an answer: allowed
   if (!absl::StartsWith(received, "HTTP/1.1 ")) Fail("not an HTTP/1.1 response", received);
@@ -131,54 +132,20 @@ void CheckResponses(absl::string_view received) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 64 * 1024) return 0;
-  const int port = FrontendPort();
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) Fail(absl::StrCat("socket failed: ", std::strerror(errno)), "");
   // Each connection ends in TIME_WAIT on this side (it closes first), holding its local port
   // for a minute; a run makes far more connections than one address has ports, so the source
   // address cycles through 127.0.0.2-254, each with its own ports.
   static uint32_t connections = 0;
-  sockaddr_in source{};
-  source.sin_family = AF_INET;
-  source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + connections++ % 253);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
-    Fail(absl::StrCat("bind failed: ", std::strerror(errno)), "");
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    Fail(absl::StrCat("connect failed: ", std::strerror(errno)), "");
-  }
+  parley::testing::RawConnection connection(FrontendPort(),
+                                            INADDR_LOOPBACK + 1 + connections++ % 253);
+  if (!connection.ok()) Fail(absl::StrCat("connect failed: ", std::strerror(errno)), "");
   // The server may answer and close before it has read everything (a refused head): then the
   // rest cannot be written, which is fine.
-  size_t written = 0;
-  while (written < size) {
-    const ssize_t n = send(fd, data + written, size - written, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
+  connection.Send(absl::string_view(reinterpret_cast<const char*>(data), size));
+  connection.CloseWrite();
+  if (!connection.ReadUntilClosed(absl::Seconds(5))) {
+    Fail("no answer and no close within 5 s", connection.received());
   }
-  shutdown(fd, SHUT_WR);
-  std::string received;
-  const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  for (;;) {
-    const absl::Duration left = give_up - absl::Now();
-    if (left <= absl::ZeroDuration()) Fail("no answer and no close within 5 s", received);
-    pollfd readable{fd, POLLIN, 0};
-    if (poll(&readable, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) < 0 &&
-        errno != EINTR) {
-      Fail("poll failed", received);
-    }
-    char buffer[16 * 1024];
-    const ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-    if (n == 0) break;                        // closed
-    if (n < 0 && errno == ECONNRESET) break;  // closed, unread request bytes left
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) Fail("recv failed", received);
-    received.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  CheckResponses(received);
+  CheckResponses(connection.received());
   return 0;
 }

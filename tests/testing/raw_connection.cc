@@ -13,9 +13,18 @@
 
 namespace parley::testing {
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, uint32_t source) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(source);
+  if (source != INADDR_LOOPBACK &&
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -40,6 +49,8 @@ bool RawConnection::Send(absl::string_view bytes) {
   return true;
 }
 
+bool RawConnection::CloseWrite() { return ::shutdown(fd_, SHUT_WR) == 0; }
+
 RawConnection::ReadResult RawConnection::ReadOnce(absl::Time give_up) {
   char buffer[4096];
   while (true) {
@@ -63,8 +74,7 @@ bool RawConnection::ReadUntilClosed(absl::Duration timeout) {
   }
 }
 
-bool RawConnection::ReadUntilContains(absl::string_view needle, absl::Duration timeout,
-                                      int count) {
+bool RawConnection::ReadUntilContains(absl::string_view needle, absl::Duration timeout, int count) {
   const absl::Time give_up = absl::Now() + timeout;
   auto found = [&] {
     int seen = 0;

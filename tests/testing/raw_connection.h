@@ -1,6 +1,9 @@
 #ifndef PARLEY_TESTS_TESTING_RAW_CONNECTION_H_
 #define PARLEY_TESTS_TESTING_RAW_CONNECTION_H_
 
+#include <netinet/in.h>
+
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -12,7 +15,9 @@ namespace parley::testing {
 // trickled, oversized, reset mid-way. Used by one thread at a time.
 class RawConnection {
  public:
-  explicit RawConnection(int port);  // connects; ok() says whether it did
+  // Connects to 127.0.0.1:port from `source` (a host-order IPv4 address, another 127/8 one
+  // for more local ports than one address has); ok() says whether it did.
+  explicit RawConnection(int port, uint32_t source = INADDR_LOOPBACK);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
@@ -20,6 +25,8 @@ class RawConnection {
   bool ok() const { return fd_ >= 0; }
   // Sends all of `bytes`; false if the peer has closed or reset the connection.
   bool Send(absl::string_view bytes);
+  // Closes the writing side (the peer reads end of input); false if it could not.
+  bool CloseWrite();
   // Reads until the peer closes (true) or `timeout` passes (false); what came is in received().
   bool ReadUntilClosed(absl::Duration timeout);
   // Reads until received() holds `count` times `needle` (true), the peer closes or `timeout`
