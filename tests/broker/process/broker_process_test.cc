@@ -168,12 +168,22 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
 TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
   BrokerProcess broker({"--drain_delay=0s"});
   auto stub = v1::Broker::NewStub(broker.channel());
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
+  // A stream with a poll parked on it, which the client never half-closes.
   grpc::ClientContext stream_context;
   auto stream = stub->PollStream(&stream_context);
+  v1::PollStreamRequest polls;
+  v1::StreamPoll* poll = polls.add_polls();
+  poll->set_id(1);
+  poll->mutable_request()->set_user("alice");
+  poll->mutable_request()->set_cursor(connected.cursor());
+  poll->mutable_request()->set_wait_ms(30'000);
+  ASSERT_TRUE(stream->Write(polls));
   ASSERT_TRUE(parley::testing::WaitFor([&] {
     grpc::ClientContext context;
     v1::StatsResponse stats;
-    return stub->Stats(&context, v1::StatsRequest(), &stats).ok();
+    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
   }));
   const absl::Time signalled = absl::Now();
   broker.process().Signal(SIGINT);
