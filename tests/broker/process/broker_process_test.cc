@@ -65,6 +65,15 @@ bool ConnectAlice(v1::Broker::Stub& stub, v1::ConnectResponse* connected) {
   return stub.Connect(&context, request, connected).ok();
 }
 
+// Waits until the broker's Stats says `count` polls are parked.
+bool WaitForParkedPolls(v1::Broker::Stub& stub, uint64_t count) {
+  return parley::testing::WaitFor([&] {
+    grpc::ClientContext context;
+    v1::StatsResponse stats;
+    return stub.Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == count;
+  });
+}
+
 // One request/response exchange on the reflection stream, as grpcurl does it.
 ServerReflectionResponse Reflect(ServerReflection::Stub& stub,
                                  const ServerReflectionRequest& request) {
@@ -146,11 +155,7 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
     poll_status = stub->Poll(&context, request, &polled);
     poll_done = absl::Now();
   });
-  ASSERT_TRUE(parley::testing::WaitFor([&] {
-    grpc::ClientContext context;
-    v1::StatsResponse stats;
-    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
-  }));
+  ASSERT_TRUE(WaitForParkedPolls(*stub, 1));
 
   const absl::Time signalled = absl::Now();
   broker.process().Signal(SIGTERM);
@@ -180,11 +185,7 @@ TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
   poll->mutable_request()->set_cursor(connected.cursor());
   poll->mutable_request()->set_wait_ms(30'000);
   ASSERT_TRUE(stream->Write(polls));
-  ASSERT_TRUE(parley::testing::WaitFor([&] {
-    grpc::ClientContext context;
-    v1::StatsResponse stats;
-    return stub->Stats(&context, v1::StatsRequest(), &stats).ok() && stats.parked_polls() == 1;
-  }));
+  ASSERT_TRUE(WaitForParkedPolls(*stub, 1));
   const absl::Time signalled = absl::Now();
   broker.process().Signal(SIGINT);
   EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(15)), 0) << broker.process().Output();
