@@ -29,10 +29,28 @@ RawConnection::RawConnection(int port, uint32_t source) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
+      (errno != EINTR || !FinishInterruptedConnect())) {
+    const int error = errno;
     ::close(fd_);
     fd_ = -1;
+    errno = error;
   }
+}
+
+// A signal (libFuzzer's SIGALRM watchdog, installed without SA_RESTART) can interrupt a
+// connect that waits for the handshake; the handshake goes on, and calling connect again
+// would fail with EALREADY. So wait until the socket is writable and read its outcome.
+bool RawConnection::FinishInterruptedConnect() {
+  pollfd entry{fd_, POLLOUT, 0};
+  while (::poll(&entry, 1, -1) < 0) {
+    if (errno != EINTR) return false;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return false;
+  errno = error;
+  return error == 0;
 }
 
 RawConnection::~RawConnection() {

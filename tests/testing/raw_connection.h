@@ -16,7 +16,7 @@ namespace parley::testing {
 class RawConnection {
  public:
   // Connects to 127.0.0.1:port from `source` (a host-order IPv4 address, another 127/8 one
-  // for more local ports than one address has); ok() says whether it did.
+  // for more local ports than one address has); ok() says whether it did, and errno why not.
   explicit RawConnection(int port, uint32_t source = INADDR_LOOPBACK);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
@@ -42,6 +42,8 @@ class RawConnection {
   enum class ReadResult { kData, kClosed, kTimedOut };
   // Waits for bytes until `give_up` and appends them to received_.
   ReadResult ReadOnce(absl::Time give_up);
+  // Waits for a connect a signal interrupted to finish; false (errno set) if it failed.
+  bool FinishInterruptedConnect();
 
   int fd_ = -1;
   std::string received_;
