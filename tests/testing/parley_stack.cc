@@ -69,4 +69,11 @@ httplib::Result ParleyStack::PostJson(const std::string& token, const std::strin
   return client->Post(path, {{"Authorization", "Bearer " + token}}, json, "application/json");
 }
 
+httplib::Result ParleyStack::Say(const std::string& token, const std::string& text,
+                                 const std::string& room, const std::string& client_id) {
+  return PostJson(token, "/api/messages",
+                  absl::StrCat(R"({"room":")", room, R"(","text":")", text, R"(","clientId":")",
+                               client_id, R"("})"));
+}
+
 }  // namespace parley::testing

@@ -38,6 +38,10 @@ class ParleyStack {
   httplib::Result Get(const std::string& token, const std::string& path);
   httplib::Result PostJson(const std::string& token, const std::string& path,
                            const std::string& json);
+  // POST /api/messages: `text` to `room`, with the idempotency key `client_id` ("": none).
+  // `text` goes into the JSON as it is (no escaping).
+  httplib::Result Say(const std::string& token, const std::string& text,
+                      const std::string& room = "lobby", const std::string& client_id = "");
 
   // Stops the broker (its port stays known) and starts a fresh one on the same port.
   void StopBroker();

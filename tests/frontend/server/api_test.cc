@@ -48,20 +48,13 @@ class ApiTest : public ::testing::Test {
     return FromJson<v1::SessionInfo>(stack_.Get(token, "/api/session")->body).cursor();
   }
 
-  httplib::Result Say(const std::string& token, const std::string& text,
-                      const std::string& room = "lobby", const std::string& client_id = "") {
-    return stack_.PostJson(token, "/api/messages",
-                           absl::StrCat(R"({"room":")", room, R"(","text":")", text,
-                                        R"(","clientId":")", client_id, R"("})"));
-  }
-
   ParleyStack stack_;
 };
 
 TEST_F(ApiTest, PostThenPoll) {
   const std::string alice = stack_.LogIn("alice");
   const uint64_t cursor = CursorNow(alice);
-  httplib::Result sent = Say(alice, "hello");
+  httplib::Result sent = stack_.Say(alice, "hello");
   ASSERT_EQ(sent->status, 200) << sent->body;
   EXPECT_EQ(FromJson<v1::PublishResponse>(sent->body).message().text(), "hello");
   const v1::PollResponse polled = Poll(alice, cursor);
@@ -81,7 +74,7 @@ TEST_F(ApiTest, LongPollIsWokenByAnotherUsersPost) {
   });
   ASSERT_TRUE(WaitFor([&] { return stack_.broker().ParkedPolls() == 1; }));
   const absl::Time posted = absl::Now();
-  ASSERT_EQ(Say(alice, "wake up")->status, 200);
+  ASSERT_EQ(stack_.Say(alice, "wake up")->status, 200);
   poller.join();
   EXPECT_THAT(Texts(polled), ::testing::ElementsAre("wake up"));
   EXPECT_LT(answered - posted, absl::Seconds(5));  // not the 20 s wait
@@ -101,7 +94,7 @@ TEST_F(ApiTest, CursorResumeAfterAPauseLosesNothing) {
   const std::string alice = stack_.LogIn("alice");
   const std::string bob = stack_.LogIn("bob");
   uint64_t cursor = CursorNow(bob);
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(Say(alice, absl::StrCat("m", i))->status, 200);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(stack_.Say(alice, absl::StrCat("m", i))->status, 200);
   std::vector<std::string> seen;
   while (seen.size() < 5) {  // small batches, as a slow client would read them
     httplib::Result result =
@@ -121,7 +114,7 @@ TEST_F(ApiTest, TwoPollersOfOneUserBothGetEverything) {
   std::thread first([&] { tab1 = Poll(alice, cursor, 20); });
   std::thread second([&] { tab2 = Poll(alice, cursor, 20); });
   ASSERT_TRUE(WaitFor([&] { return stack_.broker().ParkedPolls() == 2; }));
-  ASSERT_EQ(Say(alice, "both")->status, 200);
+  ASSERT_EQ(stack_.Say(alice, "both")->status, 200);
   first.join();
   second.join();
   EXPECT_THAT(Texts(tab1), ::testing::ElementsAre("both"));
@@ -131,8 +124,8 @@ TEST_F(ApiTest, TwoPollersOfOneUserBothGetEverything) {
 TEST_F(ApiTest, RetriedSendWithTheSameClientIdIsDeliveredOnce) {
   const std::string alice = stack_.LogIn("alice");
   const uint64_t cursor = CursorNow(alice);
-  const auto first = FromJson<v1::PublishResponse>(Say(alice, "once", "lobby", "c-1")->body);
-  const auto retry = FromJson<v1::PublishResponse>(Say(alice, "once", "lobby", "c-1")->body);
+  const auto first = FromJson<v1::PublishResponse>(stack_.Say(alice, "once", "lobby", "c-1")->body);
+  const auto retry = FromJson<v1::PublishResponse>(stack_.Say(alice, "once", "lobby", "c-1")->body);
   EXPECT_TRUE(retry.duplicate());
   EXPECT_EQ(retry.message().id(), first.message().id());
   EXPECT_THAT(Texts(Poll(alice, cursor)), ::testing::ElementsAre("once"));
@@ -160,8 +153,8 @@ TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
   EXPECT_TRUE(first_join.joined());
   EXPECT_EQ(first_join.presence().room(), "games");
   EXPECT_EQ(first_join.presence().members(), 1u);
-  ASSERT_EQ(Say(alice, "first", "games")->status, 200);
-  EXPECT_EQ(Say(bob, "not yet", "games")->status, 409);  // not a member
+  ASSERT_EQ(stack_.Say(alice, "first", "games")->status, 200);
+  EXPECT_EQ(stack_.Say(bob, "not yet", "games")->status, 409);  // not a member
   httplib::Result joined = stack_.PostJson(bob, "/api/rooms/games/join", "");
   ASSERT_EQ(joined->status, 200);
   const auto second_join = FromJson<v1::JoinResponse>(joined->body);
@@ -276,7 +269,7 @@ TEST_F(ApiTest, PublishingTooFastIs429WithRetryAfter) {
   int accepted = 0;
   std::optional<httplib::Response> refused;
   for (int i = 0; i < 100 && !refused; ++i) {
-    httplib::Result sent = Say(alice, "spam");
+    httplib::Result sent = stack_.Say(alice, "spam");
     if (sent->status == 200) {
       ++accepted;
     } else {
@@ -289,7 +282,7 @@ TEST_F(ApiTest, PublishingTooFastIs429WithRetryAfter) {
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
   EXPECT_NE(refused->body.find(R"("code":"rate_limited")"), std::string::npos) << refused->body;
   // Another user is not affected.
-  EXPECT_EQ(Say(stack_.LogIn("bob"), "hello")->status, 200);
+  EXPECT_EQ(stack_.Say(stack_.LogIn("bob"), "hello")->status, 200);
 }
 
 // A refused publish is not stored under its clientId: the same clientId, sent again once the
@@ -298,12 +291,12 @@ TEST_F(ApiTest, APublishRefusedWith429IsNotRememberedAndItsRetryIsDeliveredOnce)
   const std::string alice = stack_.LogIn("alice");
   const uint64_t cursor = CursorNow(alice);
   int sent = 0;
-  while (Say(alice, "filler", "lobby", absl::StrCat("filler-", sent))->status == 200) {
+  while (stack_.Say(alice, "filler", "lobby", absl::StrCat("filler-", sent))->status == 200) {
     ASSERT_LT(++sent, 100) << "never limited";
   }
-  ASSERT_EQ(Say(alice, "late", "lobby", "late-1")->status, 429);
-  ASSERT_TRUE(WaitFor([&] { return Say(alice, "late", "lobby", "late-1")->status == 200; }));
-  httplib::Result again = Say(alice, "late", "lobby", "late-1");
+  ASSERT_EQ(stack_.Say(alice, "late", "lobby", "late-1")->status, 429);
+  ASSERT_TRUE(WaitFor([&] { return stack_.Say(alice, "late", "lobby", "late-1")->status == 200; }));
+  httplib::Result again = stack_.Say(alice, "late", "lobby", "late-1");
   ASSERT_EQ(again->status, 200);
   EXPECT_TRUE(FromJson<v1::PublishResponse>(again->body).duplicate());
   const std::vector<std::string> texts = Texts(Poll(alice, cursor));
@@ -340,7 +333,7 @@ TEST(ApiWaitTest, APollWithoutWaitWaitsTheDefault) {
 TEST_F(ApiTest, ADrainingFrontendAnswers503DrainingWithRetryAfter) {
   const std::string alice = stack_.LogIn("alice");
   stack_.frontend().BeginShutdown();
-  httplib::Result refused = Say(alice, "too late");
+  httplib::Result refused = stack_.Say(alice, "too late");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
@@ -354,12 +347,9 @@ TEST(ApiTextTest, TheCharacterLimitHoldsOverHttpAndGrpc) {
   broker_options.chat.max_text_chars = 5;
   ParleyStack stack({}, broker_options);
   const std::string alice = stack.LogIn("alice");
-  auto say = [&](const std::string& text) {
-    return stack.PostJson(alice, "/api/messages",
-                          absl::StrCat(R"({"room":"lobby","text":")", text, R"("})"));
-  };
-  EXPECT_EQ(say("\u00e9\u00e9\u00e9\u00e9\u00e9")->status, 200);  // 5 code points, 10 bytes
-  httplib::Result refused = say("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+  EXPECT_EQ(stack.Say(alice, "\u00e9\u00e9\u00e9\u00e9\u00e9")->status,
+            200);  // 5 code points, 10 bytes
+  httplib::Result refused = stack.Say(alice, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("at most 5"), std::string::npos) << refused->body;
 
@@ -371,8 +361,7 @@ TEST(ApiTextTest, TheCharacterLimitHoldsOverHttpAndGrpc) {
   v1::PublishResponse response;
   const grpc::Status status = stack.broker().stub().Publish(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("at most 5"), std::string::npos)
-      << status.error_message();
+  EXPECT_NE(status.error_message().find("at most 5"), std::string::npos) << status.error_message();
 }
 
 TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {
@@ -385,7 +374,7 @@ TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {
   ASSERT_TRUE(WaitFor([&] { return stack_.Client()->Get("/readyz")->status == 200; }));
   const v1::PollResponse after = Poll(alice, 0);
   EXPECT_NE(after.epoch(), before.epoch());
-  EXPECT_EQ(Say(alice, "still here")->status, 200);
+  EXPECT_EQ(stack_.Say(alice, "still here")->status, 200);
 }
 
 }  // namespace

@@ -110,16 +110,10 @@ TEST(ResilienceTest, AnInMemoryBrokersRestartLosesWhatTheOperationsGuideSays) {
   const std::string alice = stack.LogIn("alice");
   const std::string bob = stack.LogIn("bob");
   const std::string carol = stack.LogIn("carol");
-  auto say = [&](const std::string& token, const std::string& room, const std::string& text,
-                 const std::string& client_id) {
-    return stack.PostJson(token, "/api/messages",
-                          absl::StrCat(R"({"room":")", room, R"(","text":")", text,
-                                       R"(","clientId":")", client_id, R"("})"));
-  };
   ASSERT_EQ(stack.PostJson(alice, "/api/rooms/games/join", "")->status, 200);
-  ASSERT_EQ(say(alice, "games", "in the history", "h1")->status, 200);
+  ASSERT_EQ(stack.Say(alice, "in the history", "games", "h1")->status, 200);
   const auto before = FromJson<v1::SessionInfo>(stack.Get(bob, "/api/session")->body);
-  ASSERT_EQ(say(alice, "lobby", "unread by bob", "k1")->status, 200);
+  ASSERT_EQ(stack.Say(alice, "unread by bob", "lobby", "k1")->status, 200);
   auto client = stack.Client();
   ASSERT_EQ(client->Delete("/api/session", {{"Authorization", "Bearer " + carol}})->status, 200);
   ASSERT_EQ(stack.Get(carol, "/api/session")->status, 401);  // logged out
@@ -140,7 +134,7 @@ TEST(ResilienceTest, AnInMemoryBrokersRestartLosesWhatTheOperationsGuideSays) {
   // idempotency key (the same clientId is stored again).
   EXPECT_EQ(stack.Get(alice, "/api/rooms/games/history")->status, 404);
   EXPECT_EQ(stack.Get(carol, "/api/session")->status, 200);
-  httplib::Result resent = say(alice, "lobby", "unread by bob", "k1");
+  httplib::Result resent = stack.Say(alice, "unread by bob", "lobby", "k1");
   ASSERT_EQ(resent->status, 200);
   EXPECT_FALSE(FromJson<v1::PublishResponse>(resent->body).duplicate());
   // Kept: the session and the name (bob's token still works, as bob).
