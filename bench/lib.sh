@@ -17,6 +17,9 @@ build_bench() {
 SUT_CORE=1
 LOAD_CORE=0
 [ "$(nproc)" -ge 2 ] || { SUT_CORE=0; LOAD_CORE=0; }
+# Where Parley's frontend runs: with the rest of the system unless the caller sets it (the
+# fanout1k_apart scenario puts it on the load generator's core).
+FRONTEND_CORE=${FRONTEND_CORE:-$SUT_CORE}
 pids=""
 sut_pids=()
 
@@ -48,7 +51,7 @@ start_parley() {
     --publish_rate=1000000 --publish_burst=1000000 ${BROKER_FLAGS:-} \
     >"$scratch/broker.log" 2>&1 &
   sut_pids=($!)
-  PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
+  PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $FRONTEND_CORE \
     build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker=127.0.0.1:25151 \
     --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
@@ -81,7 +84,7 @@ start_parley_redis() {
     sut_pids+=($!)
     brokers="$brokers${brokers:+,}127.0.0.1:2515$n"
   done
-  PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $SUT_CORE \
+  PARLEY_SESSION_SECRET=bench-secret-0123456789 taskset -c $FRONTEND_CORE \
     build-bench/frontend/parley-frontend --listen=127.0.0.1:8181 --broker="$brokers" \
     --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)

@@ -15,7 +15,7 @@ build_bench
 RUNS=${RUNS:-2}
 SYSTEMS=${SYSTEMS:-"parley parley_redis nchan1 nchan2"}
 # The Redis store is compared with the in-memory one where the issue asks (#15).
-REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k fanout1k_half hold10k"}
+REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k fanout1k_half fanout1k_apart hold10k"}
 
 # name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
 # Nchan has no logins or presence). unbatched1k: one message per poll (1 msg/s, well below
@@ -23,8 +23,10 @@ REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k fanout1k_half hold10k"}
 # idle10k: idle keep-alive connections held for 30 s (the server's CPU while nothing happens).
 # fanout1k_half: fanout1k at half the rate, Parley's two stores only: the Redis store saturates
 # the one core at fanout1k's rate, so CPU per delivery there would be a core divided by
-# throughput, not its cost.
-scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout1k_half:1000:5:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0 idle10k:10000:0:30"
+# throughput, not its cost. fanout1k_apart: fanout1k with Parley's frontend on the load
+# generator's core, its two stores only: the brokers (and redis-server) keep core 1 to
+# themselves, as when frontends are a tier of their own, for the brokers' wake lag (#15).
+scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout1k_half:1000:5:20 fanout1k_apart:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0 idle10k:10000:0:30"
 selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)
@@ -62,7 +64,11 @@ for entry in $scenarios_all; do
       if [ "$system" = parley_redis ] && [[ ! " $REDIS_SCENARIOS " =~ " $name " ]]; then
         continue
       fi
-      if [ "$name" = fanout1k_half ] && [[ "$system" != parley* ]]; then continue; fi
+      if [[ "$name" = fanout1k_half || "$name" = fanout1k_apart ]] && [[ "$system" != parley* ]]; then
+        continue
+      fi
+      frontend_core=$SUT_CORE
+      [ "$name" = fanout1k_apart ] && frontend_core=$LOAD_CORE
       if [ "$name" = storm10k ]; then
         [ "$system" = parley ] || continue
         extra=(--storm --setup_window=32)
@@ -72,8 +78,10 @@ for entry in $scenarios_all; do
         frontend_flags="$frontend_flags --keep_alive_timeout=60s"
       fi
       case $system in
-        parley) FRONTEND_FLAGS=$frontend_flags start_parley; protocol=parley-api ;;
-        parley_redis) FRONTEND_FLAGS=$frontend_flags start_parley_redis; protocol=parley-api ;;
+        parley) FRONTEND_CORE=$frontend_core FRONTEND_FLAGS=$frontend_flags start_parley
+          protocol=parley-api ;;
+        parley_redis) FRONTEND_CORE=$frontend_core FRONTEND_FLAGS=$frontend_flags start_parley_redis
+          protocol=parley-api ;;
         parley-seed) start_parley; protocol=parley-seed ;;
         nchan1) start_nchan 1; protocol=nchan ;;
         nchan2) start_nchan 2; protocol=nchan ;;

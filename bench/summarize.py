@@ -27,7 +27,7 @@ for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
 storms = {s: runs.pop(s) for s in list(runs) if s.startswith("storm")}
 idles = {s: runs.pop(s) for s in list(runs) if s.startswith("idle")}
 
-order = ["siege10", "fanout1k", "fanout1k_half", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
+order = ["siege10", "fanout1k", "fanout1k_half", "fanout1k_apart", "unbatched1k", "fanout5k", "hold10k", "burst", "idle10k"]
 systems = ["parley", "parley_redis", "parley-seed", "nchan1", "nchan2"]
 
 
@@ -107,7 +107,8 @@ if redis_rows:
         "",
         "`parley_redis`: a redis-server of its own (AOF, `appendfsync everysec`), two brokers "
         "over it and the frontend spreading calls over both, every process on the system's one "
-        "core and measured (CPU per delivery includes redis-server). Redis's share is also shown "
+        "core (in fanout1k_apart, for both stores, all but the frontend, which shares the load "
+        "generator's core) and measured (CPU per delivery includes redis-server). Redis's share is also shown "
         "alone, with its memory per subscriber (RSS growth from idle to every poll parked). Wake "
         "lag: from the store's change (Redis's clock for Redis) to a parked poll answered with it, "
         "from the brokers' `parley_broker_wake_lag_seconds` (both brokers' histograms added; "
