@@ -94,12 +94,15 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
     cpu = lambda results: median([r["server"]["cpu_us_per_delivery"] for r in results])
     held = lambda results: median([r["server"]["kib_per_held_poll"] for r in results])
     lag = lambda results, q: median([r["wake_lag_ms"][q] for r in results if "wake_lag_ms" in r])
+    shares = [r["wake_lag_ms"]["within_5ms"] for r in redis if "within_5ms" in r.get("wake_lag_ms", {})]
+    within = f"{median(shares):.2f} %" if shares else "—"
     store = lambda key: median([r["store"][key] for r in redis])
     redis_rows.append(
         f"| {scenario} | {len(redis)} | {cpu(memory):.1f} | {cpu(redis):.1f} | "
         f"**{cpu(redis) / cpu(memory):.2f}×** | {store('cpu_us_per_delivery'):.1f} | "
         f"{held(memory):.1f} | {held(redis):.1f} | {store('kib_per_subscriber'):.2f} | "
-        f"{lag(memory, 'p99'):.2f} | {lag(redis, 'p50'):.2f} | **{lag(redis, 'p99'):.2f}** |")
+        f"{lag(memory, 'p99'):.2f} | {lag(redis, 'p50'):.2f} | **{lag(redis, 'p99'):.2f}** | "
+        f"{within} |")
 if redis_rows:
     lines += [
         "",
@@ -112,12 +115,14 @@ if redis_rows:
         "alone, with its memory per subscriber (RSS growth from idle to every poll parked). Wake "
         "lag: from the store's change (Redis's clock for Redis) to a parked poll answered with it, "
         "from the brokers' `parley_broker_wake_lag_seconds` (both brokers' histograms added; "
-        "half the polls wait on the broker the publish did not go through). Medians of the runs.",
+        "half the polls wait on the broker the publish did not go through; the share within 5 ms, "
+        "#15's p99 target, is exact, 5 ms being a bucket bound). Medians of the runs.",
         "",
         "| scenario | runs | in-memory CPU µs/delivery | Redis CPU µs/delivery | ratio | of which "
         "redis-server | in-memory KiB/held poll | Redis KiB/held poll | redis-server KiB/user | "
-        "in-memory wake lag p99 ms | Redis wake lag p50 ms | Redis wake lag p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "in-memory wake lag p99 ms | Redis wake lag p50 ms | Redis wake lag p99 ms | "
+        "Redis wakes within 5 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ] + redis_rows
 for scenario, by_system in sorted(storms.items()):
     with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
