@@ -114,6 +114,10 @@ TEST(ResilienceTest, AnInMemoryBrokersRestartLosesWhatTheOperationsGuideSays) {
   ASSERT_EQ(stack.Say(alice, "in the history", "games", "h1")->status, 200);
   const auto before = FromJson<v1::SessionInfo>(stack.Get(bob, "/api/session")->body);
   ASSERT_EQ(stack.Say(alice, "unread by bob", "lobby", "k1")->status, 200);
+  // Until the restart, the key is remembered: its resend is a duplicate.
+  httplib::Result remembered = stack.Say(alice, "unread by bob", "lobby", "k1");
+  ASSERT_EQ(remembered->status, 200);
+  ASSERT_TRUE(FromJson<v1::PublishResponse>(remembered->body).duplicate());
   auto client = stack.Client();
   ASSERT_EQ(client->Delete("/api/session", {{"Authorization", "Bearer " + carol}})->status, 200);
   ASSERT_EQ(stack.Get(carol, "/api/session")->status, 401);  // logged out
