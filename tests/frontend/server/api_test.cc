@@ -347,8 +347,8 @@ TEST(ApiTextTest, TheCharacterLimitHoldsOverHttpAndGrpc) {
   broker_options.chat.max_text_chars = 5;
   ParleyStack stack({}, broker_options);
   const std::string alice = stack.LogIn("alice");
-  EXPECT_EQ(stack.Say(alice, "\u00e9\u00e9\u00e9\u00e9\u00e9")->status,
-            200);  // 5 code points, 10 bytes
+  // 5 code points, 10 bytes: allowed.
+  EXPECT_EQ(stack.Say(alice, "\u00e9\u00e9\u00e9\u00e9\u00e9")->status, 200);
   httplib::Result refused = stack.Say(alice, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("at most 5"), std::string::npos) << refused->body;
