@@ -2,14 +2,46 @@
 #define PARLEY_BROKER_CORE_CHAT_ERRORS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace parley::broker {
 
 // The errors of the chat rules, worded once for ChatState and every store.
+
+// Reasons for the errors whose code has more than one meaning (broker.proto, ErrorInfo). The
+// reason travels as the status's payload under kErrorReasonUrl; status_mapping puts it on the
+// wire.
+inline constexpr char kErrorReasonUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kReasonRateLimited[] = "RATE_LIMITED";
+inline constexpr char kReasonStoreFull[] = "STORE_FULL";
+inline constexpr char kReasonTooManyPolls[] = "TOO_MANY_POLLS";
+
+inline absl::Status WithReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(kErrorReasonUrl, absl::Cord(reason));
+  return status;
+}
+
+// The reason WithReason gave, or "".
+inline std::string ErrorReason(const absl::Status& status) {
+  const auto reason = status.GetPayload(kErrorReasonUrl);  // absl::optional
+  return reason.has_value() ? std::string(*reason) : std::string();
+}
+
+inline absl::Status RateLimited(absl::string_view message) {
+  return WithReason(absl::ResourceExhaustedError(message), kReasonRateLimited);
+}
+
+// The store refuses writes until something is freed (Redis maxmemory with noeviction).
+inline absl::Status StoreFull(absl::string_view detail) {
+  return WithReason(absl::ResourceExhaustedError(
+                        absl::StrCat("the store is full; try again later (", detail, ")")),
+                    kReasonStoreFull);
+}
 
 inline absl::Status NotConnected(absl::string_view user) {
   return absl::NotFoundError(absl::StrCat("user '", user, "' is not connected"));

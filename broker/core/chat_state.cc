@@ -93,7 +93,7 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
                     }
                     if (answer->limited_for > absl::ZeroDuration()) {
                       ++publishes_limited_;
-                      std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
+                      std::move(done)(RateLimited(absl::StrCat(
                           "publishing too fast: at most ", options_.publish_rate,
                           " messages per second (", options_.publish_burst, " at once); retry in ",
                           absl::ToInt64Milliseconds(answer->limited_for) + 1, " ms")));

@@ -5,7 +5,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "broker/core/answer_batch.h"
+#include "broker/core/chat_errors.h"
 #include "broker/server/proto_conversion.h"
+#include "broker/server/status_mapping.h"
+#include "common/grpc_error_reason.h"
 
 namespace parley::broker {
 
@@ -132,9 +135,10 @@ void PollStreamCall::OnRead(bool ok) {
           refusal = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  absl::StrCat("poll id ", poll.id(), " is already in flight"));
         } else if (BacklogLocked() >= binding_.max_polls) {
-          refusal = grpc::Status(
-              grpc::StatusCode::RESOURCE_EXHAUSTED,
-              absl::StrCat("more than ", binding_.max_polls, " polls in flight on this stream"));
+          refusal = ToGrpcStatus(
+              WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                             "more than ", binding_.max_polls, " polls in flight on this stream")),
+                         kReasonTooManyPolls));
         }
         if (!refusal.ok()) {
           binding_.metrics->CountRpc("PollStream", refusal.error_code());
@@ -214,6 +218,7 @@ void PollStreamCall::BuildResponse(std::vector<Answer>& batch) {
     if (!answer.status.ok()) {
       out->set_code(answer.status.error_code());
       out->set_error(answer.status.error_message());
+      out->set_reason(ReasonOf(answer.status));
       continue;
     }
     for (const SequencedMessage& message : answer.outcome.read.messages) {

@@ -8,7 +8,8 @@
 namespace parley::broker {
 
 // The one place where the chat logic's absl::Status becomes a gRPC status. The canonical codes
-// are the same numbers in both; the message is kept as is.
+// are the same numbers in both; the message is kept as is; a reason (chat_errors.h WithReason)
+// becomes the status's details (common/grpc_error_reason.h).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace parley::broker

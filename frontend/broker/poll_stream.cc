@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_error_reason.h"
 
 namespace parley::frontend {
 namespace {
@@ -357,15 +358,9 @@ void PollStream::OnRead(Call* call, bool ok) {
     if (answer.code() != 0) {
       // A code outside gRPC's (a broker from the future) is UNKNOWN, not an invalid enum.
       const bool known = answer.code() > 0 && answer.code() <= grpc::StatusCode::UNAUTHENTICATED;
-      out.status = grpc::Status(
+      out.status = GrpcStatusWithReason(
           known ? static_cast<grpc::StatusCode>(answer.code()) : grpc::StatusCode::UNKNOWN,
-          answer.error());
-      if (out.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-        // The stream's bound, not the user's rate: the browser gets 503 and polls again
-        // (RESOURCE_EXHAUSTED would read as 429 rate_limited).
-        out.status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  "the broker holds too many polls: " + answer.error());
-      }
+          answer.error(), answer.reason());
       continue;
     }
     if (answer.message_index_size() != answer.seq_size()) {

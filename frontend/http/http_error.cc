@@ -1,7 +1,10 @@
 #include "frontend/http/http_error.h"
 
+#include <string_view>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_error_reason.h"
 #include "google/protobuf/util/json_util.h"
 #include "parley/v1/http_api.pb.h"
 
@@ -13,8 +16,9 @@ struct Mapping {
   const char* code;
 };
 
-// Indexed by google.rpc.Code, shared by gRPC and absl statuses.
-Mapping MapCode(int code) {
+// Indexed by google.rpc.Code, shared by gRPC and absl statuses, and the reason the broker
+// gives where a code has more than one meaning (broker.proto, ErrorInfo).
+Mapping MapCode(int code, absl::string_view reason) {
   switch (code) {
     case 3:   // INVALID_ARGUMENT
     case 11:  // OUT_OF_RANGE
@@ -29,7 +33,9 @@ Mapping MapCode(int code) {
       return {409, "already_exists"};
     case 9:  // FAILED_PRECONDITION
       return {409, "failed_precondition"};
-    case 8:  // RESOURCE_EXHAUSTED
+    case 8:  // RESOURCE_EXHAUSTED: only a sender over its rate is the client's doing
+      if (reason == "STORE_FULL") return {503, "store_full"};
+      if (reason == "TOO_MANY_POLLS") return {503, "too_many_polls"};
       return {429, "rate_limited"};
     case 14:  // UNAVAILABLE
     case 4:   // DEADLINE_EXCEEDED
@@ -53,10 +59,12 @@ std::string Printable(absl::string_view text) {
 }  // namespace
 
 HttpError FromGrpcStatus(const grpc::Status& status) {
-  const Mapping mapping = MapCode(status.error_code());
+  const Mapping mapping = MapCode(status.error_code(), ReasonOf(status));
   HttpError error{mapping.status, mapping.code, status.error_message()};
   if (mapping.status == 503) {
-    error.message = absl::StrCat("the chat broker is unavailable: ", status.error_message());
+    if (mapping.code == std::string_view("unavailable")) {
+      error.message = absl::StrCat("the chat broker is unavailable: ", status.error_message());
+    }
     error.retry_after_seconds = 2;
   }
   if (mapping.status == 429) error.retry_after_seconds = 1;  // buckets refill every second
@@ -64,7 +72,7 @@ HttpError FromGrpcStatus(const grpc::Status& status) {
 }
 
 HttpError FromStatus(const absl::Status& status) {
-  const Mapping mapping = MapCode(static_cast<int>(status.code()));
+  const Mapping mapping = MapCode(static_cast<int>(status.code()), "");
   HttpError error{mapping.status, mapping.code, std::string(status.message())};
   if (mapping.status == 503) error.retry_after_seconds = 2;
   if (mapping.status == 429) error.retry_after_seconds = 1;

@@ -374,6 +374,28 @@ TEST_F(RedisTopologyTest, AReplayedTokenAfterLogoutStaysRefusedAcrossABrokerRest
   EXPECT_EQ(status, 401);  // the logged-out session is remembered in Redis
 }
 
+TEST_F(RedisTopologyTest, AFullStoreIs503StoreFullWithRetryAfterNot429) {
+  User lee(topology_->frontend_port(0), "lee");
+  User may(topology_->frontend_port(1), "may");
+  lee.Login();
+  may.Login();
+  // Redis at its maxmemory with noeviction refuses every write.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(topology_->shard(i).Run({"CONFIG", "SET", "maxmemory", "1"}).ok());
+  }
+  httplib::Result refused = lee.Say("may", "when-full", "lee-full");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(topology_->shard(i).Run({"CONFIG", "SET", "maxmemory", "0"}).ok());
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(refused->body.find(R"("code":"store_full")"), std::string::npos) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "2");
+  // Room again: the same try goes through.
+  lee.SayUntilDone("may", "when-full");
+  EXPECT_EQ(may.Receive(1), std::vector<std::string>{"when-full"});
+}
+
 // The figure a metrics line "name value" gives, or -1.
 double MetricValue(const std::string& text, const std::string& name) {
   const size_t at = text.find("\n" + name + " ");

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "broker/core/chat_errors.h"
 
 namespace parley::broker::redis {
 
@@ -40,8 +41,7 @@ absl::Status RedisErrorStatus(absl::string_view error) {
   const absl::string_view rest =
       space == absl::string_view::npos ? absl::string_view() : error.substr(space + 1);
   if (word == "OOM") {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the store is full (Redis maxmemory, noeviction): ", error));
+    return StoreFull(absl::StrCat("Redis maxmemory, noeviction: ", error));
   }
   if (word == "LOADING" || word == "BUSY" || word == "MASTERDOWN" || word == "READONLY" ||
       word == "NOAUTH" || word == "WRONGPASS") {

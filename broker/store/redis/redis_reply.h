@@ -29,10 +29,10 @@ struct RedisReply {
 };
 
 // The one place a Redis error reply becomes a status. Redis's own errors: OOM (maxmemory with
-// noeviction: the store is full) is RESOURCE_EXHAUSTED; LOADING, BUSY, MASTERDOWN, READONLY,
-// NOAUTH and WRONGPASS are UNAVAILABLE (this Redis cannot serve now). Parley's Lua scripts
-// fail with a canonical code's name as the first word ("NOT_FOUND user is not connected"),
-// which becomes that code with the rest as its message. Anything else is INTERNAL.
+// noeviction: the store is full) is RESOURCE_EXHAUSTED with reason STORE_FULL; LOADING, BUSY,
+// MASTERDOWN, READONLY, NOAUTH and WRONGPASS are UNAVAILABLE (this Redis cannot serve now).
+// Parley's Lua scripts fail with a canonical code's name as the first word ("NOT_FOUND user is not
+// connected"), which becomes that code with the rest as its message. Anything else is INTERNAL.
 absl::Status RedisErrorStatus(absl::string_view error);
 
 }  // namespace parley::broker::redis

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "common/grpc_error_reason.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/testing/in_process_broker.h"
 
@@ -57,6 +58,16 @@ class RpcTest : public ::testing::Test {
 void ExpectError(const grpc::Status& status, grpc::StatusCode code, const std::string& words) {
   EXPECT_EQ(status.error_code(), code) << status.error_message();
   EXPECT_NE(status.error_message().find(words), std::string::npos) << status.error_message();
+}
+
+TEST_F(RpcTest, APublishOverTheRateIsResourceExhaustedWithReasonRateLimitedOthersHaveNoReason) {
+  ASSERT_TRUE(Connect("alice", "s1").ok());
+  grpc::Status status;
+  for (int i = 0; i < 100 && status.ok(); ++i) status = Publish("alice", "lobby", "", "fast");
+  ExpectError(status, grpc::StatusCode::RESOURCE_EXHAUSTED, "publishing too fast");
+  // The code has three meanings; its details say which (ErrorInfo, grpcurl prints it).
+  EXPECT_EQ(ReasonOf(status), "RATE_LIMITED");
+  EXPECT_EQ(ReasonOf(Connect("alice", "s2")), "");
 }
 
 TEST_F(RpcTest, ValidationErrorsCarryCodeAndMessage) {

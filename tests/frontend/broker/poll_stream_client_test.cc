@@ -10,7 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_error_reason.h"
 #include "frontend/broker/broker_client.h"
+#include "frontend/http/http_error.h"
 #include "tests/testing/in_process_broker.h"
 #include "tests/testing/outcome.h"
 #include "tests/testing/silent_proxy.h"
@@ -76,6 +78,7 @@ class ScriptedBroker final : public v1::Broker::Service {
         if (script_ == Script::kMalformed && poll.request().cursor() == 30) {
           answer->set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);  // the stream's bound
           answer->set_error("more than 2 polls in flight on this stream");
+          answer->set_reason("TOO_MANY_POLLS");
           continue;
         }
         answer->add_message_index(script_ == Script::kMalformed ? 5 : 0);
@@ -250,12 +253,18 @@ TEST_F(PollStreamClientTest, AMalformedAnswerIsAnInternalErrorNotACrash) {
   EXPECT_EQ(unknown_code->status.error_message(), "from the future");
 }
 
-TEST_F(PollStreamClientTest, APollRefusedForTheStreamsBoundIsUnavailableNotRateLimited) {
+TEST_F(PollStreamClientTest, APollRefusedForTheStreamsBoundIs503TooManyPollsNotRateLimited) {
   Serve(std::make_unique<ScriptedBroker>(Script::kMalformed));
   auto refused = Poll(30);
   ASSERT_TRUE(refused->Wait());
-  // UNAVAILABLE is a 503 for the browser; RESOURCE_EXHAUSTED would be 429 rate_limited.
-  EXPECT_EQ(refused->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // The stream answer's reason reaches the status, and the one mapping makes it a 503 for the
+  // browser (without it, RESOURCE_EXHAUSTED would be 429 rate_limited).
+  EXPECT_EQ(refused->status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonOf(refused->status), "TOO_MANY_POLLS");
+  const HttpError error = FromGrpcStatus(refused->status);
+  EXPECT_EQ(error.status, 503);
+  EXPECT_EQ(error.code, "too_many_polls");
+  EXPECT_EQ(error.retry_after_seconds, 2);
   EXPECT_NE(refused->status.error_message().find("more than 2 polls"), std::string::npos)
       << refused->status.error_message();
 }
