@@ -149,7 +149,10 @@ class ChatStore {
   // UNAUTHENTICATED: the session was logged out; ALREADY_EXISTS: another live session holds
   // the name; UNAVAILABLE: a new user while !may_create.
   virtual void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) = 0;
-  // Removes the user (it leaves its rooms) and remembers the session as logged out.
+  // Remembers the session as logged out, first and in every case (so a logout the caller saw
+  // answered, even NOT_FOUND or PERMISSION_DENIED, is honoured), then removes the user if this
+  // session holds it (it leaves its rooms). An error other than those two may leave the session
+  // ended and the user not yet removed; calling again finishes it.
   virtual void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                           StatusDone done) = 0;
   virtual void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) = 0;

@@ -78,7 +78,11 @@ void GetSession(const RouteContext& context, const ExchangePtr& exchange) {
 void DeleteSession(const RouteContext& context, const ExchangePtr& exchange) {
   std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  context.sessions->LogOut(*session, [exchange] {
+  context.sessions->LogOut(*session, [exchange](grpc::Status status) {
+    if (!status.ok()) {  // not done: the token still works, so the cookie stays; retry
+      RespondError(exchange, FromGrpcStatus(status));
+      return;
+    }
     httplib::Response response;
     response.set_header("Set-Cookie", ClearedSessionCookie());
     response.set_content("{}", "application/json");

@@ -115,7 +115,19 @@ void PostLogin(const RouteContext& context, const ExchangePtr& exchange) {
 }
 
 void PostLogout(const RouteContext& context, const ExchangePtr& exchange) {
-  auto logged_out = [exchange] {
+  auto logged_out = [exchange](grpc::Status status) {
+    if (!status.ok()) {  // not done: the session still works; say so, keep the cookie
+      httplib::Response response;
+      response.status = 503;
+      response.set_header("Retry-After", "2");
+      response.set_header("Cache-Control", "no-store");
+      response.set_content(
+          "<!doctype html><title>Parley</title><p>Logging out did not finish: the chat is "
+          "unavailable. Go back and try again.</p>",
+          "text/html; charset=utf-8");
+      exchange->Respond(std::move(response));
+      return;
+    }
     httplib::Response response;
     response.set_header("Set-Cookie", ClearedSessionCookie());
     Redirect(exchange, "/login", 303, std::move(response));
@@ -124,7 +136,7 @@ void PostLogout(const RouteContext& context, const ExchangePtr& exchange) {
   if (session.ok()) {
     context.sessions->LogOut(*session, std::move(logged_out));
   } else {
-    logged_out();
+    logged_out(grpc::Status::OK);
   }
 }
 

@@ -34,12 +34,20 @@ void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done
   broker_->ConnectAsync(request, std::move(done));
 }
 
-void SessionGate::LogOut(const Session& session, absl::AnyInvocable<void()> done) {
+void SessionGate::LogOut(const Session& session, absl::AnyInvocable<void(grpc::Status)> done) {
   v1::DisconnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
   broker_->DisconnectAsync(
-      request, [done = std::move(done)](grpc::Status, v1::DisconnectResponse) mutable { done(); });
+      request, [done = std::move(done)](grpc::Status status, v1::DisconnectResponse) mutable {
+        // The broker records the session as ended before anything else, so these two mean the
+        // logout happened too: the user was gone already, or the name is another session's now.
+        if (status.error_code() == grpc::StatusCode::NOT_FOUND ||
+            status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+          status = grpc::Status::OK;
+        }
+        done(std::move(status));
+      });
 }
 
 absl::StatusOr<Session> SessionGate::Authenticate(const httplib::Request& request,

@@ -40,9 +40,10 @@ class SessionGate {
   // Validates the name, connects it to the broker under a new session and issues its token.
   // Errors: INVALID_ARGUMENT, ALREADY_EXISTS (name taken), broker errors as gRPC codes.
   void LogIn(absl::string_view name, absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
-  // Ends the session at the broker; `done` runs when the broker has answered (already gone
-  // is fine).
-  void LogOut(const Session& session, absl::AnyInvocable<void()> done);
+  // Ends the session at the broker; `done` runs when the broker has answered: OK when the
+  // session is ended (the user already gone, or the name another session's, is fine), else
+  // the broker's error (the session may still work: the caller must not say it ended).
+  void LogOut(const Session& session, absl::AnyInvocable<void(grpc::Status)> done);
 
   // Broker Connect for the session's user and session id: creates the queue if the broker
   // has none (`response.created`), else refreshes it; either way returns epoch and cursor.

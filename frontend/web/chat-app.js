@@ -258,6 +258,15 @@ function wireEvents() {
       $('post').focus();
     }
   });
+  // Logging out is done only when the broker says so: a 503 is retried, and the page leaves
+  // for the login form only after the answer (the form posts to /logout without script).
+  document.querySelector('form[action="/logout"]').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    event.submitter?.setAttribute('disabled', '');
+    await persist(() => api('DELETE', '/api/session'));
+    poller.stop();
+    location.assign('/login');
+  });
   window.addEventListener('online', () => view.setStatus('reconnecting'));
   window.addEventListener('offline', () => view.setStatus('offline'));
   // A closed tab leaves no request behind.

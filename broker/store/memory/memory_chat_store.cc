@@ -143,10 +143,7 @@ absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectReques
 absl::Status MemoryChatStore::DisconnectLocked(absl::string_view user_name,
                                                absl::string_view session, absl::Time now,
                                                Changes* changes) {
-  absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
-  if (!user.ok()) return user.status();
-  if ((*user)->session != session) return SessionDoesNotHold(user_name);
-  RemoveUser(user_name, now, changes);
+  // The session ends first, whatever else this call finds (ChatStore::Disconnect).
   ForgetEndedSessions(now);
   if (ended_sessions_.insert(std::string(session)).second) {
     ended_order_.emplace_back(now + options_.ended_session_memory, std::string(session));
@@ -155,6 +152,10 @@ absl::Status MemoryChatStore::DisconnectLocked(absl::string_view user_name,
     ended_sessions_.erase(ended_order_.front().second);
     ended_order_.pop_front();
   }
+  absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+  if (!user.ok()) return user.status();
+  if ((*user)->session != session) return SessionDoesNotHold(user_name);
+  RemoveUser(user_name, now, changes);
   return absl::OkStatus();
 }
 

@@ -234,6 +234,12 @@ void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t ind
 }
 
 void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
+  if (options_.fault) {
+    if (absl::Status fault = options_.fault(++calls_, args[0]); !fault.ok()) {
+      std::move(done)(fault);
+      return;
+    }
+  }
   absl::StrAppend(&args[0], "@", writes_seen_[shard].load());
   {
     absl::ReaderMutexLock lock(&stop_mu_);
@@ -719,17 +725,17 @@ void RedisChatStore::AnswerConnect(const std::string& user, bool created,
 
 void RedisChatStore::Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                                 StatusDone done) {
-  RemoveUser(
-      std::string(user), std::string(session), now,
-      [this, session = std::string(session), now,
-       done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          std::move(done)(status);
-          return;
-        }
-        Call(ShardOf(session), {"ended_record", session, Ms(now), Ms(chat_.ended_session_memory)},
-             [done = std::move(done)](Reply reply) mutable { std::move(done)(reply.status()); });
-      });
+  // The session ends first (ChatStore::Disconnect): whatever fails after, the token is refused.
+  Call(ShardOf(session),
+       {"ended_record", std::string(session), Ms(now), Ms(chat_.ended_session_memory)},
+       [this, user = std::string(user), session = std::string(session), now,
+        done = std::move(done)](Reply reply) mutable {
+         if (!reply.ok()) {
+           std::move(done)(reply.status());
+           return;
+         }
+         RemoveUser(user, session, now, std::move(done));
+       });
 }
 
 void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ struct RedisChatStoreOptions {
   // published it, by Redis's clock, to this broker waking the polls it concerns); may be null.
   metrics::Histogram* round_trip_seconds = nullptr;
   metrics::Histogram* notification_lag_seconds = nullptr;
+  // The crash-point seam (tests): asked before every chat.lua call, on the thread making it,
+  // with the call's number (from 1, counted by this store) and its operation. A status other
+  // than OK fails that call with it, unsent, as a shard out of reach would.
+  std::function<absl::Status(uint64_t call, absl::string_view operation)> fault;
 };
 
 // The chat state in Redis, shared by every broker that names the same shards: the layout and
@@ -180,6 +185,7 @@ class RedisChatStore : public ChatStore {
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};
+  std::atomic<uint64_t> calls_{0};  // chat.lua calls made (the fault seam's numbers)
   // Loop thread only: AfterNotifications markers not yet back from every shard.
   struct Marker {
     size_t shards_left = 0;

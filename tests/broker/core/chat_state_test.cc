@@ -128,6 +128,19 @@ TEST_P(ChatStateTest, DisconnectNeedsTheHoldingSessionAndFreesTheQueue) {
   EXPECT_EQ(state_.Disconnect("alice", "alice-session").code(), absl::StatusCode::kNotFound);
 }
 
+TEST_P(ChatStateTest, ADisconnectEndsItsSessionWhateverElseItFinds) {
+  Connect("alice");
+  // Another session's, or one whose user is gone: the answer says so, and the session ends
+  // anyway (a frontend reports these as a logout done).
+  EXPECT_EQ(state_.Disconnect("alice", "stale-tab").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(state_.Disconnect("ghost", "ghost-tab").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(state_.Connect("carol", "stale-tab").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(state_.Connect("ghost", "ghost-tab").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(state_.Connect("alice", "alice-session").ok());  // alice's own is untouched
+}
+
 TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   Connect("alice");
   ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());

@@ -83,6 +83,35 @@ TEST_F(RoutesTest, ACallForAUserTheBrokerForgotIsRunAgainAfterReconnecting) {
   EXPECT_TRUE(absl::StrContains(broker_->Requests("Connect")[1], R"(user: "alice")"));
 }
 
+TEST_F(RoutesTest, ALogoutIsReportedDoneOnlyWhenTheBrokerEndedTheSession) {
+  grpc::Status answer(grpc::StatusCode::UNAVAILABLE, "Redis is frozen");
+  broker_->Answer("Disconnect", [&](const google::protobuf::Message&, google::protobuf::Message*) {
+    return answer;
+  });
+  // Not done: 503 to retry, and the cookie is kept (the session still works).
+  httplib::Result refused = client_->Delete("/api/session", headers_);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "2");
+  EXPECT_FALSE(refused->has_header("Set-Cookie"));
+  httplib::Result form =
+      client_->Post("/logout", headers_, "", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 503) << form->body;
+  EXPECT_FALSE(form->has_header("Set-Cookie"));
+  // The broker ends the session before it looks for the user: these mean it is ended.
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::OK, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::PERMISSION_DENIED}) {
+    answer = grpc::Status(code, "");
+    httplib::Result done = client_->Delete("/api/session", headers_);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, 200) << code << " " << done->body;
+    EXPECT_TRUE(absl::StrContains(done->get_header_value("Set-Cookie"), "Max-Age=0"))
+        << done->get_header_value("Set-Cookie");
+  }
+  EXPECT_EQ(broker_->Calls("Disconnect"), 5);
+}
+
 TEST_F(RoutesTest, ANotFoundAboutSomethingElseIsAnsweredAsItIs) {
   broker_->Answer("Publish", [](const google::protobuf::Message&, google::protobuf::Message*) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no room 'x'");
