@@ -115,6 +115,30 @@ local function seen_now(user, now, online)
   return 1
 end
 
+-- The user's side of leaving `room` (its rooms, the shard's member list of the room), and the
+-- intent to finish the room's side (pu:U:leaving, found through pleaving): whoever touches the
+-- user next finishes it (leaving_done after the room's side), so a leave never stays half done.
+local function leave_user_side(user, room, now)
+  local u = user_key(user)
+  redis.call('SREM', u .. ':rooms', room)
+  redis.call('SREM', 'pl:' .. room, user)
+  if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+  redis.call('SADD', u .. ':leaving', room)
+  redis.call('ZADD', 'pleaving', now, user)
+end
+
+-- Rooms whose side of a leave by the user is still to be done.
+local function pending_leaves(user) return redis.call('SMEMBERS', user_key(user) .. ':leaving') end
+
+-- Removes the user's own keys, its rooms left on its side first (their sides pending).
+local function remove_user(user, now)
+  local u = user_key(user)
+  for _, room in ipairs(redis.call('SMEMBERS', u .. ':rooms')) do leave_user_side(user, room, now) end
+  redis.call('DEL', u, u .. ':q', u .. ':rooms')
+  redis.call('ZREM', 'pactive', user)
+  notify('u', user)
+end
+
 local ops = {}
 
 -- Keys that expire (logged-out sessions, idempotency answers, markers) hold the time they
@@ -135,65 +159,86 @@ ops.ended_record = function()
 end
 
 -- claim(user, session, new_epoch, now, idle_ms, holder_parked, may_create, burst):
--- resumed/held/draining/created; a replaced idle holder's rooms follow 'created'.
+-- {'resumed', epoch, seq, went_online, rooms, pending leaves}, {'held'}, {'draining'} or
+-- {'created', epoch, 0, 1, pending leaves}: a replaced idle holder's rooms are among them.
 ops.claim = function()
   local user, session, now = argv[2], argv[3], num(5)
   local u = user_key(user)
   local h = redis.call('HMGET', u, 'session', 'epoch', 'seq', 'active', 'online')
-  local replaced = {}
   if h[1] then
     if h[1] == session then
       h[2] = current_epoch(user, argv[4])
       local went_online = seen_now(user, now, h[5])
-      return {'resumed', h[2], h[3], went_online, redis.call('SMEMBERS', u .. ':rooms')}
+      return {'resumed', h[2], h[3], went_online, redis.call('SMEMBERS', u .. ':rooms'),
+              pending_leaves(user)}
     end
     if argv[7] == '1' or now - tonumber(h[4]) <= num(6) then return {'held'} end
-    replaced = redis.call('SMEMBERS', u .. ':rooms')
-    for _, room in ipairs(replaced) do
-      redis.call('SREM', 'pl:' .. room, user)
-      if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
-    end
-    redis.call('DEL', u, u .. ':q', u .. ':rooms')
-    notify('u', user)
+    remove_user(user, now)
   end
   if argv[8] ~= '1' then return {'draining'} end
   redis.call('HSET', u, 'session', session, 'epoch', argv[4], 'seq', 0, 'consume', 0,
              'active', now, 'online', 1, 'tokens', argv[9], 'tokens_at', now,
              'fence', redis.call('GET', 'pfence') or '0')
   redis.call('ZADD', 'pactive', now, user)
-  return {'created', argv[4], '0', 1, replaced}
+  return {'created', argv[4], '0', 1, pending_leaves(user)}
 end
 
--- user_remove(user, session or ''): removes the user (its own keys and its memberships on
--- this shard); answers its rooms. 'denied' if the session does not hold it.
+-- user_remove(user, session or '', now, idle_ms or ''): removes the user (its own keys; its
+-- rooms left on its side). With a session, only that session's hold; with idle_ms, only if
+-- still idle that long (the sweep listed it earlier: it may have come back since).
+-- {'removed' | 'missing' | 'denied' | 'active', pending leaves}
 ops.user_remove = function()
-  local user, session = argv[2], argv[3]
+  local user, session, now = argv[2], argv[3], num(4)
   local u = user_key(user)
-  local holder = redis.call('HGET', u, 'session')
-  if not holder then return {'missing'} end
-  if session ~= '' and holder ~= session then return {'denied'} end
-  local rooms = redis.call('SMEMBERS', u .. ':rooms')
-  for _, room in ipairs(rooms) do
-    redis.call('SREM', 'pl:' .. room, user)
-    if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
-  end
-  redis.call('DEL', u, u .. ':q', u .. ':rooms')
-  redis.call('ZREM', 'pactive', user)
-  notify('u', user)
-  return {'removed', rooms}
+  local h = redis.call('HMGET', u, 'session', 'active')
+  if not h[1] then return {'missing', pending_leaves(user)} end
+  if session ~= '' and h[1] ~= session then return {'denied', pending_leaves(user)} end
+  if argv[5] ~= '' and now - tonumber(h[2]) <= num(5) then return {'active', {}} end
+  remove_user(user, now)
+  return {'removed', pending_leaves(user)}
 end
 
--- member_add(user, room) / member_remove(user, room): the user's side of a membership.
--- member_add answers whether the user is online, and wakes the user's parked polls (they
--- parked knowing their old rooms only).
+-- member_add(user, room): the user's side of a membership (a leave of it still pending is
+-- moot). Answers whether the user is online, and wakes the user's parked polls when the room
+-- is new to it (they parked knowing their old rooms only).
 ops.member_add = function()
   local user, room = argv[2], argv[3]
-  local online = redis.call('HGET', user_key(user), 'online')
+  local u = user_key(user)
+  local online = redis.call('HGET', u, 'online')
   if not online then return {'missing'} end
-  redis.call('SADD', user_key(user) .. ':rooms', room)
+  if redis.call('SREM', u .. ':leaving', room) == 1 and redis.call('EXISTS', u .. ':leaving') == 0 then
+    redis.call('ZREM', 'pleaving', user)
+  end
   redis.call('SADD', 'pl:' .. room, user)
-  notify('u', user)
+  if redis.call('SADD', u .. ':rooms', room) == 1 then notify('u', user) end
   return {'ok', tonumber(online)}
+end
+
+-- member_leave(user, room, now, capacity, LEAVE line...): the user's side of a leave, first:
+-- from now on no line of the room reaches the user, who gets the LEAVE line itself (its other
+-- tabs learn of it); the room's side is then pending. {'missing'}, {'not_member'},
+-- {'pending'} (left on this side already: finish the room's), or {'left', writes, event}.
+ops.member_leave = function()
+  local user, room, now = argv[2], argv[3], num(4)
+  local u = user_key(user)
+  if redis.call('EXISTS', u) == 0 then return {'missing'} end
+  if redis.call('SISMEMBER', u .. ':rooms', room) == 0 then
+    if redis.call('SISMEMBER', u .. ':leaving', room) == 1 then return {'pending'} end
+    return {'not_member'}
+  end
+  leave_user_side(user, room, now)
+  append(user, message_pairs(6), num(5))
+  redis.call('INCR', 'pwrites')
+  notify('u', user)
+  return {'left', tonumber(redis.call('GET', 'pwrites')), tonumber(redis.call('GET', 'pev'))}
+end
+
+-- leaving_done(user, rooms...): the rooms' sides of these leaves are done.
+ops.leaving_done = function()
+  local key = user_key(argv[2]) .. ':leaving'
+  for i = 3, #argv do redis.call('SREM', key, argv[i]) end
+  if redis.call('EXISTS', key) == 0 then redis.call('ZREM', 'pleaving', argv[2]) end
+  return {'ok'}
 end
 
 -- user_info(user, candidate_epoch): {'missing'} or {'ok', epoch, seq, rooms}
@@ -202,22 +247,6 @@ ops.user_info = function()
   local h = redis.call('HMGET', u, 'epoch', 'seq')
   if not h[1] then return {'missing'} end
   return {'ok', current_epoch(argv[2], argv[3]), h[2], redis.call('SMEMBERS', u .. ':rooms')}
-end
-
--- member_remove tells brokers the user's rooms changed ('m': no poll needs waking for it).
-ops.member_remove = function()
-  local user, room = argv[2], argv[3]
-  redis.call('SREM', user_key(user) .. ':rooms', room)
-  redis.call('SREM', 'pl:' .. room, user)
-  if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
-  notify('m', user)
-  return {'ok'}
-end
-
--- is_member(user, room): {'missing'} or {'ok', whether the user's side has the room}
-ops.is_member = function()
-  if redis.call('EXISTS', user_key(argv[2])) == 0 then return {'missing'} end
-  return {'ok', redis.call('SISMEMBER', user_key(argv[2]) .. ':rooms', argv[3])}
 end
 
 -- room_join(room, user, online, events_max, log_max, JOIN line...):
@@ -548,11 +577,18 @@ ops.touch = function()
   return {'ok'}
 end
 
--- sweep(now, presence_window_ms, idle_ms): users of this shard idle past idle_ms (to
--- expire), and users gone quiet past the window, now marked offline, with their rooms.
--- {expired users, offline users, their rooms (one array each)}
+-- sweep(now, presence_window_ms, idle_ms, grace_ms): users of this shard idle past idle_ms
+-- (to expire), users gone quiet past the window, now marked offline, with their rooms, and
+-- users with leaves pending for longer than grace_ms (their operation failed part-way; the
+-- sweep finishes them), with those rooms.
+-- {expired users, offline users, their rooms (one array each), leaving users, their rooms}
 ops.sweep = function()
   local now, window, idle = num(2), num(3), num(4)
+  local leaving, leaving_rooms = {}, {}
+  for _, user in ipairs(redis.call('ZRANGEBYSCORE', 'pleaving', '-inf', now - num(5), 'LIMIT', 0, 1000)) do
+    leaving[#leaving + 1] = user
+    leaving_rooms[#leaving_rooms + 1] = pending_leaves(user)
+  end
   local quiet = redis.call('ZRANGEBYSCORE', 'pactive', '-inf', '(' .. (now - window))
   local expired, offline, rooms = {}, {}, {}
   for _, user in ipairs(quiet) do
@@ -569,7 +605,7 @@ ops.sweep = function()
       rooms[#rooms + 1] = redis.call('SMEMBERS', u .. ':rooms')
     end
   end
-  return {expired, offline, rooms}
+  return {expired, offline, rooms, leaving, leaving_rooms}
 end
 
 -- presence_due(now, notify_ms, wake_members): publishes the presence of each room changed

@@ -22,6 +22,9 @@ namespace {
 
 constexpr char kNotifyChannel[] = "parley:notify";
 constexpr int kDeliverAttempts = 3;
+// A leave pending this long failed part-way (one in progress takes a few round trips): the
+// sweep finishes it.
+constexpr absl::Duration kLeavingGrace = absl::Seconds(10);
 
 std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
 std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
@@ -494,8 +497,30 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
        });
 }
 
-void RedisChatStore::LeaveRoom(const std::string& user, const std::string& room, absl::Time now,
-                               bool user_side, StatusDone done) {
+void RedisChatStore::FinishLeaves(const std::string& user, std::vector<std::string> rooms,
+                                  absl::Time now, StatusDone done) {
+  if (rooms.empty()) {
+    std::move(done)(absl::OkStatus());
+    return;
+  }
+  auto all =
+      AllOf(rooms.size(), [this, user, rooms, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          std::move(done)(status);  // the intent stays: the next to find it finishes
+          return;
+        }
+        std::vector<std::string> args = {"leaving_done", user};
+        Append(args, std::move(rooms));
+        Call(ShardOf(user), std::move(args),
+             [done = std::move(done)](Reply reply) mutable { std::move(done)(reply.status()); });
+      });
+  for (size_t i = 0; i < rooms.size(); ++i) {
+    LeaveRoomSide(user, rooms[i], now, AsStatusStep(all->Step(i)));
+  }
+}
+
+void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& room, absl::Time now,
+                                   StatusDone done) {
   MessagePtr line = MakeLine(MessageKind::kLeave, room, user, now);
   std::vector<std::string> values = MessageValues(*line);
   std::vector<std::string> args = {"room_leave",
@@ -506,60 +531,40 @@ void RedisChatStore::LeaveRoom(const std::string& user, const std::string& room,
                                    room == kLobby ? "1" : "0"};
   Append(args, values);
   Call(ShardOf(room), std::move(args),
-       [this, user, room, user_side, now, values = std::move(values),
-        done = std::move(done)](Reply left) mutable {
+       [this, room, values = std::move(values), done = std::move(done)](Reply left) mutable {
          if (PassFailure(left, done)) return;
-         if (Word(*left, 0) == "not_member") {
-           std::move(done)(NotAMember(user, room));
+         // Not a member: an earlier try did this side already.
+         const int64_t n = Word(*left, 0) == "left" ? Int(*left, 1) : 0;
+         if (n == 0) {  // nothing to deliver (a large room: the leaver alone had its LEAVE)
+           std::move(done)(absl::OkStatus());
            return;
          }
-         auto user_part = [this, user, room, user_side,
-                           done = std::move(done)](absl::Status status) mutable {
-           if (!status.ok() || !user_side) {
-             std::move(done)(status);
-             return;
-           }
-           Call(ShardOf(user), {"member_remove", user, room},
-                [done = std::move(done)](Reply reply) mutable { std::move(done)(reply.status()); });
-         };
-         const int64_t n = Int(*left, 1);
-         if (n > 0) {
-           DeliverLine(room, n, std::move(values),
-                       [user_part = std::move(user_part)](absl::StatusOr<uint32_t> sent) mutable {
-                         std::move(user_part)(sent.status());
-                       });
-         } else {
-           // A large room: only the leaver's own queue (gone if the user is being removed).
-           AppendToUser(user, "", std::move(values), now,
-                        [user_part = std::move(user_part)](absl::Status status) mutable {
-                          if (absl::IsNotFound(status)) status = absl::OkStatus();
-                          std::move(user_part)(status);
-                        });
-         }
+         // Should the delivery fail, the line is in the room's log: the room's next line
+         // brings every shard up to date first (DeliverOnShard).
+         DeliverLine(room, n, std::move(values),
+                     [done = std::move(done)](absl::StatusOr<uint32_t> sent) mutable {
+                       std::move(done)(sent.status());
+                     });
        });
 }
 
 void RedisChatStore::RemoveUser(const std::string& user, const std::string& session, absl::Time now,
-                                StatusDone done) {
-  Call(ShardOf(user), {"user_remove", user, session},
+                                std::optional<absl::Duration> idle_for, StatusDone done) {
+  Call(ShardOf(user),
+       {"user_remove", user, session, Ms(now), idle_for.has_value() ? Ms(*idle_for) : ""},
        [this, user, now, done = std::move(done)](Reply removed) mutable {
          if (PassFailure(removed, done)) return;
          const std::string& what = Word(*removed, 0);
-         if (what == "missing") {
-           std::move(done)(NotConnected(user));
-           return;
-         }
-         if (what == "denied") {
-           std::move(done)(SessionDoesNotHold(user));
-           return;
-         }
-         const std::vector<std::string> rooms = removed->elements.size() > 1
-                                                    ? Strings(removed->elements[1])
-                                                    : std::vector<std::string>{};
-         auto all = AllOf(rooms.size(), std::move(done));
-         for (size_t i = 0; i < rooms.size(); ++i) {
-           LeaveRoom(user, rooms[i], now, /*user_side=*/false, AsStatusStep(all->Step(i)));
-         }
+         absl::Status answer = absl::OkStatus();
+         if (what == "missing") answer = NotConnected(user);
+         if (what == "denied") answer = SessionDoesNotHold(user);
+         std::vector<std::string> pending = removed->elements.size() > 1
+                                                ? Strings(removed->elements[1])
+                                                : std::vector<std::string>{};
+         FinishLeaves(user, std::move(pending), now,
+                      [answer, done = std::move(done)](absl::Status status) mutable {
+                        std::move(done)(status.ok() ? answer : status);
+                      });
        });
 }
 
@@ -659,10 +664,17 @@ void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
            return;
          }
          const bool created = what == "created";
-         const std::vector<std::string> rooms =
-             claim->elements.size() > 4 ? Strings(claim->elements[4]) : std::vector<std::string>{};
-         // What is left to do: a resumed user back online in its rooms; a new one the replaced
-         // holder's rooms left, then the lobby joined. Then the answer.
+         // What is left to do: leaves pending (a replaced holder's rooms, or a leave that
+         // failed part-way), then the lobby (joining again is a no-op, and finishes a join
+         // that failed part-way), then a resumed user back online in its rooms; the answer.
+         const size_t pending_at = created ? 4 : 5;
+         std::vector<std::string> pending = claim->elements.size() > pending_at
+                                                ? Strings(claim->elements[pending_at])
+                                                : std::vector<std::string>{};
+         std::vector<std::string> rooms = !created && claim->elements.size() > 4
+                                              ? Strings(claim->elements[4])
+                                              : std::vector<std::string>{};
+         const bool went_online = !created && Int(*claim, 3) == 1;
          auto answer = [this, user = request.user, created,
                         done = std::move(done)](absl::Status status) mutable {
            if (!status.ok()) {
@@ -671,30 +683,26 @@ void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
            }
            AnswerConnect(user, created, std::move(done));
          };
-         if (!created) {
-           if (Int(*claim, 3) == 1) {
-             SetOnline(rooms, {request.user}, true, std::move(answer));
-           } else {
-             std::move(answer)(absl::OkStatus());
-           }
-           return;
-         }
-         auto join_lobby = [this, user = request.user, now,
-                            answer = std::move(answer)](absl::Status status) mutable {
-           if (!status.ok()) {
+         auto online = [this, user = request.user, rooms = std::move(rooms), went_online,
+                        answer = std::move(answer)](absl::Status status) mutable {
+           if (!status.ok() || !went_online) {
              std::move(answer)(status);
              return;
            }
+           SetOnline(rooms, {user}, true, std::move(answer));
+         };
+         auto join_lobby = [this, user = request.user, now,
+                            online = std::move(online)](absl::Status status) mutable {
+           if (!status.ok()) {
+             std::move(online)(status);
+             return;
+           }
            JoinRoom(user, std::string(kLobby), now,
-                    [answer = std::move(answer)](absl::StatusOr<JoinResult> joined) mutable {
-                      std::move(answer)(joined.status());
+                    [online = std::move(online)](absl::StatusOr<JoinResult> joined) mutable {
+                      std::move(online)(joined.status());
                     });
          };
-         // The replaced holder leaves its rooms (its keys are gone already).
-         auto all = AllOf(rooms.size(), std::move(join_lobby));
-         for (size_t i = 0; i < rooms.size(); ++i) {
-           LeaveRoom(request.user, rooms[i], now, /*user_side=*/false, AsStatusStep(all->Step(i)));
-         }
+         FinishLeaves(request.user, std::move(pending), now, std::move(join_lobby));
        });
 }
 
@@ -734,7 +742,7 @@ void RedisChatStore::Disconnect(absl::string_view user, absl::string_view sessio
            std::move(done)(reply.status());
            return;
          }
-         RemoveUser(user, session, now, std::move(done));
+         RemoveUser(user, session, now, std::nullopt, std::move(done));
        });
 }
 
@@ -1038,19 +1046,27 @@ void RedisChatStore::Join(absl::string_view user, absl::string_view room, absl::
 
 void RedisChatStore::Leave(absl::string_view user, absl::string_view room, absl::Time now,
                            StatusDone done) {
-  Call(ShardOf(user), {"is_member", std::string(user), std::string(room)},
-       [this, user = std::string(user), room = std::string(room), now,
+  MessagePtr line = MakeLine(MessageKind::kLeave, room, user, now);
+  std::vector<std::string> args = {"member_leave", std::string(user), std::string(room), Ms(now),
+                                   absl::StrCat(chat_.queue_capacity)};
+  Append(args, MessageValues(*line));
+  const size_t shard = ShardOf(user);
+  Call(shard, std::move(args),
+       [this, shard, user = std::string(user), room = std::string(room), now,
         done = std::move(done)](Reply reply) mutable {
          if (PassFailure(reply, done)) return;
-         if (Word(*reply, 0) == "missing") {
+         const std::string& what = Word(*reply, 0);
+         if (what == "missing") {
            std::move(done)(NotConnected(user));
            return;
          }
-         if (Int(*reply, 1) != 1) {
+         if (what == "not_member") {
            std::move(done)(NotAMember(user, room));
            return;
          }
-         LeaveRoom(user, room, now, /*user_side=*/true, std::move(done));
+         if (what == "left") SawWrites(shard, *reply, 1);
+         // "pending": an earlier try did the user's side; this one finishes the room's.
+         FinishLeaves(user, {room}, now, std::move(done));
        });
 }
 
@@ -1148,10 +1164,18 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
           if (PassFailure(swept, done)) return;
           std::vector<std::string> expired;
           absl::btree_map<std::string, std::vector<std::string>> offline_by_room;
+          std::vector<std::pair<std::string, std::vector<std::string>>> leaving;
           SweepResult result;
           for (const RedisReply& shard : *swept) {
-            if (shard.elements.size() < 3) continue;
+            if (shard.elements.size() < 5) continue;
             for (const RedisReply& user : shard.elements[0].elements) expired.push_back(user.str);
+            const RedisReply& leavers = shard.elements[3];
+            for (size_t i = 0; i < leavers.elements.size(); ++i) {
+              leaving.emplace_back(leavers.elements[i].str,
+                                   i < shard.elements[4].elements.size()
+                                       ? Strings(shard.elements[4].elements[i])
+                                       : std::vector<std::string>{});
+            }
             const RedisReply& offline = shard.elements[1];
             const RedisReply& rooms = shard.elements[2];
             result.went_offline += offline.elements.size();
@@ -1163,7 +1187,7 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
           }
           result.expired = expired.size();
           // Each room's version bumps once however many of its members went offline.
-          auto all = AllOf(offline_by_room.size() + expired.size(),
+          auto all = AllOf(offline_by_room.size() + expired.size() + leaving.size(),
                            [result, done = std::move(done)](absl::Status status) mutable {
                              if (!status.ok()) {
                                std::move(done)(status);
@@ -1176,15 +1200,22 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
             SetOnline({room}, users, false, AsStatusStep(all->Step(i++)));
           }
           for (const std::string& user : expired) {
-            RemoveUser(user, "", now, [step = all->Step(i++)](absl::Status status) mutable {
-              if (absl::IsNotFound(status)) status = absl::OkStatus();  // gone meanwhile
-              AsStatusStep(std::move(step))(status);
-            });
+            // Only if still idle: the user may have come back since the shard listed it.
+            RemoveUser(user, "", now, chat_.user_idle_expiry,
+                       [step = all->Step(i++)](absl::Status status) mutable {
+                         if (absl::IsNotFound(status)) status = absl::OkStatus();  // gone
+                         AsStatusStep(std::move(step))(status);
+                       });
+          }
+          for (auto& [user, rooms] : leaving) {
+            FinishLeaves(user, std::move(rooms), now, AsStatusStep(all->Step(i++)));
           }
         });
     for (size_t shard = 0; shard < connections_.size(); ++shard) {
       Call(
-          shard, {"sweep", Ms(now), Ms(chat_.presence_window), Ms(chat_.user_idle_expiry)},
+          shard,
+          {"sweep", Ms(now), Ms(chat_.presence_window), Ms(chat_.user_idle_expiry),
+           Ms(kLeavingGrace)},
           [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
     }
   };

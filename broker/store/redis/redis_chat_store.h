@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,16 +120,23 @@ class RedisChatStore : public ChatStore {
                     std::vector<std::string> values, absl::Time now, StatusDone done);
   void JoinRoom(const std::string& user, const std::string& room, absl::Time now,
                 Done<JoinResult> done);
-  // The room's side of leaving (and the LEAVE line), then the user's side if `user_side`.
-  void LeaveRoom(const std::string& user, const std::string& room, absl::Time now, bool user_side,
-                 StatusDone done);
+  // A leave is the user's side first (one script on the user's shard: the user stops getting
+  // the room's lines and records the intent, pu:U:leaving), then each room's side (its member
+  // list, the LEAVE line to its members), then the intent cleared. FinishLeaves does the last
+  // two for rooms whose user's side is done; it is idempotent, and whoever finds the intent
+  // runs it: Leave, Disconnect, Connect, the sweep.
+  void FinishLeaves(const std::string& user, std::vector<std::string> rooms, absl::Time now,
+                    StatusDone done);
+  void LeaveRoomSide(const std::string& user, const std::string& room, absl::Time now,
+                     StatusDone done);
   // Connect after the session was found not logged out: claims the name, then answers.
   void Claim(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done);
   // The connected user's epoch, cursor and rooms with their presence.
   void AnswerConnect(const std::string& user, bool created, Done<ConnectResult> done);
-  // Removes the user (its session must match unless empty) and has it leave its rooms.
+  // Removes the user (its session must match unless empty; with `idle_for`, only if it is
+  // still idle that long) and has it leave its rooms; finishes leaves pending from before.
   void RemoveUser(const std::string& user, const std::string& session, absl::Time now,
-                  StatusDone done);
+                  std::optional<absl::Duration> idle_for, StatusDone done);
   void SetOnline(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
                  bool online, StatusDone done);
   // Live and published presence of these rooms (sorted; rooms that are gone left out).
