@@ -396,6 +396,45 @@ TEST_F(RedisTopologyTest, AFullStoreIs503StoreFullWithRetryAfterNot429) {
   EXPECT_EQ(may.Receive(1), std::vector<std::string>{"when-full"});
 }
 
+TEST_F(RedisTopologyTest, OneClientIdSentThroughBothFrontendsAtOnceGivesOneMessageOnce) {
+  // A page's retry racing its slow first try: the two land on different frontends and brokers.
+  User nia(topology_->frontend_port(0), "nia");
+  User oto(topology_->frontend_port(1), "oto");
+  nia.Login();
+  oto.Login();
+  ASSERT_EQ(nia.Join("race"), 200);
+  ASSERT_EQ(oto.Join("race"), 200);
+  User nia_elsewhere(topology_->frontend_port(1), "nia");
+  nia_elsewhere.set_token(nia.token());
+  constexpr int kRaces = 10;
+  std::vector<std::string> expected;
+  for (int race = 0; race < kRaces; ++race) {
+    const std::string to = race % 2 == 0 ? "oto" : "#race";
+    const std::string text = absl::StrCat("race-", race);
+    expected.push_back(text);
+    // Each try's status and body (0: no answer).
+    std::pair<int, std::string> answers[2];
+    auto send = [&](User& user, int i) {
+      httplib::Result result = user.Say(to, text, text);
+      answers[i] = {result ? result->status : 0, result ? result->body : ""};
+    };
+    std::thread other([&] { send(nia_elsewhere, 1); });
+    send(nia, 0);
+    other.join();
+    std::vector<std::string> ids;
+    int firsts = 0;
+    for (const auto& [status, body] : answers) {
+      ASSERT_EQ(status, 200) << body;
+      const auto sent = FromJson<v1::PublishResponse>(body);
+      ids.push_back(sent.message().id());
+      firsts += sent.duplicate() ? 0 : 1;
+    }
+    EXPECT_EQ(ids[0], ids[1]) << text;
+    EXPECT_EQ(firsts, 1) << text;
+  }
+  EXPECT_EQ(oto.Receive(kRaces), expected);  // each once, in order
+}
+
 // The figure a metrics line "name value" gives, or -1.
 double MetricValue(const std::string& text, const std::string& name) {
   const size_t at = text.find("\n" + name + " ");

@@ -329,17 +329,24 @@ ops.rooms_presence = function()
   return out
 end
 
--- publish_check(sender, key or '', now, rate, burst): the sender exists; a key already
--- answered returns that answer; else takes a token from the sender's bucket.
+-- publish_check(sender, key or '', now, rate, burst, window_ms, message...): the sender
+-- exists; a key already answered returns that answer ('dup'); a key another try holds returns
+-- that try's message ('resume': this try delivers the same message, which the markers and the
+-- room's 'again' make idempotent, so concurrent tries of one key give one message id); else
+-- takes a token from the sender's bucket and holds the key with this message.
 ops.publish_check = function()
   local sender, key, now, rate, burst = argv[2], argv[3], num(4), num(5), num(6)
   local u = user_key(sender)
   local h = redis.call('HMGET', u, 'tokens', 'tokens_at')
   if not h[1] then return {'missing'} end
+  local k = 'pi:' .. sender .. ':' .. key
   if key ~= '' then
     num_now = now
-    local k = 'pi:' .. sender .. ':' .. key
-    if alive(redis.call('HGET', k, 'until')) then return {'dup', redis.call('HGETALL', k)} end
+    local held = redis.call('HMGET', k, 'until', 'state', 'm')
+    if alive(held[1]) then
+      if held[2] == 'pending' then return {'resume', {'m', held[3]}} end
+      return {'dup', redis.call('HGETALL', k)}
+    end
   end
   -- After the idempotency check: a retry of a stored message costs nothing.
   local tokens, at = tonumber(h[1]), tonumber(h[2])
@@ -352,6 +359,10 @@ ops.publish_check = function()
     return {'limited', tostring((1 - tokens) / rate * 1000)}
   end
   redis.call('HSET', u, 'tokens', tostring(tokens - 1), 'tokens_at', at)
+  if key ~= '' then
+    redis.call('HSET', k, 'state', 'pending', 'until', now + num(7), unpack(message_pairs(8)))
+    redis.call('PEXPIRE', k, argv[7])
+  end
   return {'ok'}
 end
 
@@ -359,7 +370,7 @@ end
 ops.idem_record = function()
   local k = 'pi:' .. argv[2] .. ':' .. argv[3]
   local pairs_ = message_pairs(7)
-  redis.call('HSET', k, 'n', argv[6], 'until', num(4) + num(5), unpack(pairs_))
+  redis.call('HSET', k, 'state', 'done', 'n', argv[6], 'until', num(4) + num(5), unpack(pairs_))
   redis.call('PEXPIRE', k, argv[5])
   return {'ok'}
 end

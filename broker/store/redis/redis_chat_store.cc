@@ -749,9 +749,15 @@ void RedisChatStore::Disconnect(absl::string_view user, absl::string_view sessio
 void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                              Done<StorePublish> done) {
   const PublishInput& input = request.input;
-  Call(ShardOf(input.sender),
-       {"publish_check", input.sender, input.idempotency_key, Ms(now),
-        absl::StrCat(chat_.publish_rate), absl::StrCat(chat_.publish_burst)},
+  std::vector<std::string> check_args = {"publish_check",
+                                         input.sender,
+                                         input.idempotency_key,
+                                         Ms(now),
+                                         absl::StrCat(chat_.publish_rate),
+                                         absl::StrCat(chat_.publish_burst),
+                                         Ms(chat_.idempotency_window)};
+  Append(check_args, MessageValues(*request.message));
+  Call(ShardOf(input.sender), std::move(check_args),
        [this, request, now, done = std::move(done)](Reply check) mutable {
          const PublishInput& input = request.input;
          if (PassFailure(check, done)) return;
@@ -783,6 +789,17 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
              answer.limited_for = absl::Nanoseconds(1);
            std::move(done)(std::move(answer));
            return;
+         }
+         // Another try of this key holds it: this one delivers that try's message, as a
+         // retry would (a page's retry racing its slow first try on another broker).
+         MessagePtr message = request.message;
+         const bool resumed = what == "resume";
+         if (resumed) {
+           absl::StatusOr<MessagePtr> held = check->elements.size() > 1
+                                                 ? MessageFromPairs(check->elements[1])
+                                                 : Unexpected("publish_check", *check);
+           if (PassFailure(held, done)) return;
+           message = *held;
          }
          // Stored: the first answer to the key is recorded once every recipient has it.
          auto record = [this, input, now, done = std::move(done)](
@@ -820,9 +837,9 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                                             Ms(chat_.idempotency_window),
                                             absl::StrCat(chat_.history),
                                             absl::StrCat(options_.room_log)};
-           Append(args, MessageValues(*request.message));
+           Append(args, MessageValues(*message));
            Call(ShardOf(input.room), std::move(args),
-                [this, input, message = request.message,
+                [this, input, message, resumed,
                  record = std::move(record)](Reply sequenced) mutable {
                   if (!sequenced.ok()) {
                     record(message, sequenced.status(), false);
@@ -837,8 +854,8 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                     record(message, NotAMember(input.sender, input.room), false);
                     return;
                   }
-                  const bool again = what == "again";
-                  if (again) {
+                  const bool again = resumed || what == "again";
+                  if (what == "again") {
                     // Sequenced by an earlier try that failed part-way: finish delivering it.
                     absl::StatusOr<MessagePtr> stored =
                         sequenced->elements.size() == 3 ? MessageFromPairs(sequenced->elements[2])
@@ -866,26 +883,26 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                               : absl::StrCat("pd:", owner, ":", input.sender, ":", key);
          };
          const std::string sender_marker = marker(input.sender);
-         AppendToUser(input.to_user, marker(input.to_user), MessageValues(*request.message), now,
-                      [this, input, sender_marker, now, message = request.message,
+         AppendToUser(input.to_user, marker(input.to_user), MessageValues(*message), now,
+                      [this, input, sender_marker, now, message, resumed,
                        record = std::move(record)](absl::Status status) mutable {
                         if (!status.ok()) {
-                          record(message, status, false);
+                          record(message, status, resumed);
                           return;
                         }
                         if (input.to_user == input.sender) {
-                          record(message, 1u, false);
+                          record(message, 1u, resumed);
                           return;
                         }
-                        AppendToUser(
-                            input.sender, sender_marker, MessageValues(*message), now,
-                            [message, record = std::move(record)](absl::Status status) mutable {
-                              if (!status.ok()) {
-                                record(message, status, false);
-                              } else {
-                                record(message, 2u, false);
-                              }
-                            });
+                        AppendToUser(input.sender, sender_marker, MessageValues(*message), now,
+                                     [message, resumed,
+                                      record = std::move(record)](absl::Status status) mutable {
+                                       if (!status.ok()) {
+                                         record(message, status, resumed);
+                                       } else {
+                                         record(message, 2u, resumed);
+                                       }
+                                     });
                       });
        });
 }

@@ -1,0 +1,412 @@
+// The crash-point matrix of the Redis store (#24), the smallest honest form of FoundationDB's
+// simulation and Jepsen's nemesis: every operation that touches several shards is run with its
+// Nth chat.lua call failing (RedisChatStoreOptions::fault: the call is refused, as a shard out
+// of reach would be), for every N the operation makes, over 1, 2 and 3 shards; then it is
+// recovered (the operation retried, or a sweep past the leave grace), and the invariants are
+// checked: both sides of every membership agree, every line a member should get arrives
+// exactly once and in one order for all members, a logged-out session is refused, one
+// idempotency key gives one message id. The matrix is printed as it runs.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/core/chat_state.h"
+#include "broker/store/redis/redis_chat_store.h"
+#include "broker/store/redis/shard_map.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/sync_chat_state.h"
+#include "tests/testing/wait_for.h"
+
+namespace parley::broker::redis {
+namespace {
+
+using ::parley::testing::FakeClock;
+using ::parley::testing::RedisServer;
+using ::parley::testing::SyncChatState;
+
+constexpr size_t kMaxShards = 3;
+
+// How a failed operation is brought to its end.
+enum class Recovery { kRetry, kSweep };
+
+const char* Name(Recovery recovery) { return recovery == Recovery::kRetry ? "retry" : "sweep"; }
+
+// One store over the first `shards` servers (flushed), whose chat.lua calls can be made to fail.
+class FaultyStack {
+ public:
+  FaultyStack(std::vector<std::unique_ptr<RedisServer>>& servers, size_t shards) {
+    RedisChatStoreOptions options;
+    for (size_t i = 0; i < shards; ++i) {
+      EXPECT_TRUE(servers[i]->Run({"FLUSHALL"}).ok());
+      options.shards.push_back(RedisAddress{"127.0.0.1", servers[i]->port()});
+    }
+    options.fault = [this](uint64_t call, absl::string_view operation) {
+      last_call_ = call;
+      if (call != fail_at_.load()) return absl::OkStatus();
+      failed_op_ = std::string(operation);
+      fired_ = true;
+      return absl::UnavailableError(absl::StrCat("fault injected at call ", call));
+    };
+    store_ = std::make_unique<RedisChatStore>(ChatOptions(), options);
+    EXPECT_TRUE(::parley::testing::WaitFor([&] { return store_->healthy(); }));
+    chat_ = std::make_unique<ChatState>(ChatOptions(), &clock_, store_.get());
+    state_ = std::make_unique<SyncChatState>(chat_.get());
+  }
+
+  // The next operation's `n`th call (from 1) fails.
+  void FailNth(uint64_t n) {
+    fired_ = false;
+    fail_at_ = last_call_.load() + n;
+  }
+  void NoFault() { fail_at_ = 0; }
+  bool fired() const { return fired_; }
+  const std::string& failed_op() const { return failed_op_; }
+
+  SyncChatState& state() { return *state_; }
+  FakeClock& clock() { return clock_; }
+
+  // Every line of the user's queue from its start, as "KIND:room:from:text" (JOIN/LEAVE of
+  // the user itself left out: a tab's own bookkeeping, not what the invariants are about).
+  std::vector<std::string> Lines(const std::string& user) {
+    ReadInput input;
+    input.user = user;
+    input.max_messages = 1000;
+    absl::StatusOr<ReadOutcome> read = state_->ReadOrPark(input, nullptr);
+    EXPECT_TRUE(read.ok()) << user << ": " << read.status();
+    std::vector<std::string> lines;
+    if (!read.ok()) return lines;
+    for (const SequencedMessage& m : read->read.messages) {
+      const Message& message = *m.message;
+      static constexpr const char* kKinds[] = {"CHAT", "DIRECT", "JOIN", "LEAVE", "SYSTEM"};
+      lines.push_back(absl::StrCat(kKinds[static_cast<int>(message.kind)], ":", message.room, ":",
+                                   message.from, ":", message.text));
+    }
+    return lines;
+  }
+  // Ids of the user's lines of one kind and text.
+  std::vector<std::string> IdsOf(const std::string& user, const std::string& text) {
+    ReadInput input;
+    input.user = user;
+    input.max_messages = 1000;
+    absl::StatusOr<ReadOutcome> read = state_->ReadOrPark(input, nullptr);
+    std::vector<std::string> ids;
+    if (!read.ok()) return ids;
+    for (const SequencedMessage& m : read->read.messages) {
+      if (m.message->text == text) ids.push_back(m.message->id);
+    }
+    return ids;
+  }
+
+  // Both sides of the membership, as the store answers them: the room's member list and the
+  // user's rooms. "" when they agree, else what differs.
+  std::string MembershipDisagreement(const std::string& user, const std::string& room) {
+    absl::StatusOr<MembersResult> members = state_->Members(room, MembersQuery());
+    bool in_room = false;
+    if (members.ok()) {
+      for (const auto& member : members->page.members) in_room |= member.user == user;
+    }
+    absl::StatusOr<std::vector<RoomPresenceInfo>> rooms = state_->RoomsOf(user);
+    bool has_room = false;
+    if (rooms.ok()) {
+      for (const RoomPresenceInfo& info : *rooms) has_room |= info.room == room;
+    }
+    if (in_room == has_room) return "";
+    return absl::StrCat(user, in_room ? " is" : " is not", " in ", room, "'s members but ",
+                        has_room ? "has" : "has not", " it among its rooms");
+  }
+  bool IsMember(const std::string& user, const std::string& room) {
+    absl::StatusOr<std::vector<RoomPresenceInfo>> rooms = state_->RoomsOf(user);
+    if (!rooms.ok()) return false;
+    return std::any_of(rooms->begin(), rooms->end(),
+                       [&](const RoomPresenceInfo& info) { return info.room == room; });
+  }
+
+ private:
+  FakeClock clock_;
+  std::atomic<uint64_t> last_call_{0};
+  std::atomic<uint64_t> fail_at_{0};
+  std::atomic<bool> fired_{false};
+  std::string failed_op_;
+  std::unique_ptr<RedisChatStore> store_;
+  std::unique_ptr<ChatState> chat_;
+  std::unique_ptr<SyncChatState> state_;
+};
+
+// A name starting with `prefix` whose key lives on `shard` of `shards`.
+std::string NameOn(const std::string& prefix, size_t shard, size_t shards) {
+  for (int i = 0;; ++i) {
+    std::string name = absl::StrCat(prefix, i);
+    if (ShardOf(name, shards) == shard % shards) return name;
+  }
+}
+
+int Count(const std::vector<std::string>& lines, const std::string& line) {
+  return static_cast<int>(std::count(lines.begin(), lines.end(), line));
+}
+
+class CrashPointTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    servers_ = new std::vector<std::unique_ptr<RedisServer>>();
+    for (size_t i = 0; i < kMaxShards; ++i) servers_->push_back(std::make_unique<RedisServer>());
+  }
+  static void TearDownTestSuite() {
+    delete servers_;
+    servers_ = nullptr;
+  }
+
+  // Runs `scenario` (set up, then the operation under `stack.FailNth(n)`, then recovery and
+  // checks) for n = 1, 2, ... until the operation makes fewer calls than n; over 1-3 shards.
+  // Returns how many cases ran.
+  template <typename Scenario>
+  int Matrix(const std::string& operation, Recovery recovery, Scenario scenario) {
+    int cases = 0;
+    for (size_t shards = 1; shards <= kMaxShards; ++shards) {
+      for (uint64_t n = 1;; ++n) {
+        FaultyStack stack(*servers_, shards);
+        scenario(stack, shards, n);
+        const bool fired = stack.fired();
+        std::cout << "[matrix] " << operation << " shards=" << shards << " fault@" << n
+                  << (fired ? absl::StrCat(" (", stack.failed_op(), ")") : " (none: past the end)")
+                  << " recovery=" << Name(recovery)
+                  << (::testing::Test::HasFailure() ? " FAILED" : " ok") << "\n";
+        ++cases;
+        if (!fired || ::testing::Test::HasFailure()) break;
+      }
+    }
+    return cases;
+  }
+
+  static std::vector<std::unique_ptr<RedisServer>>* servers_;
+};
+
+std::vector<std::unique_ptr<RedisServer>>* CrashPointTest::servers_ = nullptr;
+
+// alice, bob and carol on shards 0, 1 and 2 (as far as there are shards) in `room` (on shard
+// 1); alice is the one the operation is about.
+struct Cast {
+  std::string alice, bob, carol, room;
+};
+
+Cast SetUpCast(FaultyStack& stack, size_t shards) {
+  Cast cast{NameOn("alice", 0, shards), NameOn("bob", 1, shards), NameOn("carol", 2, shards),
+            NameOn("room", 1, shards)};
+  for (const std::string& user : {cast.alice, cast.bob, cast.carol}) {
+    EXPECT_TRUE(stack.state().Connect(user, user + "-s").ok());
+    EXPECT_TRUE(stack.state().Join(user, cast.room).ok());
+  }
+  return cast;
+}
+
+// bob says `text` in the room; it must reach bob and carol exactly once, and every line both
+// got from the room, in one order.
+void ExpectTheRoomGoesOn(FaultyStack& stack, const Cast& cast, const std::string& text) {
+  ASSERT_TRUE(stack.state().Publish({cast.bob, cast.room, "", text, ""}).ok());
+  const std::vector<std::string> bob = stack.Lines(cast.bob);
+  const std::vector<std::string> carol = stack.Lines(cast.carol);
+  EXPECT_EQ(Count(bob, absl::StrCat("CHAT:", cast.room, ":", cast.bob, ":", text)), 1);
+  EXPECT_EQ(Count(carol, absl::StrCat("CHAT:", cast.room, ":", cast.bob, ":", text)), 1);
+  auto of_room = [&](const std::vector<std::string>& lines) {
+    std::vector<std::string> out;
+    for (const std::string& line : lines) {
+      if (line.find(absl::StrCat(":", cast.room, ":")) != std::string::npos &&
+          line.find(absl::StrCat(":", cast.room, ":", cast.carol, ":")) == std::string::npos &&
+          line.find(absl::StrCat(":", cast.room, ":", cast.bob, ":")) == std::string::npos) {
+        out.push_back(line);
+      }
+    }
+    return out;
+  };
+  // Lines about others than bob and carol themselves, in the order each got them.
+  EXPECT_EQ(of_room(bob), of_room(carol)) << absl::StrJoin(bob, " | ") << "\n"
+                                          << absl::StrJoin(carol, " | ");
+}
+
+TEST_F(CrashPointTest, ALeaveFailingAtAnyStepIsFinishedByItsRetryOrTheSweep) {
+  int cases = 0;
+  for (Recovery recovery : {Recovery::kRetry, Recovery::kSweep}) {
+    cases += Matrix("Leave", recovery, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+      const Cast cast = SetUpCast(stack, shards);
+      stack.FailNth(n);
+      const absl::Status first = stack.state().Leave(cast.alice, cast.room);
+      stack.NoFault();
+      if (!stack.fired()) {
+        ASSERT_TRUE(first.ok()) << first;
+      } else if (recovery == Recovery::kRetry) {
+        const absl::Status retried = stack.state().Leave(cast.alice, cast.room);
+        // A leave either happened or not; the retry finishes it either way.
+        ASSERT_TRUE(retried.ok()) << "first: " << first << ", retry: " << retried;
+      } else {
+        stack.clock().Advance(absl::Seconds(11));
+        stack.state().Sweep();
+        // A failed first step left nothing to finish: the leave never happened.
+        if (stack.IsMember(cast.alice, cast.room)) {
+          EXPECT_EQ(stack.MembershipDisagreement(cast.alice, cast.room), "");
+          return;
+        }
+      }
+      EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
+      for (const std::string& user : {cast.alice, cast.bob, cast.carol}) {
+        EXPECT_EQ(stack.MembershipDisagreement(user, cast.room), "") << user;
+      }
+      ExpectTheRoomGoesOn(stack, cast, "after");
+      // alice got her own LEAVE once and nothing after it; bob and carol her LEAVE once.
+      const std::vector<std::string> alice = stack.Lines(cast.alice);
+      const std::string leave = absl::StrCat("LEAVE:", cast.room, ":", cast.alice, ":");
+      EXPECT_EQ(Count(alice, leave), 1) << absl::StrJoin(alice, " | ");
+      EXPECT_EQ(Count(alice, absl::StrCat("CHAT:", cast.room, ":", cast.bob, ":after")), 0);
+      EXPECT_EQ(Count(stack.Lines(cast.bob), leave), 1);
+      EXPECT_EQ(Count(stack.Lines(cast.carol), leave), 1);
+    });
+  }
+  std::cout << "[matrix] Leave: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, ADisconnectFailingAtAnyStepEndsTheSessionAndIsFinished) {
+  int cases = 0;
+  for (Recovery recovery : {Recovery::kRetry, Recovery::kSweep}) {
+    cases += Matrix("Disconnect", recovery, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+      const Cast cast = SetUpCast(stack, shards);
+      stack.FailNth(n);
+      const absl::Status first = stack.state().Disconnect(cast.alice, cast.alice + "-s");
+      stack.NoFault();
+      if (!stack.fired()) {
+        ASSERT_TRUE(first.ok()) << first;
+      } else if (recovery == Recovery::kRetry) {
+        const absl::Status retried = stack.state().Disconnect(cast.alice, cast.alice + "-s");
+        ASSERT_TRUE(retried.ok() || absl::IsNotFound(retried))
+            << "first: " << first << ", retry: " << retried;
+      } else {
+        stack.clock().Advance(absl::Seconds(11));
+        stack.state().Sweep();
+        // The fault came before the user's removal: the session may be ended (the caller was
+        // told to retry), the user is whole; its page's retry finishes the rest.
+        if (stack.IsMember(cast.alice, cast.room)) {
+          EXPECT_EQ(stack.MembershipDisagreement(cast.alice, cast.room), "");
+          return;
+        }
+      }
+      EXPECT_EQ(stack.state().Connect(cast.alice, cast.alice + "-s").status().code(),
+                absl::StatusCode::kUnauthenticated);
+      for (const std::string& room : {cast.room, std::string("lobby")}) {
+        EXPECT_EQ(stack.MembershipDisagreement(cast.bob, room), "");
+        absl::StatusOr<MembersResult> members = stack.state().Members(room, MembersQuery());
+        ASSERT_TRUE(members.ok());
+        for (const auto& member : members->page.members) EXPECT_NE(member.user, cast.alice);
+      }
+      ExpectTheRoomGoesOn(stack, cast, "after");
+      const std::string leave = absl::StrCat("LEAVE:", cast.room, ":", cast.alice, ":");
+      EXPECT_EQ(Count(stack.Lines(cast.bob), leave), 1);
+      EXPECT_EQ(Count(stack.Lines(cast.carol), leave), 1);
+    });
+  }
+  std::cout << "[matrix] Disconnect: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, AJoinFailingAtAnyStepIsFinishedByItsRetry) {
+  const int cases =
+      Matrix("Join", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast{NameOn("alice", 0, shards), NameOn("bob", 1, shards),
+                        NameOn("carol", 2, shards), NameOn("room", 1, shards)};
+        for (const std::string& user : {cast.alice, cast.bob, cast.carol}) {
+          ASSERT_TRUE(stack.state().Connect(user, user + "-s").ok());
+        }
+        ASSERT_TRUE(stack.state().Join(cast.bob, cast.room).ok());
+        ASSERT_TRUE(stack.state().Join(cast.carol, cast.room).ok());
+        stack.FailNth(n);
+        const absl::StatusOr<JoinResult> first = stack.state().Join(cast.alice, cast.room);
+        stack.NoFault();
+        if (stack.fired()) {
+          const absl::StatusOr<JoinResult> retried = stack.state().Join(cast.alice, cast.room);
+          ASSERT_TRUE(retried.ok())
+              << "first: " << first.status() << ", retry: " << retried.status();
+        } else {
+          ASSERT_TRUE(first.ok()) << first.status();
+        }
+        EXPECT_EQ(stack.MembershipDisagreement(cast.alice, cast.room), "");
+        EXPECT_TRUE(stack.IsMember(cast.alice, cast.room));
+        ExpectTheRoomGoesOn(stack, cast, "after");
+        const std::string join = absl::StrCat("JOIN:", cast.room, ":", cast.alice, ":");
+        EXPECT_EQ(Count(stack.Lines(cast.bob), join), 1);
+        EXPECT_EQ(Count(stack.Lines(cast.carol), join), 1);
+        EXPECT_EQ(Count(stack.Lines(cast.alice),
+                        absl::StrCat("CHAT:", cast.room, ":", cast.bob, ":after")),
+                  1);
+      });
+  std::cout << "[matrix] Join: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, AConnectFailingAtAnyStepIsFinishedByItsRetry) {
+  const int cases =
+      Matrix("Connect", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const std::string bob = NameOn("bob", 1, shards);
+        const std::string dave = NameOn("dave", 0, shards);
+        ASSERT_TRUE(stack.state().Connect(bob, "bob-s").ok());
+        stack.FailNth(n);
+        const absl::StatusOr<ConnectResult> first = stack.state().Connect(dave, "dave-s");
+        stack.NoFault();
+        if (stack.fired()) {
+          const absl::StatusOr<ConnectResult> retried = stack.state().Connect(dave, "dave-s");
+          ASSERT_TRUE(retried.ok())
+              << "first: " << first.status() << ", retry: " << retried.status();
+        }
+        EXPECT_EQ(stack.MembershipDisagreement(dave, "lobby"), "");
+        EXPECT_TRUE(stack.IsMember(dave, "lobby"));
+        ASSERT_TRUE(stack.state().Publish({bob, "lobby", "", "hello", ""}).ok());
+        EXPECT_EQ(Count(stack.Lines(dave), absl::StrCat("CHAT:lobby:", bob, ":hello")), 1);
+        EXPECT_EQ(Count(stack.Lines(bob), absl::StrCat("JOIN:lobby:", dave, ":")), 1);
+      });
+  std::cout << "[matrix] Connect: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetry) {
+  for (const bool to_room : {true, false}) {
+    const int cases = Matrix(
+        to_room ? "Publish(room)" : "Publish(direct)", Recovery::kRetry,
+        [&](FaultyStack& stack, size_t shards, uint64_t n) {
+          const Cast cast = SetUpCast(stack, shards);
+          const PublishInput input{cast.bob, to_room ? cast.room : "", to_room ? "" : cast.carol,
+                                   "once", "key-1"};
+          stack.FailNth(n);
+          absl::StatusOr<PublishResult> answer = stack.state().Publish(input);
+          stack.NoFault();
+          if (stack.fired()) {
+            const absl::StatusOr<PublishResult> retried = stack.state().Publish(input);
+            ASSERT_TRUE(retried.ok())
+                << "first: " << answer.status() << ", retry: " << retried.status();
+            if (answer.ok()) {
+              EXPECT_EQ(retried->message->id, answer->message->id);
+            }
+            answer = retried;
+          }
+          ASSERT_TRUE(answer.ok()) << answer.status();
+          // Every recipient has it once, under the id the sender was answered.
+          std::vector<std::string> recipients = {cast.bob, cast.carol};
+          if (to_room) recipients.push_back(cast.alice);
+          for (const std::string& user : recipients) {
+            EXPECT_EQ(stack.IdsOf(user, "once"), std::vector<std::string>{answer->message->id})
+                << user;
+          }
+          // And a third try is the first answer again.
+          const absl::StatusOr<PublishResult> again = stack.state().Publish(input);
+          ASSERT_TRUE(again.ok());
+          EXPECT_TRUE(again->duplicate);
+          EXPECT_EQ(again->message->id, answer->message->id);
+          if (to_room) ExpectTheRoomGoesOn(stack, cast, "after");
+        });
+    std::cout << "[matrix] " << (to_room ? "Publish(room)" : "Publish(direct)") << ": " << cases
+              << " cases\n";
+  }
+}
+
+}  // namespace
+}  // namespace parley::broker::redis
