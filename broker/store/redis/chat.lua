@@ -80,12 +80,41 @@ local function update_mode(room, events_max)
   return mode
 end
 
--- Gives the room's next line its room seq and logs it for shards catching up.
+-- A room's lines are numbered (its seq) within the room's epoch. The epoch changes when the
+-- room's shard was fenced since it was given (the shard lost writes: its seqs could be given
+-- again), and a new room gets a fresh one: Redis's time in microseconds, so epochs only grow
+-- and a shard delivering lines knows which came later. A room from before epochs has epoch 0.
+local function new_room_epoch()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', t[2])
+end
+
+-- The room's current epoch, a new one (its seq and log restarted) if the shard was fenced.
+local function room_epoch(room)
+  local r = room_key(room)
+  local h = redis.call('HMGET', r, 'epoch', 'fence')
+  local fence = redis.call('GET', 'pfence') or '0'
+  if (h[2] or '0') == fence then return h[1] or '0' end
+  local epoch = new_room_epoch()
+  redis.call('HSET', r, 'epoch', epoch, 'fence', fence, 'seq', 0)
+  redis.call('DEL', r .. ':log')
+  return epoch
+end
+
+-- Gives the room's next line its room seq and logs it for shards catching up; counted as a
+-- write (a shard that loses it is fenced, and the room's epoch changes). Answers seq, epoch.
 local function sequence(room, pairs_, log_max)
   local r = room_key(room)
+  local epoch = room_epoch(room)
   local n = redis.call('HINCRBY', r, 'seq', 1)
   redis.call('XADD', r .. ':log', 'MAXLEN', '~', log_max, n .. '-0', unpack(pairs_))
-  return n
+  redis.call('INCR', 'pwrites')
+  return n, epoch
+end
+
+-- The shard's write count and last notification, for the broker (its loss fence and mirror).
+local function writes_and_event()
+  return tonumber(redis.call('GET', 'pwrites') or '0'), tonumber(redis.call('GET', 'pev') or '0')
 end
 
 -- The user's epoch as clients should see it: a fence on this shard (it lost writes) since the
@@ -122,7 +151,7 @@ local function leave_user_side(user, room, now)
   local u = user_key(user)
   redis.call('SREM', u .. ':rooms', room)
   redis.call('SREM', 'pl:' .. room, user)
-  if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':applied') end
+  if redis.call('SCARD', 'pl:' .. room) == 0 then redis.call('DEL', 'pl:' .. room .. ':at') end
   redis.call('SADD', u .. ':leaving', room)
   redis.call('ZADD', 'pleaving', now, user)
 end
@@ -250,7 +279,8 @@ ops.user_info = function()
 end
 
 -- room_join(room, user, online, events_max, log_max, JOIN line...):
--- {joined 0/1, created 0/1, room seq of the line or 0, version, members, online, mode}
+-- {joined 0/1, created 0/1, room seq of the line or 0, version, members, online, mode,
+--  room epoch of the line, writes, event}
 ops.room_join = function()
   local room, user = argv[2], argv[3]
   local r = room_key(room)
@@ -259,31 +289,36 @@ ops.room_join = function()
     created = 1
     local version = redis.call('INCR', 'pclock')
     redis.call('HSET', r, 'version', version, 'mode', 0, 'seq', 0, 'pub_version', version,
-               'pub_members', 0, 'pub_online', 0, 'pub_mode', 0, 'pub_at', -1)
+               'pub_members', 0, 'pub_online', 0, 'pub_mode', 0, 'pub_at', -1,
+               'epoch', new_room_epoch(), 'fence', redis.call('GET', 'pfence') or '0')
     redis.call('SADD', 'prooms', room)
   end
-  local n = 0
+  local n, epoch = 0, '0'
   local joined = redis.call('ZADD', r .. ':m', 'NX', 0, user)
   if joined == 1 then
     if argv[4] == '1' then redis.call('ZADD', r .. ':on', 0, user) end
     local mode = update_mode(room, num(5))
     presence_changed(room)
     -- The mode after the join: the member who makes a room large sends no line to all.
-    if mode == 0 then n = sequence(room, message_pairs(7), num(6)) end
+    if mode == 0 then n, epoch = sequence(room, message_pairs(7), num(6)) end
   end
   local p = live_presence(room)
-  return {joined, created, n, p[1], p[2], p[3], p[4]}
+  local writes, event = writes_and_event()
+  return {joined, created, n, p[1], p[2], p[3], p[4], epoch, writes, event}
 end
 
 -- room_leave(room, user, events_max, log_max, is_lobby, LEAVE line...):
--- {'not_member'} or {'left', room seq of the line or 0 (COUNTS: the user's own)}
+-- {'not_member'} or {'left', room seq of the line or 0 (COUNTS: nobody's), its room epoch,
+--  writes, event}
 ops.room_leave = function()
   local room, user = argv[2], argv[3]
   local r = room_key(room)
   if not redis.call('ZSCORE', r .. ':m', user) then return {'not_member'} end
-  local n = 0
+  local n, epoch = 0, '0'
   -- The mode before the leave: the lines a member saw in EVENTS mode end with this LEAVE.
-  if tonumber(redis.call('HGET', r, 'mode')) == 0 then n = sequence(room, message_pairs(7), num(5)) end
+  if tonumber(redis.call('HGET', r, 'mode')) == 0 then
+    n, epoch = sequence(room, message_pairs(7), num(5))
+  end
   redis.call('ZREM', r .. ':m', user)
   redis.call('ZREM', r .. ':on', user)
   update_mode(room, num(4))
@@ -293,7 +328,8 @@ ops.room_leave = function()
     redis.call('SREM', 'pdue', room)
     redis.call('SREM', 'prooms', room)
   end
-  return {'left', n}
+  local writes, event = writes_and_event()
+  return {'left', n, epoch, writes, event}
 end
 
 -- room_online(room, online 0/1, users...): sets who is online; one version bump if any changed.
@@ -376,77 +412,138 @@ ops.idem_record = function()
 end
 
 -- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message...):
--- checks membership and gives the message its room seq, once per idempotency key.
--- {'no_room'} {'not_member'} {'ok', n} {'again', n, {'m', message}} (sequenced by an earlier
--- try)
+-- checks membership and gives the message its room seq, once per idempotency key and room
+-- epoch. {'no_room'} {'not_member'} {'ok', n, epoch, writes, event, renumbered 0/1} or
+-- {'again', n, {'m', message}, epoch, writes, event} (sequenced by an earlier try)
 ops.room_sequence = function()
   local room, sender, key = argv[2], argv[3], argv[4]
   local r = room_key(room)
   if redis.call('EXISTS', r) == 0 then return {'no_room'} end
   if not redis.call('ZSCORE', r .. ':m', sender) then return {'not_member'} end
   local ik = r .. ':i:' .. sender .. ':' .. key
+  local renumbered = 0
   if key ~= '' then
     num_now = num(5)
-    local earlier = redis.call('HMGET', ik, 'until', 'n', 'm')
-    if alive(earlier[1]) then return {'again', earlier[2], {'m', earlier[3]}} end
+    local earlier = redis.call('HMGET', ik, 'until', 'n', 'm', 'epoch')
+    -- Sequenced in an epoch since ended: its line may be lost; numbered again below (and
+    -- flagged, so a shard that has it already does not append it twice).
+    if alive(earlier[1]) then
+      if (earlier[4] or '0') == room_epoch(room) then
+        local writes, event = writes_and_event()
+        return {'again', earlier[2], {'m', earlier[3]}, earlier[4] or '0', writes, event}
+      end
+      renumbered = 1
+    end
   end
   local pairs_ = message_pairs(9)
-  local n = sequence(room, pairs_, num(8))
+  local n, epoch = sequence(room, pairs_, num(8))
   if argv[9] == KIND_CHAT and num(7) > 0 then
     redis.call('XADD', r .. ':h', 'MAXLEN', '=', argv[7], '*', unpack(pairs_))
   end
   if key ~= '' then
-    redis.call('HSET', ik, 'n', n, 'until', num(5) + num(6), unpack(pairs_))
+    redis.call('HSET', ik, 'n', n, 'epoch', epoch, 'until', num(5) + num(6), unpack(pairs_))
     redis.call('PEXPIRE', ik, argv[6])
   end
-  return {'ok', n}
+  local writes, event = writes_and_event()
+  return {'ok', n, epoch, writes, event, renumbered}
 end
 
--- room_log(room, from_seq, to_seq): the room's lines in that range, for a shard catching up.
+-- room_log(room, epoch, from_seq, to_seq): the room's lines in that range of that epoch (none
+-- if the room is in another epoch now), for a shard catching up.
 ops.room_log = function()
-  return redis.call('XRANGE', room_key(argv[2]) .. ':log', argv[3] .. '-0', argv[4] .. '-0')
+  local epoch = redis.call('HGET', room_key(argv[2]), 'epoch') or '0'
+  if epoch ~= argv[3] then return {} end
+  return redis.call('XRANGE', room_key(argv[2]) .. ':log', argv[4] .. '-0', argv[5] .. '-0')
 end
 
--- deliver(room, capacity, count, then count × (n, message...)): appends the room's lines, in
--- room order, to the queue of every member living on this shard, and tells brokers with the
--- lines appended ('r', each packed message as '<length>:<bytes>'): every member of the room on
--- this shard got each of them as its next seq. {'ok', recipients of the last line, writes,
--- event} or {'behind', applied} when an earlier line has not been delivered here yet.
+-- deliver(room, capacity, epoch, lost_to, renumbered, count, then count × (n, message...)):
+-- appends the
+-- room's lines of that epoch, in room order, to the queue of every member living on this
+-- shard, and tells brokers with the lines appended ('r', each packed message as
+-- '<length>:<bytes>'): every member of the room on this shard got each of them as its next
+-- seq. Lines of an earlier epoch than the shard has seen are dropped (the fence that ended it
+-- showed the loss); a later epoch starts from its line 1. lost_to (or ''): the lines up to it
+-- are gone from the room's log (this shard was too far behind): they are skipped, and every
+-- member here gets a new epoch (its readers see the gap). {'ok', recipients of the last
+-- line, writes, event} or {'behind', applied} when an earlier line has not been delivered
+-- here yet, or {'reused', applied} when a line's number was applied here for another message:
+-- the room's shard lost writes unnoticed (the caller fences it: fence_shard). The ids of the
+-- last 64 lines applied are kept (pl:R:at, fields i<n mod 64>) to tell a retry from a reuse.
 ops.deliver = function()
-  local room, capacity, count = argv[2], num(3), num(4)
+  local room, capacity, epoch, count = argv[2], num(3), argv[4], num(7)
   local members = redis.call('SMEMBERS', 'pl:' .. room)
   if #members == 0 then return {'ok', 0} end
-  local applied_key = 'pl:' .. room .. ':applied'
-  local applied = tonumber(redis.call('GET', applied_key))
+  local at_key = 'pl:' .. room .. ':at'
+  local at = redis.call('HMGET', at_key, 'epoch', 'n')
+  local applied = nil
+  if at[1] then
+    if tonumber(epoch) < tonumber(at[1]) then return {'ok', #members, writes_and_event()} end
+    applied = 0
+    if at[1] == epoch then applied = tonumber(at[2]) end
+  end
+  local changed = false
+  if argv[5] ~= '' and (applied == nil or applied < num(5)) then
+    applied = num(5)
+    changed = true
+    for _, user in ipairs(members) do redis.call('HSET', user_key(user), 'fence', 'lost') end
+    notify('f', room)  -- brokers forget what they mirror of this shard's users
+  end
   local recipients = 0
-  local lines = {}
+  local lines, ids = {}, {}
   local function delivered()
-    if #lines == 0 then return end
-    redis.call('SET', applied_key, applied)
-    notify('r', room, table.concat(lines))
+    if changed then redis.call('HSET', at_key, 'epoch', epoch, 'n', applied, unpack(ids)) end
+    if #lines > 0 then notify('r', room, table.concat(lines)) end
+  end
+  -- A line numbered again in a new epoch (its first numbering was lost) may have been
+  -- appended here under the old one: then it is not appended twice.
+  local function appended_before(message_id)
+    if argv[6] ~= '1' then return false end
+    for _, seen in ipairs(redis.call('HVALS', at_key)) do
+      if string.match(seen, '^%d+:(.*)$') == message_id then return true end
+    end
+    return false
   end
   for line = 0, count - 1 do
-    local at = 5 + line * 8
-    local n = tonumber(argv[at])
+    local at_arg = 8 + line * 8
+    local n = tonumber(argv[at_arg])
+    local slot, id = 'i' .. (n % 64), n .. ':' .. argv[at_arg + 2]
     if applied == nil or n == applied + 1 then
-      local pairs_ = message_pairs(at + 1)
-      recipients = 0
-      for _, user in ipairs(members) do
-        if append(user, pairs_, capacity) then recipients = recipients + 1 end
+      if not appended_before(argv[at_arg + 2]) then
+        local pairs_ = message_pairs(at_arg + 1)
+        recipients = 0
+        for _, user in ipairs(members) do
+          if append(user, pairs_, capacity) then recipients = recipients + 1 end
+        end
+        if recipients > 0 then redis.call('INCRBY', 'pwrites', recipients) end
+        lines[#lines + 1] = #pairs_[2] .. ':' .. pairs_[2]
       end
-      if recipients > 0 then redis.call('INCRBY', 'pwrites', recipients) end
+      ids[#ids + 1] = slot
+      ids[#ids + 1] = id
       applied = n
-      lines[#lines + 1] = #pairs_[2] .. ':' .. pairs_[2]
+      changed = true
     elseif n > applied + 1 then
       delivered()
       return {'behind', applied}
     else
+      local seen = redis.call('HGET', at_key, slot)
+      if seen and seen ~= id then
+        delivered()
+        return {'reused', applied}
+      end
       recipients = #members  -- delivered before: a retry
     end
   end
   delivered()
-  return {'ok', recipients, tonumber(redis.call('GET', 'pwrites') or '0'),
-          tonumber(redis.call('GET', 'pev') or '0')}
+  local writes, event = writes_and_event()
+  return {'ok', recipients, writes, event}
+end
+
+-- fence_shard(): this shard lost writes no broker's count showed (deliver found a room's line
+-- number given twice): every user's epoch, and every room's, changes when next used.
+ops.fence_shard = function()
+  redis.call('INCR', 'pfence')
+  notify('f', 'shard')
+  return {'ok'}
 end
 
 -- user_append(user, capacity, marker or '', now, window_ms, message...): one message to one

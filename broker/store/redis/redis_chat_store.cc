@@ -238,7 +238,7 @@ void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t ind
 
 void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
   if (options_.fault) {
-    if (absl::Status fault = options_.fault(++calls_, args[0]); !fault.ok()) {
+    if (absl::Status fault = options_.fault(++calls_, shard, args[0]); !fault.ok()) {
       std::move(done)(fault);
       return;
     }
@@ -342,8 +342,16 @@ void RedisChatStore::OnNotification(size_t shard, absl::string_view payload) {
 
 // --- Steps ---------------------------------------------------------------------------------
 
-void RedisChatStore::DeliverLine(const std::string& room, uint64_t n,
-                                 std::vector<std::string> values, Done<uint32_t> done) {
+std::vector<std::string> RedisChatStore::DeliverArgs(const RoomLine& line,
+                                                     const std::string& lost_to,
+                                                     size_t count) const {
+  // deliver(room, capacity, epoch, lost_to, renumbered, count, then count × (n, message...))
+  return {"deliver",          line.room, absl::StrCat(chat_.queue_capacity),
+          line.epoch,         lost_to,   line.renumbered ? "1" : "0",
+          absl::StrCat(count)};
+}
+
+void RedisChatStore::DeliverLine(RoomLine line, Done<uint32_t> done) {
   auto gather = Gather<uint32_t>::Make(
       connections_.size(),
       [done = std::move(done)](absl::StatusOr<std::vector<uint32_t>> counts) mutable {
@@ -352,73 +360,91 @@ void RedisChatStore::DeliverLine(const std::string& room, uint64_t n,
         for (uint32_t count : *counts) total += count;
         std::move(done)(total);
       });
+  auto shared = std::make_shared<const RoomLine>(std::move(line));
   for (size_t shard = 0; shard < connections_.size(); ++shard) {
-    DeliverOnShard(shard, room, n, values, kDeliverAttempts, gather->Step(shard));
+    DeliverOnShard(shard, shared, kDeliverAttempts, gather->Step(shard));
   }
 }
 
-void RedisChatStore::DeliverOnShard(size_t shard, const std::string& room, uint64_t n,
-                                    std::vector<std::string> values, int attempts,
-                                    Done<uint32_t> done) {
-  std::vector<std::string> args = {"deliver", room, absl::StrCat(chat_.queue_capacity), "1",
-                                   absl::StrCat(n)};
-  Append(args, values);
-  Call(shard, std::move(args),
-       [this, shard, room, n, values = std::move(values), attempts,
-        done = std::move(done)](Reply reply) mutable {
-         if (PassFailure(reply, done)) return;
-         if (Word(*reply, 0) == "ok") {
-           SawWrites(shard, *reply, 2);
-           std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
-           return;
-         }
-         if (Word(*reply, 0) != "behind" || attempts <= 1) {
-           std::move(done)(Unexpected("deliver", *reply));
-           return;
-         }
-         // An earlier line of the room has not reached this shard yet (its publisher is slow,
-         // or failed part-way): deliver the lines in between from the room's log first.
-         const int64_t applied = Int(*reply, 1);
-         Call(ShardOf(room), {"room_log", room, absl::StrCat(applied + 1), absl::StrCat(n - 1)},
-              [this, shard, room, n, values = std::move(values), attempts,
-               done = std::move(done)](Reply log) mutable {
-                if (PassFailure(log, done)) return;
-                std::vector<std::string> args = {"deliver", room,
-                                                 absl::StrCat(chat_.queue_capacity), ""};
-                size_t lines = 0;
-                for (const RedisReply& entry : log->elements) {
-                  if (entry.elements.size() != 2) continue;
-                  absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
-                  if (!message.ok()) continue;
-                  uint64_t seq = 0;
-                  if (!absl::SimpleAtoi(
-                          entry.elements[0].str.substr(0, entry.elements[0].str.find('-')), &seq)) {
-                    continue;
-                  }
-                  args.push_back(absl::StrCat(seq));
-                  Append(args, MessageValues(**message));
-                  ++lines;
-                }
-                args.push_back(absl::StrCat(n));
-                Append(args, values);
-                args[3] = absl::StrCat(lines + 1);
-                Call(shard, std::move(args),
-                     [this, shard, room, n, values = std::move(values), attempts,
-                      done = std::move(done)](Reply reply) mutable {
-                       if (reply.ok() && Word(*reply, 0) == "behind") {
-                         DeliverOnShard(shard, room, n, std::move(values), attempts - 1,
-                                        std::move(done));
-                         return;
-                       }
-                       if (!reply.ok()) {
-                         std::move(done)(reply.status());
-                       } else {
-                         SawWrites(shard, *reply, 2);
-                         std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
-                       }
-                     });
-              });
-       });
+void RedisChatStore::DeliverOnShard(size_t shard, std::shared_ptr<const RoomLine> line,
+                                    int attempts, Done<uint32_t> done) {
+  auto answer = [this, shard, line, attempts, done = std::move(done)](Reply reply) mutable {
+    if (PassFailure(reply, done)) return;
+    if (Word(*reply, 0) == "ok") {
+      SawWrites(shard, *reply, 2);
+      std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
+      return;
+    }
+    if (Word(*reply, 0) == "reused") {
+      // The room's shard gave a number twice: it lost writes no broker's count showed. Fenced,
+      // the room's lines are numbered in a new epoch; this publish fails, and its retry (same
+      // idempotency key) is sequenced in the new epoch.
+      Call(
+          ShardOf(line->room), {"fence_shard"},
+          [room = line->room, done = std::move(done)](Reply) mutable {
+            std::move(done)(absl::UnavailableError(absl::StrCat(
+                "the shard of room '", room, "' lost writes; its lines are numbered anew: retry")));
+          });
+      return;
+    }
+    if (Word(*reply, 0) != "behind" || attempts <= 1) {
+      std::move(done)(Unexpected("deliver", *reply));
+      return;
+    }
+    // An earlier line of the room has not reached this shard yet (its publisher is slow, or
+    // failed part-way): deliver the lines in between from the room's log first.
+    const uint64_t applied = Uint(*reply, 1);
+    Call(
+        ShardOf(line->room),
+        {"room_log", line->room, line->epoch, absl::StrCat(applied + 1), absl::StrCat(line->n - 1)},
+        [this, shard, line, applied, attempts, done = std::move(done)](Reply log) mutable {
+          if (PassFailure(log, done)) return;
+          std::vector<std::string> lines;
+          uint64_t first = 0;  // the first line the log still has
+          for (const RedisReply& entry : log->elements) {
+            if (entry.elements.size() != 2) continue;
+            absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
+            uint64_t seq = 0;
+            if (!message.ok() ||
+                !absl::SimpleAtoi(entry.elements[0].str.substr(0, entry.elements[0].str.find('-')),
+                                  &seq)) {
+              continue;
+            }
+            if (first == 0) first = seq;
+            lines.push_back(absl::StrCat(seq));
+            Append(lines, MessageValues(**message));
+          }
+          // Lines the log no longer has (this shard was further behind than --room_log, or
+          // the room's epoch moved on): skipped, and the shard's members see the gap.
+          std::string lost_to;
+          if (first == 0) {
+            lost_to = absl::StrCat(line->n - 1);
+          } else if (first > applied + 1) {
+            lost_to = absl::StrCat(first - 1);
+          }
+          std::vector<std::string> args = DeliverArgs(*line, lost_to, lines.size() / 8 + 1);
+          Append(args, std::move(lines));
+          args.push_back(absl::StrCat(line->n));
+          Append(args, line->values);
+          Call(shard, std::move(args),
+               [this, shard, line, attempts, done = std::move(done)](Reply reply) mutable {
+                 if (reply.ok() && Word(*reply, 0) != "ok") {  // behind again, or reused
+                   DeliverOnShard(shard, line, attempts - 1, std::move(done));
+                   return;
+                 }
+                 if (!reply.ok()) {
+                   std::move(done)(reply.status());
+                 } else {
+                   SawWrites(shard, *reply, 2);
+                   std::move(done)(static_cast<uint32_t>(Int(*reply, 1)));
+                 }
+               });
+        });
+  };
+  std::vector<std::string> args = DeliverArgs(*line, "", 1);
+  args.push_back(absl::StrCat(line->n));
+  Append(args, line->values);
+  Call(shard, std::move(args), std::move(answer));
 }
 
 void RedisChatStore::AppendToUser(const std::string& user, const std::string& marker,
@@ -464,6 +490,7 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
               [this, user, room, now, values = std::move(values),
                done = std::move(done)](Reply joined) mutable {
                 if (PassFailure(joined, done)) return;
+                SawWrites(ShardOf(room), *joined, 8);
                 JoinResult result;
                 result.joined = Int(*joined, 0) == 1;
                 result.created = Int(*joined, 1) == 1;
@@ -485,10 +512,11 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
                   }
                 };
                 if (n > 0) {
-                  DeliverLine(room, n, std::move(values),
-                              [answer = std::move(answer)](absl::StatusOr<uint32_t> sent) mutable {
-                                std::move(answer)(sent.status());
-                              });
+                  DeliverLine(
+                      RoomLine{room, Word(*joined, 7), static_cast<uint64_t>(n), std::move(values)},
+                      [answer = std::move(answer)](absl::StatusOr<uint32_t> sent) mutable {
+                        std::move(answer)(sent.status());
+                      });
                 } else {
                   // A large room: only the user's own queue, so their other tabs learn of it.
                   AppendToUser(user, "", std::move(values), now, std::move(answer));
@@ -533,6 +561,7 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
   Call(ShardOf(room), std::move(args),
        [this, room, values = std::move(values), done = std::move(done)](Reply left) mutable {
          if (PassFailure(left, done)) return;
+         if (Word(*left, 0) == "left") SawWrites(ShardOf(room), *left, 3);
          // Not a member: an earlier try did this side already.
          const int64_t n = Word(*left, 0) == "left" ? Int(*left, 1) : 0;
          if (n == 0) {  // nothing to deliver (a large room: the leaver alone had its LEAVE)
@@ -541,7 +570,7 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
          }
          // Should the delivery fail, the line is in the room's log: the room's next line
          // brings every shard up to date first (DeliverOnShard).
-         DeliverLine(room, n, std::move(values),
+         DeliverLine(RoomLine{room, Word(*left, 2), static_cast<uint64_t>(n), std::move(values)},
                      [done = std::move(done)](absl::StatusOr<uint32_t> sent) mutable {
                        std::move(done)(sent.status());
                      });
@@ -855,23 +884,27 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                     return;
                   }
                   const bool again = resumed || what == "again";
+                  // {ok, n, epoch, writes, event} or {again, n, message, epoch, writes, event}
+                  const size_t epoch_at = what == "again" ? 3 : 2;
+                  SawWrites(ShardOf(input.room), *sequenced, epoch_at + 1);
                   if (what == "again") {
                     // Sequenced by an earlier try that failed part-way: finish delivering it.
                     absl::StatusOr<MessagePtr> stored =
-                        sequenced->elements.size() == 3 ? MessageFromPairs(sequenced->elements[2])
-                                                        : Unexpected("room_sequence", *sequenced);
+                        sequenced->elements.size() > 2 ? MessageFromPairs(sequenced->elements[2])
+                                                       : Unexpected("room_sequence", *sequenced);
                     if (!stored.ok()) {
                       record(message, stored.status(), false);
                       return;
                     }
                     message = *stored;
                   }
-                  DeliverLine(input.room, static_cast<uint64_t>(Int(*sequenced, 1)),
-                              MessageValues(*message),
-                              [message, again, record = std::move(record)](
-                                  absl::StatusOr<uint32_t> recipients) mutable {
-                                record(message, std::move(recipients), again);
-                              });
+                  DeliverLine(
+                      RoomLine{input.room, Word(*sequenced, epoch_at), Uint(*sequenced, 1),
+                               MessageValues(*message), what == "ok" && Int(*sequenced, 5) == 1},
+                      [message, again,
+                       record = std::move(record)](absl::StatusOr<uint32_t> recipients) mutable {
+                        record(message, std::move(recipients), again);
+                      });
                 });
            return;
          }

@@ -42,9 +42,9 @@ struct RedisChatStoreOptions {
   metrics::Histogram* round_trip_seconds = nullptr;
   metrics::Histogram* notification_lag_seconds = nullptr;
   // The crash-point seam (tests): asked before every chat.lua call, on the thread making it,
-  // with the call's number (from 1, counted by this store) and its operation. A status other
-  // than OK fails that call with it, unsent, as a shard out of reach would.
-  std::function<absl::Status(uint64_t call, absl::string_view operation)> fault;
+  // with the call's number (from 1, counted by this store), its shard and its operation. A
+  // status other than OK fails that call with it, unsent, as a shard out of reach would.
+  std::function<absl::Status(uint64_t call, size_t shard, absl::string_view operation)> fault;
 };
 
 // The chat state in Redis, shared by every broker that names the same shards: the layout and
@@ -108,12 +108,26 @@ class RedisChatStore : public ChatStore {
                       absl::Time now);
 
   // The steps operations share. Each runs its `done` once, on the loop thread.
-  // A room line with room seq `n` to every member, on every shard, in room order; answers how
-  // many members got it.
-  void DeliverLine(const std::string& room, uint64_t n, std::vector<std::string> values,
-                   Done<uint32_t> done);
-  void DeliverOnShard(size_t shard, const std::string& room, uint64_t n,
-                      std::vector<std::string> values, int attempts, Done<uint32_t> done);
+  // A line of a room: its number `n` within the room's `epoch` (chat.lua, sequence), and the
+  // message's stored values.
+  struct RoomLine {
+    std::string room;
+    std::string epoch;
+    uint64_t n = 0;
+    std::vector<std::string> values;
+    // Numbered again in a new epoch (its first numbering was lost): a shard that appended it
+    // under the old one does not append it twice.
+    bool renumbered = false;
+  };
+  // The line to every member, on every shard, in room order; answers how many members got it.
+  void DeliverLine(RoomLine line, Done<uint32_t> done);
+  // On one shard: a shard behind first takes the lines in between from the room's log, and
+  // skips (showing the loss) those the log no longer has.
+  void DeliverOnShard(size_t shard, std::shared_ptr<const RoomLine> line, int attempts,
+                      Done<uint32_t> done);
+  // chat.lua's deliver arguments before the lines, for `count` lines.
+  std::vector<std::string> DeliverArgs(const RoomLine& line, const std::string& lost_to,
+                                       size_t count) const;
   // One message to one user's queue; `marker` (may be empty) makes a retry append nothing.
   // NOT_FOUND if the user is gone.
   void AppendToUser(const std::string& user, const std::string& marker,

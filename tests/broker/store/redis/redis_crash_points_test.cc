@@ -49,7 +49,7 @@ class FaultyStack {
       EXPECT_TRUE(servers[i]->Run({"FLUSHALL"}).ok());
       options.shards.push_back(RedisAddress{"127.0.0.1", servers[i]->port()});
     }
-    options.fault = [this](uint64_t call, absl::string_view operation) {
+    options.fault = [this](uint64_t call, size_t, absl::string_view operation) {
       last_call_ = call;
       if (call != fail_at_.load()) return absl::OkStatus();
       failed_op_ = std::string(operation);
