@@ -111,6 +111,18 @@ class Topology {
   }
 
   RedisServer& shard(int i) { return *shards_[i]; }
+  // Whether parley.v1.Broker is SERVING on the broker at `port`.
+  static bool ServingAt(int port) {
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service("parley.v1.Broker");
+    grpc::health::v1::HealthCheckResponse response;
+    return stub->Check(&context, request, &response).ok() &&
+           response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
   int frontend_port(int i) const { return frontend_ports_[i]; }
   std::string Logs() {
     std::string logs;
@@ -165,6 +177,18 @@ class User {
     httplib::Result result =
         Client().Post(absl::StrCat("/api/rooms/", room, "/join"), Auth(), "", "application/json");
     return result ? result->status : 0;
+  }
+  int Leave(const std::string& room) {
+    httplib::Result result =
+        Client().Post(absl::StrCat("/api/rooms/", room, "/leave"), Auth(), "", "application/json");
+    return result ? result->status : 0;
+  }
+  // The rooms GET /api/rooms lists (empty if it fails).
+  std::vector<std::string> Rooms() {
+    httplib::Result result = Client().Get("/api/rooms", Auth());
+    if (!result || result->status != 200) return {};
+    const auto rooms = FromJson<v1::RoomsResponse>(result->body);
+    return {rooms.rooms().begin(), rooms.rooms().end()};
   }
   // Publishes to a room ("#room") or a user; the HTTP status (0: no answer).
   httplib::Result Say(const std::string& to, const std::string& text,
@@ -433,6 +457,82 @@ TEST_F(RedisTopologyTest, OneClientIdSentThroughBothFrontendsAtOnceGivesOneMessa
     EXPECT_EQ(firsts, 1) << text;
   }
   EXPECT_EQ(oto.Receive(kRaces), expected);  // each once, in order
+}
+
+TEST_F(RedisTopologyTest, ABrokerGivenAnotherShardListOrAnEvictingRedisStaysNotServingAndSaysWhy) {
+  // The same shards in the other order: keys would hash to the wrong shards.
+  ChildProcess reversed({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                         "--drain_delay=0s",
+                         absl::StrCat("--redis=", topology_->shard(1).address(), ",",
+                                      topology_->shard(0).address())});
+  const int port = reversed.WaitForListeningPort();
+  ASSERT_NE(port, 0) << reversed.Output();
+  const std::optional<std::string> why = reversed.WaitForLine("redis_shards_refused");
+  ASSERT_TRUE(why.has_value()) << reversed.Output();
+  EXPECT_NE(why->find("give every broker the same --redis list"), std::string::npos) << *why;
+  EXPECT_FALSE(Topology::ServingAt(port));
+  // A Redis that would evict keys (common on managed Redis) is refused too.
+  RedisServer evicting;
+  ASSERT_TRUE(evicting.Run({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}).ok());
+  ChildProcess over_lru({PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                         "--drain_delay=0s", "--redis=" + evicting.address()});
+  const int lru_port = over_lru.WaitForListeningPort();
+  ASSERT_NE(lru_port, 0) << over_lru.Output();
+  const std::optional<std::string> lru = over_lru.WaitForLine("redis_shards_refused");
+  ASSERT_TRUE(lru.has_value()) << over_lru.Output();
+  EXPECT_NE(lru->find("maxmemory-policy allkeys-lru"), std::string::npos) << *lru;
+  EXPECT_FALSE(Topology::ServingAt(lru_port));
+  // The brokers given the list in its order serve.
+  EXPECT_TRUE(WaitFor([&] { return topology_->BrokerReady(0); }));
+}
+
+TEST_F(RedisTopologyTest, ALogoutWhileTheShardsAreFrozenIsRefusedThenItsRetryEndsTheSession) {
+  User rex(topology_->frontend_port(0), "rex");
+  rex.Login();
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Freeze();
+  httplib::Result frozen = rex.Client().Delete("/api/session", rex.Auth());
+  for (int i = 0; i < 2; ++i) topology_->shard(i).Thaw();
+  ASSERT_TRUE(frozen);
+  // Not confirmed: never 200 (the token might still work), but 503 to retry.
+  EXPECT_EQ(frozen->status, 503) << frozen->body;
+  EXPECT_TRUE(frozen->has_header("Retry-After"));
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] {  // the page retries
+    httplib::Result retried = rex.Client().Delete("/api/session", rex.Auth());
+    status = retried ? retried->status : 0;
+    return status != 503 && status != 0;
+  }));
+  ASSERT_EQ(status, 200);
+  User rex_elsewhere(topology_->frontend_port(1), "rex");
+  rex_elsewhere.set_token(rex.token());
+  rex_elsewhere.Session(&status);
+  EXPECT_EQ(status, 401);
+}
+
+TEST_F(RedisTopologyTest, ALeaveWhileAShardIsFrozenIsRefusedAndItsRetryFinishesIt) {
+  User sam(topology_->frontend_port(0), "sam");
+  User tia(topology_->frontend_port(1), "tia");
+  sam.Login();
+  tia.Login();
+  ASSERT_EQ(sam.Join("quiet"), 200);
+  ASSERT_EQ(tia.Join("quiet"), 200);
+  // The shard that does not hold sam: the leave's delivery needs it.
+  const int other = topology_->shard(0).Run({"EXISTS", "pu:sam"}).value_or("") == "1" ? 1 : 0;
+  topology_->shard(other).Freeze();
+  const int frozen = sam.Leave("quiet");
+  topology_->shard(other).Thaw();
+  EXPECT_EQ(frozen, 503);
+  int status = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    status = sam.Leave("quiet");
+    return status != 503 && status != 0;
+  }));
+  EXPECT_EQ(status, 200);  // finished, not 409 "not a member"
+  EXPECT_EQ(sam.Rooms(), std::vector<std::string>{"lobby"});
+  tia.SayUntilDone("#quiet", "after-leave");
+  tia.SayUntilDone("sam", "direct-after");
+  // sam's next lines: the direct message, not the room's.
+  EXPECT_EQ(sam.Receive(1), std::vector<std::string>{"direct-after"});
 }
 
 // The figure a metrics line "name value" gives, or -1.

@@ -742,6 +742,21 @@ ops.presence_due = function()
   return {published}
 end
 
+-- shard_check(position, count): whether this shard is used with the same shard list by every
+-- broker: the first broker to check writes '<position>/<count>' (pshard); a broker whose list
+-- puts the shard elsewhere, or has another length, would hash keys to the wrong shards.
+-- {'ok'} or {'mismatch', what the shard was first used as}
+ops.shard_check = function()
+  local mine = argv[2] .. '/' .. argv[3]
+  local first = redis.call('GET', 'pshard')
+  if not first then
+    redis.call('SET', 'pshard', mine)
+    return {'ok'}
+  end
+  if first ~= mine then return {'mismatch', first} end
+  return {'ok'}
+end
+
 -- counts(): users and rooms on this shard.
 ops.counts = function()
   return {redis.call('ZCARD', 'pactive'), redis.call('SCARD', 'prooms')}

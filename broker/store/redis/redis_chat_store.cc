@@ -16,6 +16,7 @@
 #include "broker/store/redis/chat_script.h"
 #include "broker/store/redis/shard_map.h"
 #include "broker/store/redis/stored_message.h"
+#include "common/log.h"
 
 namespace parley::broker::redis {
 namespace {
@@ -187,6 +188,72 @@ bool RedisChatStore::healthy() const {
     if (!subscriber->healthy()) return false;
   }
   return true;
+}
+
+bool RedisChatStore::ready() const {
+  if (!healthy()) return false;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t last = shards_checked_at_.load();
+  if (now - last >= absl::ToInt64Milliseconds(kShardCheckInterval) &&
+      shards_checked_at_.compare_exchange_strong(last, now)) {
+    // ready() is a question, but the answer needs Redis's: the check changes only its own
+    // results (and writes pshard once, which every broker would).
+    const_cast<RedisChatStore*>(this)->CheckShards();
+  }
+  return shards_ok_.load();
+}
+
+void RedisChatStore::CheckShards() {
+  auto gather = Gather<std::string>::Make(
+      2 * connections_.size(), [this](absl::StatusOr<std::vector<std::string>> problems) {
+        std::string problem;
+        if (!problems.ok()) {
+          problem = absl::StrCat("the shard check failed: ", problems.status().message());
+        } else {
+          for (const std::string& found : *problems) {
+            if (!found.empty()) absl::StrAppend(&problem, problem.empty() ? "" : "; ", found);
+          }
+        }
+        shards_ok_ = problem.empty();
+        if (problem == shards_problem_) return;
+        shards_problem_ = problem;
+        if (problem.empty()) {
+          Log(LogLevel::kInfo, "redis_shards_checked", {{"shards", connections_.size()}});
+        } else {
+          Log(LogLevel::kError, "redis_shards_refused", {{"why", problem}});
+        }
+      });
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    const std::string address = options_.shards[shard].ToString();
+    connections_[shard]->Command(
+        {"CONFIG", "GET", "maxmemory-policy"}, absl::Now() + options_.timeout,
+        [address, step = gather->Step(2 * shard)](Reply reply) mutable {
+          if (!reply.ok() && reply.status().code() != absl::StatusCode::kInternal) {
+            std::move(step)(reply.status());  // out of reach
+          } else if (reply.ok() && reply->elements.size() == 2 &&
+                     reply->elements[1].str != "noeviction") {
+            std::move(step)(absl::StrCat("Redis ", address, " has maxmemory-policy ",
+                                         reply->elements[1].str,
+                                         ": it would evict Parley's keys; set noeviction"));
+          } else {
+            // noeviction; or CONFIG is not offered (a managed Redis): its operator's word.
+            std::move(step)(std::string());
+          }
+        });
+    Call(shard, {"shard_check", absl::StrCat(shard), absl::StrCat(connections_.size())},
+         [this, address, shard, step = gather->Step(2 * shard + 1)](Reply reply) mutable {
+           if (!reply.ok()) {
+             std::move(step)(reply.status());
+           } else if (Word(*reply, 0) == "mismatch") {
+             std::move(step)(absl::StrCat(
+                 "Redis ", address, " is shard ", Word(*reply, 1),
+                 " (position/count) for another broker, but ", shard, "/", connections_.size(),
+                 " for this one: give every broker the same --redis list"));
+           } else {
+             std::move(step)(std::string());
+           }
+         });
+  }
 }
 
 void RedisChatStore::Stats(Done<StoreStats> done) {

@@ -72,7 +72,9 @@ class RedisChatStore : public ChatStore {
   const RedisConnectionCounters& counters() const { return counters_; }
 
   void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
-  bool ready() const override { return healthy(); }
+  // Every shard is connected and its configuration holds (CheckShards). Starts a check when
+  // the last is older than kShardCheckInterval.
+  bool ready() const override;
   void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
   void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                   StatusDone done) override;
@@ -159,6 +161,12 @@ class RedisChatStore : public ChatStore {
     uint64_t published_version = 0;
   };
   void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
+  // Checks each shard: maxmemory-policy noeviction (an evicting Redis would silently drop
+  // idempotency records, ended sessions, queues), and the shard list this broker was given is
+  // the one every broker uses (chat.lua shard_check). Until both hold the store is not ready,
+  // and a log line says why. Any thread; runs on the loop.
+  void CheckShards();
+  static constexpr absl::Duration kShardCheckInterval = absl::Seconds(10);
   // Loop thread: a notification from the shard's subscriber.
   void OnNotification(size_t shard, absl::string_view payload);
 
@@ -208,6 +216,11 @@ class RedisChatStore : public ChatStore {
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};
   std::atomic<uint64_t> calls_{0};  // chat.lua calls made (the fault seam's numbers)
+  // The last shard check: whether it passed, when it started (Unix ms; 0: never), and what it
+  // found wrong (loop thread only), to log a change once.
+  std::atomic<bool> shards_ok_{false};
+  mutable std::atomic<int64_t> shards_checked_at_{0};
+  std::string shards_problem_;
   // Loop thread only: AfterNotifications markers not yet back from every shard.
   struct Marker {
     size_t shards_left = 0;
