@@ -112,6 +112,19 @@ local function sequence(room, pairs_, log_max)
   return n, epoch
 end
 
+-- The shards with members of the room (pr:R:shards: shard -> members there), which its lines
+-- are delivered to; {} for a room from before that count was kept: every shard.
+local function member_shards(room)
+  local r = room_key(room)
+  if redis.call('HGET', r, 'tracked') ~= '1' then return {} end
+  local out = {}
+  local counts = redis.call('HGETALL', r .. ':shards')
+  for i = 1, #counts, 2 do
+    if tonumber(counts[i + 1]) > 0 then out[#out + 1] = counts[i] end
+  end
+  return out
+end
+
 -- The shard's write count and last notification, for the broker (its loss fence and mirror).
 local function writes_and_event()
   return tonumber(redis.call('GET', 'pwrites') or '0'), tonumber(redis.call('GET', 'pev') or '0')
@@ -278,9 +291,9 @@ ops.user_info = function()
   return {'ok', current_epoch(argv[2], argv[3]), h[2], redis.call('SMEMBERS', u .. ':rooms')}
 end
 
--- room_join(room, user, online, events_max, log_max, JOIN line...):
+-- room_join(room, user, online, events_max, log_max, JOIN line..., user's shard):
 -- {joined 0/1, created 0/1, room seq of the line or 0, version, members, online, mode,
---  room epoch of the line, writes, event}
+--  room epoch of the line, writes, event, member shards}
 ops.room_join = function()
   local room, user = argv[2], argv[3]
   local r = room_key(room)
@@ -290,12 +303,14 @@ ops.room_join = function()
     local version = redis.call('INCR', 'pclock')
     redis.call('HSET', r, 'version', version, 'mode', 0, 'seq', 0, 'pub_version', version,
                'pub_members', 0, 'pub_online', 0, 'pub_mode', 0, 'pub_at', -1,
-               'epoch', new_room_epoch(), 'fence', redis.call('GET', 'pfence') or '0')
+               'epoch', new_room_epoch(), 'fence', redis.call('GET', 'pfence') or '0',
+               'tracked', 1)
     redis.call('SADD', 'prooms', room)
   end
   local n, epoch = 0, '0'
   local joined = redis.call('ZADD', r .. ':m', 'NX', 0, user)
   if joined == 1 then
+    redis.call('HINCRBY', r .. ':shards', argv[14], 1)
     if argv[4] == '1' then redis.call('ZADD', r .. ':on', 0, user) end
     local mode = update_mode(room, num(5))
     presence_changed(room)
@@ -304,12 +319,12 @@ ops.room_join = function()
   end
   local p = live_presence(room)
   local writes, event = writes_and_event()
-  return {joined, created, n, p[1], p[2], p[3], p[4], epoch, writes, event}
+  return {joined, created, n, p[1], p[2], p[3], p[4], epoch, writes, event, member_shards(room)}
 end
 
--- room_leave(room, user, events_max, log_max, is_lobby, LEAVE line...):
+-- room_leave(room, user, events_max, log_max, is_lobby, LEAVE line..., user's shard):
 -- {'not_member'} or {'left', room seq of the line or 0 (COUNTS: nobody's), its room epoch,
---  writes, event}
+--  writes, event, member shards}
 ops.room_leave = function()
   local room, user = argv[2], argv[3]
   local r = room_key(room)
@@ -321,15 +336,18 @@ ops.room_leave = function()
   end
   redis.call('ZREM', r .. ':m', user)
   redis.call('ZREM', r .. ':on', user)
+  if redis.call('EXISTS', r .. ':shards') == 1 then
+    redis.call('HINCRBY', r .. ':shards', argv[14], -1)
+  end
   update_mode(room, num(4))
   presence_changed(room)
   if redis.call('ZCARD', r .. ':m') == 0 and argv[6] ~= '1' then
-    redis.call('DEL', r, r .. ':m', r .. ':on', r .. ':h', r .. ':log')
+    redis.call('DEL', r, r .. ':m', r .. ':on', r .. ':h', r .. ':log', r .. ':shards')
     redis.call('SREM', 'pdue', room)
     redis.call('SREM', 'prooms', room)
   end
   local writes, event = writes_and_event()
-  return {'left', n, epoch, writes, event}
+  return {'left', n, epoch, writes, event, member_shards(room)}
 end
 
 -- room_online(room, online 0/1, users...): sets who is online; one version bump if any changed.
@@ -413,8 +431,9 @@ end
 
 -- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message...):
 -- checks membership and gives the message its room seq, once per idempotency key and room
--- epoch. {'no_room'} {'not_member'} {'ok', n, epoch, writes, event, renumbered 0/1} or
--- {'again', n, {'m', message}, epoch, writes, event} (sequenced by an earlier try)
+-- epoch. {'no_room'} {'not_member'} {'ok', n, epoch, writes, event, renumbered 0/1, member
+-- shards} or {'again', n, {'m', message}, epoch, writes, event, member shards} (sequenced by an
+-- earlier try)
 ops.room_sequence = function()
   local room, sender, key = argv[2], argv[3], argv[4]
   local r = room_key(room)
@@ -430,7 +449,8 @@ ops.room_sequence = function()
     if alive(earlier[1]) then
       if (earlier[4] or '0') == room_epoch(room) then
         local writes, event = writes_and_event()
-        return {'again', earlier[2], {'m', earlier[3]}, earlier[4] or '0', writes, event}
+        return {'again', earlier[2], {'m', earlier[3]}, earlier[4] or '0', writes, event,
+                member_shards(room)}
       end
       renumbered = 1
     end
@@ -445,7 +465,7 @@ ops.room_sequence = function()
     redis.call('PEXPIRE', ik, argv[6])
   end
   local writes, event = writes_and_event()
-  return {'ok', n, epoch, writes, event, renumbered}
+  return {'ok', n, epoch, writes, event, renumbered, member_shards(room)}
 end
 
 -- room_log(room, epoch, from_seq, to_seq): the room's lines in that range of that epoch (none

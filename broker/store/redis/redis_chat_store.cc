@@ -418,9 +418,25 @@ std::vector<std::string> RedisChatStore::DeliverArgs(const RoomLine& line,
           absl::StrCat(count)};
 }
 
+std::vector<size_t> RedisChatStore::ShardsAt(const RedisReply& reply, size_t index) {
+  std::vector<size_t> shards;
+  if (index >= reply.elements.size()) return shards;
+  for (const RedisReply& shard : reply.elements[index].elements) {
+    size_t at = 0;
+    if (absl::SimpleAtoi(shard.str, &at)) shards.push_back(at);
+  }
+  return shards;
+}
+
 void RedisChatStore::DeliverLine(RoomLine line, Done<uint32_t> done) {
+  // Only the shards with members (a shard out of reach holds up only its own members' rooms).
+  std::vector<size_t> shards = std::move(line.shards);
+  if (shards.empty()) {
+    for (size_t shard = 0; shard < connections_.size(); ++shard) shards.push_back(shard);
+  }
+  std::erase_if(shards, [this](size_t shard) { return shard >= connections_.size(); });
   auto gather = Gather<uint32_t>::Make(
-      connections_.size(),
+      shards.size(),
       [done = std::move(done)](absl::StatusOr<std::vector<uint32_t>> counts) mutable {
         if (PassFailure(counts, done)) return;
         uint32_t total = 0;
@@ -428,8 +444,8 @@ void RedisChatStore::DeliverLine(RoomLine line, Done<uint32_t> done) {
         std::move(done)(total);
       });
   auto shared = std::make_shared<const RoomLine>(std::move(line));
-  for (size_t shard = 0; shard < connections_.size(); ++shard) {
-    DeliverOnShard(shard, shared, kDeliverAttempts, gather->Step(shard));
+  for (size_t i = 0; i < shards.size(); ++i) {
+    DeliverOnShard(shards[i], shared, kDeliverAttempts, gather->Step(i));
   }
 }
 
@@ -553,6 +569,7 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
                                           absl::StrCat(chat_.presence_events_max_members),
                                           absl::StrCat(options_.room_log)};
          Append(args, values);
+         args.push_back(absl::StrCat(ShardOf(user)));
          Call(ShardOf(room), std::move(args),
               [this, user, room, now, values = std::move(values),
                done = std::move(done)](Reply joined) mutable {
@@ -579,11 +596,11 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
                   }
                 };
                 if (n > 0) {
-                  DeliverLine(
-                      RoomLine{room, Word(*joined, 7), static_cast<uint64_t>(n), std::move(values)},
-                      [answer = std::move(answer)](absl::StatusOr<uint32_t> sent) mutable {
-                        std::move(answer)(sent.status());
-                      });
+                  DeliverLine(RoomLine{room, Word(*joined, 7), static_cast<uint64_t>(n),
+                                       std::move(values), false, ShardsAt(*joined, 10)},
+                              [answer = std::move(answer)](absl::StatusOr<uint32_t> sent) mutable {
+                                std::move(answer)(sent.status());
+                              });
                 } else {
                   // A large room: only the user's own queue, so their other tabs learn of it.
                   AppendToUser(user, "", std::move(values), now, std::move(answer));
@@ -625,6 +642,7 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
                                    absl::StrCat(options_.room_log),
                                    room == kLobby ? "1" : "0"};
   Append(args, values);
+  args.push_back(absl::StrCat(ShardOf(user)));
   Call(ShardOf(room), std::move(args),
        [this, room, values = std::move(values), done = std::move(done)](Reply left) mutable {
          if (PassFailure(left, done)) return;
@@ -637,7 +655,8 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
          }
          // Should the delivery fail, the line is in the room's log: the room's next line
          // brings every shard up to date first (DeliverOnShard).
-         DeliverLine(RoomLine{room, Word(*left, 2), static_cast<uint64_t>(n), std::move(values)},
+         DeliverLine(RoomLine{room, Word(*left, 2), static_cast<uint64_t>(n), std::move(values),
+                              false, ShardsAt(*left, 5)},
                      [done = std::move(done)](absl::StatusOr<uint32_t> sent) mutable {
                        std::move(done)(sent.status());
                      });
@@ -967,7 +986,8 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                   }
                   DeliverLine(
                       RoomLine{input.room, Word(*sequenced, epoch_at), Uint(*sequenced, 1),
-                               MessageValues(*message), what == "ok" && Int(*sequenced, 5) == 1},
+                               MessageValues(*message), what == "ok" && Int(*sequenced, 5) == 1,
+                               ShardsAt(*sequenced, 6)},
                       [message, again,
                        record = std::move(record)](absl::StatusOr<uint32_t> recipients) mutable {
                         record(message, std::move(recipients), again);
@@ -1265,83 +1285,56 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
   // First the polls parked here, and the reads the mirrors answered, count as activity, on
   // their users' shards: each user once, a parked one as of the sweep (its answers are
   // skipped; one given after `now` is counted at the next sweep, while the poll is parked).
+  // Each shard is swept on its own: one full or out of reach stops only its own users'.
   std::vector<absl::flat_hash_set<std::string>> parked_by_shard(connections_.size());
   for (std::string& user : parked) {
     const size_t shard = ShardOf(user);
     parked_by_shard[shard].insert(std::move(user));
   }
-  auto scan = [this, now, done = std::move(done)](absl::Status status) mutable {
-    if (!status.ok()) {
-      std::move(done)(status);
-      return;
-    }
-    auto gather = Gather<RedisReply>::Make(
-        connections_.size(),
-        [this, now, done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> swept) mutable {
-          if (PassFailure(swept, done)) return;
-          std::vector<std::string> expired;
-          absl::btree_map<std::string, std::vector<std::string>> offline_by_room;
-          std::vector<std::pair<std::string, std::vector<std::string>>> leaving;
-          SweepResult result;
-          for (const RedisReply& shard : *swept) {
-            if (shard.elements.size() < 5) continue;
-            for (const RedisReply& user : shard.elements[0].elements) expired.push_back(user.str);
-            const RedisReply& leavers = shard.elements[3];
-            for (size_t i = 0; i < leavers.elements.size(); ++i) {
-              leaving.emplace_back(leavers.elements[i].str,
-                                   i < shard.elements[4].elements.size()
-                                       ? Strings(shard.elements[4].elements[i])
-                                       : std::vector<std::string>{});
-            }
-            const RedisReply& offline = shard.elements[1];
-            const RedisReply& rooms = shard.elements[2];
-            result.went_offline += offline.elements.size();
-            for (size_t i = 0; i < offline.elements.size() && i < rooms.elements.size(); ++i) {
-              for (const RedisReply& room : rooms.elements[i].elements) {
-                offline_by_room[room.str].push_back(offline.elements[i].str);
-              }
-            }
-          }
-          result.expired = expired.size();
-          // Each room's version bumps once however many of its members went offline.
-          auto all = AllOf(offline_by_room.size() + expired.size() + leaving.size(),
-                           [result, done = std::move(done)](absl::Status status) mutable {
-                             if (!status.ok()) {
-                               std::move(done)(status);
-                             } else {
-                               std::move(done)(result);
-                             }
-                           });
-          size_t i = 0;
-          for (auto& [room, users] : offline_by_room) {
-            SetOnline({room}, users, false, AsStatusStep(all->Step(i++)));
-          }
-          for (const std::string& user : expired) {
-            // Only if still idle: the user may have come back since the shard listed it.
-            RemoveUser(user, "", now, chat_.user_idle_expiry,
-                       [step = all->Step(i++)](absl::Status status) mutable {
-                         if (absl::IsNotFound(status)) status = absl::OkStatus();  // gone
-                         AsStatusStep(std::move(step))(status);
-                       });
-          }
-          for (auto& [user, rooms] : leaving) {
-            FinishLeaves(user, std::move(rooms), now, AsStatusStep(all->Step(i++)));
+  auto gather = Gather<ShardSwept>::Make(
+      connections_.size(),
+      [this, done = std::move(done)](absl::StatusOr<std::vector<ShardSwept>> shards) mutable {
+        // Every step answers a value (its own status inside), so this is never a failure.
+        SweepResult result;
+        absl::Status first_failure;
+        // Each room's version bumps once however many of its members went offline, on
+        // whichever shards.
+        absl::btree_map<std::string, std::vector<std::string>> offline_by_room;
+        for (ShardSwept& shard : *shards) {
+          if (first_failure.ok()) first_failure = shard.status;
+          result.expired += shard.counts.expired;
+          result.went_offline += shard.counts.went_offline;
+          for (auto& [room, user] : shard.offline) offline_by_room[room].push_back(user);
+        }
+        auto all = AllOf(offline_by_room.size(), [result, first_failure, done = std::move(done)](
+                                                     absl::Status status) mutable {
+          if (first_failure.ok()) first_failure = status;
+          if (!first_failure.ok()) {
+            std::move(done)(first_failure);  // said, though the other shards' work is done
+          } else {
+            std::move(done)(result);
           }
         });
-    for (size_t shard = 0; shard < connections_.size(); ++shard) {
-      Call(
-          shard,
-          {"sweep", Ms(now), Ms(chat_.presence_window), Ms(chat_.user_idle_expiry),
-           Ms(kLeavingGrace)},
-          [step = gather->Step(shard)](Reply reply) mutable { std::move(step)(std::move(reply)); });
-    }
+        size_t i = 0;
+        for (auto& [room, users] : offline_by_room) {
+          SetOnline({room}, users, false, AsStatusStep(all->Step(i++)));
+        }
+      });
+  auto step_of = [gather](size_t shard) {
+    return [step = gather->Step(shard)](absl::StatusOr<ShardSwept> swept) mutable {
+      if (swept.ok()) {
+        std::move(step)(*std::move(swept));
+      } else {
+        ShardSwept failed;
+        failed.status = swept.status();
+        std::move(step)(std::move(failed));
+      }
+    };
   };
   {
     absl::ReaderMutexLock stop_lock(&stop_mu_);
     if (!stopped_) {
-      loop_.Post([this, now, parked_by_shard = std::move(parked_by_shard),
-                  scan = std::move(scan)]() mutable {
-        auto all = AllOf(connections_.size(), std::move(scan));
+      loop_.Post([this, now, step_of, parked_by_shard = std::move(parked_by_shard)]() mutable {
         const std::string now_ms = Ms(now);
         for (size_t shard = 0; shard < connections_.size(); ++shard) {
           const absl::flat_hash_set<std::string>& parked_here = parked_by_shard[shard];
@@ -1356,16 +1349,65 @@ void RedisChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
             args.push_back(std::move(user));
             args.push_back(Ms(at));
           }
-          Call(shard, std::move(args), [step = all->Step(shard)](Reply reply) mutable {
-            AsStatusStep(std::move(step))(reply.status());
-          });
+          Call(shard, std::move(args),
+               [this, shard, now, step = step_of(shard)](Reply touched) mutable {
+                 if (PassFailure(touched, step)) return;
+                 SweepShard(shard, now, std::move(step));
+               });
         }
       });
       return;
     }
   }
   // Stopped: answered at once, on this thread (ChatStore::Stop).
-  std::move(scan)(absl::UnavailableError("the Redis store is stopped"));
+  for (size_t shard = 0; shard < connections_.size(); ++shard) {
+    step_of(shard)(absl::UnavailableError("the Redis store is stopped"));
+  }
+}
+
+void RedisChatStore::SweepShard(size_t shard, absl::Time now, Done<ShardSwept> done) {
+  Call(shard,
+       {"sweep", Ms(now), Ms(chat_.presence_window), Ms(chat_.user_idle_expiry), Ms(kLeavingGrace)},
+       [this, now, done = std::move(done)](Reply swept) mutable {
+         if (PassFailure(swept, done)) return;
+         if (swept->elements.size() < 5) {
+           std::move(done)(Unexpected("sweep", *swept));
+           return;
+         }
+         auto result = std::make_shared<ShardSwept>();
+         const RedisReply& expired = swept->elements[0];
+         const RedisReply& offline = swept->elements[1];
+         const RedisReply& rooms = swept->elements[2];
+         const RedisReply& leavers = swept->elements[3];
+         const RedisReply& leaver_rooms = swept->elements[4];
+         result->counts.expired = expired.elements.size();
+         result->counts.went_offline = offline.elements.size();
+         for (size_t i = 0; i < offline.elements.size() && i < rooms.elements.size(); ++i) {
+           for (const RedisReply& room : rooms.elements[i].elements) {
+             result->offline.emplace_back(room.str, offline.elements[i].str);
+           }
+         }
+         auto all = AllOf(expired.elements.size() + leavers.elements.size(),
+                          [result, done = std::move(done)](absl::Status status) mutable {
+                            result->status = status;
+                            std::move(done)(std::move(*result));
+                          });
+         size_t i = 0;
+         for (const RedisReply& user : expired.elements) {
+           // Only if still idle: the user may have come back since the shard listed it.
+           RemoveUser(user.str, "", now, chat_.user_idle_expiry,
+                      [step = all->Step(i++)](absl::Status status) mutable {
+                        if (absl::IsNotFound(status)) status = absl::OkStatus();  // gone
+                        AsStatusStep(std::move(step))(status);
+                      });
+         }
+         for (size_t l = 0; l < leavers.elements.size(); ++l) {
+           FinishLeaves(leavers.elements[l].str,
+                        l < leaver_rooms.elements.size() ? Strings(leaver_rooms.elements[l])
+                                                         : std::vector<std::string>{},
+                        now, AsStatusStep(all->Step(i++)));
+         }
+       });
 }
 
 void RedisChatStore::PublishDuePresence(absl::Time now, StatusDone done) {

@@ -120,7 +120,11 @@ class RedisChatStore : public ChatStore {
     // Numbered again in a new epoch (its first numbering was lost): a shard that appended it
     // under the old one does not append it twice.
     bool renumbered = false;
+    // The shards with members of the room (chat.lua member_shards); empty: every shard.
+    std::vector<size_t> shards;
   };
+  // The member shards a room script answers at `index`.
+  static std::vector<size_t> ShardsAt(const RedisReply& reply, size_t index);
   // The line to every member, on every shard, in room order; answers how many members got it.
   void DeliverLine(RoomLine line, Done<uint32_t> done);
   // On one shard: a shard behind first takes the lines in between from the room's log, and
@@ -153,6 +157,17 @@ class RedisChatStore : public ChatStore {
   // still idle that long) and has it leave its rooms; finishes leaves pending from before.
   void RemoveUser(const std::string& user, const std::string& session, absl::Time now,
                   std::optional<absl::Duration> idle_for, StatusDone done);
+  // What one shard's sweep found and did: the users it marked offline, by room (the caller
+  // bumps each room's presence once for all shards), and the status of its removals and
+  // leaves finished.
+  struct ShardSwept {
+    absl::Status status;
+    SweepResult counts;
+    std::vector<std::pair<std::string, std::string>> offline;  // room, user
+  };
+  // Loop thread: one shard's sweep (chat.lua sweep): idle users removed, leaves pending
+  // finished, users gone quiet listed.
+  void SweepShard(size_t shard, absl::Time now, Done<ShardSwept> done);
   void SetOnline(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
                  bool online, StatusDone done);
   // Live and published presence of these rooms (sorted; rooms that are gone left out).

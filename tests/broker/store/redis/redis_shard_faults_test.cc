@@ -1,8 +1,9 @@
-// A Redis shard that forgets (#24): restarted from an older snapshot (as `appendfsync
-// everysec` losing its last second, or a replica promoted by Sentinel, would leave it), or far
-// behind a room's log. Two brokers (two stores) over two shards. Whatever is lost, readers see
-// a gap or a new epoch, never a silent skip or a number given twice under one epoch, and the
-// room goes on.
+// A Redis shard that forgets, falls behind or is out of reach (#24): restarted from an older
+// snapshot (as `appendfsync everysec` losing its last second, or a replica promoted by
+// Sentinel, would leave it), far behind a room's log, down during a sweep. One or two brokers
+// (stores) over two shards. Whatever is lost, readers see a gap or a new epoch, never a silent
+// skip or a number given twice under one epoch; the room goes on; the other shard's users are
+// served.
 
 #include <gtest/gtest.h>
 
@@ -113,9 +114,9 @@ struct Reader {
   }
 };
 
-class RedisDataLossTest : public ::testing::Test {
+class RedisShardFaultsTest : public ::testing::Test {
  protected:
-  RedisDataLossTest() {
+  RedisShardFaultsTest() {
     for (size_t i = 0; i < kShards; ++i) servers_.push_back(std::make_unique<RedisServer>());
   }
 
@@ -134,7 +135,7 @@ class RedisDataLossTest : public ::testing::Test {
   FakeClock clock_;
 };
 
-TEST_F(RedisDataLossTest, ARoomsShardRestoredFromAnOlderSnapshotSkipsNothingSilently) {
+TEST_F(RedisShardFaultsTest, ARoomsShardRestoredFromAnOlderSnapshotSkipsNothingSilently) {
   // As the issue saw it: the room on shard 0, a member on each shard; the broker publishing
   // afterwards may or may not have seen the writes that were lost.
   for (const bool publisher_saw_the_loss : {true, false}) {
@@ -184,7 +185,7 @@ TEST_F(RedisDataLossTest, ARoomsShardRestoredFromAnOlderSnapshotSkipsNothingSile
   }
 }
 
-TEST_F(RedisDataLossTest, AShardFurtherBehindThanTheRoomsLogSeesAGapNotAnErrorForever) {
+TEST_F(RedisShardFaultsTest, AShardFurtherBehindThanTheRoomsLogSeesAGapNotAnErrorForever) {
   // Deliveries to shard 1 fail (out of reach) while the room's log moves past what it holds.
   std::atomic<bool> shard_1_down{false};
   RedisChatStoreOptions options;
@@ -224,6 +225,86 @@ TEST_F(RedisDataLossTest, AShardFurtherBehindThanTheRoomsLogSeesAGapNotAnErrorFo
       << absl::StrJoin(texts, " ");
   ASSERT_TRUE(broker.state->Publish({near.user, room, "", "later", ""}).ok());
   EXPECT_EQ(far.Next(*broker.state).first, std::vector<std::string>{"later"});
+}
+
+TEST_F(RedisShardFaultsTest, AShardOutOfReachHoldsUpOnlyTheRoomsWithMembersThere) {
+  std::atomic<bool> shard_1_down{false};
+  RedisChatStoreOptions options;
+  options.fault = [&](uint64_t, size_t shard, absl::string_view) {
+    if (shard_1_down && shard == 1) return absl::UnavailableError("shard 1 is out of reach");
+    return absl::OkStatus();
+  };
+  Broker broker(servers_, &clock_, options);
+  const std::string room = NameOn("room", 0);
+  Reader one{NameOn("one", 0)};
+  Reader two{NameOn("two", 0)};
+  Reader far{NameOn("far", 1)};
+  for (Reader* reader : {&one, &two, &far}) {
+    ASSERT_TRUE(broker.state->Connect(reader->user, reader->user + "-s").ok());
+  }
+  ASSERT_TRUE(broker.state->Join(one.user, room).ok());
+  ASSERT_TRUE(broker.state->Join(two.user, room).ok());
+  two.Next(*broker.state);
+  shard_1_down = true;
+  // Every member of the room lives on shard 0: its lines need nothing of shard 1.
+  ASSERT_TRUE(broker.state->Publish({one.user, room, "", "while-1-is-down", ""}).ok());
+  EXPECT_EQ(two.Next(*broker.state).first, std::vector<std::string>{"while-1-is-down"});
+  // The lobby has a member on shard 1: its lines wait for it.
+  EXPECT_TRUE(
+      absl::IsUnavailable(broker.state->Publish({one.user, "lobby", "", "hi", ""}).status()));
+  shard_1_down = false;
+  // Once far joins, its shard gets the room's lines.
+  ASSERT_TRUE(broker.state->Join(far.user, room).ok());
+  far.Next(*broker.state);
+  ASSERT_TRUE(broker.state->Publish({one.user, room, "", "with-far", ""}).ok());
+  EXPECT_EQ(far.Next(*broker.state).first, std::vector<std::string>{"with-far"});
+}
+
+TEST_F(RedisShardFaultsTest, ASweepWithAShardOutOfReachStillExpiresTheOtherShardsUsers) {
+  std::atomic<bool> shard_1_down{false};
+  RedisChatStoreOptions options;
+  options.fault = [&](uint64_t, size_t shard, absl::string_view) {
+    if (shard_1_down && shard == 1) return absl::UnavailableError("shard 1 is out of reach");
+    return absl::OkStatus();
+  };
+  Broker broker(servers_, &clock_, options);
+  const std::string here = NameOn("here", 0);
+  const std::string there = NameOn("there", 1);
+  ASSERT_TRUE(broker.state->Connect(here, "here-s").ok());
+  ASSERT_TRUE(broker.state->Connect(there, "there-s").ok());
+  clock_.Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+  shard_1_down = true;
+  absl::StatusOr<SweepResult> swept = ::parley::testing::Await<SweepResult>(
+      [&](auto done) { broker.chat->Sweep(std::move(done)); });
+  shard_1_down = false;
+  EXPECT_TRUE(absl::IsUnavailable(swept.status())) << swept.status();   // said, not hidden
+  EXPECT_TRUE(absl::IsNotFound(broker.state->RoomsOf(here).status()));  // expired all the same
+  EXPECT_TRUE(broker.state->RoomsOf(there).ok());                       // its sweep waits
+}
+
+TEST_F(RedisShardFaultsTest, AnIdleUserWhoComesBackBeforeTheSweepRemovesItIsKept) {
+  // The sweep lists idle users in one call and removes each in another; the user comes back in
+  // between (here: its activity written just before the removal is tried).
+  RedisServer& shard_0 = *servers_[0];
+  const std::string user = NameOn("back", 0);
+  FakeClock* clock = &clock_;
+  RedisChatStoreOptions options;
+  options.fault = [&, clock](uint64_t, size_t, absl::string_view operation) {
+    if (operation == "user_remove") {
+      EXPECT_TRUE(shard_0
+                      .Run({"HSET", absl::StrCat("pu:", user), "active",
+                            absl::StrCat(absl::ToUnixMillis(clock->Now()))})
+                      .ok());
+    }
+    return absl::OkStatus();
+  };
+  Broker broker(servers_, &clock_, options);
+  ASSERT_TRUE(broker.state->Connect(user, "back-s").ok());
+  clock_.Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+  const SweepResult swept = broker.state->Sweep();
+  EXPECT_EQ(swept.expired, 1u);                   // listed as idle
+  EXPECT_TRUE(broker.state->RoomsOf(user).ok());  // but kept: it came back
+  EXPECT_TRUE(broker.state->Connect(user, "back-s").ok());
 }
 
 }  // namespace
