@@ -20,9 +20,9 @@
 #include "absl/strings/str_join.h"
 #include "broker/core/chat_state.h"
 #include "broker/store/redis/redis_chat_store.h"
-#include "broker/store/redis/shard_map.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/shard_names.h"
 #include "tests/testing/sync_chat_state.h"
 #include "tests/testing/wait_for.h"
 
@@ -123,6 +123,15 @@ class FaultyStack {
     return absl::StrCat(user, in_room ? " is" : " is not", " in ", room, "'s members but ",
                         has_room ? "has" : "has not", " it among its rooms");
   }
+  // Recovery by the sweep: past the grace of pending leaves. True if `user` is still in
+  // `room` afterwards (the failed step came before anything was decided), both sides agreeing.
+  bool SweptAndStillMember(const std::string& user, const std::string& room) {
+    clock_.Advance(absl::Seconds(11));
+    state_->Sweep();
+    if (!IsMember(user, room)) return false;
+    EXPECT_EQ(MembershipDisagreement(user, room), "");
+    return true;
+  }
   bool IsMember(const std::string& user, const std::string& room) {
     absl::StatusOr<std::vector<RoomPresenceInfo>> rooms = state_->RoomsOf(user);
     if (!rooms.ok()) return false;
@@ -141,12 +150,8 @@ class FaultyStack {
   std::unique_ptr<SyncChatState> state_;
 };
 
-// A name starting with `prefix` whose key lives on `shard` of `shards`.
 std::string NameOn(const std::string& prefix, size_t shard, size_t shards) {
-  for (int i = 0;; ++i) {
-    std::string name = absl::StrCat(prefix, i);
-    if (ShardOf(name, shards) == shard % shards) return name;
-  }
+  return ::parley::testing::NameOnShard(prefix, shard, shards);
 }
 
 int Count(const std::vector<std::string>& lines, const std::string& line) {
@@ -245,14 +250,8 @@ TEST_F(CrashPointTest, ALeaveFailingAtAnyStepIsFinishedByItsRetryOrTheSweep) {
         const absl::Status retried = stack.state().Leave(cast.alice, cast.room);
         // A leave either happened or not; the retry finishes it either way.
         ASSERT_TRUE(retried.ok()) << "first: " << first << ", retry: " << retried;
-      } else {
-        stack.clock().Advance(absl::Seconds(11));
-        stack.state().Sweep();
-        // A failed first step left nothing to finish: the leave never happened.
-        if (stack.IsMember(cast.alice, cast.room)) {
-          EXPECT_EQ(stack.MembershipDisagreement(cast.alice, cast.room), "");
-          return;
-        }
+      } else if (stack.SweptAndStillMember(cast.alice, cast.room)) {
+        return;  // a failed first step left nothing to finish: the leave never happened
       }
       EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
       for (const std::string& user : {cast.alice, cast.bob, cast.carol}) {
@@ -285,15 +284,10 @@ TEST_F(CrashPointTest, ADisconnectFailingAtAnyStepEndsTheSessionAndIsFinished) {
         const absl::Status retried = stack.state().Disconnect(cast.alice, cast.alice + "-s");
         ASSERT_TRUE(retried.ok() || absl::IsNotFound(retried))
             << "first: " << first << ", retry: " << retried;
-      } else {
-        stack.clock().Advance(absl::Seconds(11));
-        stack.state().Sweep();
+      } else if (stack.SweptAndStillMember(cast.alice, cast.room)) {
         // The fault came before the user's removal: the session may be ended (the caller was
         // told to retry), the user is whole; its page's retry finishes the rest.
-        if (stack.IsMember(cast.alice, cast.room)) {
-          EXPECT_EQ(stack.MembershipDisagreement(cast.alice, cast.room), "");
-          return;
-        }
+        return;
       }
       EXPECT_EQ(stack.state().Connect(cast.alice, cast.alice + "-s").status().code(),
                 absl::StatusCode::kUnauthenticated);

@@ -19,9 +19,9 @@
 #include "absl/strings/str_split.h"
 #include "broker/core/chat_state.h"
 #include "broker/store/redis/redis_chat_store.h"
-#include "broker/store/redis/shard_map.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/shard_names.h"
 #include "tests/testing/sync_chat_state.h"
 #include "tests/testing/wait_for.h"
 
@@ -35,10 +35,20 @@ using ::parley::testing::SyncChatState;
 constexpr size_t kShards = 2;
 
 std::string NameOn(const std::string& prefix, size_t shard) {
-  for (int i = 0;; ++i) {
-    std::string name = absl::StrCat(prefix, i);
-    if (ShardOf(name, kShards) == shard) return name;
-  }
+  return ::parley::testing::NameOnShard(prefix, shard, kShards);
+}
+
+// Store options whose calls to shard 1 (of `operation` only, when given) fail while `down`.
+RedisChatStoreOptions Shard1OutOfReachWhile(const std::atomic<bool>& down,
+                                            absl::string_view operation = "") {
+  RedisChatStoreOptions options;
+  options.fault = [&down, operation](uint64_t, size_t shard, absl::string_view op) {
+    if (down && shard == 1 && (operation.empty() || op == operation)) {
+      return absl::UnavailableError("shard 1 is out of reach");
+    }
+    return absl::OkStatus();
+  };
+  return options;
 }
 
 // Every key of the server with its value and time to live: what a snapshot keeps.
@@ -188,14 +198,7 @@ TEST_F(RedisShardFaultsTest, ARoomsShardRestoredFromAnOlderSnapshotSkipsNothingS
 TEST_F(RedisShardFaultsTest, AShardFurtherBehindThanTheRoomsLogSeesAGapNotAnErrorForever) {
   // Deliveries to shard 1 fail (out of reach) while the room's log moves past what it holds.
   std::atomic<bool> shard_1_down{false};
-  RedisChatStoreOptions options;
-  options.fault = [&](uint64_t, size_t shard, absl::string_view operation) {
-    if (shard_1_down && shard == 1 && operation == "deliver") {
-      return absl::UnavailableError("shard 1 is out of reach");
-    }
-    return absl::OkStatus();
-  };
-  Broker broker(servers_, &clock_, options);
+  Broker broker(servers_, &clock_, Shard1OutOfReachWhile(shard_1_down, "deliver"));
   const std::string room = NameOn("room", 0);
   Reader near{NameOn("near", 0)};
   Reader far{NameOn("far", 1)};
@@ -229,12 +232,7 @@ TEST_F(RedisShardFaultsTest, AShardFurtherBehindThanTheRoomsLogSeesAGapNotAnErro
 
 TEST_F(RedisShardFaultsTest, AShardOutOfReachHoldsUpOnlyTheRoomsWithMembersThere) {
   std::atomic<bool> shard_1_down{false};
-  RedisChatStoreOptions options;
-  options.fault = [&](uint64_t, size_t shard, absl::string_view) {
-    if (shard_1_down && shard == 1) return absl::UnavailableError("shard 1 is out of reach");
-    return absl::OkStatus();
-  };
-  Broker broker(servers_, &clock_, options);
+  Broker broker(servers_, &clock_, Shard1OutOfReachWhile(shard_1_down));
   const std::string room = NameOn("room", 0);
   Reader one{NameOn("one", 0)};
   Reader two{NameOn("two", 0)};
@@ -262,12 +260,7 @@ TEST_F(RedisShardFaultsTest, AShardOutOfReachHoldsUpOnlyTheRoomsWithMembersThere
 
 TEST_F(RedisShardFaultsTest, ASweepWithAShardOutOfReachStillExpiresTheOtherShardsUsers) {
   std::atomic<bool> shard_1_down{false};
-  RedisChatStoreOptions options;
-  options.fault = [&](uint64_t, size_t shard, absl::string_view) {
-    if (shard_1_down && shard == 1) return absl::UnavailableError("shard 1 is out of reach");
-    return absl::OkStatus();
-  };
-  Broker broker(servers_, &clock_, options);
+  Broker broker(servers_, &clock_, Shard1OutOfReachWhile(shard_1_down));
   const std::string here = NameOn("here", 0);
   const std::string there = NameOn("there", 1);
   ASSERT_TRUE(broker.state->Connect(here, "here-s").ok());
