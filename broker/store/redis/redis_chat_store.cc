@@ -306,8 +306,12 @@ void RedisChatStore::SawWrites(size_t shard, const RedisReply& reply, size_t ind
 void RedisChatStore::Call(size_t shard, std::vector<std::string> args, ReplyDone done) {
   if (options_.fault) {
     if (absl::Status fault = options_.fault(++calls_, shard, args[0]); !fault.ok()) {
-      std::move(done)(fault);
-      return;
+      if (!absl::IsDeadlineExceeded(fault)) {
+        std::move(done)(fault);  // refused: never sent
+        return;
+      }
+      // Sent, and its answer lost: Redis runs it, the caller hears the fault.
+      done = [fault, done = std::move(done)](Reply) mutable { std::move(done)(fault); };
     }
   }
   absl::StrAppend(&args[0], "@", writes_seen_[shard].load());

@@ -43,7 +43,8 @@ struct RedisChatStoreOptions {
   metrics::Histogram* notification_lag_seconds = nullptr;
   // The crash-point seam (tests): asked before every chat.lua call, on the thread making it,
   // with the call's number (from 1, counted by this store), its shard and its operation. A
-  // status other than OK fails that call with it, unsent, as a shard out of reach would.
+  // status other than OK fails that call with it: unsent, as a shard out of reach would; or,
+  // for DEADLINE_EXCEEDED, sent and run by Redis with its answer lost, as past --redis_timeout.
   std::function<absl::Status(uint64_t call, size_t shard, absl::string_view operation)> fault;
 };
 
