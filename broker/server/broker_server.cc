@@ -241,9 +241,13 @@ void BrokerServer::BeginShutdown() {
 
 void BrokerServer::Shutdown() {
   BeginShutdown();
-  absl::MutexLock lock(&shutdown_mu_);
-  if (stopped_) return;
-  stopped_ = true;
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  // Not under shutdown_mu_ from here: the sweeper takes it (UpdateReadiness) before it can
+  // see it is to stop, so joining it with the lock held would wait for ever.
   // The sweeper may wake parked polls, so it stops before the queues do.
   stop_sweeper_.Notify();
   sweeper_.join();

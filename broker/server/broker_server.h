@@ -127,7 +127,9 @@ class BrokerServer {
   int port_ = 0;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
 
-  absl::Mutex shutdown_mu_;  // serializes BeginShutdown/Shutdown
+  // Serializes BeginShutdown and the start of Shutdown (stopped_ makes it run once); never
+  // held while joining a thread that takes it.
+  absl::Mutex shutdown_mu_;
   bool shutdown_begun_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 
