@@ -470,7 +470,8 @@ TEST_F(RedisTopologyTest, ABrokerGivenAnotherShardListOrAnEvictingRedisStaysNotS
   const std::optional<std::string> why = reversed.WaitForLine("redis_shards_refused");
   ASSERT_TRUE(why.has_value()) << reversed.Output();
   EXPECT_NE(why->find("give every broker the same --redis list"), std::string::npos) << *why;
-  EXPECT_FALSE(Topology::ServingAt(port));
+  // And stays out of rotation: its readiness is read again every sweeper turn (10-250 ms).
+  EXPECT_FALSE(WaitFor([&] { return Topology::ServingAt(port); }, absl::Seconds(1)));
   // A Redis that would evict keys (common on managed Redis) is refused too.
   RedisServer evicting;
   ASSERT_TRUE(evicting.Run({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"}).ok());
@@ -481,7 +482,7 @@ TEST_F(RedisTopologyTest, ABrokerGivenAnotherShardListOrAnEvictingRedisStaysNotS
   const std::optional<std::string> lru = over_lru.WaitForLine("redis_shards_refused");
   ASSERT_TRUE(lru.has_value()) << over_lru.Output();
   EXPECT_NE(lru->find("maxmemory-policy allkeys-lru"), std::string::npos) << *lru;
-  EXPECT_FALSE(Topology::ServingAt(lru_port));
+  EXPECT_FALSE(WaitFor([&] { return Topology::ServingAt(lru_port); }, absl::Seconds(1)));
   // The brokers given the list in its order serve.
   EXPECT_TRUE(WaitFor([&] { return topology_->BrokerReady(0); }));
 }
