@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/core/chat_errors.h"
+#include "broker/core/chat_rules.h"
 
 namespace parley::broker {
 
@@ -127,7 +128,9 @@ absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectReques
       return ConnectResult{existing->queue.epoch(), existing->queue.last_seq(), false,
                            PresenceOf(*existing)};
     }
-    if (request.holder_parked || !IsIdle(*existing, now)) return NameHeld(request.user);
+    if (HolderKeepsName(request.holder_parked, existing->last_active, now, options_)) {
+      return NameHeld(request.user);
+    }
     RemoveUser(request.user, now, changes);  // expired, not yet swept
   }
   if (!request.may_create) return BrokerDraining();
@@ -369,10 +372,6 @@ void MemoryChatStore::RemoveUser(absl::string_view user_name, absl::Time now, Ch
   for (const std::string& room : rooms) LeaveLocked(user, room, now, changes);
   changes->users.push_back(std::string(user_name));  // its parked polls answer NOT_FOUND
   users_.erase(it);
-}
-
-bool MemoryChatStore::IsIdle(const ConnectedUser& user, absl::Time now) const {
-  return now - user.last_active > options_.user_idle_expiry;
 }
 
 }  // namespace parley::broker

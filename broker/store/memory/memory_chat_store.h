@@ -100,9 +100,6 @@ class MemoryChatStore final : public ChatStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasNewerPublishedPresence(const ConnectedUser& user, const ReadInput& input) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // How long the room waits between publishes: --presence_notify_interval, longer in rooms
-  // over kPresenceWakeMembers.
-  absl::Duration NotifyInterval(const RoomPresence& presence) const;
   std::vector<RoomPresenceInfo> PresenceOf(const ConnectedUser& user) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinLocked(ConnectedUser& user, absl::string_view room_name, absl::Time now,
@@ -112,7 +109,6 @@ class MemoryChatStore final : public ChatStore {
   // Leaves every room and frees the user's queue.
   void RemoveUser(absl::string_view user, absl::Time now, Changes* changes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool IsIdle(const ConnectedUser& user, absl::Time now) const;
   bool IsOnline(const ConnectedUser& user, absl::Time now) const;
   void ForgetEndedSessions(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

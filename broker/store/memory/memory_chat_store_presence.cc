@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "broker/core/chat_errors.h"
+#include "broker/core/chat_rules.h"
 #include "broker/store/memory/memory_chat_store.h"
 
 namespace parley::broker {
@@ -101,7 +102,7 @@ SweepResult MemoryChatStore::SweepLocked(const std::vector<std::string>& parked,
   std::vector<std::string> expired;
   absl::flat_hash_set<Room*> changed;
   for (const auto& [name, user] : users_) {
-    if (IsIdle(*user, now)) {
+    if (IdlePastExpiry(user->last_active, now, options_)) {
       expired.push_back(name);
     } else if (user->online && !IsOnline(*user, now)) {
       user->online = false;
@@ -130,7 +131,7 @@ void MemoryChatStore::PublishDuePresence(absl::Time now, StatusDone done) {
         continue;
       }
       RoomPresence& presence = room->second->presence();
-      if (now - presence.published_at() < NotifyInterval(presence)) {
+      if (!PresenceDue(presence.published_at(), presence.members().size(), now, options_)) {
         ++it;
         continue;
       }
@@ -142,15 +143,6 @@ void MemoryChatStore::PublishDuePresence(absl::Time now, StatusDone done) {
   }
   Notify(changes);
   std::move(done)(absl::OkStatus());
-}
-
-absl::Duration MemoryChatStore::NotifyInterval(const RoomPresence& presence) const {
-  // Each publish may end one parked poll per member: past kPresenceWakeMembers members the
-  // interval grows with the room, so a room's presence never ends more than
-  // kPresenceWakeMembers / interval polls a second (200 by default), however large it is.
-  const size_t members = presence.members().size();
-  if (members <= kPresenceWakeMembers) return options_.presence_notify_interval;
-  return options_.presence_notify_interval * (static_cast<double>(members) / kPresenceWakeMembers);
 }
 
 void MemoryChatStore::PresenceChanged(Room& room) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -20,6 +22,7 @@
 #include "broker/core/chat_options.h"
 #include "broker/core/chat_store.h"
 #include "broker/core/message_id_generator.h"
+#include "broker/store/redis/chat_replies.h"
 #include "broker/store/redis/queue_mirror.h"
 #include "broker/store/redis/redis_address.h"
 #include "broker/store/redis/redis_connection.h"
@@ -29,6 +32,8 @@
 #include "broker/store/redis/redis_script.h"
 #include "broker/store/redis/redis_subscriber.h"
 #include "common/metrics/metrics.h"
+
+struct event;
 
 namespace parley::broker::redis {
 
@@ -50,11 +55,14 @@ struct RedisChatStoreOptions {
 
 // The chat state in Redis, shared by every broker that names the same shards: the layout and
 // the scripts are in docs/architecture.md ("The Redis store") and chat.lua. Each operation is
-// a few script calls, one per shard it touches, chained on the Redis loop thread; the listener
-// hears of changes from the shards' `parley:notify` channels, whoever made them, and is told
-// to Resync after every (re)subscription. Those notifications also keep a QueueMirror per
-// shard, which answers the reads of polls that park (and of polls woken by room lines) without
-// a round trip.
+// a few script calls, one per shard it touches, chained on the Redis loop thread, each answer
+// read as its operation's type (chat_replies.h); the listener hears of changes from the
+// shards' notify channel (chat.lua's NOTIFY_CHANNEL), whoever made them, and is told to Resync
+// after every (re)subscription. Those notifications also keep a QueueMirror per shard, which
+// answers the reads of polls that park (and of polls woken by room lines) without a round
+// trip. The class is defined over five files, one per concern: calls and the shard check
+// (redis_chat_store.cc), publish and delivery (_publish.cc), sessions and membership
+// (_membership.cc), reads and the mirror (_reads.cc), the sweep and presence (_sweep.cc).
 //
 // Thread-safe: operations from any thread; every `done` and listener call runs on the loop
 // thread, except a Read the mirror answers, whose `done` runs on the caller's thread before
@@ -73,8 +81,7 @@ class RedisChatStore : public ChatStore {
   const RedisConnectionCounters& counters() const { return counters_; }
 
   void SetListener(ChatStoreListener* listener) override { listener_ = listener; }
-  // Every shard is connected and its configuration holds (CheckShards). Starts a check when
-  // the last is older than kShardCheckInterval.
+  // Every shard is connected and its configuration holds (CheckShards).
   bool ready() const override;
   void Connect(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done) override;
   void Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
@@ -100,75 +107,100 @@ class RedisChatStore : public ChatStore {
   using Reply = absl::StatusOr<RedisReply>;
   using ReplyDone = absl::AnyInvocable<void(Reply)>;
 
+  // --- Calls (redis_chat_store.cc) ---
   size_t ShardOf(absl::string_view name) const;
   // A fresh epoch for a user whose shard was fenced.
   std::string CandidateEpoch();
-  // Notes the writes count a reply carries (at `index`).
-  void SawWrites(size_t shard, const RedisReply& reply, size_t index);
-  // One chat.lua operation on one shard.
-  void Call(size_t shard, std::vector<std::string> args, ReplyDone done);
+  // Notes what a shard reported after a write: its mirror's event, the loss fence's count.
+  void SawWrites(size_t shard, const ShardWrites& writes);
+  // One chat.lua operation on one shard, its answer as it came; every call goes through here
+  // (the loss fence's count is sent with it, the fault seam asked first).
+  void CallRaw(size_t shard, std::vector<std::string> args, ReplyDone done);
+  // One chat.lua operation, its answer read by `parse` (chat_replies.h).
+  template <typename T>
+  void Call(size_t shard, std::vector<std::string> args,
+            absl::StatusOr<T> (*parse)(const RedisReply&), std::type_identity_t<Done<T>> done) {
+    CallRaw(shard, std::move(args), [parse, done = std::move(done)](Reply reply) mutable {
+      if (!reply.ok()) {
+        std::move(done)(reply.status());
+      } else {
+        std::move(done)(parse(*reply));
+      }
+    });
+  }
+  // One chat.lua operation that answers only 'ok'.
+  void CallForStatus(size_t shard, std::vector<std::string> args, StatusDone done);
   MessagePtr MakeLine(MessageKind kind, absl::string_view room, absl::string_view user,
                       absl::Time now);
+  // Checks each shard: maxmemory-policy noeviction (an evicting Redis would silently drop
+  // idempotency records, ended sessions, queues), and the shard list this broker was given is
+  // the one every broker uses (chat.lua shard_check). Until both hold the store is not ready,
+  // and a log line says why. Loop thread: run by the check timer, every kShardCheckInterval
+  // (every kShardRecheckInterval while the last found a problem or could not finish).
+  void CheckShards();
+  static void OnCheckTimer(int fd, short events, void* self);
+  static constexpr absl::Duration kShardCheckInterval = absl::Seconds(10);
+  static constexpr absl::Duration kShardRecheckInterval = absl::Milliseconds(200);
 
-  // The steps operations share. Each runs its `done` once, on the loop thread.
-  // A line of a room: its number `n` within the room's `epoch` (chat.lua, sequence), and the
-  // message's stored values.
+  // --- Publish and delivery (redis_chat_store_publish.cc) ---
+  // A line of a room: its number within the room's epoch (chat.lua, sequence), the shards to
+  // deliver it to, and the message's stored values.
   struct RoomLine {
     std::string room;
-    std::string epoch;
-    uint64_t n = 0;
+    NumberedLine number;
     std::vector<std::string> values;
     // Numbered again in a new epoch (its first numbering was lost): a shard that appended it
     // under the old one does not append it twice.
     bool renumbered = false;
-    // The shards with members of the room (chat.lua member_shards); empty: every shard.
-    std::vector<size_t> shards;
   };
-  // The member shards a room script answers at `index`.
-  static std::vector<size_t> ShardsAt(const RedisReply& reply, size_t index);
   // The line to every member, on every shard, in room order; answers how many members got it.
   void DeliverLine(RoomLine line, Done<uint32_t> done);
   // On one shard: a shard behind first takes the lines in between from the room's log, and
   // skips (showing the loss) those the log no longer has.
   void DeliverOnShard(size_t shard, std::shared_ptr<const RoomLine> line, int attempts,
                       Done<uint32_t> done);
+  // Delivers, on a shard that was behind, the lines the room's log had and then the line.
+  void CatchUpOnShard(size_t shard, std::shared_ptr<const RoomLine> line, uint64_t applied,
+                      std::vector<SequencedMessage> logged, int attempts, Done<uint32_t> done);
   // chat.lua's deliver arguments before the lines, for `count` lines.
   std::vector<std::string> DeliverArgs(const RoomLine& line, const std::string& lost_to,
                                        size_t count) const;
-  // One message to one user's queue; `marker` (may be empty) makes a retry append nothing.
-  // NOT_FOUND if the user is gone.
-  void AppendToUser(const std::string& user, const std::string& marker,
+  // One message to one user's queue; with an idempotency key (may be empty), a retry from
+  // the same sender appends nothing. NOT_FOUND if the user is gone.
+  void AppendToUser(const std::string& user, const std::string& sender, const std::string& key,
                     std::vector<std::string> values, absl::Time now, StatusDone done);
+  // A publish past its check: sequences a room line and delivers it, or delivers a direct
+  // message; then records the key's first answer.
+  void PublishChecked(const PublishRequest& request, MessagePtr message, bool resumed,
+                      absl::Time now, Done<StorePublish> done);
+
+  // --- Sessions and membership (redis_chat_store_membership.cc) ---
   void JoinRoom(const std::string& user, const std::string& room, absl::Time now,
                 Done<JoinResult> done);
   // A leave is the user's side first (one script on the user's shard: the user stops getting
-  // the room's lines and records the intent, pu:U:leaving), then each room's side (its member
-  // list, the LEAVE line to its members), then the intent cleared. FinishLeaves does the last
-  // two for rooms whose user's side is done; it is idempotent, and whoever finds the intent
-  // runs it: Leave, Disconnect, Connect, the sweep.
+  // the room's lines and records the intent), then each room's side (its member list, the
+  // LEAVE line to its members), then the intent cleared. FinishLeaves does the last two for
+  // rooms whose user's side is done; it is idempotent, and whoever finds the intent runs it:
+  // Leave, Disconnect, Connect, the sweep.
   void FinishLeaves(const std::string& user, std::vector<std::string> rooms, absl::Time now,
                     StatusDone done);
   void LeaveRoomSide(const std::string& user, const std::string& room, absl::Time now,
                      StatusDone done);
-  // Connect after the session was found not logged out: claims the name, then answers.
-  void Claim(const ConnectRequest& request, absl::Time now, Done<ConnectResult> done);
+  // Connect after the session was found not logged out: claims the name (replacing a holder
+  // that does not keep it, HolderKeepsName, if it is still that holder), then answers.
+  void Claim(const ConnectRequest& request, absl::Time now, std::string replace_session,
+             std::string replace_active, int attempts, Done<ConnectResult> done);
+  // The claim made: leaves pending finished, the lobby joined (again: a no-op when done,
+  // finishes a join that failed part-way), a resumed user back online in its rooms; then the
+  // answer.
+  void FinishConnect(const ConnectRequest& request, ClaimReply claim, absl::Time now,
+                     Done<ConnectResult> done);
   // The connected user's epoch, cursor and rooms with their presence.
   void AnswerConnect(const std::string& user, bool created, Done<ConnectResult> done);
   // Removes the user (its session must match unless empty; with `idle_for`, only if it is
   // still idle that long) and has it leave its rooms; finishes leaves pending from before.
   void RemoveUser(const std::string& user, const std::string& session, absl::Time now,
                   std::optional<absl::Duration> idle_for, StatusDone done);
-  // What one shard's sweep found and did: the users it marked offline, by room (the caller
-  // bumps each room's presence once for all shards), and the status of its removals and
-  // leaves finished.
-  struct ShardSwept {
-    absl::Status status;
-    SweepResult counts;
-    std::vector<std::pair<std::string, std::string>> offline;  // room, user
-  };
-  // Loop thread: one shard's sweep (chat.lua sweep): idle users removed, leaves pending
-  // finished, users gone quiet listed.
-  void SweepShard(size_t shard, absl::Time now, Done<ShardSwept> done);
   void SetOnline(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
                  bool online, StatusDone done);
   // Live and published presence of these rooms (sorted; rooms that are gone left out).
@@ -177,15 +209,10 @@ class RedisChatStore : public ChatStore {
     uint64_t published_version = 0;
   };
   void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
-  // Checks each shard: maxmemory-policy noeviction (an evicting Redis would silently drop
-  // idempotency records, ended sessions, queues), and the shard list this broker was given is
-  // the one every broker uses (chat.lua shard_check). Until both hold the store is not ready,
-  // and a log line says why. Any thread; runs on the loop.
-  void CheckShards();
-  static constexpr absl::Duration kShardCheckInterval = absl::Seconds(10);
+
+  // --- Reads and the mirror (redis_chat_store_reads.cc) ---
   // Loop thread: a notification from the shard's subscriber.
   void OnNotification(size_t shard, absl::string_view payload);
-
   // Reads go to their shard together: those that arrive while one is waiting for the loop (the
   // polls one notification wakes, polls coming back at once) become one "read_many" call.
   struct PendingRead {
@@ -204,8 +231,23 @@ class RedisChatStore : public ChatStore {
   // chat.lua's read arguments for one read.
   void AppendReadArgs(const PendingRead& read, std::vector<std::string>& args);
   // Loop thread: one read's answer from chat.lua's read, sent at the mirror's `generation`.
-  void OnRead(size_t shard, uint64_t generation, const ReadInput& input, Reply reply,
-              Done<StoreRead> done);
+  void OnRead(size_t shard, uint64_t generation, const ReadInput& input,
+              absl::StatusOr<ReadReply> reply, Done<StoreRead> done);
+
+  // --- The sweep (redis_chat_store_sweep.cc) ---
+  // What one shard's sweep found and did: the users it marked offline, by room (the caller
+  // bumps each room's presence once for all shards), and the status of its removals and
+  // leaves finished.
+  struct ShardSwept {
+    absl::Status status;
+    SweepResult counts;
+    std::vector<std::pair<std::string, std::string>> offline;  // room, user
+  };
+  // Loop thread: one shard's sweep (chat.lua sweep): idle users removed, leaves pending
+  // finished, users gone quiet listed.
+  void SweepShard(size_t shard, absl::Time now, Done<ShardSwept> done);
+  // One shard's rooms whose presence is due published; answers how many.
+  void PublishDuePresenceOn(size_t shard, absl::Time now, Done<uint64_t> done);
 
   const ChatOptions chat_;
   const RedisChatStoreOptions options_;
@@ -232,11 +274,11 @@ class RedisChatStore : public ChatStore {
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};
   std::atomic<uint64_t> calls_{0};  // chat.lua calls made (the fault seam's numbers)
-  // The last shard check: whether it passed, when it started (Unix ms; 0: never), and what it
-  // found wrong (loop thread only), to log a change once.
+  // The last shard check: whether it passed, and what it found wrong (loop thread only), to
+  // log a change once.
   std::atomic<bool> shards_ok_{false};
-  mutable std::atomic<int64_t> shards_checked_at_{0};
   std::string shards_problem_;
+  event* check_timer_ = nullptr;  // loop thread only; freed by Stop
   // Loop thread only: AfterNotifications markers not yet back from every shard.
   struct Marker {
     size_t shards_left = 0;
