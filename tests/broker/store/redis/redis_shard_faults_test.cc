@@ -300,5 +300,41 @@ TEST_F(RedisShardFaultsTest, AnIdleUserWhoComesBackBeforeTheSweepRemovesItIsKept
   EXPECT_TRUE(broker.state->Connect(user, "back-s").ok());
 }
 
+TEST_F(RedisShardFaultsTest, AHolderBackBetweenTheLookAndTheReplacementKeepsItsName) {
+  // A Connect with another session looks at the name's holder (claim), finds it idle past
+  // expiry (HolderKeepsName, the broker's rule) and claims again naming it; the holder comes
+  // back in between (here: its activity written just before the second claim is made).
+  RedisServer& shard_0 = *servers_[0];
+  const std::string user = NameOn("held", 0);
+  FakeClock* clock = &clock_;
+  std::atomic<int> claims{0};
+  std::atomic<bool> come_back{true};
+  RedisChatStoreOptions options;
+  options.fault = [&, clock](uint64_t, size_t, absl::string_view operation) {
+    if (operation == "claim" && ++claims % 2 == 0 && come_back) {
+      EXPECT_TRUE(shard_0
+                      .Run({"HSET", absl::StrCat("pu:", user), "active",
+                            absl::StrCat(absl::ToUnixMillis(clock->Now()))})
+                      .ok());
+    }
+    return absl::OkStatus();
+  };
+  Broker broker(servers_, &clock_, options);
+  ASSERT_TRUE(broker.state->Connect(user, "first").ok());
+  claims = 0;
+  clock_.Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+  EXPECT_EQ(broker.state->Connect(user, "second").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(claims, 2);  // looked; the replacement found the holder back
+  EXPECT_TRUE(broker.state->Connect(user, "first").ok());  // still the holder's
+  // Idle past expiry again, and staying away: replaced.
+  come_back = false;
+  clock_.Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+  absl::StatusOr<ConnectResult> second = broker.state->Connect(user, "second");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->created);
+  EXPECT_EQ(broker.state->Connect(user, "first").status().code(), absl::StatusCode::kAlreadyExists);
+}
+
 }  // namespace
 }  // namespace parley::broker::redis
