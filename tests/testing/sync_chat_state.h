@@ -94,9 +94,10 @@ class SyncChatState {
     return Await<broker::ChatStats>([&](auto done) { state_->Stats(std::move(done)); }).value();
   }
   std::vector<size_t> QueueDepths() { return state_->QueueDepths(); }
-  broker::SweepResult Sweep() {
-    return Settled(Await<broker::SweepResult>([&](auto done) { state_->Sweep(std::move(done)); }))
-        .value();
+  broker::SweepResult Sweep() { return TrySweep().value(); }
+  // A sweep that may fail (a fault injected into it).
+  absl::StatusOr<broker::SweepResult> TrySweep() {
+    return Settled(Await<broker::SweepResult>([&](auto done) { state_->Sweep(std::move(done)); }));
   }
   absl::Status PublishDuePresence() {
     return Settled(AwaitStatus([&](auto done) { state_->PublishDuePresence(std::move(done)); }));

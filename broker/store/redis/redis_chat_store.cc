@@ -24,6 +24,7 @@ RedisChatStore::RedisChatStore(ChatOptions chat, RedisChatStoreOptions options)
     : chat_(std::move(chat)), options_(std::move(options)), script_(std::string(kChatScript)) {
   counters_.round_trip_seconds = options_.round_trip_seconds;
   writes_seen_ = std::make_unique<std::atomic<uint64_t>[]>(options_.shards.size());
+  shard_problems_.resize(options_.shards.size());
   pending_reads_.resize(options_.shards.size());
   for (const RedisAddress& address : options_.shards) {
     const size_t shard = connections_.size();
@@ -92,15 +93,25 @@ void RedisChatStore::OnCheckTimer(int, short, void* self) {
 }
 
 void RedisChatStore::CheckShards() {
-  auto gather = Gather<std::string>::Make(
-      2 * connections_.size(), [this](absl::StatusOr<std::vector<std::string>> problems) {
+  // Per shard, two answers: its policy and its place. A shard that does not answer keeps its
+  // last verdict: being out of reach is not a configuration fault, and holds up only its own
+  // users (the operations' own errors say so), not the whole broker.
+  using Verdict = std::optional<std::string>;  // the problem found ("": none); nullopt: no answer
+  auto gather = Gather<Verdict>::Make(
+      2 * connections_.size(), [this](absl::StatusOr<std::vector<Verdict>> verdicts) mutable {
+        if (!verdicts.ok()) return;  // never: every step answers a value
+        for (size_t shard = 0; shard < connections_.size(); ++shard) {
+          const Verdict& policy = (*verdicts)[2 * shard];
+          const Verdict& place = (*verdicts)[2 * shard + 1];
+          if (!policy.has_value() || !place.has_value()) continue;
+          shard_problems_[shard] =
+              *policy + (policy->empty() || place->empty() ? "" : "; ") + *place;
+        }
         std::string problem;
-        if (!problems.ok()) {
-          problem = absl::StrCat("the shard check failed: ", problems.status().message());
-        } else {
-          for (const std::string& found : *problems) {
-            if (!found.empty()) absl::StrAppend(&problem, problem.empty() ? "" : "; ", found);
-          }
+        for (size_t shard = 0; shard < connections_.size(); ++shard) {
+          const std::string found = shard_problems_[shard].value_or(absl::StrCat(
+              "Redis ", options_.shards[shard].ToString(), " has not answered the check yet"));
+          if (!found.empty()) absl::StrAppend(&problem, problem.empty() ? "" : "; ", found);
         }
         shards_ok_ = problem.empty();
         if (problem == shards_problem_) return;
@@ -117,15 +128,15 @@ void RedisChatStore::CheckShards() {
         {"CONFIG", "GET", "maxmemory-policy"}, absl::Now() + options_.timeout,
         [address, step = gather->Step(2 * shard)](Reply reply) mutable {
           if (!reply.ok() && reply.status().code() != absl::StatusCode::kInternal) {
-            std::move(step)(reply.status());  // out of reach
+            std::move(step)(Verdict());  // out of reach
           } else if (reply.ok() && reply->elements.size() == 2 &&
                      reply->elements[1].str != "noeviction") {
-            std::move(step)(absl::StrCat("Redis ", address, " has maxmemory-policy ",
-                                         reply->elements[1].str,
-                                         ": it would evict Parley's keys; set noeviction"));
+            std::move(step)(Verdict(
+                absl::StrCat("Redis ", address, " has maxmemory-policy ", reply->elements[1].str,
+                             ": it would evict Parley's keys; set noeviction")));
           } else {
             // noeviction; or CONFIG is not offered (a managed Redis): its operator's word.
-            std::move(step)(std::string());
+            std::move(step)(Verdict(""));
           }
         });
     Call<std::string>(
@@ -133,14 +144,15 @@ void RedisChatStore::CheckShards() {
         ParseShardCheck,
         [this, address, shard,
          step = gather->Step(2 * shard + 1)](absl::StatusOr<std::string> first) mutable {
-          if (PassFailure(first, step)) return;
-          if (first->empty()) {
-            std::move(step)(std::string());
+          if (!first.ok()) {
+            std::move(step)(Verdict());
+          } else if (first->empty()) {
+            std::move(step)(Verdict(""));
           } else {
-            std::move(step)(absl::StrCat("Redis ", address, " is shard ", *first,
-                                         " (position/count) for another broker, but ", shard, "/",
-                                         connections_.size(),
-                                         " for this one: give every broker the same --redis list"));
+            std::move(step)(Verdict(absl::StrCat(
+                "Redis ", address, " is shard ", *first,
+                " (position/count) for another broker, but ", shard, "/", connections_.size(),
+                " for this one: give every broker the same --redis list")));
           }
         });
   }

@@ -134,9 +134,10 @@ class RedisChatStore : public ChatStore {
                       absl::Time now);
   // Checks each shard: maxmemory-policy noeviction (an evicting Redis would silently drop
   // idempotency records, ended sessions, queues), and the shard list this broker was given is
-  // the one every broker uses (chat.lua shard_check). Until both hold the store is not ready,
-  // and a log line says why. Loop thread: run by the check timer, every kShardCheckInterval
-  // (every kShardRecheckInterval while the last found a problem or could not finish).
+  // the one every broker uses (chat.lua shard_check). Until both hold on every shard the store
+  // is not ready, and a log line says why; a shard that does not answer keeps its last
+  // verdict. Loop thread: run by the check timer, every kShardCheckInterval (every
+  // kShardRecheckInterval while a problem stands or a shard has not answered).
   void CheckShards();
   static void OnCheckTimer(int fd, short events, void* self);
   static constexpr absl::Duration kShardCheckInterval = absl::Seconds(10);
@@ -274,9 +275,11 @@ class RedisChatStore : public ChatStore {
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   std::atomic<uint64_t> presence_notifies_{0};
   std::atomic<uint64_t> calls_{0};  // chat.lua calls made (the fault seam's numbers)
-  // The last shard check: whether it passed, and what it found wrong (loop thread only), to
-  // log a change once.
+  // The shard check: whether every shard's last verdict is good; per shard, the problem its
+  // last answer showed ("": none; nullopt: it has not answered yet), and all of them as last
+  // logged, to log a change once (loop thread only).
   std::atomic<bool> shards_ok_{false};
+  std::vector<std::optional<std::string>> shard_problems_;
   std::string shards_problem_;
   event* check_timer_ = nullptr;  // loop thread only; freed by Stop
   // Loop thread only: AfterNotifications markers not yet back from every shard.

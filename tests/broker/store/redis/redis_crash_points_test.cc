@@ -1,13 +1,13 @@
 // The crash-point matrix of the Redis store (#24), the smallest honest form of FoundationDB's
-// simulation and Jepsen's nemesis: every operation that touches several shards is run with its
-// Nth chat.lua call failing (RedisChatStoreOptions::fault), both ways a call fails: refused
-// unsent (a shard out of reach, or the broker gone at that point: nothing after it runs), and
-// run by Redis with its answer lost (no answer past --redis_timeout), for every N the
-// operation makes, over 1, 2 and 3 shards; then it is
-// recovered (the operation retried, or a sweep past the leave grace), and the invariants are
-// checked: both sides of every membership agree, every line a member should get arrives
-// exactly once and in one order for all members, a logged-out session is refused, one
-// idempotency key gives one message id. The matrix is printed as it runs.
+// simulation and Jepsen's nemesis: every operation that touches several shards (the sweep too)
+// is run with its Nth chat.lua call failing (RedisChatStoreOptions::fault), both ways a call
+// fails: refused unsent (a shard out of reach, or the broker gone at that point: nothing after
+// it runs), and run by Redis with its answer lost (no answer past --redis_timeout), for every N
+// the operation makes, over 1, 2 and 3 shards; then it is recovered (the operation retried, or
+// a sweep past the leave grace), and the invariants are checked: both sides of every
+// membership agree, every line a member should get arrives exactly once and in one order for
+// all members, a logged-out session is refused, one idempotency key gives one message id. The
+// matrix is printed as it runs.
 
 #include <gtest/gtest.h>
 
@@ -415,6 +415,41 @@ TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetr
     std::cout << "[matrix] " << (to_room ? "Publish(room)" : "Publish(direct)") << ": " << cases
               << " cases\n";
   }
+}
+
+TEST_F(CrashPointTest, ASweepFailingAtAnyStepIsFinishedByTheNextSweep) {
+  const int cases =
+      Matrix("Sweep", Recovery::kSweep, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        // alice stays away past expiry; bob and carol come back.
+        stack.clock().Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+        for (const std::string& user : {cast.bob, cast.carol}) {
+          ASSERT_TRUE(stack.state().Connect(user, user + "-s").ok());
+        }
+        stack.FailNth(n);
+        const absl::StatusOr<SweepResult> first = stack.state().TrySweep();
+        stack.NoFault();
+        EXPECT_EQ(first.ok(), !stack.fired()) << first.status();
+        // The next sweep, past the grace of leaves pending, finishes what this one left.
+        stack.clock().Advance(absl::Seconds(11));
+        stack.state().Sweep();
+        EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
+        absl::StatusOr<MembersResult> members = stack.state().Members(cast.room, MembersQuery());
+        ASSERT_TRUE(members.ok());
+        for (const auto& member : members->page.members) EXPECT_NE(member.user, cast.alice);
+        for (const std::string& user : {cast.bob, cast.carol}) {
+          EXPECT_EQ(stack.MembershipDisagreement(user, cast.room), "") << user;
+        }
+        ExpectTheRoomGoesOn(stack, cast, "after");
+        const std::string leave = absl::StrCat("LEAVE:", cast.room, ":", cast.alice, ":");
+        EXPECT_EQ(Count(stack.Lines(cast.bob), leave), 1);
+        EXPECT_EQ(Count(stack.Lines(cast.carol), leave), 1);
+        // Its name is free for a new session.
+        absl::StatusOr<ConnectResult> again = stack.state().Connect(cast.alice, "new-s");
+        ASSERT_TRUE(again.ok()) << again.status();
+        EXPECT_TRUE(again->created);
+      });
+  std::cout << "[matrix] Sweep: " << cases << " cases\n";
 }
 
 }  // namespace
