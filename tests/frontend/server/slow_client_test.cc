@@ -106,8 +106,9 @@ TEST(SlowClientTest, SlowClientsFillingThePoolGetNobodyStuck) {
   for (auto& connection : slow) EXPECT_TRUE(connection->ReadUntilClosed(absl::Seconds(5)));
   ASSERT_TRUE(WaitFor([&] { return stack.frontend().open_connections() == 0; }));
   httplib::Result served = stack.Client()->Get("/healthz");
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->status, 200);
+  ASSERT_TRUE(served) << httplib::to_string(served.error());
+  // Once seen under ASan in CI with a status not 200; its body says which answer it was.
+  EXPECT_EQ(served->status, 200) << served->body;
 }
 
 TEST(SlowClientTest, OversizedHeadsGet431Or414) {
