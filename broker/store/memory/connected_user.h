@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "broker/store/memory/user_queue.h"
 #include "common/token_bucket.h"
@@ -30,6 +31,9 @@ struct ConnectedUser {
   const std::string session;
   UserQueue queue;
   absl::btree_set<std::string> rooms;
+  // Rooms left lately, and when: a Leave retried within --idempotency_window (its first try
+  // finished, its answer lost) is answered as done, not "not a member".
+  absl::flat_hash_map<std::string, absl::Time> left_at;
   absl::Time last_active;      // last Connect or Poll
   bool online = true;          // as the rooms' presence has it (Connect makes a user online)
   TokenBucket publish_bucket;  // --publish_rate / --publish_burst

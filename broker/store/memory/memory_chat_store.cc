@@ -252,7 +252,18 @@ absl::Status MemoryChatStore::LeaveRoomLocked(absl::string_view user_name, absl:
                                               absl::Time now, Changes* changes) {
   absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
   if (!user.ok()) return user.status();
-  if (!(*user)->rooms.contains(room)) return NotAMember(user_name, room);
+  absl::flat_hash_map<std::string, absl::Time>& left_at = (*user)->left_at;
+  if (!(*user)->rooms.contains(room)) {
+    auto left = left_at.find(room);
+    if (left != left_at.end() && now - left->second < options_.idempotency_window) {
+      return absl::OkStatus();  // a retry of a leave that was done
+    }
+    return NotAMember(user_name, room);
+  }
+  absl::erase_if(left_at, [&](const auto& entry) {
+    return now - entry.second >= options_.idempotency_window;
+  });
+  left_at[std::string(room)] = now;
   LeaveLocked(**user, room, now, changes);
   return absl::OkStatus();
 }
@@ -340,6 +351,7 @@ void MemoryChatStore::JoinLocked(ConnectedUser& user, absl::string_view room_nam
   result->joined = room.presence().AddMember(user.name, user.online);
   if (!result->joined) return;
   user.rooms.emplace(room_name);
+  user.left_at.erase(room_name);
   PresenceChanged(room);
   // The mode after the join: the member who makes a room large gets no JOIN line out.
   AnnouncePresence(room, user, MessageKind::kJoin, room.presence().mode(), now, changes);

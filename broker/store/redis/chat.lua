@@ -16,6 +16,7 @@ local key = {
   queue = function(u) return 'pu:' .. u .. ':q' end,        -- stream: its queue, ids <seq>-0
   user_rooms = function(u) return 'pu:' .. u .. ':rooms' end,
   user_leaving = function(u) return 'pu:' .. u .. ':leaving' end,  -- leaves pending
+  user_left = function(u) return 'pu:' .. u .. ':left' end,  -- rooms left lately: until when
   idempotency = function(sender, k) return 'pi:' .. sender .. ':' .. k end,
   dm_marker = function(owner, sender, k) return 'pd:' .. owner .. ':' .. sender .. ':' .. k end,
   ended = function(session) return 'pe:' .. session end,
@@ -220,7 +221,7 @@ local function remove_user(user, now)
   for _, room in ipairs(redis.call('SMEMBERS', key.user_rooms(user))) do
     leave_user_side(user, room, now)
   end
-  redis.call('DEL', key.user(user), key.queue(user), key.user_rooms(user))
+  redis.call('DEL', key.user(user), key.queue(user), key.user_rooms(user), key.user_left(user))
   redis.call('ZREM', key.active, user)
   notify('u', user)
 end
@@ -302,15 +303,18 @@ ops.member_add = function()
   if redis.call('SREM', leaving, room) == 1 and redis.call('EXISTS', leaving) == 0 then
     redis.call('ZREM', key.leaving, user)
   end
+  redis.call('HDEL', key.user_left(user), room)
   redis.call('SADD', key.local_members(room), user)
   if redis.call('SADD', key.user_rooms(user), room) == 1 then notify('u', user) end
   return answer('ok', 'online', tonumber(online))
 end
 
--- member_leave(user, room, now, capacity, LEAVE line...): the user's side of a leave, first:
--- from now on no line of the room reaches the user, who gets the LEAVE line itself (its other
--- tabs learn of it); the room's side is then pending. 'missing', 'not_member', 'pending' (left
--- on this side already: finish the room's), or 'left' {writes, event}.
+-- member_leave(user, room, now, capacity, LEAVE line..., window_ms): the user's side of a
+-- leave, first: from now on no line of the room reaches the user, who gets the LEAVE line
+-- itself (its other tabs learn of it); the room's side is then pending. The leave is
+-- remembered for window_ms, so a retry whose first try finished after its answer was lost is
+-- answered as done, not "not a member". 'missing', 'not_member', 'pending' (left on this side
+-- already: finish the room's), 'done' (left lately), or 'left' {writes, event}.
 ops.member_leave = function()
   local user, room, now = argv[2], argv[3], num(4)
   if redis.call('EXISTS', key.user(user)) == 0 then return answer('missing') end
@@ -318,9 +322,13 @@ ops.member_leave = function()
     if redis.call('SISMEMBER', key.user_leaving(user), room) == 1 then
       return answer('pending')
     end
+    num_now = now
+    if alive(redis.call('HGET', key.user_left(user), room)) then return answer('done') end
     return answer('not_member')
   end
   leave_user_side(user, room, now)
+  redis.call('HSET', key.user_left(user), room, now + num(13))
+  redis.call('PEXPIRE', key.user_left(user), argv[13])
   append(user, message_pairs(6), num(5))
   redis.call('INCR', key.writes)
   notify('u', user)

@@ -154,6 +154,8 @@ absl::StatusOr<MemberLeaveReply> ParseMemberLeave(const RedisReply& reply) {
     left.writes = WritesOf(answer);
   } else if (answer.Is("pending")) {
     left.outcome = MemberLeaveReply::Outcome::kPending;
+  } else if (answer.Is("done")) {
+    left.outcome = MemberLeaveReply::Outcome::kDone;
   } else if (answer.Is("not_member")) {
     left.outcome = MemberLeaveReply::Outcome::kNotMember;
   } else if (answer.Is("missing")) {

@@ -72,7 +72,8 @@ absl::StatusOr<UserRemoveReply> ParseUserRemove(const RedisReply& reply);
 absl::StatusOr<std::optional<bool>> ParseMemberAdd(const RedisReply& reply);
 
 struct MemberLeaveReply {
-  enum class Outcome { kMissing, kNotMember, kPending, kLeft };
+  // kDone: left within the idempotency window (a retry whose first try finished).
+  enum class Outcome { kMissing, kNotMember, kPending, kDone, kLeft };
   Outcome outcome = Outcome::kMissing;
   ShardWrites writes;  // kLeft
 };

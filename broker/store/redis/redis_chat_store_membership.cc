@@ -239,6 +239,7 @@ void RedisChatStore::Leave(absl::string_view user, absl::string_view room, absl:
   std::vector<std::string> args = {"member_leave", std::string(user), std::string(room), Ms(now),
                                    absl::StrCat(chat_.queue_capacity)};
   Append(args, MessageValues(*line));
+  args.push_back(Ms(chat_.idempotency_window));
   const size_t shard = ShardOf(user);
   Call<MemberLeaveReply>(
       shard, std::move(args), ParseMemberLeave,
@@ -251,6 +252,9 @@ void RedisChatStore::Leave(absl::string_view user, absl::string_view room, absl:
             return;
           case MemberLeaveReply::Outcome::kNotMember:
             std::move(done)(NotAMember(user, room));
+            return;
+          case MemberLeaveReply::Outcome::kDone:
+            std::move(done)(absl::OkStatus());
             return;
           case MemberLeaveReply::Outcome::kLeft:
             SawWrites(shard, left->writes);

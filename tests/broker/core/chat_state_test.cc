@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -309,7 +310,15 @@ TEST_P(ChatStateTest, JoinAndLeaveAnnounceToMembersAndEmptyRoomsAreFreed) {
 
   ASSERT_TRUE(state_.Leave("bob", "games").ok());
   EXPECT_EQ(Queue("alice").back(), "LEAVE:games:bob::");
+  // Left: a retry within the idempotency window is answered as done (its first try may have
+  // finished after its answer was lost), and adds no second LEAVE.
+  EXPECT_TRUE(state_.Leave("bob", "games").ok());
+  EXPECT_EQ(Queue("alice").back(), "LEAVE:games:bob::");
+  const std::vector<std::string> alice_lines = Queue("alice");
+  EXPECT_EQ(std::count(alice_lines.begin(), alice_lines.end(), "LEAVE:games:bob::"), 1);
+  clock_.Advance(state_.options().idempotency_window);
   EXPECT_EQ(state_.Leave("bob", "games").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(state_.Leave("alice", "chess").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(state_.Stats().rooms, 2u);
   ASSERT_TRUE(state_.Leave("alice", "games").ok());
   EXPECT_EQ(state_.Stats().rooms, 1u);
