@@ -60,6 +60,12 @@ inline absl::Status SessionLoggedOut() {
   return absl::UnauthenticatedError("this session was logged out; log in again");
 }
 
+inline absl::Status SessionMayBeLoggedOut() {
+  return absl::UnauthenticatedError(
+      "the store lost writes since this session began (its logout may have been among them); "
+      "log in again");
+}
+
 inline absl::Status NameHeld(absl::string_view user) {
   return absl::AlreadyExistsError(
       absl::StrCat("user name '", user, "' is held by another session"));

@@ -33,7 +33,7 @@ ChatState::ChatState(ChatOptions options, const Clock* clock, ChatStore* store)
 }
 
 void ChatState::Connect(absl::string_view user, absl::string_view session,
-                        Done<ConnectResult> done) {
+                        absl::Time session_started, Done<ConnectResult> done) {
   if (absl::Status s = ValidateUserAndSession(user, session); !s.ok()) {
     std::move(done)(s);
     return;
@@ -41,6 +41,7 @@ void ChatState::Connect(absl::string_view user, absl::string_view session,
   ConnectRequest request;
   request.user = std::string(user);
   request.session = std::string(session);
+  request.session_started = session_started;
   {
     absl::MutexLock lock(&random_mu_);
     request.new_epoch = absl::Uniform<uint64_t>(random_, 1, std::numeric_limits<uint64_t>::max());

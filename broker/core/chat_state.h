@@ -62,7 +62,13 @@ class ChatState {
   ChatState(const ChatState&) = delete;
   ChatState& operator=(const ChatState&) = delete;
 
-  void Connect(absl::string_view user, absl::string_view session, Done<ConnectResult> done);
+  void Connect(absl::string_view user, absl::string_view session, Done<ConnectResult> done) {
+    Connect(user, session, absl::InfinitePast(), std::move(done));
+  }
+  // `session_started`: when the session began (InfinitePast: unknown), so a store that lost
+  // writes since can refuse it (its logout may have been among them).
+  void Connect(absl::string_view user, absl::string_view session, absl::Time session_started,
+               Done<ConnectResult> done);
   void Disconnect(absl::string_view user, absl::string_view session, StatusDone done);
   void Publish(const PublishInput& input, Done<PublishResult> done);
 

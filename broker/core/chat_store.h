@@ -75,6 +75,9 @@ struct ConnectRequest {
   uint64_t new_epoch = 0;      // the epoch of the queue, if one is created
   bool may_create = true;      // false: the broker drains and takes no new user
   bool holder_parked = false;  // the name's holder has a poll parked on this broker
+  // When the session began (InfinitePast: unknown). A store that lost writes since (the Redis
+  // store's fence) refuses it: its logout may have been lost with them.
+  absl::Time session_started = absl::InfinitePast();
 };
 
 // A Publish as the store carries it out: `message` is stored, unless the idempotency key has

@@ -32,7 +32,10 @@ StatusDone AnswerStatus(GrpcDone done) {
 
 void RpcHandlers::Connect(const v1::ConnectRequest& request, v1::ConnectResponse* response,
                           GrpcDone done) {
-  state_->Connect(request.user(), request.session(),
+  const absl::Time started = request.session_started_unix_ms() > 0
+                                 ? absl::FromUnixMillis(request.session_started_unix_ms())
+                                 : absl::InfinitePast();
+  state_->Connect(request.user(), request.session(), started,
                   Answer<ConnectResult>(std::move(done), [response](ConnectResult& result) {
                     response->set_epoch(result.epoch);
                     response->set_cursor(result.cursor);

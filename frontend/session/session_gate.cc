@@ -31,6 +31,7 @@ void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done
   v1::ConnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
+  request.set_session_started_unix_ms(absl::ToUnixMillis(session.expires_at - tokens_->lifetime()));
   broker_->ConnectAsync(request, std::move(done));
 }
 

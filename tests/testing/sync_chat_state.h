@@ -49,6 +49,11 @@ class SyncChatState {
       broker::ChatState* state, std::function<void()> settle = [] {})
       : state_(state), settle_(std::move(settle)) {}
 
+  absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user, absl::string_view session,
+                                                absl::Time started) {
+    return Settled(Await<broker::ConnectResult>(
+        [&](auto done) { state_->Connect(user, session, started, std::move(done)); }));
+  }
   absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user, absl::string_view session) {
     return Settled(Await<broker::ConnectResult>(
         [&](auto done) { state_->Connect(user, session, std::move(done)); }));

@@ -31,7 +31,7 @@ local key = {
   local_applied = function(r) return 'pl:' .. r .. ':at' end,
   -- This shard's own.
   active = 'pactive', leaving = 'pleaving', rooms = 'prooms', due = 'pdue', clock = 'pclock',
-  events = 'pev', writes = 'pwrites', fence = 'pfence', shard = 'pshard',
+  events = 'pev', writes = 'pwrites', fence = 'pfence', fence_at = 'pfence_at', shard = 'pshard',
 }
 
 local KIND_CHAT = '0'
@@ -216,6 +216,16 @@ end
 -- Rooms whose side of a leave by the user is still to be done.
 local function pending_leaves(user) return redis.call('SMEMBERS', key.user_leaving(user)) end
 
+-- This shard lost writes: every user's epoch, and every room's, changes when next used
+-- (current_epoch, room_epoch), and sessions begun before now may have lost their logout
+-- (ended_check). Brokers forget what they mirror of it.
+local function fence()
+  local t = redis.call('TIME')
+  redis.call('INCR', key.fence)
+  redis.call('SET', key.fence_at, t[1] * 1000 + math.floor(t[2] / 1000))
+  notify('f', 'shard')
+end
+
 -- Removes the user's own keys, its rooms left on its side first (their sides pending).
 local function remove_user(user, now)
   for _, room in ipairs(redis.call('SMEMBERS', key.user_rooms(user))) do
@@ -232,18 +242,23 @@ local ops = {}
 -- end; that time decides, and their TTL only collects them once it is past.
 local function alive(until_) return until_ and tonumber(until_) > num_now end
 
--- ended_check(session, now): 'ended' if the session was logged out (and not yet forgotten),
--- else 'open'.
+-- ended_check(session, now, started_ms): 'ended' if the session was logged out (and not yet
+-- forgotten); 'lost' if this shard lost writes since the session began (0: unknown, before
+-- any loss): its logout may have been among them; else 'open'.
 ops.ended_check = function()
   num_now = num(3)
   if alive(redis.call('GET', key.ended(argv[2]))) then return answer('ended') end
+  local fenced_at = redis.call('GET', key.fence_at)
+  if fenced_at and tonumber(fenced_at) >= num(4) then return answer('lost') end
   return answer('open')
 end
 
--- ended_record(session, now, memory_ms): 'ok'
+-- ended_record(session, now, memory_ms): 'ok' {writes, event}. Counted as a write: a shard
+-- that loses it is fenced, and the sessions begun before are refused (ended_check).
 ops.ended_record = function()
   redis.call('SET', key.ended(argv[2]), num(3) + num(4), 'PX', argv[4])
-  return answer('ok')
+  redis.call('INCR', key.writes)
+  return answer('ok', writes_fields())
 end
 
 -- claim(user, session, new_epoch, now, may_create, burst, replace_session, replace_active):
@@ -627,8 +642,7 @@ end
 -- fence_shard(): this shard lost writes no broker's count showed (deliver found a room's line
 -- number given twice): every user's epoch, and every room's, changes when next used. 'ok'
 ops.fence_shard = function()
-  redis.call('INCR', key.fence)
-  notify('f', 'shard')
+  fence()
   return answer('ok')
 end
 
@@ -873,9 +887,8 @@ end
 local name, seen = string.match(argv[1], '^([%w_]+)@(%d+)$')
 if not name then name = argv[1] end
 if seen and tonumber(seen) > tonumber(redis.call('GET', key.writes) or '0') then
-  redis.call('INCR', key.fence)
+  fence()
   redis.call('SET', key.writes, seen)
-  notify('f', 'shard')  -- every user's epoch changes: brokers forget what they mirror
 end
 local op = ops[name]
 if not op then return redis.error_reply('INTERNAL unknown operation ' .. tostring(name)) end

@@ -84,11 +84,18 @@ absl::Status ParseOk(absl::string_view operation, const RedisReply& reply) {
   return answer.status();
 }
 
-absl::StatusOr<bool> ParseEndedCheck(const RedisReply& reply) {
+absl::StatusOr<SessionState> ParseEndedCheck(const RedisReply& reply) {
   ScriptReply answer("ended_check", reply);
-  if (answer.Is("ended")) return true;
-  if (answer.Is("open")) return false;
+  if (answer.Is("ended")) return SessionState::kEnded;
+  if (answer.Is("lost")) return SessionState::kMayBeEnded;
+  if (answer.Is("open")) return SessionState::kOpen;
   return answer.UnexpectedOutcome();
+}
+
+absl::StatusOr<ShardWrites> ParseEndedRecord(const RedisReply& reply) {
+  ScriptReply answer("ended_record", reply);
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return Checked(answer, WritesOf(answer));
 }
 
 absl::StatusOr<ClaimReply> ParseClaim(const RedisReply& reply) {

@@ -38,12 +38,17 @@ struct NumberedLine {
   std::vector<size_t> shards;
 };
 
-// Operations that answer only 'ok': ended_record, leaving_done, idem_record, fence_shard,
-// touch.
+// Operations that answer only 'ok': leaving_done, idem_record, fence_shard, touch,
+// room_online.
 absl::Status ParseOk(absl::string_view operation, const RedisReply& reply);
 
-// ended_check: whether the session was logged out.
-absl::StatusOr<bool> ParseEndedCheck(const RedisReply& reply);
+// ended_check: whether the session was logged out, or may have been (its shard lost writes
+// since it began).
+enum class SessionState { kOpen, kEnded, kMayBeEnded };
+absl::StatusOr<SessionState> ParseEndedCheck(const RedisReply& reply);
+
+// ended_record: the shard's writes after recording the logout.
+absl::StatusOr<ShardWrites> ParseEndedRecord(const RedisReply& reply);
 
 struct ClaimReply {
   enum class Outcome { kResumed, kCreated, kHeld, kDraining };

@@ -29,15 +29,24 @@ using steps::PassFailure;
 
 void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
                              Done<ConnectResult> done) {
-  Call<bool>(ShardOf(request.session), {"ended_check", request.session, Ms(now)}, ParseEndedCheck,
-             [this, request, now, done = std::move(done)](absl::StatusOr<bool> ended) mutable {
-               if (PassFailure(ended, done)) return;
-               if (*ended) {
-                 std::move(done)(SessionLoggedOut());
-                 return;
-               }
-               Claim(request, now, "", "", kClaimAttempts, std::move(done));
-             });
+  const std::string started =
+      request.session_started == absl::InfinitePast() ? "0" : Ms(request.session_started);
+  Call<SessionState>(
+      ShardOf(request.session), {"ended_check", request.session, Ms(now), started}, ParseEndedCheck,
+      [this, request, now, done = std::move(done)](absl::StatusOr<SessionState> session) mutable {
+        if (PassFailure(session, done)) return;
+        switch (*session) {
+          case SessionState::kEnded:
+            std::move(done)(SessionLoggedOut());
+            return;
+          case SessionState::kMayBeEnded:
+            std::move(done)(SessionMayBeLoggedOut());
+            return;
+          case SessionState::kOpen:
+            Claim(request, now, "", "", kClaimAttempts, std::move(done));
+            return;
+        }
+      });
 }
 
 void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
@@ -140,16 +149,16 @@ void RedisChatStore::AnswerConnect(const std::string& user, bool created,
 void RedisChatStore::Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                                 StatusDone done) {
   // The session ends first (ChatStore::Disconnect): whatever fails after, the token is refused.
-  CallForStatus(ShardOf(session),
-                {"ended_record", std::string(session), Ms(now), Ms(chat_.ended_session_memory)},
-                [this, user = std::string(user), session = std::string(session), now,
-                 done = std::move(done)](absl::Status status) mutable {
-                  if (!status.ok()) {
-                    std::move(done)(status);
-                    return;
-                  }
-                  RemoveUser(user, session, now, std::nullopt, std::move(done));
-                });
+  const size_t shard = ShardOf(session);
+  Call<ShardWrites>(shard,
+                    {"ended_record", std::string(session), Ms(now), Ms(chat_.ended_session_memory)},
+                    ParseEndedRecord,
+                    [this, shard, user = std::string(user), session = std::string(session), now,
+                     done = std::move(done)](absl::StatusOr<ShardWrites> recorded) mutable {
+                      if (PassFailure(recorded, done)) return;
+                      SawWrites(shard, *recorded);
+                      RemoveUser(user, session, now, std::nullopt, std::move(done));
+                    });
 }
 
 void RedisChatStore::RemoveUser(const std::string& user, const std::string& session, absl::Time now,

@@ -336,5 +336,26 @@ TEST_F(RedisShardFaultsTest, AHolderBackBetweenTheLookAndTheReplacementKeepsItsN
   EXPECT_EQ(broker.state->Connect(user, "first").status().code(), absl::StatusCode::kAlreadyExists);
 }
 
+TEST_F(RedisShardFaultsTest, ASessionsShardThatLostALogoutRefusesTheSessionsBegunBeforeTheLoss) {
+  // The session on shard 0, its user on shard 1: the logout's record is on shard 0 only.
+  const std::string user = NameOn("leaver", 1);
+  const std::string session = NameOn("session", 0);
+  const absl::Time started = absl::Now() - absl::Minutes(1);
+  Broker broker(servers_, &clock_);
+  ASSERT_TRUE(broker.state->Connect(user, session, started).ok());
+  const Snapshot before_logout = TakeSnapshot(*servers_[0]);
+  ASSERT_TRUE(broker.state->Disconnect(user, session).ok());
+  EXPECT_EQ(broker.state->Connect(user, session, started).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  RestoreSnapshot(*servers_[0], before_logout);  // the logout is lost
+  // The replayed token is still refused: the shard lost writes since the session began.
+  const absl::StatusOr<ConnectResult> replayed = broker.state->Connect(user, session, started);
+  EXPECT_EQ(replayed.status().code(), absl::StatusCode::kUnauthenticated) << replayed.status();
+  // A session begun after the loss is taken (the user logs in again).
+  const absl::StatusOr<ConnectResult> fresh =
+      broker.state->Connect(user, NameOn("fresh", 0), absl::Now() + absl::Seconds(1));
+  EXPECT_TRUE(fresh.ok()) << fresh.status();
+}
+
 }  // namespace
 }  // namespace parley::broker::redis
