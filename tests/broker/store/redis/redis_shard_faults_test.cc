@@ -357,5 +357,60 @@ TEST_F(RedisShardFaultsTest, ASessionsShardThatLostALogoutRefusesTheSessionsBegu
   EXPECT_TRUE(fresh.ok()) << fresh.status();
 }
 
+TEST_F(RedisShardFaultsTest, AShardEmptiedShowsEveryLossAndTheRoomGoesOnOnceRejoined) {
+  // The room and one member on shard 0, which comes back empty: flushed, or an empty instance
+  // restarted in its place.
+  for (const bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "an empty instance restarted" : "flushed");
+    for (auto& server : servers_) ASSERT_TRUE(server->Run({"FLUSHALL"}).ok());
+    Broker broker(servers_, &clock_);
+    SyncChatState& state = *broker.state;
+    const std::string room = NameOn("room", 0);
+    Reader near{NameOn("near", 0)};
+    Reader far{NameOn("far", 1)};
+    const absl::Time started = absl::Now() - absl::Minutes(1);
+    for (Reader* reader : {&near, &far}) {
+      ASSERT_TRUE(state.Connect(reader->user, reader->user + "-s", started).ok());
+      ASSERT_TRUE(state.Join(reader->user, room).ok());
+      reader->Next(state);
+    }
+    Say(state, near.user, room, "one");
+    EXPECT_EQ(far.Next(state).first, std::vector<std::string>{"one"});
+    EXPECT_EQ(near.Next(state).first, std::vector<std::string>{"one"});
+    ASSERT_TRUE(servers_[0]->Run({"FLUSHALL"}).ok());
+    if (restarted) {
+      servers_[0]->Stop();
+      servers_[0]->Start();
+      ASSERT_TRUE(::parley::testing::WaitFor([&] { return broker.store->healthy(); }));
+    }
+    // Nothing is skipped silently: the room is gone (not found), and so is the member there.
+    EXPECT_EQ(state.Publish({far.user, room, "", "lost", ""}).status().code(),
+              absl::StatusCode::kNotFound);
+    ReadInput input;
+    input.user = near.user;
+    input.cursor = near.cursor;
+    input.epoch = near.epoch;
+    EXPECT_EQ(state.ReadOrPark(input, nullptr).status().code(), absl::StatusCode::kNotFound);
+    // The member there connects again: refused if its session's shard lost writes since it
+    // began (log in again), else under a new epoch.
+    absl::StatusOr<ConnectResult> back = state.Connect(near.user, near.user + "-s", started);
+    if (!back.ok()) {
+      EXPECT_EQ(back.status().code(), absl::StatusCode::kUnauthenticated) << back.status();
+      back = state.Connect(near.user, near.user + "-again", absl::Now() + absl::Seconds(1));
+    }
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(back->created);
+    EXPECT_NE(back->epoch, near.epoch);
+    // Rejoined, the room goes on for both, under a new room epoch: every line once.
+    ASSERT_TRUE(state.Join(far.user, room).ok());
+    ASSERT_TRUE(state.Join(near.user, room).ok());
+    Say(state, far.user, room, "two");
+    EXPECT_EQ(far.Next(state).first, std::vector<std::string>{"two"});
+    auto [near_texts, near_loss] = near.Next(state);
+    EXPECT_TRUE(near_loss);
+    EXPECT_EQ(near_texts, std::vector<std::string>{"two"});
+  }
+}
+
 }  // namespace
 }  // namespace parley::broker::redis
