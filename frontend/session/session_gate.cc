@@ -31,7 +31,9 @@ void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done
   v1::ConnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
-  request.set_session_started_unix_ms(absl::ToUnixMillis(session.expires_at - tokens_->lifetime()));
+  // In whole seconds, as the token carries its expiry: the login and every reconnect agree.
+  request.set_session_started_unix_ms(
+      absl::ToUnixSeconds(session.expires_at - tokens_->lifetime()) * 1000);
   broker_->ConnectAsync(request, std::move(done));
 }
 

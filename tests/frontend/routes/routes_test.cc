@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "frontend/server/frontend_server.h"
 #include "parley/v1/broker.pb.h"
 #include "parley/v1/http_api.pb.h"
@@ -81,6 +83,29 @@ TEST_F(RoutesTest, ACallForAUserTheBrokerForgotIsRunAgainAfterReconnecting) {
   EXPECT_EQ(broker_->Calls("Publish"), 2);
   ASSERT_EQ(broker_->Calls("Connect"), 2);  // the login, then the reconnect
   EXPECT_TRUE(absl::StrContains(broker_->Requests("Connect")[1], R"(user: "alice")"));
+}
+
+// The broker refuses a session begun before its store lost writes (the logout may have been
+// among them), so every Connect says when the session began: the login's time, from the token,
+// the same on a reconnect.
+TEST_F(RoutesTest, EveryConnectSaysWhenItsSessionBegan) {
+  int publishes = 0;
+  broker_->Answer("Publish", [&](const google::protobuf::Message&, google::protobuf::Message* out) {
+    if (++publishes == 1) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
+    static_cast<v1::PublishResponse*>(out)->mutable_message()->set_id("m-3");
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(Post("hi"));
+  const std::vector<std::string> connects = broker_->Requests("Connect");
+  ASSERT_EQ(connects.size(), 2u);  // the login, then the reconnect
+  const std::string field = "session_started_unix_ms: ";
+  const size_t at = connects[0].find(field);
+  ASSERT_NE(at, std::string::npos) << connects[0];
+  const int64_t started = std::atoll(connects[0].c_str() + at + field.size());
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  EXPECT_LE(started, now);
+  EXPECT_GT(started, now - 60'000);
+  EXPECT_TRUE(absl::StrContains(connects[1], absl::StrCat(field, started))) << connects[1];
 }
 
 TEST_F(RoutesTest, ALogoutIsReportedDoneOnlyWhenTheBrokerEndedTheSession) {
