@@ -1,13 +1,14 @@
 // The crash-point matrix of the Redis store (#24), the smallest honest form of FoundationDB's
-// simulation and Jepsen's nemesis: every operation that touches several shards (the sweep too)
-// is run with its Nth chat.lua call failing (RedisChatStoreOptions::fault), both ways a call
-// fails: refused unsent (a shard out of reach, or the broker gone at that point: nothing after
-// it runs), and run by Redis with its answer lost (no answer past --redis_timeout), for every N
-// the operation makes, over 1, 2 and 3 shards; then it is recovered (the operation retried, or
-// a sweep past the leave grace), and the invariants are checked: both sides of every
-// membership agree, every line a member should get arrives exactly once and in one order for
-// all members, a logged-out session is refused, one idempotency key gives one message id. The
-// matrix is printed as it runs.
+// simulation and Jepsen's nemesis: every operation that takes several calls (the sweep, a
+// Connect taking an idle holder's name, and the presence publish too) is run with its Nth
+// chat.lua call failing (RedisChatStoreOptions::fault), both ways a call fails: refused unsent
+// (a shard out of reach, or the broker gone at that point: nothing after it runs), and run by
+// Redis with its answer lost (no answer past --redis_timeout), for every N the operation
+// makes, over 1, 2 and 3 shards; then it is recovered (the operation retried, or a sweep past
+// the leave grace), and the invariants are checked: both sides of every membership agree,
+// every line a member should get arrives exactly once and in one order for all members, a
+// logged-out session is refused, one idempotency key gives one message id, a presence change
+// is published once. The matrix is printed as it runs.
 
 #include <gtest/gtest.h>
 
@@ -373,6 +374,140 @@ TEST_F(CrashPointTest, AConnectFailingAtAnyStepIsFinishedByItsRetry) {
         EXPECT_EQ(Count(stack.Lines(bob), absl::StrCat("JOIN:lobby:", dave, ":")), 1);
       });
   std::cout << "[matrix] Connect: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, ATakeOverFailingAtAnyStepIsFinishedByItsRetryOrTheSweep) {
+  // A new session takes the name of a holder idle past expiry, not yet swept: the claim that
+  // sees it held, the claim that replaces it, the replaced holder's leaves, the lobby.
+  int cases = 0;
+  for (Recovery recovery : {Recovery::kRetry, Recovery::kSweep}) {
+    cases +=
+        Matrix("Connect(take-over)", recovery, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+          const Cast cast = SetUpCast(stack, shards);
+          stack.clock().Advance(ChatOptions().user_idle_expiry + absl::Minutes(1));
+          for (const std::string& user : {cast.bob, cast.carol}) {
+            ASSERT_TRUE(stack.state().Connect(user, user + "-s").ok());
+          }
+          stack.FailNth(n);
+          const absl::StatusOr<ConnectResult> first = stack.state().Connect(cast.alice, "alice-2");
+          stack.NoFault();
+          if (!stack.fired()) {
+            ASSERT_TRUE(first.ok()) << first.status();
+          } else if (recovery == Recovery::kRetry) {
+            const absl::StatusOr<ConnectResult> retried =
+                stack.state().Connect(cast.alice, "alice-2");
+            ASSERT_TRUE(retried.ok())
+                << "first: " << first.status() << ", retry: " << retried.status();
+          } else {
+            // Given up: the sweep removes the idle holder, or finishes the leaves
+            // the new session's claim left pending.
+            stack.clock().Advance(absl::Seconds(11));
+            stack.state().Sweep();
+          }
+          // The old session's rooms are left, both sides agreeing; the name is the
+          // new session's (the old one's page gets the name held).
+          EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
+          absl::StatusOr<MembersResult> members = stack.state().Members(cast.room, MembersQuery());
+          ASSERT_TRUE(members.ok());
+          for (const auto& member : members->page.members) {
+            EXPECT_NE(member.user, cast.alice);
+          }
+          for (const std::string& user : {cast.alice, cast.bob, cast.carol}) {
+            EXPECT_EQ(stack.MembershipDisagreement(user, cast.room), "") << user;
+          }
+          // The new session's own lobby join is finished by its retry (as any
+          // join), or undone when it, too, idles out.
+          if (!stack.fired() || recovery == Recovery::kRetry) {
+            EXPECT_EQ(stack.MembershipDisagreement(cast.alice, std::string(kLobby)), "");
+            EXPECT_TRUE(stack.IsMember(cast.alice, std::string(kLobby)));
+            EXPECT_EQ(stack.state().Connect(cast.alice, cast.alice + "-s").status().code(),
+                      absl::StatusCode::kAlreadyExists);
+          }
+          ExpectTheRoomGoesOn(stack, cast, "after");
+          if (stack.IsMember(cast.alice, std::string(kLobby))) {
+            EXPECT_EQ(Count(stack.Lines(cast.alice),
+                            absl::StrCat("CHAT:", cast.room, ":", cast.bob, ":after")),
+                      0);
+          }
+          const std::string leave = absl::StrCat("LEAVE:", cast.room, ":", cast.alice, ":");
+          EXPECT_EQ(Count(stack.Lines(cast.bob), leave), 1);
+          EXPECT_EQ(Count(stack.Lines(cast.carol), leave), 1);
+        });
+  }
+  std::cout << "[matrix] Connect(take-over): " << cases << " cases\n";
+}
+
+// A waiter that counts its wakes, from whatever thread wakes it.
+class WakeCounter : public PollWaiter {
+ public:
+  void Wake(absl::Time) override { ++wakes; }
+  std::atomic<int> wakes{0};
+};
+
+TEST_F(CrashPointTest, APresencePublishFailingAtAnyStepIsPublishedOnceByTheNextOne) {
+  // Two calls per shard: which rooms changed, then the publish of those due.
+  const int cases = Matrix(
+      "PresencePublish", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        stack.clock().Advance(absl::Seconds(10));
+        ASSERT_TRUE(stack.state().PublishDuePresence().ok());
+        // alice knows the room's presence as published, and is past every line.
+        ReadInput watch;
+        watch.user = cast.alice;
+        watch.watch_presence = true;
+        watch.max_messages = 1000;
+        absl::StatusOr<ReadOutcome> seen = stack.state().ReadOrPark(watch, nullptr);
+        ASSERT_TRUE(seen.ok()) << seen.status();
+        for (const RoomPresenceInfo& room : seen->presence) {
+          watch.presence_versions[room.room] = room.presence.version;
+        }
+        // dave joins: the room's presence changes; alice reads the JOIN line and parks watching.
+        const std::string dave = NameOn("dave", 2, shards);
+        ASSERT_TRUE(stack.state().Connect(dave, "dave-s").ok());
+        ASSERT_TRUE(stack.state().Join(dave, cast.room).ok());
+        absl::StatusOr<ReadOutcome> lines = stack.state().ReadOrPark(watch, nullptr);
+        ASSERT_TRUE(lines.ok() && !lines->read.messages.empty());
+        watch.cursor = lines->read.messages.back().seq;
+        auto waiter = std::make_shared<WakeCounter>();
+        absl::StatusOr<ReadOutcome> parked = stack.state().ReadOrPark(watch, waiter);
+        ASSERT_TRUE(parked.ok() && parked->parked) << "nothing published yet";
+
+        stack.clock().Advance(absl::Seconds(10));
+        stack.FailNth(n);
+        const absl::Status first = stack.state().PublishDuePresence();
+        stack.NoFault();
+        EXPECT_EQ(first.ok(), !stack.fired()) << first;
+        stack.clock().Advance(absl::Seconds(10));
+        ASSERT_TRUE(stack.state().PublishDuePresence().ok());
+        // Published: the parked poll is woken, and a read answers the room as it is now.
+        EXPECT_TRUE(::parley::testing::WaitFor([&] { return waiter->wakes.load() >= 1; }));
+        stack.state().Unpark(cast.alice, waiter.get());
+        absl::StatusOr<ReadOutcome> news = stack.state().ReadOrPark(watch, nullptr);
+        ASSERT_TRUE(news.ok()) << news.status();
+        EXPECT_FALSE(news->parked);
+        bool room_seen = false;
+        for (const RoomPresenceInfo& room : news->presence) {
+          if (room.room != cast.room) continue;
+          room_seen = true;
+          EXPECT_EQ(room.presence.members, 4u);  // alice, bob, carol, dave
+        }
+        EXPECT_TRUE(room_seen);
+        for (const RoomPresenceInfo& room : news->presence) {
+          watch.presence_versions[room.room] = room.presence.version;
+        }
+        // Once: nothing is left to publish, and a poll knowing it parks.
+        const uint64_t published = stack.state().Stats().presence_notifies;
+        stack.clock().Advance(absl::Seconds(10));
+        ASSERT_TRUE(stack.state().PublishDuePresence().ok());
+        EXPECT_EQ(stack.state().Stats().presence_notifies, published);
+        auto quiet_waiter = std::make_shared<WakeCounter>();
+        absl::StatusOr<ReadOutcome> quiet = stack.state().ReadOrPark(watch, quiet_waiter);
+        stack.state().Unpark(cast.alice, quiet_waiter.get());
+        ASSERT_TRUE(quiet.ok());
+        EXPECT_TRUE(quiet->parked) << quiet->read.messages.size() << " lines, "
+                                   << quiet->presence.size() << " rooms' presence";
+      });
+  std::cout << "[matrix] PresencePublish: " << cases << " cases\n";
 }
 
 TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetry) {
