@@ -55,8 +55,7 @@ class SyncChatState {
         [&](auto done) { state_->Connect(user, session, started, std::move(done)); }));
   }
   absl::StatusOr<broker::ConnectResult> Connect(absl::string_view user, absl::string_view session) {
-    return Settled(Await<broker::ConnectResult>(
-        [&](auto done) { state_->Connect(user, session, std::move(done)); }));
+    return Connect(user, session, absl::InfinitePast());
   }
   absl::Status Disconnect(absl::string_view user, absl::string_view session) {
     return Settled(

@@ -86,10 +86,12 @@ absl::Status ParseOk(absl::string_view operation, const RedisReply& reply) {
 
 absl::StatusOr<SessionState> ParseEndedCheck(const RedisReply& reply) {
   ScriptReply answer("ended_check", reply);
-  if (answer.Is("ended")) return SessionState::kEnded;
-  if (answer.Is("lost")) return SessionState::kMayBeEnded;
-  if (answer.Is("open")) return SessionState::kOpen;
-  return answer.UnexpectedOutcome();
+  const std::optional<SessionState> state =
+      answer.OutcomeIn<SessionState>({{"ended", SessionState::kEnded},
+                                      {"lost", SessionState::kMayBeEnded},
+                                      {"open", SessionState::kOpen}});
+  if (!state.has_value()) return answer.UnexpectedOutcome();
+  return *state;
 }
 
 absl::StatusOr<ShardWrites> ParseEndedRecord(const RedisReply& reply) {
@@ -100,48 +102,51 @@ absl::StatusOr<ShardWrites> ParseEndedRecord(const RedisReply& reply) {
 
 absl::StatusOr<ClaimReply> ParseClaim(const RedisReply& reply) {
   ScriptReply answer("claim", reply);
+  using Outcome = ClaimReply::Outcome;
+  const std::optional<Outcome> outcome =
+      answer.OutcomeIn<Outcome>({{"resumed", Outcome::kResumed},
+                                 {"created", Outcome::kCreated},
+                                 {"held", Outcome::kHeld},
+                                 {"draining", Outcome::kDraining}});
+  if (!outcome.has_value()) return answer.UnexpectedOutcome();
   ClaimReply claim;
-  if (answer.Is("resumed")) {
-    claim.outcome = ClaimReply::Outcome::kResumed;
-    claim.epoch = answer.Uint("epoch");
-    claim.seq = answer.Uint("seq");
-    claim.went_online = answer.Flag("went_online");
-    claim.rooms = answer.Strings("rooms");
-    claim.pending = answer.Strings("pending");
-  } else if (answer.Is("created")) {
-    claim.outcome = ClaimReply::Outcome::kCreated;
-    claim.epoch = answer.Uint("epoch");
-    claim.pending = answer.Strings("pending");
-  } else if (answer.Is("held")) {
-    claim.outcome = ClaimReply::Outcome::kHeld;
-    claim.holder = answer.Str("holder");
-    claim.holder_active_ms = answer.Str("active");
-    int64_t ms = 0;
-    if (absl::SimpleAtoi(claim.holder_active_ms, &ms))
-      claim.holder_active = absl::FromUnixMillis(ms);
-  } else if (answer.Is("draining")) {
-    claim.outcome = ClaimReply::Outcome::kDraining;
-  } else {
-    return answer.UnexpectedOutcome();
+  claim.outcome = *outcome;
+  switch (claim.outcome) {
+    case Outcome::kResumed:
+      claim.seq = answer.Uint("seq");
+      claim.went_online = answer.Flag("went_online");
+      claim.rooms = answer.Strings("rooms");
+      [[fallthrough]];
+    case Outcome::kCreated:
+      claim.epoch = answer.Uint("epoch");
+      claim.pending = answer.Strings("pending");
+      break;
+    case Outcome::kHeld: {
+      claim.holder = answer.Str("holder");
+      claim.holder_active_ms = answer.Str("active");
+      int64_t ms = 0;
+      if (absl::SimpleAtoi(claim.holder_active_ms, &ms)) {
+        claim.holder_active = absl::FromUnixMillis(ms);
+      }
+      break;
+    }
+    case Outcome::kDraining:
+      break;
   }
   return Checked(answer, std::move(claim));
 }
 
 absl::StatusOr<UserRemoveReply> ParseUserRemove(const RedisReply& reply) {
   ScriptReply answer("user_remove", reply);
+  using Outcome = UserRemoveReply::Outcome;
+  const std::optional<Outcome> outcome = answer.OutcomeIn<Outcome>({{"removed", Outcome::kRemoved},
+                                                                    {"missing", Outcome::kMissing},
+                                                                    {"denied", Outcome::kDenied},
+                                                                    {"active", Outcome::kActive}});
+  if (!outcome.has_value()) return answer.UnexpectedOutcome();
   UserRemoveReply removed;
-  if (answer.Is("removed")) {
-    removed.outcome = UserRemoveReply::Outcome::kRemoved;
-  } else if (answer.Is("missing")) {
-    removed.outcome = UserRemoveReply::Outcome::kMissing;
-  } else if (answer.Is("denied")) {
-    removed.outcome = UserRemoveReply::Outcome::kDenied;
-  } else if (answer.Is("active")) {
-    removed.outcome = UserRemoveReply::Outcome::kActive;
-    return removed;
-  } else {
-    return answer.UnexpectedOutcome();
-  }
+  removed.outcome = *outcome;
+  if (removed.outcome == Outcome::kActive) return removed;
   removed.pending = answer.Strings("pending");
   return Checked(answer, std::move(removed));
 }
@@ -155,21 +160,17 @@ absl::StatusOr<std::optional<bool>> ParseMemberAdd(const RedisReply& reply) {
 
 absl::StatusOr<MemberLeaveReply> ParseMemberLeave(const RedisReply& reply) {
   ScriptReply answer("member_leave", reply);
+  using Outcome = MemberLeaveReply::Outcome;
+  const std::optional<Outcome> outcome =
+      answer.OutcomeIn<Outcome>({{"left", Outcome::kLeft},
+                                 {"pending", Outcome::kPending},
+                                 {"done", Outcome::kDone},
+                                 {"not_member", Outcome::kNotMember},
+                                 {"missing", Outcome::kMissing}});
+  if (!outcome.has_value()) return answer.UnexpectedOutcome();
   MemberLeaveReply left;
-  if (answer.Is("left")) {
-    left.outcome = MemberLeaveReply::Outcome::kLeft;
-    left.writes = WritesOf(answer);
-  } else if (answer.Is("pending")) {
-    left.outcome = MemberLeaveReply::Outcome::kPending;
-  } else if (answer.Is("done")) {
-    left.outcome = MemberLeaveReply::Outcome::kDone;
-  } else if (answer.Is("not_member")) {
-    left.outcome = MemberLeaveReply::Outcome::kNotMember;
-  } else if (answer.Is("missing")) {
-    left.outcome = MemberLeaveReply::Outcome::kMissing;
-  } else {
-    return answer.UnexpectedOutcome();
-  }
+  left.outcome = *outcome;
+  if (left.outcome == Outcome::kLeft) left.writes = WritesOf(answer);
   return Checked(answer, left);
 }
 
@@ -309,17 +310,13 @@ absl::StatusOr<DeliverReply> ParseDeliver(const RedisReply& reply) {
 
 absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply) {
   ScriptReply answer("user_append", reply);
+  using Outcome = UserAppendReply::Outcome;
+  const std::optional<Outcome> outcome = answer.OutcomeIn<Outcome>(
+      {{"ok", Outcome::kAppended}, {"again", Outcome::kAgain}, {"missing", Outcome::kMissing}});
+  if (!outcome.has_value()) return answer.UnexpectedOutcome();
   UserAppendReply appended;
-  if (answer.Is("ok")) {
-    appended.outcome = UserAppendReply::Outcome::kAppended;
-    appended.writes = WritesOf(answer);
-  } else if (answer.Is("again")) {
-    appended.outcome = UserAppendReply::Outcome::kAgain;
-  } else if (answer.Is("missing")) {
-    appended.outcome = UserAppendReply::Outcome::kMissing;
-  } else {
-    return answer.UnexpectedOutcome();
-  }
+  appended.outcome = *outcome;
+  if (appended.outcome == Outcome::kAppended) appended.writes = WritesOf(answer);
   return Checked(answer, appended);
 }
 

@@ -25,6 +25,7 @@ using steps::Append;
 using steps::AsStatusStep;
 using steps::Gather;
 using steps::Ms;
+using steps::OrMissing;
 using steps::PassFailure;
 
 void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
@@ -333,34 +334,16 @@ void RedisChatStore::History(absl::string_view room, size_t limit,
                              Done<std::vector<MessagePtr>> done) {
   Call<std::optional<std::vector<MessagePtr>>>(
       ShardOf(room), {"history", std::string(room), absl::StrCat(limit)}, ParseHistory,
-      [room = std::string(room), done = std::move(done)](
-          absl::StatusOr<std::optional<std::vector<MessagePtr>>> history) mutable {
-        if (PassFailure(history, done)) return;
-        if (!history->has_value()) {
-          std::move(done)(NoSuchRoom(room));
-        } else {
-          std::move(done)(std::move(**history));
-        }
-      });
+      OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
 void RedisChatStore::Members(absl::string_view room, const MembersQuery& query,
                              Done<MembersResult> done) {
   const size_t limit = query.limit == 0 ? kDefaultMembersPage : query.limit;
-  Call<std::optional<MembersResult>>(
-      ShardOf(room),
-      {"members", std::string(room), absl::StrCat(limit), query.after,
-       query.online_only ? "1" : "0", query.prefix},
-      ParseMembers,
-      [room = std::string(room),
-       done = std::move(done)](absl::StatusOr<std::optional<MembersResult>> members) mutable {
-        if (PassFailure(members, done)) return;
-        if (!members->has_value()) {
-          std::move(done)(NoSuchRoom(room));
-        } else {
-          std::move(done)(std::move(**members));
-        }
-      });
+  Call<std::optional<MembersResult>>(ShardOf(room),
+                                     {"members", std::string(room), absl::StrCat(limit),
+                                      query.after, query.online_only ? "1" : "0", query.prefix},
+                                     ParseMembers, OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
 void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {

@@ -2,7 +2,10 @@
 #define PARLEY_BROKER_STORE_REDIS_SCRIPT_REPLY_H_
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +25,15 @@ class ScriptReply {
 
   const std::string& outcome() const { return outcome_; }
   bool Is(absl::string_view outcome) const { return outcome_ == outcome; }
+  // The value `table` gives the outcome, or nullopt for one not in it (UnexpectedOutcome()).
+  template <typename Enum>
+  std::optional<Enum> OutcomeIn(
+      std::initializer_list<std::pair<absl::string_view, Enum>> table) const {
+    for (const auto& [name, value] : table) {
+      if (outcome_ == name) return value;
+    }
+    return std::nullopt;
+  }
 
   int64_t Int(absl::string_view name);
   uint64_t Uint(absl::string_view name);

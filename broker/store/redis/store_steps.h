@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,21 @@ bool PassFailure(const absl::StatusOr<T>& result, D& done) {
   if (result.ok()) return false;
   std::move(done)(result.status());
   return true;
+}
+
+// A step for a reply that finds its thing or not (nullopt): the thing, or `missing` (the
+// chat error that says which room or user is not there).
+template <typename T>
+Done<std::optional<T>> OrMissing(absl::Status missing, Done<T> done) {
+  return [missing = std::move(missing),
+          done = std::move(done)](absl::StatusOr<std::optional<T>> found) mutable {
+    if (PassFailure(found, done)) return;
+    if (!found->has_value()) {
+      std::move(done)(std::move(missing));
+    } else {
+      std::move(done)(std::move(**found));
+    }
+  };
 }
 
 inline void Append(std::vector<std::string>& to, std::vector<std::string> values) {

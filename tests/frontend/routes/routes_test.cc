@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -62,6 +63,18 @@ class RoutesTest : public ::testing::Test {
                          "application/json");
   }
 
+  // The broker answers the first Publish NOT_FOUND (it forgot the user), then OK with `id`.
+  void ForgetTheUserOnceThenPublishAs(const std::string& id) {
+    broker_->Answer("Publish",
+                    [this, id](const google::protobuf::Message&, google::protobuf::Message* out) {
+                      if (++publishes_ == 1)
+                        return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
+                      static_cast<v1::PublishResponse*>(out)->mutable_message()->set_id(id);
+                      return grpc::Status::OK;
+                    });
+  }
+
+  std::atomic<int> publishes_{0};
   FakeBroker* broker_ = nullptr;  // owned by frontend_
   std::unique_ptr<FrontendServer> frontend_;
   std::unique_ptr<httplib::Client> client_;
@@ -70,12 +83,7 @@ class RoutesTest : public ::testing::Test {
 };
 
 TEST_F(RoutesTest, ACallForAUserTheBrokerForgotIsRunAgainAfterReconnecting) {
-  int publishes = 0;
-  broker_->Answer("Publish", [&](const google::protobuf::Message&, google::protobuf::Message* out) {
-    if (++publishes == 1) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
-    static_cast<v1::PublishResponse*>(out)->mutable_message()->set_id("m-2");
-    return grpc::Status::OK;
-  });
+  ForgetTheUserOnceThenPublishAs("m-2");
   httplib::Result sent = Post("hi");
   ASSERT_TRUE(sent);
   EXPECT_EQ(sent->status, 200) << sent->body;
@@ -89,12 +97,7 @@ TEST_F(RoutesTest, ACallForAUserTheBrokerForgotIsRunAgainAfterReconnecting) {
 // among them), so every Connect says when the session began: the login's time, from the token,
 // the same on a reconnect.
 TEST_F(RoutesTest, EveryConnectSaysWhenItsSessionBegan) {
-  int publishes = 0;
-  broker_->Answer("Publish", [&](const google::protobuf::Message&, google::protobuf::Message* out) {
-    if (++publishes == 1) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
-    static_cast<v1::PublishResponse*>(out)->mutable_message()->set_id("m-3");
-    return grpc::Status::OK;
-  });
+  ForgetTheUserOnceThenPublishAs("m-3");
   ASSERT_TRUE(Post("hi"));
   const std::vector<std::string> connects = broker_->Requests("Connect");
   ASSERT_EQ(connects.size(), 2u);  // the login, then the reconnect

@@ -141,6 +141,15 @@ class RedisShardFaultsTest : public ::testing::Test {
     ASSERT_TRUE(sent.ok()) << text << ": " << sent.status();
   }
 
+  // Writes the user's last activity as now, behind the store's back (on shard 0): the user
+  // came back, as far as the store can tell.
+  void MarkActiveNow(const std::string& user) {
+    EXPECT_TRUE(servers_[0]
+                    ->Run({"HSET", absl::StrCat("pu:", user), "active",
+                           absl::StrCat(absl::ToUnixMillis(clock_.Now()))})
+                    .ok());
+  }
+
   std::vector<std::unique_ptr<RedisServer>> servers_;
   FakeClock clock_;
 };
@@ -278,17 +287,10 @@ TEST_F(RedisShardFaultsTest, ASweepWithAShardOutOfReachStillExpiresTheOtherShard
 TEST_F(RedisShardFaultsTest, AnIdleUserWhoComesBackBeforeTheSweepRemovesItIsKept) {
   // The sweep lists idle users in one call and removes each in another; the user comes back in
   // between (here: its activity written just before the removal is tried).
-  RedisServer& shard_0 = *servers_[0];
   const std::string user = NameOn("back", 0);
-  FakeClock* clock = &clock_;
   RedisChatStoreOptions options;
-  options.fault = [&, clock](uint64_t, size_t, absl::string_view operation) {
-    if (operation == "user_remove") {
-      EXPECT_TRUE(shard_0
-                      .Run({"HSET", absl::StrCat("pu:", user), "active",
-                            absl::StrCat(absl::ToUnixMillis(clock->Now()))})
-                      .ok());
-    }
+  options.fault = [&](uint64_t, size_t, absl::string_view operation) {
+    if (operation == "user_remove") MarkActiveNow(user);
     return absl::OkStatus();
   };
   Broker broker(servers_, &clock_, options);
@@ -304,19 +306,12 @@ TEST_F(RedisShardFaultsTest, AHolderBackBetweenTheLookAndTheReplacementKeepsItsN
   // A Connect with another session looks at the name's holder (claim), finds it idle past
   // expiry (HolderKeepsName, the broker's rule) and claims again naming it; the holder comes
   // back in between (here: its activity written just before the second claim is made).
-  RedisServer& shard_0 = *servers_[0];
   const std::string user = NameOn("held", 0);
-  FakeClock* clock = &clock_;
   std::atomic<int> claims{0};
   std::atomic<bool> come_back{true};
   RedisChatStoreOptions options;
-  options.fault = [&, clock](uint64_t, size_t, absl::string_view operation) {
-    if (operation == "claim" && ++claims % 2 == 0 && come_back) {
-      EXPECT_TRUE(shard_0
-                      .Run({"HSET", absl::StrCat("pu:", user), "active",
-                            absl::StrCat(absl::ToUnixMillis(clock->Now()))})
-                      .ok());
-    }
+  options.fault = [&](uint64_t, size_t, absl::string_view operation) {
+    if (operation == "claim" && ++claims % 2 == 0 && come_back) MarkActiveNow(user);
     return absl::OkStatus();
   };
   Broker broker(servers_, &clock_, options);
