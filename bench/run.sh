@@ -31,6 +31,10 @@ selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)
 raw="$root/bench/results/raw"
+# This run's reports only: a scenario it runs is summarized from its own runs alone (one left
+# from an earlier invocation would be mixed into the medians); scenarios it does not run keep
+# their committed bench/results/<scenario>.json.
+rm -rf "$raw"
 mkdir -p "$raw"
 
 start_nchan() {  # workers

@@ -35,6 +35,30 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def server_median(results, key, digits):
+    """The median of a server figure over the runs, or — where a run lacks it (older runs,
+    or perf not available)."""
+    values = [r["server"].get(key) for r in results]
+    if not values or any(v is None for v in values):
+        return "—"
+    return f"{median(values):.{digits}f}"
+
+
+def by_process(result):
+    """One run's per-process figures, summed by process name (two brokers, nginx's master and
+    workers)."""
+    out = defaultdict(lambda: {"cpu": 0.0, "syscalls": 0.0, "switches": 0.0})
+    for p in result["server"].get("processes", []):
+        row = out[p["name"]]
+        row["cpu"] += p["cpu_us_per_delivery"]
+        row["switches"] += p["context_switches_per_delivery"]
+        if p["syscalls_per_delivery"] is None or row["syscalls"] is None:
+            row["syscalls"] = None
+        else:
+            row["syscalls"] += p["syscalls_per_delivery"]
+    return out
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -51,8 +75,9 @@ lines = [
     "errors are the worst run's. `bench/run.sh` reproduces this.",
     "",
     "| scenario | system | runs | delivered / expected | lost | dup | reordered | gaps | errors | "
-    "p50 ms | p99 ms | deliveries/s | CPU µs/delivery | KiB/held poll | threads |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "p50 ms | p99 ms | deliveries/s | CPU µs/delivery | syscalls/delivery | "
+    "context switches/delivery | KiB/held poll | threads |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
     with open(os.path.join(out_dir, f"{scenario}.json"), "w") as f:
@@ -72,6 +97,8 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
             f"{max(r['gaps'] for r in results) if all('gaps' in r for r in results) else '—'} | "
             f"{max(r['errors_total'] for r in results)} | {lat('p50'):.1f} | {lat('p99'):.1f} | "
             f"{m('deliveries_per_second'):.0f} | {ms('cpu_us_per_delivery'):.1f} | "
+            f"{server_median(results, 'syscalls_per_delivery', 2)} | "
+            f"{server_median(results, 'context_switches_per_delivery', 3)} | "
             f"{ms('kib_per_held_poll'):.1f} | {int(ms('threads'))} |")
     parley, nchan = runs[scenario].get("parley"), runs[scenario].get("nchan1")
     if parley and nchan:
@@ -83,9 +110,46 @@ for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99)
             1e-9, median([r["latency_us"]["p99"] for r in nchan]))
         rate_ratio = median([r["deliveries_per_second"] for r in parley]) / max(
             1e-9, median([r["deliveries_per_second"] for r in nchan]))
+        def ratio(key):
+            mine, theirs = server_median(parley, key, 6), server_median(nchan, key, 6)
+            if "—" in (mine, theirs) or float(theirs) == 0:
+                return ""
+            return f"{float(mine) / float(theirs):.1f}×"
         lines.append(
             f"| {scenario} | **parley ÷ nchan1** | | | | | | | | | {p99_ratio:.2f}× | "
-            f"{rate_ratio:.2f}× | {cpu_ratio} | | |")
+            f"{rate_ratio:.2f}× | {cpu_ratio} | {ratio('syscalls_per_delivery')} | "
+            f"{ratio('context_switches_per_delivery')} | | |")
+process_rows = []
+for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
+    for system in systems:
+        results = [r for r in runs[scenario].get(system, []) if r["server"].get("processes")]
+        if not results:
+            continue
+        per_run = [by_process(r) for r in results]
+        for name in sorted(per_run[0]):
+            rows = [run[name] for run in per_run if name in run]
+            calls = [row["syscalls"] for row in rows]
+            calls_text = "—" if any(c is None for c in calls) else f"{median(calls):.2f}"
+            process_rows.append(
+                f"| {scenario} | {system} | {name} | {len(rows)} | "
+                f"{median([row['cpu'] for row in rows]):.1f} | {calls_text} | "
+                f"{median([row['switches'] for row in rows]):.3f} |")
+if process_rows:
+    lines += [
+        "",
+        "## Per process",
+        "",
+        "Each server process's share of the figures above (processes of one name added: both "
+        "brokers of parley_redis, nginx's master and workers). System calls are counted by "
+        "`perf stat -e raw_syscalls:sys_enter -p` per process, started before the publishing "
+        "and stopped after the drain (threads started in between are not counted); context "
+        "switches, voluntary and not, from each thread's `/proc/<pid>/task/<tid>/status`. "
+        "Medians of the runs.",
+        "",
+        "| scenario | system | process | runs | CPU µs/delivery | syscalls/delivery | "
+        "context switches/delivery |",
+        "|---|---|---|---|---|---|---|",
+    ] + process_rows
 redis_rows = []
 for scenario in sorted(runs, key=lambda s: order.index(s) if s in order else 99):
     memory, redis = runs[scenario].get("parley"), runs[scenario].get("parley_redis")

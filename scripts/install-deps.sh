@@ -38,7 +38,7 @@ fi
 # --bench: Nchan as the baseline, taskset, python3 for the summary table.
 for mode in "$@"; do
   case $mode in
-    --bench) packages+=(nginx-light libnginx-mod-nchan util-linux python3) ;;
+    --bench) packages+=(nginx-light libnginx-mod-nchan util-linux python3 linux-perf) ;;
     --dev) packages+=(inotify-tools) ;;
     --build-only) ;;
     *) echo "install-deps: unknown option $mode" >&2; exit 2 ;;

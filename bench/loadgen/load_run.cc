@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "bench/loadgen/syscall_counter.h"
 
 namespace parley::bench {
 namespace {
@@ -30,6 +32,44 @@ int64_t NowNs() {
 
 constexpr int64_t kRetryDelayNs = 100'000'000;  // after an error, re-poll 100 ms later
 constexpr int64_t kRequestTimeoutNs = 60'000'000'000;
+
+double PerDelivery(double total, int64_t delivered) {
+  return delivered > 0 ? total / static_cast<double>(delivered) : 0;
+}
+
+// Each server process's CPU, system calls and context switches between two samples, per
+// delivery, as a JSON array; the totals of the calls and switches (a null count: not known).
+std::string ProcessesJson(const ProcessSample& start, const ProcessSample& finish,
+                          const std::vector<std::optional<int64_t>>& syscalls, int64_t delivered,
+                          std::string* syscalls_total, double* switches_total) {
+  std::vector<std::string> rows;
+  int64_t calls = 0;
+  bool calls_known = !syscalls.empty();
+  int64_t switches = 0;
+  for (size_t i = 0; i < finish.processes.size() && i < start.processes.size(); ++i) {
+    const ProcessCounters& before = start.processes[i];
+    const ProcessCounters& after = finish.processes[i];
+    const int64_t process_switches = after.context_switches - before.context_switches;
+    switches += process_switches;
+    const std::optional<int64_t> process_calls =
+        i < syscalls.size() ? syscalls[i] : std::optional<int64_t>();
+    calls_known = calls_known && process_calls.has_value();
+    if (process_calls.has_value()) calls += *process_calls;
+    rows.push_back(absl::StrFormat(
+        R"({"pid": %d, "name": "%s", "cpu_us_per_delivery": %.2f, "syscalls_per_delivery": %s, "context_switches_per_delivery": %.3f})",
+        after.pid, after.name,
+        PerDelivery((after.cpu_seconds - before.cpu_seconds) * 1e6, delivered),
+        process_calls.has_value()
+            ? absl::StrFormat("%.3f", PerDelivery(static_cast<double>(*process_calls), delivered))
+            : "null",
+        PerDelivery(static_cast<double>(process_switches), delivered)));
+  }
+  *syscalls_total =
+      calls_known ? absl::StrFormat("%.3f", PerDelivery(static_cast<double>(calls), delivered))
+                  : "null";
+  *switches_total = PerDelivery(static_cast<double>(switches), delivered);
+  return absl::StrCat("[", absl::StrJoin(rows, ",\n               "), "]");
+}
 
 }  // namespace
 
@@ -464,6 +504,8 @@ std::string LoadRun::Run() {
   const ProcessSample parked = SampleProcesses(options_.server_pids);
   const ProcessSample store_parked = SampleStore();
 
+  SyscallCounter syscalls(options_.server_pids);
+  syscalls.Start();
   const ProcessSample start = SampleProcesses(options_.server_pids);
   const ProcessSample store_start = SampleStore();
   const int64_t t0 = NowNs();
@@ -504,8 +546,13 @@ std::string LoadRun::Run() {
   const double elapsed = static_cast<double>(NowNs() - t0) / 1e9;
   const ProcessSample finish = SampleProcesses(options_.server_pids);
   const ProcessSample store_finish = SampleStore();
+  const std::vector<std::optional<int64_t>> syscall_counts = syscalls.Stop();
 
   const int64_t delivered = tracker_->delivered();
+  std::string syscalls_per_delivery;
+  double switches_per_delivery = 0;
+  const std::string processes = ProcessesJson(start, finish, syscall_counts, delivered,
+                                              &syscalls_per_delivery, &switches_per_delivery);
   const int64_t lost = std::max<int64_t>(0, tracker_->expected() - delivered);
   const double cpu = finish.cpu_seconds - start.cpu_seconds;
   const double cpu_us_per_delivery = delivered > 0 ? cpu * 1e6 / delivered : 0;
@@ -529,11 +576,12 @@ std::string LoadRun::Run() {
       "%s %s: %d subscribers (%d connected), %d sent, %d/%d delivered (lost %d, dup %d, reordered "
       "%d, gaps %d, errors %d), p50 %.0f us p99 %.0f us max %.0f us, %.0f deliveries/s, server CPU "
       "%.2f s "
-      "= %.1f us/delivery, RSS %d KiB (peak %d), %d threads, %.1f KiB per held poll",
+      "= %.1f us/delivery (%s syscalls, %.2f context switches), RSS %d KiB (peak %d), %d "
+      "threads, %.1f KiB per held poll",
       options_.scenario, protocol_->name(), options_.subscribers, connected, tracker_->published(),
       delivered, tracker_->expected(), lost, tracker_->duplicated(), tracker_->out_of_order(), gaps,
-      error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, finish.rss_kib,
-      finish.peak_rss_kib, finish.threads, held_kib);
+      error_total, p50, p99, max, rate, cpu, cpu_us_per_delivery, syscalls_per_delivery,
+      switches_per_delivery, finish.rss_kib, finish.peak_rss_kib, finish.threads, held_kib);
   return absl::StrFormat(
       R"({"scenario": "%s", "system": "%s", "subscribers": %d, "subscribers_connected": %d, "rate": %g, "duration_s": %g,
  "publish_seconds": %.3f, "elapsed_s": %.3f,
@@ -541,16 +589,19 @@ std::string LoadRun::Run() {
  "duplicated": %d, "out_of_order": %d, "foreign": %d, "gaps": %d,
  "latency_us": {"p50": %.0f, "p90": %.0f, "p99": %.0f, "max": %.0f},
  "deliveries_per_second": %.1f, "errors": {%s}, "errors_total": %d,
- "server": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "rss_kib": %d,
+ "server": {"cpu_seconds": %.3f, "cpu_us_per_delivery": %.2f, "syscalls_per_delivery": %s,
+            "context_switches_per_delivery": %.3f, "rss_kib": %d,
             "peak_rss_kib": %d, "threads": %d, "idle_rss_kib": %d, "parked_rss_kib": %d,
-            "kib_per_held_poll": %.2f}%s}
+            "kib_per_held_poll": %.2f,
+            "processes": %s}%s}
 )",
       options_.scenario, protocol_->name(), options_.subscribers, connected, options_.rate,
       options_.duration_s, publish_seconds, elapsed, tracker_->published(),
       tracker_->acknowledged(), tracker_->expected(), delivered, lost, tracker_->duplicated(),
       tracker_->out_of_order(), tracker_->foreign(), gaps, p50, p90, p99, max, rate,
-      absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery, finish.rss_kib,
-      finish.peak_rss_kib, finish.threads, idle.rss_kib, parked.rss_kib, held_kib,
+      absl::StrJoin(error_fields, ", "), error_total, cpu, cpu_us_per_delivery,
+      syscalls_per_delivery, switches_per_delivery, finish.rss_kib, finish.peak_rss_kib,
+      finish.threads, idle.rss_kib, parked.rss_kib, held_kib, processes,
       options_.store_pid == 0
           ? ""
           : absl::StrFormat(
