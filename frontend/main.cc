@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/program.h"
 #include "frontend/broker/broker_target.h"
+#include "frontend/net/descriptor_limit.h"
 #include "frontend/server/frontend_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:8080", "Address and port the HTTP server listens on.");
@@ -35,9 +36,11 @@ ABSL_FLAG(int64_t, broker_channels, 1,
 ABSL_FLAG(int64_t, loops, 0,
           "HTTP event-loop threads, each accepting on its own socket (0: one per core the process "
           "may run on).");
-ABSL_FLAG(int64_t, max_connections, 10'000,
+ABSL_FLAG(int64_t, max_connections, 0,
           "Open connections at once, idle keep-alive ones included; at the limit the oldest "
-          "idle one is closed for a new one, and if none is idle the new one gets 503.");
+          "idle one is closed for a new one, and if none is idle the new one gets 503. 0: as "
+          "many as the open-file limit allows (raised to its hard limit at start; 128 "
+          "descriptors are kept for the rest).");
 ABSL_FLAG(int64_t, max_body_bytes, 16 * 1024, "Largest request body accepted (413 beyond).");
 ABSL_FLAG(int64_t, max_header_bytes, 16 * 1024,
           "Largest request head (request line and headers) accepted (431 beyond).");
@@ -116,7 +119,22 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
   const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
   const int64_t keep_alive_requests = absl::GetFlag(FLAGS_keep_alive_max_requests);
-  if (max_connections < 1 || max_connections > 30'000) Fail("--max_connections must be 1..30000");
+  const uint64_t descriptor_limit = parley::frontend::RaiseDescriptorLimit();
+  const size_t room = parley::frontend::ConnectionsWithin(descriptor_limit);
+  if (room == 0) {
+    Fail(
+        absl::StrFormat("the open-file limit (%d) leaves no room for connections: raise it "
+                        "(ulimit -n)",
+                        descriptor_limit));
+  }
+  if (max_connections < 0) Fail("--max_connections must be 0 (from the open-file limit) or more");
+  if (static_cast<uint64_t>(max_connections) > room) {
+    Fail(
+        absl::StrFormat("--max_connections=%d needs %d open files, but the limit is %d: raise "
+                        "it (ulimit -n) or lower the flag",
+                        max_connections, max_connections + parley::frontend::kReservedDescriptors,
+                        descriptor_limit));
+  }
   if (max_body < 1 || max_body > 16 << 20) Fail("--max_body_bytes must be 1..16777216");
   const int64_t max_header = absl::GetFlag(FLAGS_max_header_bytes);
   if (max_header < 1024 || max_header > 1 << 20) Fail("--max_header_bytes must be 1024..1048576");
@@ -125,7 +143,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   if (json_cache < 1 || json_cache > 1 << 20) Fail("--json_cache_messages must be 1..1048576");
   options.json_cache_messages = static_cast<size_t>(json_cache);
   if (keep_alive_requests < 1) Fail("--keep_alive_max_requests must be positive");
-  options.max_connections = static_cast<size_t>(max_connections);
+  options.max_connections = max_connections == 0 ? room : static_cast<size_t>(max_connections);
   options.max_body_bytes = static_cast<size_t>(max_body);
   options.keep_alive_max_requests = static_cast<size_t>(keep_alive_requests);
   options.default_wait = absl::GetFlag(FLAGS_default_wait);
@@ -198,7 +216,8 @@ int main(int argc, char** argv) {
   Log(LogLevel::kInfo, "listening",
       {{"addr", absl::GetFlag(FLAGS_listen)},
        {"port", (*frontend)->port()},
-       {"broker", absl::GetFlag(FLAGS_broker)}});
+       {"broker", absl::GetFlag(FLAGS_broker)},
+       {"max_connections", options.max_connections}});
 
   Log(LogLevel::kInfo, "draining", {{"signal", stop_signals.Wait()}});
   (*frontend)->Shutdown();

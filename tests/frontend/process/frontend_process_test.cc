@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -155,6 +156,33 @@ TEST_F(FrontendProcessTest, HeldPollsCostNoThreadEach) {
       << threads_idle << " threads before the polls";
   frontend->Signal(SIGTERM);
   EXPECT_EQ(frontend->WaitForExit(absl::Seconds(15)), 0) << frontend->Output();
+}
+
+// --max_connections defaults to what the open-file limit leaves room for (the soft limit
+// raised to the hard one, less 128 for the rest), and a value the limit cannot hold is
+// refused at start instead of failing connections with EMFILE later.
+TEST_F(FrontendProcessTest, MaxConnectionsComesFromTheOpenFileLimit) {
+  auto limited = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/prlimit", "--nofile=200:300", PARLEY_FRONTEND_BINARY,
+                                     "--listen=127.0.0.1:0",
+                                     absl::StrCat("--broker=127.0.0.1:", broker_port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<ChildProcess>(argv);
+  };
+  auto frontend = limited({});
+  std::optional<std::string> listening = frontend->WaitForLine("event=listening");
+  ASSERT_TRUE(listening.has_value()) << frontend->Output();
+  EXPECT_TRUE(absl::StrContains(*listening, "max_connections=172")) << *listening;
+
+  frontend = limited({"--max_connections=173"});
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_TRUE(absl::StrContains(frontend->Output(), "needs 301 open files, but the limit is 300"))
+      << frontend->Output();
+
+  frontend = limited({"--max_connections=172"});
+  listening = frontend->WaitForLine("event=listening");
+  ASSERT_TRUE(listening.has_value()) << frontend->Output();
+  EXPECT_TRUE(absl::StrContains(*listening, "max_connections=172")) << *listening;
 }
 
 TEST_F(FrontendProcessTest, TheSessionSecretIsNeverLogged) {
