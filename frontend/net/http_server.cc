@@ -168,7 +168,11 @@ class ConnectionExchange final : public Exchange {
   absl::AnyInvocable<void()> on_gone_ ABSL_GUARDED_BY(mu_);
 };
 
-// One client connection, on its loop's thread from accept to close. States:
+// One client connection, on its loop's thread from accept to close. It is registered with
+// epoll once, edge-triggered, for input, output and the peer's hangup (as nginx does): no
+// epoll_ctl per state change. An edge is remembered (readable_) until a read finds the socket
+// drained, a read shorter than asked for counting as drained (more data makes a new edge); so
+// a request that arrives while another is being handled is read when its turn comes. States:
 //   kReading   waiting for (the rest of) a request; idle when nothing of one has arrived
 //   kHandling  an Exchange is out with the routes; only a hangup is watched for
 //   kWriting   an answer is being written
@@ -194,7 +198,8 @@ class HttpServer::Connection final : public FdHandler,
   }
 
   void Begin() {
-    loop_->loop.Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+    // A request already here is reported by this registration's first event.
+    loop_->loop.Watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
     EnterReading();
   }
 
@@ -204,19 +209,24 @@ class HttpServer::Connection final : public FdHandler,
       Close(/*client_gone=*/true);
       return;
     }
-    if (state_ == State::kHandling) {
-      if (events & EPOLLRDHUP) Close(/*client_gone=*/true);
-      return;
+    if (events & (EPOLLIN | EPOLLRDHUP)) readable_ = true;
+    if (events & EPOLLRDHUP) peer_closed_ = true;
+    switch (state_) {
+      case State::kHandling:
+        if (peer_closed_) Close(/*client_gone=*/true);
+        return;
+      case State::kWriting:
+        if (events & EPOLLOUT) Flush();
+        return;
+      case State::kLingering:
+        if (readable_) DropInput();
+        return;
+      case State::kReading:
+        if (readable_) ReadAndProcess();
+        return;
+      case State::kClosed:
+        return;
     }
-    if (state_ == State::kWriting) {
-      if (events & EPOLLOUT) Flush();
-      return;
-    }
-    if (state_ == State::kLingering) {
-      DropInput();
-      return;
-    }
-    if (events & (EPOLLIN | EPOLLRDHUP)) ReadAndProcess();
   }
 
   // From the exchange (posted to this loop): the routes' answer.
@@ -242,8 +252,7 @@ class HttpServer::Connection final : public FdHandler,
     }
     state_ = State::kClosed;
     CancelTimer();
-    loop_->loop.Unwatch(fd_);
-    close(fd_);
+    close(fd_);  // leaves the epoll set with it
     fd_ = -1;
     if (exchange_ && client_gone) exchange_->MarkGone();
     exchange_.reset();
@@ -270,8 +279,9 @@ class HttpServer::Connection final : public FdHandler,
 
   void EnterReading() {
     state_ = State::kReading;
-    loop_->loop.Modify(fd_, EPOLLIN | EPOLLRDHUP, this);
     Process();  // a pipelined request may already be here
+    // Input that came while the last request was out (its edge is not repeated).
+    if (state_ == State::kReading && readable_) ReadAndProcess();
   }
 
   void MarkIdle(bool idle_now) {
@@ -294,11 +304,17 @@ class HttpServer::Connection final : public FdHandler,
                              server_->options_.limits.max_body_bytes + kReadChunk) {
           break;  // enough to decide on; the parser refuses what is too large
         }
+        // Short: drained, unless the peer has closed (then read on to its end).
+        if (static_cast<size_t>(n) < sizeof buffer && !peer_closed_) {
+          readable_ = false;
+          break;
+        }
         continue;
       }
       if (n == 0) eof = true;
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno != EAGAIN) eof = true;  // reset
+      readable_ = false;
       break;
     }
     if (eof) {
@@ -349,7 +365,6 @@ class HttpServer::Connection final : public FdHandler,
     reading_deadline_set_ = false;
     ++requests_;
     state_ = State::kHandling;
-    loop_->loop.Modify(fd_, EPOLLRDHUP, this);
     httplib::Request request = parser_.request();
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
@@ -389,7 +404,7 @@ class HttpServer::Connection final : public FdHandler,
     written_ = 0;
     Flush();
     if (state_ == State::kWriting) {
-      loop_->loop.Modify(fd_, EPOLLOUT | EPOLLRDHUP, this);
+      // The send that could not finish asked the socket for an EPOLLOUT edge.
       SetTimer(server_->options_.write_timeout, &Connection::OnWriteTimeout);
     }
   }
@@ -418,7 +433,6 @@ class HttpServer::Connection final : public FdHandler,
   void Linger() {
     state_ = State::kLingering;
     shutdown(fd_, SHUT_WR);  // the client sees the end of our answer
-    loop_->loop.Modify(fd_, EPOLLIN | EPOLLRDHUP, this);
     SetTimer(kLinger, &Connection::OnLingerTimeout);
     DropInput();
   }
@@ -430,7 +444,10 @@ class HttpServer::Connection final : public FdHandler,
       const ssize_t n = read(fd_, buffer, sizeof buffer);
       if (n > 0) continue;
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return;
+      if (n < 0 && errno == EAGAIN) {
+        readable_ = false;
+        return;
+      }
       Close(/*client_gone=*/false);  // end of stream or an error: done
       return;
     }
@@ -450,6 +467,8 @@ class HttpServer::Connection final : public FdHandler,
   size_t written_ = 0;
   bool close_after_write_ = false;
   bool reading_deadline_set_ = false;
+  bool readable_ = false;     // an input edge not yet read to its end
+  bool peer_closed_ = false;  // EPOLLRDHUP seen: the client sends nothing more
   size_t requests_ = 0;
   EventLoop::TimerId timer_ = 0;
   std::shared_ptr<ConnectionExchange> exchange_;

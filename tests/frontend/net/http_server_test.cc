@@ -130,6 +130,22 @@ TEST_F(HttpServerTest, APipelinedRequestWaitsForTheAnswerBeforeIt) {
   EXPECT_LT(client.received().find("first"), client.received().find("hi"));
 }
 
+// Connections are watched edge-triggered: a request that arrives while the one before it is
+// held makes its one edge then, and must still be read once that answer is written.
+TEST_F(HttpServerTest, ARequestSentWhileTheOneBeforeIsHeldIsServedInItsTurn) {
+  StartServer();
+  RawConnection client(server_->port());
+  ASSERT_TRUE(client.Send(kGetHold));
+  ASSERT_TRUE(WaitFor([&] { return Held() == 1; }));
+  ASSERT_TRUE(client.Send(kGetHello));
+  AnswerHeld("first");
+  ASSERT_TRUE(client.ReadUntilContains("hi", absl::Seconds(5))) << client.received();
+  EXPECT_LT(client.received().find("first"), client.received().find("hi"));
+  // And the connection goes on: a third request on it is read and answered.
+  ASSERT_TRUE(client.Send(kGetHello));
+  ASSERT_TRUE(client.ReadUntilContains("HTTP/1.1 200", absl::Seconds(5), 3)) << client.received();
+}
+
 TEST_F(HttpServerTest, AClientThatLeavesMidExchangeIsToldAtOnce) {
   StartServer();
   RawConnection resets(server_->port());
