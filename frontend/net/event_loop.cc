@@ -58,13 +58,6 @@ void EventLoop::Watch(int fd, uint32_t events, FdHandler* handler) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
 }
 
-void EventLoop::Modify(int fd, uint32_t events, FdHandler* handler) {
-  epoll_event event{};
-  event.events = events;
-  event.data.ptr = handler;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
-}
-
 void EventLoop::Unwatch(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 EventLoop::TimerId EventLoop::AddTimer(absl::Time when, Callback callback) {

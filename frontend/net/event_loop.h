@@ -53,7 +53,6 @@ class EventLoop {
   // of this turn may already be on its way to it. Free handlers from a Post()ed callback,
   // which runs after every event of the turn.
   void Watch(int fd, uint32_t events, FdHandler* handler);
-  void Modify(int fd, uint32_t events, FdHandler* handler);
   void Unwatch(int fd);
 
   TimerId AddTimer(absl::Time when, Callback callback);
