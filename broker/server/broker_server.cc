@@ -1,7 +1,6 @@
 #include "broker/server/broker_server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
 #include <utility>
@@ -11,7 +10,6 @@
 #include "broker/server/unary_call.h"
 #include "broker/store/memory/memory_chat_store.h"
 #include "common/log.h"
-#include "grpc/health/v1/health.pb.h"
 
 namespace parley::broker {
 namespace {
@@ -38,7 +36,7 @@ std::unique_ptr<ChatStore> MakeStore(const BrokerServerOptions& options, BrokerM
 }
 
 template <typename Request, typename Response>
-using HandlerOf = typename UnaryCall<Request, Response>::Handler;
+using HandlerOf = UnaryHandler<Request, Response>;
 
 }  // namespace
 
@@ -58,7 +56,8 @@ BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* cloc
     : options_(options),
       store_(MakeStore(options, &metrics_)),
       state_(options.chat, clock, store_.get()),
-      handlers_(&state_) {
+      handlers_(&state_),
+      health_(&gate_, &in_flight_) {
   metrics_.Watch(&state_);
   auto bind = [this](const char* name, auto method) {
     return [this, name, method](const auto& request, auto* response, GrpcDone done) {
@@ -90,11 +89,6 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     }
     broker->metrics_http_ = std::move(*metrics);
   }
-  grpc::EnableDefaultHealthCheckService(true);
-  // gRPC's built-in health service carries no descriptor, so reflection would list
-  // grpc.health.v1.Health but answer "Symbol not found" for it (grpcurl could not call it).
-  // Touching the generated message links health.proto into the descriptor pool.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // gRPC listens with SO_REUSEPORT by default: a second broker on the same port would start
@@ -116,6 +110,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
       options.listen, options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
       &broker->port_);
   builder.RegisterService(&broker->service_);
+  builder.RegisterService(broker->health_.service());
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
@@ -134,12 +129,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     }
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  grpc::HealthCheckServiceInterface* health = broker->server_->GetHealthCheckService();
-  health->SetServingStatus(true);
+  broker->health_.SetServing("", true);
   broker->store_ready_ = broker->store_->ready();
-  health->SetServingStatus(kServiceName, broker->store_ready_);
+  broker->health_.SetServing(kServiceName, broker->store_ready_);
   for (auto& cq : broker->queues_) {
     broker->StartCalls(cq.get());
+    broker->health_.StartCalls(cq.get());
     broker->queue_threads_.emplace_back(&BrokerServer::DrainQueue, broker.get(), cq.get());
   }
   broker->sweeper_ = std::thread(&BrokerServer::RunTimers, broker.get());
@@ -223,7 +218,7 @@ void BrokerServer::UpdateReadiness() {
   store_ready_ = ready;
   absl::MutexLock lock(&shutdown_mu_);
   if (shutdown_begun_) return;  // NOT_SERVING already, for good
-  server_->GetHealthCheckService()->SetServingStatus(kServiceName, ready);
+  health_.SetServing(kServiceName, ready);
   Log(ready ? LogLevel::kInfo : LogLevel::kWarning, "store_readiness",
       {{"service", kServiceName}, {"health", ready ? "SERVING" : "NOT_SERVING"}});
 }
@@ -232,9 +227,8 @@ void BrokerServer::BeginShutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shutdown_begun_ || stopped_) return;
   shutdown_begun_ = true;
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  health->SetServingStatus(false);
-  health->SetServingStatus(kServiceName, false);
+  health_.SetServing("", false);
+  health_.SetServing(kServiceName, false);
   state_.BeginDrain();
   streams_.ForEach([](PollStreamCall& stream) { stream.Drain(); });
 }

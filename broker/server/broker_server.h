@@ -19,6 +19,7 @@
 #include "broker/core/clock.h"
 #include "broker/server/broker_metrics.h"
 #include "broker/server/completion_queue_gate.h"
+#include "broker/server/health_service.h"
 #include "broker/server/in_flight_calls.h"
 #include "broker/server/poll_deadlines.h"
 #include "broker/server/poll_stream_call.h"
@@ -60,8 +61,8 @@ struct BrokerServerOptions {
   std::function<std::unique_ptr<ChatStore>(const ChatOptions&)> make_store;
 };
 
-// The running broker: the gRPC server (Broker service on the async API, plus reflection and
-// the standard health service), its completion queues with one thread each, and the sweeper
+// The running broker: the gRPC server (Broker and the standard health service on the async
+// API, plus reflection), its completion queues with one thread each, and the sweeper
 // thread that expires idle users, marks users offline and publishes room presence. Owns the
 // store and the ChatState over it.
 //
@@ -111,6 +112,7 @@ class BrokerServer {
   ChatState state_;
   RpcHandlers handlers_;
   parley::v1::Broker::AsyncService service_;
+  HealthService health_;  // before server_, which serves it
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> queue_threads_;

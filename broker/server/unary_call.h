@@ -10,11 +10,15 @@
 #include "broker/server/completion_tag.h"
 #include "broker/server/grpc_done.h"
 #include "broker/server/in_flight_calls.h"
-#include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
 
-// One in-flight unary RPC (every RPC but the polls), on the async API.
+// How a unary RPC is handled: fill the response, then run the done, now or later.
+template <typename Request, typename Response>
+using UnaryHandler = std::function<void(const Request&, Response*, GrpcDone)>;
+
+// One in-flight unary RPC (every RPC but the polls, and the health service's Check), on the
+// async API of `Service` (a generated AsyncService).
 //
 // States and tags (the object itself is the only tag, one outstanding at a time):
 //   kAwaitingRequest --request tag, ok--> run the handler --> kHandling
@@ -25,17 +29,18 @@ namespace parley::broker {
 // Owned by itself from Start until it deletes itself. The queue's thread runs the handler;
 // its done may run on that thread before the handler returns or later on the store's thread,
 // and no tag is outstanding meanwhile, so only one thread touches the call at a time.
-template <typename Request, typename Response>
+template <typename Service, typename Request, typename Response>
 class UnaryCall final : public CompletionTag {
  public:
-  using RequestMethod = void (parley::v1::Broker::AsyncService::*)(
-      grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
-      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using Handler = std::function<void(const Request&, Response*, GrpcDone)>;
+  using RequestMethod = void (Service::*)(grpc::ServerContext*, Request*,
+                                          grpc::ServerAsyncResponseWriter<Response>*,
+                                          grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
+                                          void*);
+  using Handler = UnaryHandler<Request, Response>;
 
   // What a call needs; everything here outlives every call.
   struct Binding {
-    parley::v1::Broker::AsyncService* service;
+    Service* service;
     grpc::ServerCompletionQueue* cq;
     CompletionQueueGate* gate;
     InFlightCalls* in_flight;
@@ -100,15 +105,15 @@ class UnaryCall final : public CompletionTag {
 
 // Starts a UnaryCall for the RPC whose Request method (of a generated AsyncService base) is
 // `method`; deduces the message types from it.
-template <typename ServiceBase, typename Request, typename Response>
-void StartUnaryCall(parley::v1::Broker::AsyncService* service, grpc::ServerCompletionQueue* cq,
-                    CompletionQueueGate* gate, InFlightCalls* in_flight,
+template <typename Service, typename ServiceBase, typename Request, typename Response>
+void StartUnaryCall(Service* service, grpc::ServerCompletionQueue* cq, CompletionQueueGate* gate,
+                    InFlightCalls* in_flight,
                     void (ServiceBase::*method)(grpc::ServerContext*, Request*,
                                                 grpc::ServerAsyncResponseWriter<Response>*,
                                                 grpc::CompletionQueue*,
                                                 grpc::ServerCompletionQueue*, void*),
-                    const std::function<void(const Request&, Response*, GrpcDone)>* handler) {
-  UnaryCall<Request, Response>::Start({service, cq, gate, in_flight, method, handler});
+                    const UnaryHandler<Request, Response>* handler) {
+  UnaryCall<Service, Request, Response>::Start({service, cq, gate, in_flight, method, handler});
 }
 
 }  // namespace parley::broker

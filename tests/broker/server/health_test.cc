@@ -56,5 +56,56 @@ TEST(HealthTest, AWatchIsToldNotServingWhenShutdownBegins) {
   watch->Finish();
 }
 
+TEST(HealthTest, CheckOfAnUnknownServiceIsNotFound) {
+  parley::testing::InProcessBroker broker;
+  auto health = Health::NewStub(broker.channel());
+  grpc::ClientContext context;
+  HealthCheckRequest request;
+  request.set_service("parley.v1.Nothing");
+  HealthCheckResponse response;
+  grpc::Status status = health->Check(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("parley.v1.Nothing"), std::string::npos)
+      << status.error_message();
+}
+
+// As the health protocol says: a watch of a name the server does not know is answered
+// SERVICE_UNKNOWN and stays open (the service may appear later).
+TEST(HealthTest, AWatchOfAnUnknownServiceIsToldServiceUnknown) {
+  parley::testing::InProcessBroker broker;
+  auto health = Health::NewStub(broker.channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  HealthCheckRequest request;
+  request.set_service("parley.v1.Nothing");
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> watch = health->Watch(&context, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  context.TryCancel();
+  watch->Finish();
+}
+
+// A watch lasts until the client leaves; the broker's shutdown must not wait for it, and
+// ends it.
+TEST(HealthTest, ShutdownEndsAnOpenWatch) {
+  broker::BrokerServerOptions options;
+  options.shutdown_timeout = absl::Seconds(30);  // a watch counted in-flight would hold it
+  parley::testing::InProcessBroker broker(options);
+  auto health = Health::NewStub(broker.channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  HealthCheckRequest request;
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> watch = health->Watch(&context, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  const absl::Time start = absl::Now();
+  broker.server().Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  while (watch->Read(&response)) EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(watch->Finish().ok());
+}
+
 }  // namespace
 }  // namespace parley::broker
