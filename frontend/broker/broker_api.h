@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/functional/any_invocable.h"
+#include "common/executor.h"
 #include "parley/v1/broker.pb.h"
 
 namespace parley::frontend {
@@ -30,8 +31,11 @@ class BrokerApi {
 
   virtual ~BrokerApi() = default;
 
-  // Null when answered at once (the frontend is shutting down: OK and empty).
-  virtual std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request,
+  // Null when answered at once (the frontend is shutting down: OK and empty). `executor`, if
+  // not null, is where `done` would best run (the HTTP loop of the request that asked): an
+  // implementation may post it there, one post for all the answers it has for that executor
+  // at once, instead of running it on its own thread.
+  virtual std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request, Executor* executor,
                                                  Done<v1::PollResponse> done) = 0;
   virtual void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) = 0;
   virtual void DisconnectAsync(const v1::DisconnectRequest& request,

@@ -170,6 +170,7 @@ void BrokerClient::Quiesce() {
 }
 
 std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::PollRequest& request,
+                                                                   Executor* executor,
                                                                    Done<v1::PollResponse> done) {
   if (streams_.empty()) return UnaryPollAsync(request, std::move(done));
   {
@@ -187,7 +188,7 @@ std::shared_ptr<BrokerClient::PendingPoll> BrokerClient::PollAsync(const v1::Pol
   // answer: a stream that is down hands its users to the next one up.
   const size_t slot = absl::Hash<absl::string_view>{}(request.user());
   return streams_[NextUp(slot, active_streams_.load(std::memory_order_relaxed))]->Add(
-      request, deadline,
+      request, deadline, executor,
       [this, done = std::move(done)](grpc::Status status, v1::PollResponse response) mutable {
         done(std::move(status), std::move(response));
         done = nullptr;  // what it holds goes before the call counts as ended

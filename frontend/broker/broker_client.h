@@ -84,8 +84,10 @@ class BrokerClient final : public BrokerApi {
   void CancelPolls() override;
   void Quiesce() override;
 
-  // A Poll's deadline is its wait + `poll_margin`.
-  std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request,
+  // A Poll's deadline is its wait + `poll_margin`. On a stream, `done` is posted to
+  // `executor` (all the answers of one broker message for it in one post); as a unary Poll,
+  // it runs on the completion thread.
+  std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request, Executor* executor,
                                          Done<v1::PollResponse> done) override;
   void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) override;
   void DisconnectAsync(const v1::DisconnectRequest& request,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_error_reason.h"
 
@@ -25,8 +26,13 @@ constexpr absl::Duration kReopenDelay = absl::Milliseconds(100);
 class PollStream::Poll final : public BrokerApi::PendingPoll {
  public:
   Poll(PollStream* stream, uint64_t id, const v1::PollRequest& request, absl::Time deadline,
-       BrokerApi::Done<v1::PollResponse> done)
-      : stream_(stream), id_(id), request_(request), deadline_(deadline), done_(std::move(done)) {}
+       Executor* executor, BrokerApi::Done<v1::PollResponse> done)
+      : stream_(stream),
+        id_(id),
+        request_(request),
+        deadline_(deadline),
+        executor_(executor),
+        done_(std::move(done)) {}
 
   void Cancel() override {
     std::shared_ptr<BrokerApi::PendingPoll> fallback;
@@ -57,6 +63,7 @@ class PollStream::Poll final : public BrokerApi::PendingPoll {
   const uint64_t id_;
   const v1::PollRequest request_;
   const absl::Time deadline_;
+  Executor* const executor_;
   BrokerApi::Done<v1::PollResponse> done_;
   // Under the stream's mu_:
   uint64_t generation_ = 0;  // of the call it was sent on; 0: not sent yet
@@ -131,7 +138,7 @@ PollStream::PollStream(v1::Broker::Stub* stub, grpc::CompletionQueue* queue,
 PollStream::~PollStream() { Close(); }
 
 std::shared_ptr<BrokerApi::PendingPoll> PollStream::Add(const v1::PollRequest& request,
-                                                        absl::Time deadline,
+                                                        absl::Time deadline, Executor* executor,
                                                         BrokerApi::Done<v1::PollResponse> done) {
   bool unary = false;
   std::shared_ptr<Poll> poll;
@@ -142,7 +149,7 @@ std::shared_ptr<BrokerApi::PendingPoll> PollStream::Add(const v1::PollRequest& r
     } else if (absl::Now() < unimplemented_until_) {
       unary = true;
     } else {
-      poll = std::make_shared<Poll>(this, next_id_++, request, deadline, std::move(done));
+      poll = std::make_shared<Poll>(this, next_id_++, request, deadline, executor, std::move(done));
       polls_.emplace(poll->id_, poll);
       unsent_.push_back(poll->id_);
       counters_->polls_in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -457,10 +464,29 @@ void PollStream::TagBack(Call* call) {
 }
 
 void PollStream::Run(std::vector<Answered>& answered) {
+  // Few executors (one per HTTP loop): a list, in the order the answers came.
+  absl::InlinedVector<std::pair<Executor*, std::vector<Answered>>, 4> posts;
   for (Answered& answer : answered) {
-    BrokerApi::Done<v1::PollResponse> done = std::move(answer.poll->done_);
-    done(std::move(answer.status), std::move(answer.response));
+    Executor* executor = answer.poll->executor_;
+    if (executor == nullptr) {
+      RunOne(answer);
+      continue;
+    }
+    auto it = std::find_if(posts.begin(), posts.end(),
+                           [executor](const auto& post) { return post.first == executor; });
+    if (it == posts.end()) it = posts.insert(posts.end(), {executor, {}});
+    it->second.push_back(std::move(answer));
   }
+  for (auto& [executor, batch] : posts) {
+    executor->Post([batch = std::move(batch)]() mutable {
+      for (Answered& answer : batch) RunOne(answer);
+    });
+  }
+}
+
+void PollStream::RunOne(Answered& answer) {
+  BrokerApi::Done<v1::PollResponse> done = std::move(answer.poll->done_);
+  done(std::move(answer.status), std::move(answer.response));
 }
 
 }  // namespace parley::frontend

@@ -40,8 +40,10 @@ namespace parley::frontend {
 // broker answers what it carries and ends it; nothing is re-sent.
 //
 // Threads: Add/Cancel from any thread (the HTTP loops); tags on the completion queue's
-// thread, which also runs every `done` (outside mu_). The owner calls Close() and waits for it
-// before the queue shuts down.
+// thread. A poll's `done` is posted to its executor, all the answers for one executor that
+// one message (or one expiry, one cancel) settles in one post; a poll without an executor
+// has its `done` run by whichever thread settled it (outside mu_). The owner calls Close()
+// and waits for it before the queue shuts down.
 class PollStream {
  public:
   // Sends one poll as a unary Poll instead (the BrokerClient's own path).
@@ -55,8 +57,9 @@ class PollStream {
   PollStream(const PollStream&) = delete;
   PollStream& operator=(const PollStream&) = delete;
 
-  // Starts a poll whose answer is due by `deadline`.
+  // Starts a poll whose answer is due by `deadline`; `done` runs on `executor` (see above).
   std::shared_ptr<BrokerApi::PendingPoll> Add(const v1::PollRequest& request, absl::Time deadline,
+                                              Executor* executor,
                                               BrokerApi::Done<v1::PollResponse> done);
   // Answers every poll OK and empty (the frontend shuts down), and later ones too.
   void AnswerAllEmpty();
@@ -90,7 +93,9 @@ class PollStream {
   bool SentOnOpenCallLocked(const Poll& poll) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnFinished(Call* call);
   void TagBack(Call* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands each answer to its poll's `done`: posted, one post per executor, or run here.
   static void Run(std::vector<Answered>& answered);
+  static void RunOne(Answered& answer);
 
   v1::Broker::Stub* const stub_;
   grpc::CompletionQueue* const queue_;

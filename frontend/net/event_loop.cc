@@ -40,12 +40,21 @@ void EventLoop::Stop() {
 
 void EventLoop::Post(Callback callback) {
   bool first = false;
+  bool ended = false;
   {
     absl::MutexLock lock(&posted_mu_);
-    first = posted_.empty();
-    posted_.push_back(std::move(callback));
+    ended = ended_;
+    if (!ended) {
+      first = posted_.empty();
+      posted_.push_back(std::move(callback));
+    }
   }
-  if (first) {  // later ones find the loop already woken
+  if (ended) {
+    callback();
+    return;
+  }
+  // Later ones find the loop already woken; the loop's own thread looks before it waits.
+  if (first && !InLoopThread()) {
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
   }
@@ -105,7 +114,13 @@ void EventLoop::Run() {
   thread_.store(std::this_thread::get_id());
   epoll_event events[kMaxEvents];
   while (!stopping_) {
-    const int count = epoll_wait(epoll_fd_, events, kMaxEvents, EpollTimeoutMs());
+    bool posted_meanwhile;  // by the loop's own thread, which does not wake it
+    {
+      absl::MutexLock lock(&posted_mu_);
+      posted_meanwhile = !posted_.empty();
+    }
+    const int count =
+        epoll_wait(epoll_fd_, events, kMaxEvents, posted_meanwhile ? 0 : EpollTimeoutMs());
     now_ = absl::Now();
     for (int i = 0; i < count; ++i) {
       auto* handler = static_cast<FdHandler*>(events[i].data.ptr);
@@ -119,7 +134,17 @@ void EventLoop::Run() {
     RunTimers();
     RunPosted();
   }
-  RunPosted();  // what was posted before Stop
+  // What was posted before Stop, and what that posts; from then on Post runs callbacks itself.
+  while (true) {
+    {
+      absl::MutexLock lock(&posted_mu_);
+      if (posted_.empty()) {
+        ended_ = true;
+        break;
+      }
+    }
+    RunPosted();
+  }
   thread_.store(std::thread::id());
 }
 

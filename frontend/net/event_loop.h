@@ -15,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/executor.h"
 
 namespace parley::frontend {
 
@@ -30,23 +31,27 @@ class FdHandler {
 // for other threads (an eventfd wakes the loop). Everything registered with a loop belongs to
 // its thread: handlers and timer callbacks run there, one at a time.
 //
+// A Post() from another thread wakes the loop only when nothing else posted is waiting, and a
+// Post() from the loop's own thread never does: a burst of posts costs one wake-up.
+//
 // Thread-safety: Post(), Stop() and InLoopThread() from any thread; everything else only on
 // the loop's thread (from a handler, a timer or a posted callback), or before Run().
-class EventLoop {
+class EventLoop final : public Executor {
  public:
   using Callback = absl::AnyInvocable<void()>;
   using TimerId = uint64_t;  // never 0
 
   EventLoop();
-  ~EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
   // Runs until Stop(); callbacks posted before Stop() are run first.
   void Run();
   void Stop();
-  // Runs `callback` on the loop's thread soon (never inline, even from the loop thread).
-  void Post(Callback callback);
+  // Runs `callback` on the loop's thread soon (never inline, even from the loop thread). Once
+  // Run() has returned, at once on the caller's thread instead: nothing posted is lost.
+  void Post(Callback callback) override;
   bool InLoopThread() const { return std::this_thread::get_id() == thread_.load(); }
 
   // `handler` must stay alive until Unwatch(fd) and to the end of the current turn: an event
@@ -78,6 +83,7 @@ class EventLoop {
   absl::Mutex posted_mu_;
   std::vector<Callback> posted_ ABSL_GUARDED_BY(posted_mu_);
   bool stop_requested_ ABSL_GUARDED_BY(posted_mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(posted_mu_) = false;  // Run() returned
 };
 
 }  // namespace parley::frontend

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/functional/any_invocable.h"
+#include "common/executor.h"
 
 namespace parley::frontend {
 
@@ -30,6 +31,9 @@ class Exchange {
   // cancel whatever the request started; it must not block.
   virtual void OnClientGone(absl::AnyInvocable<void()> callback) = 0;
   virtual bool client_gone() const = 0;
+  // The thread the request arrived on (its connection's loop), where work for the answer
+  // is best done; it outlives every broker call the routes start. Null: none in particular.
+  virtual Executor* executor() = 0;
 };
 
 using ExchangePtr = std::shared_ptr<Exchange>;

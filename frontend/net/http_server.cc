@@ -126,8 +126,9 @@ struct HttpServer::Loop : public FdHandler {
 // connection's loop. The connection tells it when the client has gone.
 class ConnectionExchange final : public Exchange {
  public:
-  ConnectionExchange(std::weak_ptr<HttpServer::Connection> connection, httplib::Request request)
-      : connection_(std::move(connection)), request_(std::move(request)) {}
+  ConnectionExchange(std::weak_ptr<HttpServer::Connection> connection, EventLoop* loop,
+                     httplib::Request request)
+      : connection_(std::move(connection)), loop_(loop), request_(std::move(request)) {}
 
   httplib::Request& request() override { return request_; }
   void Respond(httplib::Response response) override;
@@ -146,6 +147,7 @@ class ConnectionExchange final : public Exchange {
     absl::MutexLock lock(&mu_);
     return gone_;
   }
+  Executor* executor() override { return loop_; }
   // The connection's loop: the client left before the answer was written.
   void MarkGone() {
     absl::AnyInvocable<void()> callback;
@@ -160,6 +162,7 @@ class ConnectionExchange final : public Exchange {
 
  private:
   const std::weak_ptr<HttpServer::Connection> connection_;
+  EventLoop* const loop_;  // the server's: outlives its connections' exchanges' broker calls
   httplib::Request request_;
   uint64_t id_ = 0;
   std::atomic<bool> responded_{false};
@@ -368,7 +371,8 @@ class HttpServer::Connection final : public FdHandler,
     httplib::Request request = parser_.request();
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
-    exchange_ = std::make_shared<ConnectionExchange>(weak_from_this(), std::move(request));
+    exchange_ =
+        std::make_shared<ConnectionExchange>(weak_from_this(), &loop_->loop, std::move(request));
     exchange_id_ = ++exchange_counter_;
     exchange_->SetId(exchange_id_);
     server_->handler_(exchange_);

@@ -51,27 +51,27 @@ void HeldPoll::Poll(const Session& session, const v1::PollRequest& request,
                     BrokerApi::Done<v1::PollResponse> done) {
   // Each attempt (a second one after reconnecting) becomes the poll a hangup cancels. The
   // attempt holds this object, so it lives until the last poll has answered.
-  SessionGate::Attempt<v1::PollResponse> attempt =
-      [self = shared_from_this(), request](BrokerApi::Done<v1::PollResponse> finish) {
-        bool gone;
-        {
-          absl::MutexLock lock(&self->mu_);
-          gone = self->gone_;
-        }
-        if (gone) {
-          finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"), v1::PollResponse());
-          return;
-        }
-        std::shared_ptr<BrokerApi::PendingPoll> pending =
-            self->context_.broker->PollAsync(request, std::move(finish));
-        bool gone_meanwhile;
-        {
-          absl::MutexLock lock(&self->mu_);
-          self->current_ = pending;
-          gone_meanwhile = self->gone_;
-        }
-        if (gone_meanwhile && pending != nullptr) pending->Cancel();
-      };
+  SessionGate::Attempt<v1::PollResponse> attempt = [self = shared_from_this(), request](
+                                                       BrokerApi::Done<v1::PollResponse> finish) {
+    bool gone;
+    {
+      absl::MutexLock lock(&self->mu_);
+      gone = self->gone_;
+    }
+    if (gone) {
+      finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client left"), v1::PollResponse());
+      return;
+    }
+    std::shared_ptr<BrokerApi::PendingPoll> pending =
+        self->context_.broker->PollAsync(request, self->exchange_->executor(), std::move(finish));
+    bool gone_meanwhile;
+    {
+      absl::MutexLock lock(&self->mu_);
+      self->current_ = pending;
+      gone_meanwhile = self->gone_;
+    }
+    if (gone_meanwhile && pending != nullptr) pending->Cancel();
+  };
   context_.sessions->WithReconnect<v1::PollResponse>(session, std::move(attempt), std::move(done));
 }
 

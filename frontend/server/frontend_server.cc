@@ -41,6 +41,7 @@ class CountedExchange final : public Exchange {
     inner_->OnClientGone(std::move(callback));
   }
   bool client_gone() const override { return inner_->client_gone(); }
+  Executor* executor() override { return inner_->executor(); }
 
  private:
   const ExchangePtr inner_;

@@ -50,6 +50,7 @@ void FakeBroker::Unary(const std::string& method, const Request& request, Done<R
 }
 
 std::shared_ptr<FakeBroker::PendingPoll> FakeBroker::PollAsync(const v1::PollRequest& request,
+                                                               Executor* /*executor*/,
                                                                Done<v1::PollResponse> done) {
   size_t index = 0;
   bool shutting_down;

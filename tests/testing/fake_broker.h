@@ -37,7 +37,8 @@ class FakeBroker : public frontend::BrokerApi {
   bool PollCancelled(size_t i);
   bool polls_cancelled();  // CancelPolls() was called
 
-  std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request,
+  // Runs `done` on the answering thread, whatever the executor.
+  std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request, Executor* executor,
                                          Done<v1::PollResponse> done) override;
   void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) override;
   void DisconnectAsync(const v1::DisconnectRequest& request,

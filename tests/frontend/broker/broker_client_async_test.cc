@@ -49,7 +49,7 @@ class BrokerClientAsyncTest : public ::testing::Test {
 TEST_F(BrokerClientAsyncTest, AParkedPollCompletesWhenAMessageArrives) {
   Connect("alice");
   Outcome<v1::PollResponse> polled;
-  auto pending = client_.PollAsync(PollFrom("alice", 20'000), polled.Callback());
+  auto pending = client_.PollAsync(PollFrom("alice", 20'000), nullptr, polled.Callback());
   ASSERT_NE(pending, nullptr);
   ASSERT_TRUE(WaitFor([&] { return Parked() == 1; }));
   EXPECT_FALSE(polled.done.HasBeenNotified());
@@ -71,8 +71,8 @@ TEST_F(BrokerClientAsyncTest, CancelEndsOnePollAndCancelPollsEndsTheRestEmpty) {
   Connect("alice");
   Outcome<v1::PollResponse> cancelled;
   Outcome<v1::PollResponse> drained;
-  auto first = client_.PollAsync(PollFrom("alice", 20'000), cancelled.Callback());
-  auto second = client_.PollAsync(PollFrom("alice", 20'000), drained.Callback());
+  auto first = client_.PollAsync(PollFrom("alice", 20'000), nullptr, cancelled.Callback());
+  auto second = client_.PollAsync(PollFrom("alice", 20'000), nullptr, drained.Callback());
   ASSERT_TRUE(WaitFor([&] { return Parked() == 2; }));
   first->Cancel();
   ASSERT_TRUE(cancelled.Wait(absl::Seconds(5)));
@@ -83,7 +83,7 @@ TEST_F(BrokerClientAsyncTest, CancelEndsOnePollAndCancelPollsEndsTheRestEmpty) {
   EXPECT_TRUE(drained.status.ok());  // shutdown answers empty, not as an error
   EXPECT_EQ(drained.response.messages_size(), 0);
   Outcome<v1::PollResponse> late;
-  EXPECT_EQ(client_.PollAsync(PollFrom("alice", 20'000), late.Callback()), nullptr);
+  EXPECT_EQ(client_.PollAsync(PollFrom("alice", 20'000), nullptr, late.Callback()), nullptr);
   ASSERT_TRUE(late.done.HasBeenNotified());  // answered at once, on this thread
   EXPECT_TRUE(late.status.ok());
 }
@@ -91,7 +91,7 @@ TEST_F(BrokerClientAsyncTest, CancelEndsOnePollAndCancelPollsEndsTheRestEmpty) {
 TEST_F(BrokerClientAsyncTest, QuiesceReturnsOnlyOnceEveryCallbackHasRun) {
   Connect("alice");
   Outcome<v1::PollResponse> parked;
-  client_.PollAsync(PollFrom("alice", 20'000), parked.Callback());
+  client_.PollAsync(PollFrom("alice", 20'000), nullptr, parked.Callback());
   Outcome<v1::StatsResponse> stats;
   client_.StatsAsync(stats.Callback());
   ASSERT_TRUE(WaitFor([&] { return Parked() == 1; }));

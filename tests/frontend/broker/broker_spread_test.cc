@@ -86,7 +86,7 @@ class BrokerSpreadTest : public ::testing::Test {
       const std::string user = absl::StrCat("p", i);
       const uint64_t cursor = ConnectEverywhere(user);  // resumed: the queue's end now
       polls.push_back(std::make_unique<PollOutcome>());
-      client.PollAsync(PollFor(user, cursor, 30'000), polls.back()->Callback());
+      client.PollAsync(PollFor(user, cursor, 30'000), nullptr, polls.back()->Callback());
     }
     return polls;
   }
@@ -130,7 +130,7 @@ TEST_F(BrokerSpreadTest, OneUsersPollsKeepToOneBroker) {
   std::vector<std::unique_ptr<PollOutcome>> polls;
   for (int i = 0; i < 8; ++i) {
     polls.push_back(std::make_unique<PollOutcome>());
-    client->PollAsync(PollFor("alice", cursor, 30'000), polls.back()->Callback());
+    client->PollAsync(PollFor("alice", cursor, 30'000), nullptr, polls.back()->Callback());
   }
   ASSERT_TRUE(WaitFor([&] { return a_.ParkedPolls() + b_.ParkedPolls() == 8; }));
   EXPECT_TRUE(a_.ParkedPolls() == 8 || b_.ParkedPolls() == 8)
@@ -163,12 +163,12 @@ TEST_F(BrokerSpreadTest, AStreamCallIsRetiredAtItsAgeWithoutReSendingItsPolls) {
   auto client = Client(absl::Milliseconds(500));
   const uint64_t cursor = ConnectEverywhere("alice");
   PollOutcome before;
-  client->PollAsync(PollFor("alice", cursor, 30'000), before.Callback());
+  client->PollAsync(PollFor("alice", cursor, 30'000), nullptr, before.Callback());
   ASSERT_TRUE(WaitFor([&] { return a_.ParkedPolls() + b_.ParkedPolls() == 1; }));
   ASSERT_TRUE(WaitFor([&] { return counters_.streams_retired.load() >= 1; }));
   // The retired call is half-closed, not ended: its poll stays parked at its broker.
   PollOutcome after;
-  client->PollAsync(PollFor("alice", cursor, 30'000), after.Callback());
+  client->PollAsync(PollFor("alice", cursor, 30'000), nullptr, after.Callback());
   ASSERT_TRUE(WaitFor([&] { return a_.ParkedPolls() + b_.ParkedPolls() == 2; }));
   EXPECT_FALSE(before.done.HasBeenNotified());
   a_.Say("alice", "lobby", "to both");
@@ -196,7 +196,7 @@ TEST(BrokerConnectionAgeTest, AnAgedConnectionSendsNewCallsToANewOneAndLetsOpenO
   BrokerClient client(client_options);
   const uint64_t cursor = broker.Connect("alice").cursor();
   PollOutcome parked;
-  client.PollAsync(PollFor("alice", cursor, 30'000), parked.Callback());
+  client.PollAsync(PollFor("alice", cursor, 30'000), nullptr, parked.Callback());
   ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
   const int before = proxy.connections_accepted();
   ASSERT_TRUE(WaitFor([&] {

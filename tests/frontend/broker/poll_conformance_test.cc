@@ -51,7 +51,7 @@ class PollConformanceTest : public ::testing::TestWithParam<std::tuple<bool, Tes
   // Starts a poll; its outcome fills in later.
   std::unique_ptr<PollOutcome> Poll(const v1::PollRequest& request) {
     auto outcome = std::make_unique<PollOutcome>();
-    pending_.push_back(client_->PollAsync(request, outcome->Callback()));
+    pending_.push_back(client_->PollAsync(request, nullptr, outcome->Callback()));
     return outcome;
   }
   // Polls and waits for the answer.

@@ -4,8 +4,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@
 #include "common/grpc_error_reason.h"
 #include "frontend/broker/broker_client.h"
 #include "frontend/http/http_error.h"
+#include "frontend/net/event_loop.h"
 #include "tests/testing/in_process_broker.h"
 #include "tests/testing/outcome.h"
 #include "tests/testing/silent_proxy.h"
@@ -33,6 +36,7 @@ enum class Script {
   kBreakFirstStream,  // the first stream ends UNAVAILABLE after two polls; later ones answer
   kHold,              // never answers
   kMalformed,         // answers pointing at a message that is not there
+  kGatherFive,        // answers nothing until five polls are in, then all five in one message
 };
 
 // A broker that speaks PollStream by a script, on the synchronous API (one thread per
@@ -50,6 +54,7 @@ class ScriptedBroker final : public v1::Broker::Service {
       call = ++streams_;
     }
     int polls_here = 0;
+    google::protobuf::RepeatedPtrField<v1::StreamPoll> gathered;
     v1::PollStreamRequest request;
     while (stream->Read(&request)) {
       {
@@ -59,6 +64,11 @@ class ScriptedBroker final : public v1::Broker::Service {
       }
       polls_here += request.polls_size();
       if (script_ == Script::kHold || request.polls_size() == 0) continue;
+      if (script_ == Script::kGatherFive) {
+        for (const auto& poll : request.polls()) gathered.Add()->CopyFrom(poll);
+        if (gathered.size() < 5) continue;
+        request.mutable_polls()->Swap(&gathered);
+      }
       if (script_ == Script::kBreakFirstStream && call == 1) {
         if (polls_here >= 2) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting");
         continue;
@@ -142,14 +152,14 @@ class PollStreamClientTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
   }
   std::unique_ptr<PollOutcome> Poll(uint64_t cursor, bool consume = false,
-                                    uint32_t wait_ms = 10'000) {
+                                    uint32_t wait_ms = 10'000, Executor* executor = nullptr) {
     v1::PollRequest request;
     request.set_user("alice");
     request.set_cursor(cursor);
     request.set_consume(consume);
     request.set_wait_ms(wait_ms);
     auto outcome = std::make_unique<PollOutcome>();
-    pending_.push_back(client_->PollAsync(request, outcome->Callback()));
+    pending_.push_back(client_->PollAsync(request, executor, outcome->Callback()));
     return outcome;
   }
 
@@ -177,6 +187,55 @@ TEST_F(PollStreamClientTest, AnswersAreRebuiltWithTheSharedMessageAndTheirOwnSeq
   }
   EXPECT_EQ(counters_.streams_started.load(), 1);
   EXPECT_EQ(counters_.polls_in_flight.load(), 0);
+}
+
+// An HTTP loop standing in for the executor, counting what is posted to it.
+class CountingLoop final : public Executor {
+ public:
+  CountingLoop() : thread_([this] { loop_.Run(); }) {}
+  ~CountingLoop() override {
+    loop_.Stop();
+    thread_.join();
+  }
+  void Post(absl::AnyInvocable<void()> callback) override {
+    posts_.fetch_add(1);
+    loop_.Post(std::move(callback));
+  }
+  bool InLoopThread() const { return loop_.InLoopThread(); }
+  int posts() const { return posts_.load(); }
+
+ private:
+  EventLoop loop_;
+  std::atomic<int> posts_{0};
+  std::thread thread_;
+};
+
+// The answers one broker message carries reach the loop that asked in one post, and run on
+// it (a post each would wake the loop once per answer).
+TEST_F(PollStreamClientTest, TheAnswersOfOneMessageReachTheirLoopInOnePost) {
+  Serve(std::make_unique<ScriptedBroker>(Script::kGatherFive));
+  CountingLoop loop;
+  std::vector<std::unique_ptr<PollOutcome>> outcomes;
+  std::atomic<int> on_loop{0};
+  for (uint64_t cursor = 10; cursor < 15; ++cursor) {
+    outcomes.push_back(std::make_unique<PollOutcome>());
+    v1::PollRequest request;
+    request.set_user("alice");
+    request.set_cursor(cursor);
+    request.set_wait_ms(10'000);
+    auto callback = outcomes.back()->Callback();
+    pending_.push_back(client_->PollAsync(
+        request, &loop, [&, callback](grpc::Status status, v1::PollResponse response) mutable {
+          if (loop.InLoopThread()) on_loop.fetch_add(1);
+          callback(std::move(status), std::move(response));
+        }));
+  }
+  for (auto& outcome : outcomes) {
+    ASSERT_TRUE(outcome->Wait());
+    EXPECT_TRUE(outcome->status.ok()) << outcome->status.error_message();
+  }
+  EXPECT_EQ(on_loop.load(), 5);
+  EXPECT_EQ(loop.posts(), 1);
 }
 
 TEST_F(PollStreamClientTest, ACursorPollIsSentAgainOnANewStreamAndAConsumePollIsNot) {
@@ -286,7 +345,7 @@ TEST(PollStreamKeepaliveTest, ABrokerGoneSilentIsNoticedInSecondsAndThePollMoves
   request.set_cursor(alice.cursor());
   request.set_wait_ms(30'000);
   PollOutcome polled;
-  auto pending = client.PollAsync(request, polled.Callback());
+  auto pending = client.PollAsync(request, nullptr, polled.Callback());
   ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 1; }));
 
   proxy.Silence();
