@@ -141,6 +141,7 @@ std::shared_ptr<BrokerApi::PendingPoll> PollStream::Add(const v1::PollRequest& r
                                                         absl::Time deadline, Executor* executor,
                                                         BrokerApi::Done<v1::PollResponse> done) {
   bool unary = false;
+  bool post_flush = false;
   std::shared_ptr<Poll> poll;
   {
     absl::MutexLock lock(&mu_);
@@ -154,9 +155,17 @@ std::shared_ptr<BrokerApi::PendingPoll> PollStream::Add(const v1::PollRequest& r
       unsent_.push_back(poll->id_);
       counters_->polls_in_flight.fetch_add(1, std::memory_order_relaxed);
       EnsureCallLocked();
-      WriteMoreLocked();
-      return poll;
+      if (executor == nullptr) {
+        WriteMoreLocked();
+      } else if (!flush_posted_) {
+        flush_posted_ = post_flush = true;
+      }
     }
+  }
+  if (poll != nullptr) {
+    // Outside mu_: an executor that has stopped runs the flush at once.
+    if (post_flush) executor->Post([this] { Flush(); });
+    return poll;
   }
   if (unary) {
     counters_->unary_fallbacks.fetch_add(1, std::memory_order_relaxed);
@@ -306,6 +315,12 @@ void PollStream::WriteMoreLocked() {
   call->writing = true;
   ++call->tags_out;
   call->rw->Write(call->out, &call->write_tag);
+}
+
+void PollStream::Flush() {
+  absl::MutexLock lock(&mu_);
+  flush_posted_ = false;
+  WriteMoreLocked();
 }
 
 void PollStream::OnStarted(Call* call, bool ok) {

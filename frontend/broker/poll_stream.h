@@ -26,15 +26,15 @@ namespace parley::frontend {
 // Poll's would be, rebuilt from the stream's shared messages.
 //
 // Sending: polls and cancels queue up while a Write is outstanding and leave together in the
-// next one (a burst of polls costs one message). A stream call is opened when a poll needs one
-// and kept while the broker keeps it.
-// When the call ends (broker restarted or vanished: keepalive notices within seconds), its
-// cursor polls are sent again once on a new call, opened 100-350 ms later so that gRPC has
-// stopped picking the dead connection (the cursor makes the re-send safe); a consume
-// poll (the seed's /get_post) is not, as the broker may already have advanced its cursor: it
-// is answered UNAVAILABLE (503) and the page asks again. A broker without the method
-// (UNIMPLEMENTED) makes the stream hand its polls, and the next minute's, to `unary`.
-// Each poll also has a deadline here (ExpireOverdue), in case the broker never answers.
+// next one (a burst of polls costs one message). A poll added with an executor (an HTTP loop)
+// is sent by a flush posted there, so the polls of one loop turn leave in one message. A stream
+// call is opened when a poll needs one and kept while the broker keeps it. When the call ends
+// (broker restarted or vanished: keepalive notices within seconds), its cursor polls are sent again
+// once on a new call, opened 100-350 ms later so that gRPC has stopped picking the dead connection
+// (the cursor makes the re-send safe); a consume poll (the seed's /get_post) is not, as the broker
+// may already have advanced its cursor: it is answered UNAVAILABLE (503) and the page asks again. A
+// broker without the method (UNIMPLEMENTED) makes the stream hand its polls, and the next minute's,
+// to `unary`. Each poll also has a deadline here (ExpireOverdue), in case the broker never answers.
 // A call is retired at its age: new polls go on a new call (which the channel's round_robin
 // may place on another broker, one added since, say), and the old one is half-closed, so the
 // broker answers what it carries and ends it; nothing is re-sent.
@@ -83,6 +83,8 @@ class PollStream {
   // Opens a call if polls wait and none is open (nor the broker lacks the method).
   void EnsureCallLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The flush posted by Add: sends what the executor's turn added.
+  void Flush();
   void OnStarted(Call* call, bool ok);
   void OnRead(Call* call, bool ok);
   void OnWritten(Call* call, bool ok);
@@ -113,6 +115,7 @@ class PollStream {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                    // of call_
   absl::Time unimplemented_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time reopen_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // kReopenDelay
+  bool flush_posted_ ABSL_GUARDED_BY(mu_) = false;                       // a Flush is on its way
   bool answer_empty_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);

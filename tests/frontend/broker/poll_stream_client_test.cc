@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,7 @@ class ScriptedBroker final : public v1::Broker::Service {
       {
         absl::MutexLock lock(&mu_);
         for (const auto& poll : request.polls()) seen_.push_back(poll);
+        if (request.polls_size() > 0) ++messages_with_polls_;
         for (uint64_t id : request.cancel()) cancels_.push_back(id);
       }
       polls_here += request.polls_size();
@@ -109,6 +111,10 @@ class ScriptedBroker final : public v1::Broker::Service {
     absl::MutexLock lock(&mu_);
     return cancels_;
   }
+  int messages_with_polls() {
+    absl::MutexLock lock(&mu_);
+    return messages_with_polls_;
+  }
 
  private:
   const Script script_;
@@ -116,6 +122,7 @@ class ScriptedBroker final : public v1::Broker::Service {
   int streams_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::StreamPoll> seen_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  int messages_with_polls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A broker from before the stream: unary Poll only (PollStream is UNIMPLEMENTED).
@@ -198,15 +205,21 @@ class CountingLoop final : public Executor {
     thread_.join();
   }
   void Post(absl::AnyInvocable<void()> callback) override {
-    posts_.fetch_add(1);
-    loop_.Post(std::move(callback));
+    const int post = posts_.fetch_add(1) + 1;
+    loop_.Post([this, post, callback = std::move(callback)]() mutable {
+      running_ = post;
+      callback();
+      running_ = 0;
+    });
   }
   bool InLoopThread() const { return loop_.InLoopThread(); }
-  int posts() const { return posts_.load(); }
+  // On the loop: which post (1, 2, ...) is running.
+  int running() const { return running_; }
 
  private:
   EventLoop loop_;
   std::atomic<int> posts_{0};
+  int running_ = 0;  // loop thread
   std::thread thread_;
 };
 
@@ -216,7 +229,8 @@ TEST_F(PollStreamClientTest, TheAnswersOfOneMessageReachTheirLoopInOnePost) {
   Serve(std::make_unique<ScriptedBroker>(Script::kGatherFive));
   CountingLoop loop;
   std::vector<std::unique_ptr<PollOutcome>> outcomes;
-  std::atomic<int> on_loop{0};
+  absl::Mutex mu;
+  std::set<int> answered_in;  // the posts the answers ran in
   for (uint64_t cursor = 10; cursor < 15; ++cursor) {
     outcomes.push_back(std::make_unique<PollOutcome>());
     v1::PollRequest request;
@@ -226,7 +240,10 @@ TEST_F(PollStreamClientTest, TheAnswersOfOneMessageReachTheirLoopInOnePost) {
     auto callback = outcomes.back()->Callback();
     pending_.push_back(client_->PollAsync(
         request, &loop, [&, callback](grpc::Status status, v1::PollResponse response) mutable {
-          if (loop.InLoopThread()) on_loop.fetch_add(1);
+          {
+            absl::MutexLock lock(&mu);
+            answered_in.insert(loop.InLoopThread() ? loop.running() : -1);
+          }
           callback(std::move(status), std::move(response));
         }));
   }
@@ -234,8 +251,36 @@ TEST_F(PollStreamClientTest, TheAnswersOfOneMessageReachTheirLoopInOnePost) {
     ASSERT_TRUE(outcome->Wait());
     EXPECT_TRUE(outcome->status.ok()) << outcome->status.error_message();
   }
-  EXPECT_EQ(on_loop.load(), 5);
-  EXPECT_EQ(loop.posts(), 1);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(answered_in.size(), 1u);   // all in one post
+  EXPECT_GT(*answered_in.begin(), 0);  // on the loop
+}
+
+// The polls one turn of a loop adds leave in one stream message, sent after the turn (a write
+// each would cost a completion, and a thread switch, per poll).
+TEST_F(PollStreamClientTest, ThePollsOfOneLoopTurnLeaveInOneMessage) {
+  ScriptedBroker& broker = Serve(std::make_unique<ScriptedBroker>(Script::kAnswer));
+  // The stream is open before the turn: a first poll, answered.
+  auto first = Poll(1);
+  ASSERT_TRUE(first->Wait());
+  CountingLoop loop;
+  std::vector<std::unique_ptr<PollOutcome>> outcomes;
+  for (int i = 0; i < 5; ++i) outcomes.push_back(std::make_unique<PollOutcome>());
+  loop.Post([&] {
+    for (uint64_t i = 0; i < 5; ++i) {
+      v1::PollRequest request;
+      request.set_user("alice");
+      request.set_cursor(10 + i);
+      request.set_wait_ms(10'000);
+      pending_.push_back(client_->PollAsync(request, &loop, outcomes[i]->Callback()));
+    }
+  });
+  for (auto& outcome : outcomes) {
+    ASSERT_TRUE(outcome->Wait());
+    EXPECT_TRUE(outcome->status.ok()) << outcome->status.error_message();
+  }
+  EXPECT_EQ(broker.seen().size(), 6u);
+  EXPECT_EQ(broker.messages_with_polls(), 2);  // the first poll's, then the turn's
 }
 
 TEST_F(PollStreamClientTest, ACursorPollIsSentAgainOnANewStreamAndAConsumePollIsNot) {
