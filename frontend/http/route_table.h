@@ -23,7 +23,8 @@ class RouteTable {
  public:
   struct Route {
     std::string method;
-    std::string pattern;  // the metrics label
+    std::string pattern;         // the metrics label
+    std::string literal_prefix;  // what every matching path starts with: skips most regexes
     std::regex regex;
     RouteHandler handler;
   };

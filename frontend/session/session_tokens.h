@@ -4,8 +4,11 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace parley::frontend {
@@ -20,7 +23,9 @@ struct Session {
 // Issues and checks session tokens: "user~session_id~expiry~hmac", where hmac is
 // HMAC-SHA256 (OpenSSL) over "v1~user~session_id~expiry" keyed by the shared secret, in hex.
 // Any frontend with the same secret accepts any other's tokens, so frontends stay stateless.
-// Thread-safe (immutable after construction).
+// A token's MAC is computed once: verified tokens are remembered (a page sends the same token
+// with every poll), up to kMaxVerified, then forgotten all at once.
+// Thread-safe.
 class SessionTokens {
  public:
   // `secret` must not be empty.
@@ -38,10 +43,19 @@ class SessionTokens {
   static std::string RandomSecret();
 
  private:
+  static constexpr size_t kMaxVerified = 100'000;
+
   std::string Mac(absl::string_view user, absl::string_view session_id, int64_t expiry) const;
+  // Whether `mac` is the one remembered for `signed_part` (compared in constant time).
+  bool VerifiedBefore(absl::string_view signed_part, absl::string_view mac) const;
+  void Remember(absl::string_view signed_part, absl::string_view mac) const;
 
   const std::string secret_;
   const absl::Duration lifetime_;
+  // "user~session_id~expiry" of tokens verified → their MAC. Looked up by the part that is
+  // not secret, so the lookup's timing tells nothing about a valid MAC.
+  mutable absl::Mutex verified_mu_;
+  mutable absl::flat_hash_map<std::string, std::string> verified_ ABSL_GUARDED_BY(verified_mu_);
 };
 
 }  // namespace parley::frontend

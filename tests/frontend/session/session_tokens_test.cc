@@ -22,6 +22,28 @@ TEST(SessionTokensTest, IssuedTokenVerifies) {
   EXPECT_EQ(verified->expires_at, kNow + absl::Hours(1));
 }
 
+// A verified token is remembered (its MAC is not computed again); what is remembered must
+// not let anything else through: another MAC on the same payload, or the token once expired.
+TEST(SessionTokensTest, ARememberedTokenIsCheckedAsStrictlyAsANewOne) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const Session session = tokens.NewSession("alice", kNow);
+  const std::string token = tokens.Encode(session);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Session> verified = tokens.Verify(token, kNow);
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_EQ(verified->user, "alice");
+    EXPECT_EQ(verified->session_id, session.session_id);
+  }
+  std::string flipped = token;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  EXPECT_EQ(tokens.Verify(flipped, kNow).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(tokens.Verify(token.substr(0, token.size() - 1), kNow).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(tokens.Verify(token, kNow + absl::Hours(1)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(tokens.Verify(token, kNow).ok());  // the refusals did not replace it
+}
+
 TEST(SessionTokensTest, EachSessionGetsItsOwnId) {
   SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
   EXPECT_NE(tokens.NewSession("alice", kNow).session_id,
