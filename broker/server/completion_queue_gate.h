@@ -7,8 +7,9 @@
 namespace parley::broker {
 
 // Guards against starting an operation on a completion queue that has been shut down (which
-// gRPC does not allow). Every operation that will put a tag on a queue (requesting a call,
-// Finish, setting an alarm) runs through RunIfOpen; the server calls Close() before shutting
+// gRPC does not allow). Every operation that will put a tag on a queue (requesting a call, a
+// read, a write, Finish) runs through RunIfOpen, and so does scheduling a poll's deadline
+// (PollDeadlines answers through such operations); the server calls Close() before shutting
 // its queues down. Thread-safe; many operations run at once, Close waits for them.
 class CompletionQueueGate {
  public:

@@ -12,6 +12,7 @@
 #include "broker/server/completion_tag.h"
 #include "broker/server/in_flight_calls.h"
 #include "broker/server/poll_read.h"
+#include "broker/server/server_call_tags.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -29,14 +30,10 @@ struct PollCallBinding {
 // One in-flight unary Poll RPC: a PollRead (which reads, parks and decides) answered with
 // Finish. A client that cancels or goes away (the done tag) cancels the read.
 //
-// Tags, each a member EventTag, and when each comes back:
-//   requested  always, once (ok=false: no call came, the server is shutting down; the done
-//              tag is then never delivered, gRPC issue #10136);
-//   done       once, if the request succeeded; possibly before the finish tag;
-//   finished   once, if Finish was started.
-// Ownership: the call holds a reference to itself (`self_`) from Start until every tag it
-// started has come back, besides those PollRead describes. The last reference to go deletes
-// it, on whichever thread that is.
+// Tags (members; see ServerCallTags): requested, done, and finish once the poll is answered.
+// Ownership: ServerCallTags' reference from Start until every tag it started has come back,
+// besides those PollRead describes. The last reference to go deletes it, on whichever thread
+// that is.
 class PollCall final : public PollRead {
  public:
   // Creates a call object and asks gRPC for the next Poll on binding.cq.
@@ -49,6 +46,7 @@ class PollCall final : public PollRead {
 
  private:
   enum class Event { kRequested, kDone, kFinished };
+  using Op = ServerCallTags<PollCall>::Op;
 
   class EventTag final : public CompletionTag {
    public:
@@ -63,7 +61,6 @@ class PollCall final : public PollRead {
   void OnEvent(Event event, bool ok);
   void AnswerLocked(const grpc::Status& status, ReadOutcome* outcome) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool AllTagsBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time ClientDeadline() const;
 
   const PollCallBinding call_binding_;
@@ -74,11 +71,7 @@ class PollCall final : public PollRead {
   EventTag done_tag_{this, Event::kDone};
   EventTag finished_tag_{this, Event::kFinished};
 
-  std::shared_ptr<PollCall> self_ ABSL_GUARDED_BY(mu_);
-  bool awaiting_request_ ABSL_GUARDED_BY(mu_) = false;
-  bool request_ok_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_received_ ABSL_GUARDED_BY(mu_) = false;
-  bool awaiting_finish_ ABSL_GUARDED_BY(mu_) = false;
+  ServerCallTags<PollCall> tags_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace parley::broker

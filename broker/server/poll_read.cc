@@ -9,8 +9,10 @@ namespace parley::broker {
 
 void PollRead::Wake(absl::Time changed_at) {
   absl::MutexLock lock(&mu_);
-  parked_ = false;        // the chat state took the waiter to wake it
-  if (answered_) return;  // the deadline or a cancellation came first
+  if (phase_ == Phase::kAnswered) return;  // the deadline or a cancellation came first
+  // The chat state took the waiter to wake it. (A read in flight may have parked it and not
+  // be back yet: that read is then stale.)
+  if (phase_ == Phase::kParked) phase_ = Phase::kIdle;
   if (changed_at != absl::InfinitePast()) changed_at_ = std::min(changed_at_, changed_at);
   RequestReadLocked();
 }
@@ -22,11 +24,14 @@ void PollRead::OnDeadline() {
 
 void PollRead::DeadlinePassedLocked() {
   deadline_ = 0;
-  if (answered_) return;
+  if (phase_ == Phase::kAnswered) return;
   wait_over_ = true;
   // If a Wake is racing us, Unpark fails and the read below still returns what woke it; the
   // Wake then finds the poll answered.
-  UnparkLocked();
+  if (phase_ == Phase::kParked) {
+    binding_.state->Unpark(request_.user(), this);
+    phase_ = Phase::kIdle;
+  }
   RequestReadLocked();
 }
 
@@ -51,12 +56,11 @@ ReadInput PollRead::MakeReadInputLocked() const {
 }
 
 void PollRead::RequestReadLocked() {
-  if (reading_) {
-    read_again_ = true;
+  if (phase_ == Phase::kReading || phase_ == Phase::kReadingStale) {
+    phase_ = Phase::kReadingStale;
     return;
   }
-  reading_ = true;
-  read_again_ = false;
+  phase_ = Phase::kReading;
   const ReadInput input = MakeReadInputLocked();
   const bool park = !wait_over_ && wait_deadline_ > absl::Now();
   std::shared_ptr<PollRead> self = shared_from_this();
@@ -72,15 +76,17 @@ void PollRead::RequestReadLocked() {
 
 void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
   absl::MutexLock lock(&mu_);
-  reading_ = false;
   const bool parked = outcome.ok() && outcome->parked;
   // It was parked, even if a wake already took it: a drain that wakes it answers OK, empty.
   if (parked) parked_before_ = true;
-  if (answered_ || read_again_) {
+  if (phase_ != Phase::kReading) {
     // Answered meanwhile, or woken (or timed out) while this read was in flight: a waiter it
     // parked is not wanted any more (or already taken), and its answer may be out of date.
     if (parked) binding_.state->Unpark(request_.user(), this);
-    if (!answered_) RequestReadLocked();
+    if (phase_ == Phase::kReadingStale) {
+      phase_ = Phase::kIdle;
+      RequestReadLocked();
+    }
     return;
   }
   if (!outcome.ok()) {
@@ -89,7 +95,7 @@ void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
   }
   epoch_ = outcome->epoch;
   if (parked) {
-    parked_ = true;
+    phase_ = Phase::kParked;
     if (deadline_ != 0) return;  // parked again after a wake: the first deadline still runs
     const bool open = binding_.gate->RunIfOpen(
         [&] { deadline_ = binding_.deadlines->Add(wait_deadline_, shared_from_this()); });
@@ -105,27 +111,21 @@ void PollRead::OnRead(absl::StatusOr<ReadOutcome> outcome) {
 }
 
 void PollRead::FinishLocked(const grpc::Status& status, ReadOutcome* outcome) {
-  answered_ = true;
   if (outcome != nullptr && !outcome->read.messages.empty() &&
       changed_at_ != absl::InfiniteFuture() && binding_.wake_lag_seconds != nullptr) {
     binding_.wake_lag_seconds->Observe(
         std::max(0.0, absl::ToDoubleSeconds(absl::Now() - changed_at_)));
   }
-  UnparkLocked();
-  CancelDeadlineLocked();
+  EndLocked();
   AnswerLocked(status, outcome);
 }
 
-void PollRead::CancelLocked() {
-  answered_ = true;
-  UnparkLocked();
-  CancelDeadlineLocked();
-}
+void PollRead::CancelLocked() { EndLocked(); }
 
-void PollRead::UnparkLocked() {
-  if (!parked_) return;
-  parked_ = false;
-  binding_.state->Unpark(request_.user(), this);
+void PollRead::EndLocked() {
+  if (phase_ == Phase::kParked) binding_.state->Unpark(request_.user(), this);
+  phase_ = Phase::kAnswered;
+  CancelDeadlineLocked();
 }
 
 void PollRead::CancelDeadlineLocked() {

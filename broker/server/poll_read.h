@@ -29,18 +29,26 @@ struct PollReadBinding {
 };
 
 // The rules of one poll, shared by the unary Poll (PollCall) and each poll of a PollStream
-// (StreamPollCall), so both answer exactly alike: read the user's queue after the cursor; when
-// there is nothing, park on it (as a PollWaiter) until one of these ends the wait:
+// (PollStreamCall::StreamPoll), so both answer exactly alike: read the user's queue after the
+// cursor; when there is nothing, park on it (as a PollWaiter) until one of these ends the wait:
 //   Wake()      a message arrived, the user left, or the broker drains: read again and answer
 //               (or park again if a concurrent consumer took the message);
 //   OnDeadline  the wait passed (PollDeadlines' thread): answer OK with what is there;
 //   Cancel      the client no longer wants it (its owner calls CancelLocked): answer nothing.
-// Whichever comes first decides; `answered_` (under mu_) makes sure AnswerLocked runs at most
-// once and the others do nothing.
+// Whichever comes first decides: the phase turns kAnswered, AnswerLocked runs at most once
+// and the others do nothing.
 //
 // Reads are asynchronous (ChatState answers through a callback, at once or later from the
 // store's thread) and one is in flight at a time: a wake or a deadline arriving meanwhile
-// marks the read stale (`read_again_`) and its answer is replaced by a fresh read.
+// marks the read stale (kReadingStale) and its answer is replaced by a fresh read.
+//
+// Phases (under mu_):
+//   kIdle         not begun, or between a wake taking it off the queue and its next read
+//   kReading      a read is in flight --its answer--> kParked, kAnswered, or a new read
+//   kReadingStale a read is in flight and something changed since: its answer is dropped
+//                 (and a waiter it parked unparked) and it reads again
+//   kParked       parked on the queue --Wake (the chat state took it)--> kIdle --> kReading
+//   kAnswered     answered or cancelled, for good (a read still in flight is then ignored)
 //
 // Ownership: the subclass is made by std::make_shared; the chat state holds a reference while
 // it is parked, PollDeadlines one while its wait is scheduled, a read in flight one. Locks:
@@ -74,10 +82,11 @@ class PollRead : public PollWaiter,
   virtual void AnswerLocked(const grpc::Status& status, ReadOutcome* outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
 
+  bool answered() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return phase_ == Phase::kAnswered; }
+
   const PollReadBinding binding_;
   absl::Mutex mu_;
-  v1::PollRequest request_;                     // set before BeginLocked, then read only
-  bool answered_ ABSL_GUARDED_BY(mu_) = false;  // answered or cancelled
+  v1::PollRequest request_;  // set before BeginLocked, then read only
 
  private:
   // Reads the queue (or marks the read in flight stale). Releases mu_ while the read is handed
@@ -86,17 +95,18 @@ class PollRead : public PollWaiter,
   // A read's answer: answers the poll, parks it, or reads again.
   void OnRead(absl::StatusOr<ReadOutcome> outcome);
   ReadInput MakeReadInputLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void UnparkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status, ReadOutcome* outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CancelDeadlineLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  enum class Phase { kIdle, kReading, kReadingStale, kParked, kAnswered };
+  // Ends the poll for good: unparks it and drops its deadline.
+  void EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kIdle;
   PollDeadlines::Handle deadline_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none scheduled
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;                // a read is in flight
-  bool read_again_ ABSL_GUARDED_BY(mu_) = false;             // ... and its answer is stale
-  bool parked_ ABSL_GUARDED_BY(mu_) = false;                 // parked on the queue, not yet woken
-  bool parked_before_ ABSL_GUARDED_BY(mu_) = false;
-  bool wait_over_ ABSL_GUARDED_BY(mu_) = false;  // the deadline passed: never park again
+  bool parked_before_ ABSL_GUARDED_BY(mu_) = false;  // a drain then answers OK, not UNAVAILABLE
+  bool wait_over_ ABSL_GUARDED_BY(mu_) = false;      // the deadline passed: never park again
   absl::Time wait_deadline_ ABSL_GUARDED_BY(mu_);
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // of the queue first read
   // The earliest store change that woke it, for the wake-lag metric (none: InfiniteFuture).

@@ -27,7 +27,7 @@ class PollStreamCall::StreamPoll final : public PollRead {
   }
   void Cancel() {
     absl::MutexLock lock(&mu_);
-    if (!answered_) CancelLocked();
+    if (!answered()) CancelLocked();
   }
 
  private:
@@ -47,10 +47,7 @@ void PollStreamCall::Start(const PollStreamBinding& binding) {
     binding.service->RequestPollStream(&call->context_, &call->stream_, binding.cq, binding.cq,
                                        &call->requested_tag_);
   });
-  if (requested) {
-    call->awaiting_request_ = true;
-    call->self_ = call;
-  }
+  if (requested) call->tags_.Requested(call);
 }
 
 PollStreamCall::PollStreamCall(const PollStreamBinding& binding)
@@ -59,7 +56,7 @@ PollStreamCall::PollStreamCall(const PollStreamBinding& binding)
 }
 
 PollStreamCall::~PollStreamCall() {
-  if (request_ok_) {
+  if (tags_.matched()) {
     binding_.registry->Remove(this);
     binding_.in_flight->Done();
   }
@@ -77,29 +74,28 @@ void PollStreamCall::OnEvent(Event event, bool ok) {
     absl::MutexLock lock(&mu_);
     switch (event) {
       case Event::kRequested:
-        awaiting_request_ = false;
-        request_ok_ = ok;
+        tags_.RequestReturned(ok);
         if (!ok) break;
         binding_.in_flight->Add();
         binding_.registry->Add(this, weak_from_this());
         Start(binding_);  // keep one call waiting for the next stream
-        if (binding_.read.state->draining()) draining_ = true;
+        phase_ = binding_.read.state->draining() ? Phase::kDraining : Phase::kOpen;
         StartReadLocked();
         break;
       case Event::kWrite:
-        writing_ = false;
+        tags_.Returned(Op::kWrite);
         if (!ok) write_failed_ = true;  // the stream broke; the read fails too
-        if (read_paused_ && answers_.size() < binding_.max_polls) {
-          read_paused_ = false;
+        if (read_side_ == ReadSide::kPaused && answers_.size() < binding_.max_polls) {
+          read_side_ = ReadSide::kReading;
           StartReadLocked();
         }
         break;
       case Event::kDone:
-        done_received_ = true;
+        tags_.DoneReturned();
         if (context_.IsCancelled()) cancelled = TakePollsLocked();
         break;
       case Event::kFinished:
-        awaiting_finish_ = false;
+        tags_.Returned(Op::kFinish);
         break;
       case Event::kRead:
         break;
@@ -116,11 +112,11 @@ void PollStreamCall::OnRead(bool ok) {
   std::vector<std::shared_ptr<StreamPoll>> cancelled;
   {
     absl::MutexLock lock(&mu_);
-    reading_ = false;
+    tags_.Returned(Op::kRead);
     if (!ok) {
       // The client sends no more: half-closed (grpcurl does, then waits for its answers) or
       // gone (then the done tag cancels the polls).
-      read_closed_ = true;
+      read_side_ = ReadSide::kClosed;
     } else {
       for (uint64_t id : incoming_.cancel()) {
         auto it = polls_.find(id);
@@ -163,7 +159,7 @@ void PollStreamCall::OnRead(bool ok) {
     if (answers_.size() < binding_.max_polls) {
       StartReadLocked();
     } else {
-      read_paused_ = true;
+      read_side_ = ReadSide::kPaused;
     }
   }
   Flush();
@@ -186,7 +182,7 @@ void PollStreamCall::OnAnswer(uint64_t id, const grpc::Status& status, ReadOutco
 void PollStreamCall::Drain() {
   {
     absl::MutexLock lock(&mu_);
-    draining_ = true;
+    if (phase_ == Phase::kOpen) phase_ = Phase::kDraining;
   }
   Flush();
 }
@@ -195,17 +191,19 @@ void PollStreamCall::Flush() {
   std::vector<Answer> batch;
   {
     absl::MutexLock lock(&mu_);
-    if (writing_ || finish_started_ || !request_ok_) return;
+    if (tags_.outstanding(Op::kWrite) || phase_ == Phase::kFinishing || !tags_.matched()) return;
     if (answers_.empty() || write_failed_) {
       MaybeFinishLocked();
       return;
     }
-    writing_ = true;
+    tags_.Started(Op::kWrite, true);  // claimed now, so nobody else builds outgoing_
     batch.swap(answers_);
   }
-  BuildResponse(batch);  // outgoing_ is ours while writing_ is set
+  BuildResponse(batch);  // outgoing_ is ours while the write is claimed
   absl::MutexLock lock(&mu_);
-  writing_ = binding_.read.gate->RunIfOpen([&] { stream_.Write(outgoing_, &write_tag_); });
+  if (!binding_.read.gate->RunIfOpen([&] { stream_.Write(outgoing_, &write_tag_); })) {
+    tags_.Returned(Op::kWrite);  // the broker is stopping: never started
+  }
 }
 
 void PollStreamCall::BuildResponse(std::vector<Answer>& batch) {
@@ -233,19 +231,23 @@ void PollStreamCall::BuildResponse(std::vector<Answer>& batch) {
 }
 
 void PollStreamCall::StartReadLocked() {
-  if (reading_ || read_closed_ || finish_started_) return;
-  reading_ = binding_.read.gate->RunIfOpen([&] { stream_.Read(&incoming_, &read_tag_); });
+  if (tags_.outstanding(Op::kRead) || read_side_ != ReadSide::kReading) return;
+  if (phase_ == Phase::kFinishing) return;
+  tags_.Started(Op::kRead,
+                binding_.read.gate->RunIfOpen([&] { stream_.Read(&incoming_, &read_tag_); }));
 }
 
 void PollStreamCall::MaybeFinishLocked() {
-  if (finish_started_ || writing_ || !answers_.empty()) return;
-  const bool over = (read_closed_ || draining_) && polls_.empty();
-  if (!over && !write_failed_ && !done_received_) return;
-  finish_started_ = true;
+  if (phase_ == Phase::kFinishing || tags_.outstanding(Op::kWrite) || !answers_.empty()) return;
+  const bool draining = phase_ == Phase::kDraining;
+  const bool over = (read_side_ == ReadSide::kClosed || draining) && polls_.empty();
+  if (!over && !write_failed_ && !tags_.done_returned()) return;
+  phase_ = Phase::kFinishing;
   const grpc::Status status =
-      draining_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the broker is shutting down")
-                : grpc::Status::OK;
-  awaiting_finish_ = binding_.read.gate->RunIfOpen([&] { stream_.Finish(status, &finished_tag_); });
+      draining ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the broker is shutting down")
+               : grpc::Status::OK;
+  tags_.Started(Op::kFinish,
+                binding_.read.gate->RunIfOpen([&] { stream_.Finish(status, &finished_tag_); }));
 }
 
 std::vector<std::shared_ptr<PollStreamCall::StreamPoll>> PollStreamCall::TakePollsLocked() {
@@ -256,15 +258,10 @@ std::vector<std::shared_ptr<PollStreamCall::StreamPoll>> PollStreamCall::TakePol
   return taken;
 }
 
-bool PollStreamCall::AllTagsBackLocked() const {
-  if (awaiting_request_ || reading_ || writing_ || awaiting_finish_) return false;
-  return !request_ok_ || done_received_;
-}
-
 void PollStreamCall::ReleaseIfDone() {
   std::shared_ptr<PollStreamCall> last_reference;  // dropped after the lock is released
   absl::MutexLock lock(&mu_);
-  if (AllTagsBackLocked()) last_reference = std::move(self_);
+  last_reference = tags_.ReleaseIfAllBack();
 }
 
 }  // namespace parley::broker

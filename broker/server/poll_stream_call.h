@@ -16,6 +16,7 @@
 #include "broker/server/in_flight_calls.h"
 #include "broker/server/poll_read.h"
 #include "broker/server/poll_stream_registry.h"
+#include "broker/server/server_call_tags.h"
 #include "parley/v1/broker.grpc.pb.h"
 
 namespace parley::broker {
@@ -49,11 +50,15 @@ struct PollStreamBinding {
 // (grpcurl does), or the broker drains, the call finishes (OK, or UNAVAILABLE when
 // draining) once no poll is left and the last answer is written.
 //
-// Tags (members), as PollCall's plus `read` and `write`, each outstanding at most once.
-// Ownership: `self_` from Start until every tag is back; each parked poll holds the call too
-// (it answers into it). Threads: tags on the queue's thread; answers from whichever thread
-// decided a poll (a publisher, PollDeadlines, the queue thread). Locks: a poll's mutex is
-// taken before mu_, never after.
+// Phases: kAwaitingRequest --request--> kOpen (or kDraining if the broker already drains)
+// --Drain--> kDraining --no poll left, last answer written--> kFinishing (Finish started). The
+// read side is kReading, kPaused (the backlog is full; resumes after a write) or kClosed (the
+// client half-closed or left).
+// Tags (members; see ServerCallTags): requested, done, read, write and finish, each
+// outstanding at most once. Ownership: ServerCallTags' reference from Start until every tag
+// is back; each parked poll holds the call too (it answers into it). Threads: tags on the queue's
+// thread; answers from whichever thread decided a poll (a publisher, PollDeadlines, the queue
+// thread). Locks: a poll's mutex is taken before mu_, never after.
 class PollStreamCall final : public std::enable_shared_from_this<PollStreamCall> {
  public:
   // Creates a call object and asks gRPC for the next PollStream on binding.cq.
@@ -70,6 +75,9 @@ class PollStreamCall final : public std::enable_shared_from_this<PollStreamCall>
  private:
   class StreamPoll;
   enum class Event { kRequested, kRead, kWrite, kDone, kFinished };
+  enum class Phase { kAwaitingRequest, kOpen, kDraining, kFinishing };
+  enum class ReadSide { kReading, kPaused, kClosed };
+  using Op = ServerCallTags<PollStreamCall>::Op;
 
   class EventTag final : public CompletionTag {
    public:
@@ -102,14 +110,13 @@ class PollStreamCall final : public std::enable_shared_from_this<PollStreamCall>
   size_t BacklogLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return polls_.size() + answers_.size();
   }
-  bool AllTagsBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseIfDone();
 
   const PollStreamBinding binding_;
   grpc::ServerContext context_;
   grpc::ServerAsyncReaderWriter<v1::PollStreamResponse, v1::PollStreamRequest> stream_;
   v1::PollStreamRequest incoming_;   // touched only while a read is outstanding / handled
-  v1::PollStreamResponse outgoing_;  // touched only by whoever set writing_
+  v1::PollStreamResponse outgoing_;  // touched only by whoever started the write
   EventTag requested_tag_{this, Event::kRequested};
   EventTag read_tag_{this, Event::kRead};
   EventTag write_tag_{this, Event::kWrite};
@@ -117,20 +124,12 @@ class PollStreamCall final : public std::enable_shared_from_this<PollStreamCall>
   EventTag finished_tag_{this, Event::kFinished};
 
   absl::Mutex mu_;
-  std::shared_ptr<PollStreamCall> self_ ABSL_GUARDED_BY(mu_);
+  ServerCallTags<PollStreamCall> tags_ ABSL_GUARDED_BY(mu_);
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kAwaitingRequest;
+  ReadSide read_side_ ABSL_GUARDED_BY(mu_) = ReadSide::kReading;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;  // the stream broke; the read fails too
   absl::flat_hash_map<uint64_t, std::shared_ptr<StreamPoll>> polls_ ABSL_GUARDED_BY(mu_);
   std::vector<Answer> answers_ ABSL_GUARDED_BY(mu_);
-  bool awaiting_request_ ABSL_GUARDED_BY(mu_) = false;
-  bool request_ok_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_received_ ABSL_GUARDED_BY(mu_) = false;
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;  // backlog full: resumes after a write
-  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
-  bool awaiting_finish_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace parley::broker
