@@ -61,20 +61,21 @@ absl::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string WriteResponse(const httplib::Response& response, bool head, bool keep_alive) {
+void WriteResponse(const httplib::Response& response, bool head, bool keep_alive,
+                   std::string* out) {
   const int status = response.status < 0 ? 200 : response.status;  // httplib's "unset" is -1
-  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
+  out->clear();
+  absl::StrAppend(out, "HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
   for (const auto& [name, value] : response.headers) {
     if (absl::EqualsIgnoreCase(name, "Content-Length") ||
         absl::EqualsIgnoreCase(name, "Connection")) {
       continue;
     }
-    absl::StrAppend(&out, name, ": ", value, "\r\n");
+    absl::StrAppend(out, name, ": ", value, "\r\n");
   }
-  absl::StrAppend(&out, "Content-Length: ", response.body.size(),
+  absl::StrAppend(out, "Content-Length: ", response.body.size(),
                   "\r\nConnection: ", keep_alive ? "keep-alive" : "close", "\r\n\r\n");
-  if (!head) out += response.body;
-  return out;
+  if (!head) out->append(response.body);
 }
 
 }  // namespace parley::frontend

@@ -14,8 +14,9 @@ absl::string_view ReasonPhrase(int status);
 
 // `response` as HTTP/1.1 bytes: status line (an unset status, -1, is 200), its headers (a
 // Content-Length or Connection of its own is replaced), Content-Length, Connection, and the body
-// unless `head` (an answer to HEAD says the length of the body it leaves out). Pure; any thread.
-std::string WriteResponse(const httplib::Response& response, bool head, bool keep_alive);
+// unless `head` (an answer to HEAD says the length of the body it leaves out), into `out`
+// (replacing what it held; a connection reuses one buffer for all its answers). Any thread.
+void WriteResponse(const httplib::Response& response, bool head, bool keep_alive, std::string* out);
 
 }  // namespace parley::frontend
 

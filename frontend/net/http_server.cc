@@ -25,6 +25,8 @@
 namespace parley::frontend {
 namespace {
 
+// Output buffer capacity a connection keeps between answers (a poll's answer fits).
+constexpr size_t kKeptOutputBytes = 16 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);  // after EMFILE
 constexpr absl::Duration kLagProbeInterval = absl::Seconds(1);
@@ -123,7 +125,8 @@ struct HttpServer::Loop : public FdHandler {
 };
 
 // A connection's Exchange. Respond() may come from any thread: it posts the answer to the
-// connection's loop. The connection tells it when the client has gone.
+// connection's loop, or, on that loop outside the connection's own call to the routes, writes
+// it at once. The connection tells it when the client has gone.
 class ConnectionExchange final : public Exchange {
  public:
   ConnectionExchange(std::weak_ptr<HttpServer::Connection> connection, EventLoop* loop,
@@ -239,7 +242,7 @@ class HttpServer::Connection final : public FdHandler,
     const bool keep_alive = parser_.keep_alive() && !loop_->draining &&
                             requests_ < server_->options_.keep_alive_max_requests;
     server_->decorate_(response);
-    out_ = WriteResponse(response, parser_.request().method == "HEAD", keep_alive);
+    WriteResponse(response, head_request_, keep_alive, &out_);
     close_after_write_ = !keep_alive;
     StartWriting();
   }
@@ -368,14 +371,17 @@ class HttpServer::Connection final : public FdHandler,
     reading_deadline_set_ = false;
     ++requests_;
     state_ = State::kHandling;
-    httplib::Request request = parser_.request();
+    head_request_ = parser_.request().method == "HEAD";
+    httplib::Request request = std::move(parser_.request());  // the parser is Reset before reuse
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
     exchange_ =
         std::make_shared<ConnectionExchange>(weak_from_this(), &loop_->loop, std::move(request));
     exchange_id_ = ++exchange_counter_;
     exchange_->SetId(exchange_id_);
+    dispatching_ = true;
     server_->handler_(exchange_);
+    dispatching_ = false;
   }
 
   // The server's own refusal (408, 413, 414, 431, 400, ...): JSON, decorated, then close.
@@ -385,7 +391,7 @@ class HttpServer::Connection final : public FdHandler,
     response.status = error.status;
     server_->error_body_(error, response);
     server_->decorate_(response);
-    out_ = WriteResponse(response, /*head=*/false, /*keep_alive=*/false);
+    WriteResponse(response, /*head=*/false, /*keep_alive=*/false, &out_);
     close_after_write_ = true;
     StartWriting();
   }
@@ -424,7 +430,13 @@ class HttpServer::Connection final : public FdHandler,
       }
       written_ += static_cast<size_t>(n);
     }
-    out_.clear();
+    // The buffer is kept for the next answer, unless a big one (a page, a script) grew it:
+    // thousands of idle keep-alive connections should not each hold one.
+    if (out_.capacity() > kKeptOutputBytes) {
+      std::string().swap(out_);
+    } else {
+      out_.clear();
+    }
     CancelTimer();
     if (close_after_write_) {
       Linger();
@@ -471,8 +483,10 @@ class HttpServer::Connection final : public FdHandler,
   size_t written_ = 0;
   bool close_after_write_ = false;
   bool reading_deadline_set_ = false;
-  bool readable_ = false;     // an input edge not yet read to its end
-  bool peer_closed_ = false;  // EPOLLRDHUP seen: the client sends nothing more
+  bool head_request_ = false;  // the request being answered is a HEAD
+  bool dispatching_ = false;   // the routes are handling a request on this thread right now
+  bool readable_ = false;      // an input edge not yet read to its end
+  bool peer_closed_ = false;   // EPOLLRDHUP seen: the client sends nothing more
   size_t requests_ = 0;
   EventLoop::TimerId timer_ = 0;
   std::shared_ptr<ConnectionExchange> exchange_;
@@ -490,6 +504,12 @@ void ConnectionExchange::Respond(httplib::Response response) {
   // loop itself may be gone too.
   std::shared_ptr<HttpServer::Connection> alive = connection_.lock();
   if (alive == nullptr) return;
+  // On the loop already (a poll's answer, run there by the broker client) and not inside the
+  // connection's own call to the routes: written now, without a post.
+  if (loop_->InLoopThread() && !alive->dispatching_) {
+    alive->OnAnswer(id_, std::move(response));
+    return;
+  }
   alive->loop_->loop.Post(
       [connection = connection_, id = id_, response = std::move(response)]() mutable {
         if (auto still = connection.lock()) still->OnAnswer(id, std::move(response));
@@ -561,7 +581,8 @@ void HttpServer::Loop::Adopt(int fd, const sockaddr_storage& peer) {
                         response);
     response.set_header("Retry-After", "1");
     server->decorate_(response);
-    const std::string bytes = WriteResponse(response, false, false);
+    std::string bytes;
+    WriteResponse(response, false, false, &bytes);
     (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
     return;
