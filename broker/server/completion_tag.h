@@ -14,6 +14,19 @@ class CompletionTag {
   ~CompletionTag() = default;
 };
 
+// A call object's tag for one kind of event: hands the completion to `call->OnEvent(event,
+// ok)`. A call has one member EventTag per operation it may have outstanding.
+template <typename Call, typename Event>
+class EventTag final : public CompletionTag {
+ public:
+  EventTag(Call* call, Event event) : call_(call), event_(event) {}
+  void OnCompletion(bool ok) override { call_->OnEvent(event_, ok); }
+
+ private:
+  Call* const call_;
+  const Event event_;
+};
+
 }  // namespace parley::broker
 
 #endif  // PARLEY_BROKER_SERVER_COMPLETION_TAG_H_

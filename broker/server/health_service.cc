@@ -58,15 +58,8 @@ class HealthService::WatchCall final : public std::enable_shared_from_this<Watch
   enum class Phase { kAwaitingRequest, kWatching, kFinishing, kOver };
   enum class Event { kRequested, kWritten, kDone, kFinished };
 
-  class EventTag final : public CompletionTag {
-   public:
-    EventTag(WatchCall* call, Event event) : call_(call), event_(event) {}
-    void OnCompletion(bool ok) override { call_->OnEvent(event_, ok); }
-
-   private:
-    WatchCall* const call_;
-    const Event event_;
-  };
+  using EventTag = broker::EventTag<WatchCall, Event>;
+  friend EventTag;
 
   void OnEvent(Event event, bool ok) {
     // Registered and unregistered without mu_: the service's lock comes first.

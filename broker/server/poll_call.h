@@ -48,15 +48,8 @@ class PollCall final : public PollRead {
   enum class Event { kRequested, kDone, kFinished };
   using Op = ServerCallTags<PollCall>::Op;
 
-  class EventTag final : public CompletionTag {
-   public:
-    EventTag(PollCall* call, Event event) : call_(call), event_(event) {}
-    void OnCompletion(bool ok) override { call_->OnEvent(event_, ok); }
-
-   private:
-    PollCall* const call_;
-    const Event event_;
-  };
+  using EventTag = broker::EventTag<PollCall, Event>;
+  friend EventTag;
 
   void OnEvent(Event event, bool ok);
   void AnswerLocked(const grpc::Status& status, ReadOutcome* outcome) override

@@ -79,15 +79,8 @@ class PollStreamCall final : public std::enable_shared_from_this<PollStreamCall>
   enum class ReadSide { kReading, kPaused, kClosed };
   using Op = ServerCallTags<PollStreamCall>::Op;
 
-  class EventTag final : public CompletionTag {
-   public:
-    EventTag(PollStreamCall* call, Event event) : call_(call), event_(event) {}
-    void OnCompletion(bool ok) override { call_->OnEvent(event_, ok); }
-
-   private:
-    PollStreamCall* const call_;
-    const Event event_;
-  };
+  using EventTag = broker::EventTag<PollStreamCall, Event>;
+  friend EventTag;
 
   // An answer waiting to be written.
   struct Answer {

@@ -26,6 +26,16 @@ HealthCheckResponse::ServingStatus Check(Health::Stub& health, const std::string
   return response.status();
 }
 
+// A Watch of `service`, with a deadline far enough for any test here.
+std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> OpenWatch(Health::Stub& health,
+                                                                   const std::string& service,
+                                                                   grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  HealthCheckRequest request;
+  request.set_service(service);
+  return health.Watch(context, request);
+}
+
 TEST(HealthTest, ServingWhileUpNotServingOnceShutdownBegins) {
   parley::testing::InProcessBroker broker;
   auto health = Health::NewStub(broker.channel());
@@ -42,10 +52,7 @@ TEST(HealthTest, AWatchIsToldNotServingWhenShutdownBegins) {
   parley::testing::InProcessBroker broker;
   auto health = Health::NewStub(broker.channel());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  HealthCheckRequest request;
-  request.set_service("parley.v1.Broker");
-  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> watch = health->Watch(&context, request);
+  auto watch = OpenWatch(*health, "parley.v1.Broker", &context);
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
@@ -75,10 +82,7 @@ TEST(HealthTest, AWatchOfAnUnknownServiceIsToldServiceUnknown) {
   parley::testing::InProcessBroker broker;
   auto health = Health::NewStub(broker.channel());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  HealthCheckRequest request;
-  request.set_service("parley.v1.Nothing");
-  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> watch = health->Watch(&context, request);
+  auto watch = OpenWatch(*health, "parley.v1.Nothing", &context);
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
@@ -94,9 +98,7 @@ TEST(HealthTest, ShutdownEndsAnOpenWatch) {
   parley::testing::InProcessBroker broker(options);
   auto health = Health::NewStub(broker.channel());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  HealthCheckRequest request;
-  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> watch = health->Watch(&context, request);
+  auto watch = OpenWatch(*health, "", &context);
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
