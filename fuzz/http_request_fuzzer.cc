@@ -36,6 +36,7 @@ using parley::frontend::BrokerApi;
 class AnsweringBroker : public BrokerApi {
  public:
   std::shared_ptr<PendingPoll> PollAsync(const parley::v1::PollRequest& request,
+                                         parley::Executor* /*executor*/,
                                          Done<parley::v1::PollResponse> done) override {
     parley::v1::PollResponse response;
     response.set_cursor(request.cursor());
