@@ -1,6 +1,8 @@
 #include "frontend/http/http_error.h"
 
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -97,10 +99,17 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-void WriteJsonText(httplib::Response& response, const std::string& json, int status) {
+void WriteJsonText(httplib::Response& response, std::string json, int status) {
+  // As set_header and set_content would, without building the names and values anew.
+  static const std::string kCacheControl = "Cache-Control";
+  static const std::string kNoStore = "no-store";
+  static const std::string kContentType = "Content-Type";
+  static const std::string kJson = "application/json";
   response.status = status;
-  response.set_header("Cache-Control", "no-store");
-  response.set_content(json, "application/json");
+  response.headers.emplace(kCacheControl, kNoStore);
+  response.headers.erase(kContentType);
+  response.headers.emplace(kContentType, kJson);
+  response.body = std::move(json);
 }
 
 void WriteJson(httplib::Response& response, const google::protobuf::Message& message, int status) {

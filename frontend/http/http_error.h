@@ -28,8 +28,9 @@ HttpError FromStatus(const absl::Status& status);
 void WriteError(httplib::Response& response, const HttpError& error);
 // A protobuf message as JSON (protobuf's JSON mapping, every field printed).
 std::string ToJson(const google::protobuf::Message& message);
-// Writes JSON text as the answer (not cached by anyone on the way).
-void WriteJsonText(httplib::Response& response, const std::string& json, int status = 200);
+// Writes JSON text as the answer (not cached by anyone on the way); the text becomes the body
+// without a copy.
+void WriteJsonText(httplib::Response& response, std::string json, int status = 200);
 // Writes a protobuf message as JSON: WriteJsonText(ToJson(message)).
 void WriteJson(httplib::Response& response, const google::protobuf::Message& message,
                int status = 200);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -73,16 +74,26 @@ std::shared_ptr<const PollJson::Rendered> PollJson::Find(const v1::Message& mess
 }
 
 std::string PollJson::Write(const v1::PollResponse& response) {
-  std::string json = "{\"messages\":[";
+  // Every message's JSON is found first, so the answer is allocated once, at its size.
+  constexpr size_t kFixed = 160;  // the brackets, cursor, gap, epoch and presence framing
+  absl::InlinedVector<std::shared_ptr<const Rendered>, 4> rendered;
+  size_t size = kFixed;
+  for (const v1::Message& message : response.messages()) {
+    rendered.push_back(Find(message));
+    if (rendered.back() != nullptr)
+      size += rendered.back()->head.size() + rendered.back()->tail.size() + 21;
+  }
+  std::string json;
+  json.reserve(size);
+  json = "{\"messages\":[";
   for (int i = 0; i < response.messages_size(); ++i) {
     const v1::Message& message = response.messages(i);
     if (i > 0) json.push_back(',');
-    std::shared_ptr<const Rendered> rendered = Find(message);
-    if (rendered == nullptr) {
+    if (rendered[i] == nullptr) {
       json += ToJson(message);
       continue;
     }
-    absl::StrAppend(&json, rendered->head, message.seq(), rendered->tail);
+    absl::StrAppend(&json, rendered[i]->head, message.seq(), rendered[i]->tail);
   }
   absl::StrAppend(&json, "],\"cursor\":\"", response.cursor(), "\",\"gap\":", Bool(response.gap()),
                   ",\"epoch\":\"", response.epoch(), "\",\"presence\":[");

@@ -13,20 +13,28 @@
 
 namespace parley::frontend {
 
-std::string SessionTokenOf(const httplib::Request& request) {
-  const std::string authorization = request.get_header_value("Authorization");
-  absl::string_view bearer = authorization;
-  if (absl::ConsumePrefix(&bearer, "Bearer ")) {
-    return std::string(absl::StripAsciiWhitespace(bearer));
-  }
-  const std::string cookies = request.get_header_value("Cookie");
-  for (absl::string_view cookie : absl::StrSplit(cookies, ';')) {
+namespace {
+
+// The first value of header `name` (as get_header_value, without copying it).
+absl::string_view HeaderView(const httplib::Request& request, const std::string& name) {
+  auto it = request.headers.find(name);
+  return it == request.headers.end() ? absl::string_view() : absl::string_view(it->second);
+}
+
+}  // namespace
+
+absl::string_view SessionTokenOf(const httplib::Request& request) {
+  static const std::string kAuthorization = "Authorization";
+  static const std::string kCookie = "Cookie";
+  absl::string_view bearer = HeaderView(request, kAuthorization);
+  if (absl::ConsumePrefix(&bearer, "Bearer ")) return absl::StripAsciiWhitespace(bearer);
+  for (absl::string_view cookie : absl::StrSplit(HeaderView(request, kCookie), ';')) {
     cookie = absl::StripAsciiWhitespace(cookie);
     if (absl::ConsumePrefix(&cookie, kSessionCookie) && absl::ConsumePrefix(&cookie, "=")) {
-      return std::string(cookie);
+      return cookie;
     }
   }
-  return "";
+  return {};
 }
 
 std::string SessionCookie(absl::string_view token, absl::Duration max_age) {
@@ -112,14 +120,13 @@ absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions
   return versions;
 }
 
-void AddSecurityHeaders(httplib::Response& response) {
-  response.set_header("Content-Security-Policy",
-                      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                      "connect-src 'self'; form-action 'self'; base-uri 'none'; "
-                      "frame-ancestors 'none'");
-  response.set_header("X-Content-Type-Options", "nosniff");
-  response.set_header("Referrer-Policy", "same-origin");
-  response.set_header("X-Frame-Options", "DENY");
+std::vector<std::pair<std::string, std::string>> SecurityHeaders() {
+  return {{"Content-Security-Policy",
+           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+           "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+          {"X-Content-Type-Options", "nosniff"},
+          {"Referrer-Policy", "same-origin"},
+          {"X-Frame-Options", "DENY"}};
 }
 
 }  // namespace parley::frontend

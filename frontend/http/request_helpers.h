@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -16,8 +18,8 @@ namespace parley::frontend {
 inline constexpr absl::string_view kSessionCookie = "parley_session";
 
 // The session token of a request: "Authorization: Bearer <token>", else cookie
-// parley_session; empty if neither.
-std::string SessionTokenOf(const httplib::Request& request);
+// parley_session; empty if neither. A view into the request's headers.
+absl::string_view SessionTokenOf(const httplib::Request& request);
 
 // Set-Cookie values for the session cookie (HttpOnly, SameSite=Strict, Path=/).
 std::string SessionCookie(absl::string_view token, absl::Duration max_age);
@@ -43,7 +45,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions
     absl::string_view value);
 
 // The security headers every response carries (CSP, nosniff, referrer policy, framing).
-void AddSecurityHeaders(httplib::Response& response);
+std::vector<std::pair<std::string, std::string>> SecurityHeaders();
 
 }  // namespace parley::frontend
 

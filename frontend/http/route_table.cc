@@ -34,16 +34,19 @@ void RouteTable::Delete(const std::string& pattern, RouteHandler handler) {
 }
 
 void RouteTable::Add(const std::string& method, const std::string& pattern, RouteHandler handler) {
+  std::string prefix = LiteralPrefix(pattern);
+  const bool literal = prefix == pattern;
   routes_.push_back(
-      {method, pattern, LiteralPrefix(pattern), std::regex(pattern), std::move(handler)});
+      {method, pattern, std::move(prefix), literal, std::regex(pattern), std::move(handler)});
 }
 
 const RouteTable::Route* RouteTable::Find(httplib::Request& request) const {
   const bool head = request.method == "HEAD";  // served by the GET route
   for (const Route& route : routes_) {
-    if ((head ? route.method == "GET" : route.method == request.method) &&
-        absl::StartsWith(request.path, route.literal_prefix) &&
-        std::regex_match(request.path, request.matches, route.regex)) {
+    if (!(head ? route.method == "GET" : route.method == request.method)) continue;
+    if (route.literal ? request.path == route.pattern
+                      : absl::StartsWith(request.path, route.literal_prefix) &&
+                            std::regex_match(request.path, request.matches, route.regex)) {
       return &route;
     }
   }

@@ -16,7 +16,8 @@ namespace parley::frontend {
 using RouteHandler = std::function<void(const ExchangePtr&)>;
 
 // The frontend's routes: method + path pattern (a regex over the whole path; its groups land
-// in request.matches) → handler. HEAD is served by the GET route (the server sends no body).
+// in request.matches; a pattern without regex syntax is compared as text and leaves them
+// empty) → handler. HEAD is served by the GET route (the server sends no body).
 // A known path asked with another method is told 405 with Allow rather than 404.
 // Filled before the server starts; read-only afterwards (any thread).
 class RouteTable {
@@ -25,6 +26,7 @@ class RouteTable {
     std::string method;
     std::string pattern;         // the metrics label
     std::string literal_prefix;  // what every matching path starts with: skips most regexes
+    bool literal;                // the pattern is plain text: the path must equal it
     std::regex regex;
     RouteHandler handler;
   };

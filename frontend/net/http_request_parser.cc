@@ -1,6 +1,7 @@
 #include "frontend/net/http_request_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -43,6 +44,33 @@ absl::string_view WithoutCr(absl::string_view line) {
   return line;
 }
 
+// Adds the parameters of `query` to `params` as httplib::detail::parse_query_text would
+// (pairs split at '&' and '=', empty pieces skipped, the last '=' piece the value, a pair
+// repeated verbatim taken once) when nothing in it needs decoding or trimming ('%', '+',
+// blanks) and it has few pairs; returns false, adding nothing, otherwise.
+constexpr size_t kMaxPlainQueryPairs = 16;
+bool AddPlainQuery(absl::string_view query, RequestPool& pool, httplib::Params& params) {
+  if (query.find_first_of("%+ \t") != absl::string_view::npos) return false;
+  if (static_cast<size_t>(std::count(query.begin(), query.end(), '&')) >= kMaxPlainQueryPairs) {
+    return false;
+  }
+  std::array<absl::string_view, kMaxPlainQueryPairs> seen;
+  size_t seen_count = 0;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    if (std::find(seen.begin(), seen.begin() + seen_count, pair) != seen.begin() + seen_count) {
+      continue;
+    }
+    seen[seen_count++] = pair;
+    absl::string_view key;
+    absl::string_view value;
+    for (absl::string_view piece : absl::StrSplit(pair, '=', absl::SkipEmpty())) {
+      (key.empty() ? key : value) = piece;
+    }
+    if (!key.empty()) pool.AddParam(params, key, value);
+  }
+  return true;
+}
+
 }  // namespace
 
 void HttpRequestParser::Reset() {
@@ -53,8 +81,24 @@ void HttpRequestParser::Reset() {
   remaining_ = 0;
   scanned_ = 0;
   trailer_bytes_ = 0;
-  request_ = httplib::Request();
-  error_ = RequestError();
+  if (pool_ != nullptr) {
+    pool_->Clear(request_);
+  } else {
+    request_ = httplib::Request();
+  }
+  if (!error_.message.empty()) error_ = RequestError();
+}
+
+httplib::Request HttpRequestParser::TakeRequest() {
+  return std::exchange(request_, pool_ != nullptr ? pool_->Take() : httplib::Request());
+}
+
+void HttpRequestParser::AddHeader(absl::string_view name, absl::string_view value) {
+  if (pool_ != nullptr) {
+    pool_->AddHeader(request_.headers, name, value);
+  } else {
+    request_.headers.emplace(std::string(name), std::string(value));
+  }
 }
 
 HttpRequestParser::Status HttpRequestParser::Fail(int status, std::string code,
@@ -112,15 +156,31 @@ HttpRequestParser::Status HttpRequestParser::Feed(std::string& input) {
 }
 
 bool HttpRequestParser::ParseRequestLine(absl::string_view line) {
-  std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
-  if (parts.size() != 3 || !IsToken(parts[0]) || parts[1].empty()) return false;
-  request_.method = std::string(parts[0]);
-  request_.target = std::string(parts[1]);
-  request_.version = std::string(parts[2]);
-  const size_t query = parts[1].find('?');
-  request_.path = httplib::detail::decode_url(std::string(parts[1].substr(0, query)), false);
+  // Exactly three parts, one space apart.
+  const size_t first = line.find(' ');
+  const size_t second = first == absl::string_view::npos ? first : line.find(' ', first + 1);
+  if (second == absl::string_view::npos || line.find(' ', second + 1) != absl::string_view::npos) {
+    return false;
+  }
+  const absl::string_view method = line.substr(0, first);
+  const absl::string_view target = line.substr(first + 1, second - first - 1);
+  const absl::string_view version = line.substr(second + 1);
+  if (!IsToken(method) || target.empty()) return false;
+  request_.method.assign(method.data(), method.size());
+  request_.target.assign(target.data(), target.size());
+  request_.version.assign(version.data(), version.size());
+  const size_t query = target.find('?');
+  const absl::string_view path = target.substr(0, query);
+  if (path.find('%') == absl::string_view::npos) {
+    request_.path.assign(path.data(), path.size());  // decoding would not change it
+  } else {
+    request_.path = httplib::detail::decode_url(std::string(path), false);
+  }
   if (query != absl::string_view::npos) {
-    httplib::detail::parse_query_text(std::string(parts[1].substr(query + 1)), request_.params);
+    const absl::string_view text = target.substr(query + 1);
+    if (pool_ == nullptr || !AddPlainQuery(text, *pool_, request_.params)) {
+      httplib::detail::parse_query_text(std::string(text), request_.params);
+    }
   }
   return true;
 }
@@ -131,10 +191,16 @@ HttpRequestParser::Status HttpRequestParser::ParseHead(absl::string_view head) {
         431, "headers_too_large",
         absl::StrCat("the request head is larger than ", limits_.max_header_bytes, " bytes"));
   }
-  std::vector<absl::string_view> lines = absl::StrSplit(head, '\n');
-  while (!lines.empty() && WithoutCr(lines.back()).empty()) lines.pop_back();
-  if (lines.empty()) return Fail(400, "bad_request", "empty request");
-  const absl::string_view request_line = WithoutCr(lines[0]);
+  // `head` ends with its blank line (Feed found it), and has no other: its lines up to that.
+  absl::string_view rest = head;
+  auto next_line = [&rest] {
+    const size_t end = rest.find('\n');
+    const absl::string_view line = WithoutCr(rest.substr(0, end));
+    rest = end == absl::string_view::npos ? absl::string_view() : rest.substr(end + 1);
+    return line;
+  };
+  const absl::string_view request_line = next_line();
+  if (request_line.empty()) return Fail(400, "bad_request", "empty request");
   if (request_line.size() > limits_.max_request_line) {
     return Fail(414, "uri_too_long", "the request line is longer than 8 KiB");
   }
@@ -147,12 +213,12 @@ HttpRequestParser::Status HttpRequestParser::ParseHead(absl::string_view head) {
     }
     return Fail(400, "bad_request", "malformed request line");
   }
-  if (lines.size() - 1 > limits_.max_headers) {
+  // Every line but the request line and the blank one is a header.
+  if (static_cast<size_t>(std::count(rest.begin(), rest.end(), '\n')) - 1 > limits_.max_headers) {
     return Fail(431, "too_many_headers",
                 absl::StrCat("more than ", limits_.max_headers, " headers"));
   }
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const absl::string_view line = WithoutCr(lines[i]);
+  for (absl::string_view line = next_line(); !line.empty(); line = next_line()) {
     if (line.size() > limits_.max_header_line) {
       return Fail(431, "headers_too_large", "a header line is longer than 8 KiB");
     }
@@ -160,8 +226,7 @@ HttpRequestParser::Status HttpRequestParser::ParseHead(absl::string_view head) {
     if (colon == absl::string_view::npos || !IsToken(line.substr(0, colon))) {
       return Fail(400, "bad_request", "malformed header line");  // also obsolete folding
     }
-    request_.headers.emplace(std::string(line.substr(0, colon)),
-                             std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+    AddHeader(line.substr(0, colon), absl::StripAsciiWhitespace(line.substr(colon + 1)));
   }
   const bool http11 = request_.version == "HTTP/1.1";
   if (http11 && !request_.has_header("Host")) {

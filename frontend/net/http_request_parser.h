@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "frontend/net/request_pool.h"
 
 namespace parley::frontend {
 
@@ -33,12 +34,17 @@ struct RequestError {
 // parser private, so this is ours; the request it fills is httplib's public `Request`
 // (query and form bodies decoded with httplib's public `detail::parse_query_text`).
 //
+// With a RequestPool the request it fills is a recycled one, its headers and query parameters
+// in recycled nodes; a query or path that needs decoding is left to httplib's helpers.
+//
 // Not thread-safe: one per connection, used on the connection's loop thread.
 class HttpRequestParser {
  public:
   enum class Status { kNeedMore, kHeadComplete, kComplete, kError };
 
-  explicit HttpRequestParser(const RequestLimits& limits) : limits_(limits) {}
+  // `pool` (null: none) is the loop's, outliving the parser.
+  explicit HttpRequestParser(const RequestLimits& limits, RequestPool* pool = nullptr)
+      : limits_(limits), pool_(pool) {}
 
   // Consumes bytes from the front of `input` (what it used is erased; a pipelined next
   // request stays). kHeadComplete is returned once, when the head is in and a body is still
@@ -49,6 +55,8 @@ class HttpRequestParser {
 
   // Valid from kHeadComplete (head) / kComplete (body).
   httplib::Request& request() { return request_; }
+  // The complete request, moved out; the parser holds an empty one (from the pool) instead.
+  httplib::Request TakeRequest();
   bool keep_alive() const { return keep_alive_; }
   bool expects_continue() const { return expects_continue_; }
   // True once any byte of the current request has arrived.
@@ -62,9 +70,11 @@ class HttpRequestParser {
   Status Complete();
   Status ParseHead(absl::string_view head);
   bool ParseRequestLine(absl::string_view line);
+  void AddHeader(absl::string_view name, absl::string_view value);
   Status FeedBody(std::string& input);
 
   const RequestLimits limits_;
+  RequestPool* const pool_;
   Stage stage_ = Stage::kHead;
   bool started_ = false;
   bool keep_alive_ = true;

@@ -61,8 +61,14 @@ absl::string_view ReasonPhrase(int status) {
   }
 }
 
-void WriteResponse(const httplib::Response& response, bool head, bool keep_alive,
-                   std::string* out) {
+std::string HeaderBlock(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string block;
+  for (const auto& [name, value] : headers) absl::StrAppend(&block, name, ": ", value, "\r\n");
+  return block;
+}
+
+void WriteResponse(const httplib::Response& response, absl::string_view header_block, bool head,
+                   bool keep_alive, std::string* out) {
   const int status = response.status < 0 ? 200 : response.status;  // httplib's "unset" is -1
   out->clear();
   absl::StrAppend(out, "HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
@@ -73,6 +79,7 @@ void WriteResponse(const httplib::Response& response, bool head, bool keep_alive
     }
     absl::StrAppend(out, name, ": ", value, "\r\n");
   }
+  out->append(header_block.data(), header_block.size());
   absl::StrAppend(out, "Content-Length: ", response.body.size(),
                   "\r\nConnection: ", keep_alive ? "keep-alive" : "close", "\r\n\r\n");
   if (!head) out->append(response.body);

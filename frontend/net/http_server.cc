@@ -11,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <list>
-#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -119,9 +117,15 @@ struct HttpServer::Loop : public FdHandler {
   bool accepting = true;
   bool draining = false;
   EventLoop loop;
+  // Shared with the exchanges, which give their requests back when they end (on the loop)
+  // and may outlive it.
+  const std::shared_ptr<RequestPool> requests = std::make_shared<RequestPool>();
   std::thread thread;
   absl::flat_hash_map<Connection*, std::shared_ptr<Connection>> connections;
-  std::list<Connection*> idle;  // oldest first: keep-alive connections between requests
+  // Keep-alive connections between requests, oldest first: a list threaded through the
+  // connections themselves (Connection::idle_older_/idle_newer_), so a request costs no node.
+  Connection* idle_oldest = nullptr;
+  Connection* idle_newest = nullptr;
 };
 
 // A connection's Exchange. Respond() may come from any thread: it posts the answer to the
@@ -130,8 +134,14 @@ struct HttpServer::Loop : public FdHandler {
 class ConnectionExchange final : public Exchange {
  public:
   ConnectionExchange(std::weak_ptr<HttpServer::Connection> connection, EventLoop* loop,
-                     httplib::Request request)
-      : connection_(std::move(connection)), loop_(loop), request_(std::move(request)) {}
+                     httplib::Request request, std::shared_ptr<RequestPool> pool)
+      : connection_(std::move(connection)),
+        loop_(loop),
+        request_(std::move(request)),
+        pool_(std::move(pool)) {}
+  ~ConnectionExchange() override {
+    if (pool_->OnOwnerThread()) pool_->Give(std::move(request_));
+  }
 
   httplib::Request& request() override { return request_; }
   void Respond(httplib::Response response) override;
@@ -167,6 +177,7 @@ class ConnectionExchange final : public Exchange {
   const std::weak_ptr<HttpServer::Connection> connection_;
   EventLoop* const loop_;  // the server's: outlives its connections' exchanges' broker calls
   httplib::Request request_;
+  const std::shared_ptr<RequestPool> pool_;
   uint64_t id_ = 0;
   std::atomic<bool> responded_{false};
   mutable absl::Mutex mu_;
@@ -198,7 +209,7 @@ class HttpServer::Connection final : public FdHandler,
         fd_(fd),
         remote_addr_(std::move(remote_addr)),
         remote_port_(remote_port),
-        parser_(server_->options_.limits) {}
+        parser_(server_->options_.limits, loop->requests.get()) {}
   ~Connection() override {
     if (fd_ >= 0) close(fd_);
   }
@@ -241,8 +252,7 @@ class HttpServer::Connection final : public FdHandler,
     exchange_.reset();
     const bool keep_alive = parser_.keep_alive() && !loop_->draining &&
                             requests_ < server_->options_.keep_alive_max_requests;
-    server_->decorate_(response);
-    WriteResponse(response, head_request_, keep_alive, &out_);
+    WriteResponse(response, server_->header_block_, head_request_, keep_alive, &out_);
     close_after_write_ = !keep_alive;
     StartWriting();
   }
@@ -252,10 +262,7 @@ class HttpServer::Connection final : public FdHandler,
   // Closes the connection; with `client_gone`, an exchange still out is told.
   void Close(bool client_gone) {
     if (state_ == State::kClosed) return;
-    if (idle_position_) {
-      loop_->idle.erase(*idle_position_);
-      idle_position_.reset();
-    }
+    MarkIdle(false);
     state_ = State::kClosed;
     CancelTimer();
     close(fd_);  // leaves the epoll set with it
@@ -291,12 +298,18 @@ class HttpServer::Connection final : public FdHandler,
   }
 
   void MarkIdle(bool idle_now) {
-    if (idle_now && !idle_position_) {
-      idle_position_ = loop_->idle.insert(loop_->idle.end(), this);
-    } else if (!idle_now && idle_position_) {
-      loop_->idle.erase(*idle_position_);
-      idle_position_.reset();
+    if (idle_now == in_idle_list_) return;
+    in_idle_list_ = idle_now;
+    if (idle_now) {  // the newest
+      idle_older_ = loop_->idle_newest;
+      idle_newer_ = nullptr;
+      (idle_older_ != nullptr ? idle_older_->idle_newer_ : loop_->idle_oldest) = this;
+      loop_->idle_newest = this;
+      return;
     }
+    (idle_older_ != nullptr ? idle_older_->idle_newer_ : loop_->idle_oldest) = idle_newer_;
+    (idle_newer_ != nullptr ? idle_newer_->idle_older_ : loop_->idle_newest) = idle_older_;
+    idle_older_ = idle_newer_ = nullptr;
   }
 
   void ReadAndProcess() {
@@ -372,11 +385,11 @@ class HttpServer::Connection final : public FdHandler,
     ++requests_;
     state_ = State::kHandling;
     head_request_ = parser_.request().method == "HEAD";
-    httplib::Request request = std::move(parser_.request());  // the parser is Reset before reuse
+    httplib::Request request = parser_.TakeRequest();
     request.remote_addr = remote_addr_;
     request.remote_port = remote_port_;
-    exchange_ =
-        std::make_shared<ConnectionExchange>(weak_from_this(), &loop_->loop, std::move(request));
+    exchange_ = std::make_shared<ConnectionExchange>(weak_from_this(), &loop_->loop,
+                                                     std::move(request), loop_->requests);
     exchange_id_ = ++exchange_counter_;
     exchange_->SetId(exchange_id_);
     dispatching_ = true;
@@ -384,14 +397,13 @@ class HttpServer::Connection final : public FdHandler,
     dispatching_ = false;
   }
 
-  // The server's own refusal (408, 413, 414, 431, 400, ...): JSON, decorated, then close.
+  // The server's own refusal (408, 413, 414, 431, 400, ...): JSON, then close.
   void Refuse(const RequestError& error) {
     CancelTimer();
     httplib::Response response;
     response.status = error.status;
     server_->error_body_(error, response);
-    server_->decorate_(response);
-    WriteResponse(response, /*head=*/false, /*keep_alive=*/false, &out_);
+    WriteResponse(response, server_->header_block_, /*head=*/false, /*keep_alive=*/false, &out_);
     close_after_write_ = true;
     StartWriting();
   }
@@ -492,7 +504,9 @@ class HttpServer::Connection final : public FdHandler,
   std::shared_ptr<ConnectionExchange> exchange_;
   uint64_t exchange_id_ = 0;
   uint64_t exchange_counter_ = 0;
-  std::optional<std::list<Connection*>::iterator> idle_position_;
+  bool in_idle_list_ = false;  // the loop's idle list, between these two
+  Connection* idle_older_ = nullptr;
+  Connection* idle_newer_ = nullptr;
 
   friend class ConnectionExchange;
 };
@@ -561,8 +575,8 @@ void HttpServer::Loop::ProbeLag() {
 }
 
 bool HttpServer::Loop::CloseOldestIdle() {
-  if (idle.empty()) return false;
-  Connection* oldest = idle.front();
+  if (idle_oldest == nullptr) return false;
+  Connection* oldest = idle_oldest;
   oldest->Close(/*client_gone=*/false);
   server->counters_->idle_closed_for_room.fetch_add(1);
   return true;
@@ -580,9 +594,8 @@ void HttpServer::Loop::Adopt(int fd, const sockaddr_storage& peer) {
     server->error_body_({503, "at_capacity", "the server holds as many connections as it may"},
                         response);
     response.set_header("Retry-After", "1");
-    server->decorate_(response);
     std::string bytes;
-    WriteResponse(response, false, false, &bytes);
+    WriteResponse(response, server->header_block_, /*head=*/false, /*keep_alive=*/false, &bytes);
     (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
     return;
@@ -603,20 +616,19 @@ void HttpServer::Loop::Forget(Connection* connection) {
   server->counters_->connections.fetch_sub(1);
 }
 
-HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler, Decorator decorate,
+HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler,
                        ErrorRenderer error_body)
     : options_(options),
       handler_(std::move(handler)),
-      decorate_(std::move(decorate)),
+      header_block_(HeaderBlock(options.headers_on_every_answer)),
       error_body_(std::move(error_body)),
       counters_(options.counters != nullptr ? options.counters : &own_counters_) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                               RequestHandler handler,
-                                                              Decorator decorate,
                                                               ErrorRenderer error_body) {
   std::unique_ptr<HttpServer> server(
-      new HttpServer(options, std::move(handler), std::move(decorate), std::move(error_body)));
+      new HttpServer(options, std::move(handler), std::move(error_body)));
   const int loops = options.loops > 0 ? options.loops : UsableCores();
   int port = options.port;
   for (int i = 0; i < loops; ++i) {
@@ -630,7 +642,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   for (auto& loop : server->loops_) {
     loop->loop.Watch(loop->listen_fd, EPOLLIN, loop.get());
     loop->loop.Post([raw = loop.get()] { raw->ProbeLag(); });
-    loop->thread = std::thread([raw = loop.get()] { raw->loop.Run(); });
+    loop->thread = std::thread([raw = loop.get()] {
+      raw->requests->Bind();
+      raw->loop.Run();
+    });
   }
   return server;
 }

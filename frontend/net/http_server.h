@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,6 +40,8 @@ struct HttpServerOptions {
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   size_t keep_alive_max_requests = 1000;
   RequestLimits limits;
+  // Headers every answer carries, the server's own (408, 413, 431, 503...) included.
+  std::vector<std::pair<std::string, std::string>> headers_on_every_answer;
   // Where the server counts (owned by the caller, outliving the server); null: its own.
   HttpServerCounters* counters = nullptr;
 };
@@ -53,14 +56,11 @@ struct HttpServerOptions {
 // Thread-safety: Start and Stop from one controlling thread; the counters from any.
 class HttpServer {
  public:
-  // `decorate` adds headers to every answer, the server's own (408, 413, 431, 503...)
-  // included; `error_body` renders the JSON body of the server's own refusals.
-  using Decorator = std::function<void(httplib::Response&)>;
+  // `error_body` renders the JSON body of the server's own refusals.
   using ErrorRenderer = std::function<void(const RequestError&, httplib::Response&)>;
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            RequestHandler handler,
-                                                           Decorator decorate,
                                                            ErrorRenderer error_body);
   ~HttpServer();  // Stop(absl::ZeroDuration())
 
@@ -77,12 +77,11 @@ class HttpServer {
   struct Loop;
 
  private:
-  HttpServer(const HttpServerOptions& options, RequestHandler handler, Decorator decorate,
-             ErrorRenderer error_body);
+  HttpServer(const HttpServerOptions& options, RequestHandler handler, ErrorRenderer error_body);
 
   const HttpServerOptions options_;
   const RequestHandler handler_;
-  const Decorator decorate_;
+  const std::string header_block_;  // options_.headers_on_every_answer, rendered once
   const ErrorRenderer error_body_;
   HttpServerCounters own_counters_;
   HttpServerCounters* const counters_;  // options.counters, else own_counters_

@@ -25,7 +25,7 @@ std::optional<Session> RequireSession(const RouteContext& context, const Exchang
     RespondError(exchange, FromStatus(session.status()));
     return std::nullopt;
   }
-  return *session;
+  return *std::move(session);
 }
 
 std::shared_ptr<HeldPoll> HeldPoll::Watch(const RouteContext& context, ExchangePtr exchange) {

@@ -53,6 +53,7 @@ class CountedExchange final : public Exchange {
 HttpServerOptions HttpOptionsOf(const FrontendOptions& options, HttpServerCounters* counters) {
   HttpServerOptions http;
   http.counters = counters;
+  http.headers_on_every_answer = SecurityHeaders();
   http.host = options.host;
   http.port = options.port;
   http.loops = options.loops;
@@ -92,7 +93,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
   FrontendServer* raw = frontend.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
       HttpOptionsOf(options, &frontend->connections_),
-      [raw](ExchangePtr exchange) { raw->Handle(exchange); }, AddSecurityHeaders,
+      [raw](ExchangePtr exchange) { raw->Handle(exchange); },
       [](const RequestError& error, httplib::Response& response) {
         WriteError(response,
                    {error.status, error.code, error.message, error.status == 503 ? 1 : 0});

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -69,8 +70,14 @@ void SessionTokens::Remember(absl::string_view signed_part, absl::string_view ma
 absl::StatusOr<Session> SessionTokens::Verify(absl::string_view token, absl::Time now) const {
   if (token.empty()) return Unauthenticated("is missing");
   if (token.size() > 256) return Unauthenticated("is too long");
-  std::vector<absl::string_view> parts = absl::StrSplit(token, '~');
-  if (parts.size() != 4) return Unauthenticated("is malformed");
+  // Four parts: three '~' apart.
+  std::array<absl::string_view, 4> parts;
+  size_t found = 0;
+  for (absl::string_view part : absl::StrSplit(token, '~')) {
+    if (found == parts.size()) return Unauthenticated("is malformed");
+    parts[found++] = part;
+  }
+  if (found != parts.size()) return Unauthenticated("is malformed");
   int64_t expiry = 0;
   // Only the canonical spelling: SimpleAtoi alone would also take " 17", "+17" and "017",
   // and every spelling of one expiry would carry the same valid MAC (found by fuzzing).

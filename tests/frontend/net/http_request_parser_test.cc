@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -33,8 +34,11 @@ Status FeedInPieces(HttpRequestParser& parser, const std::string& bytes, size_t 
 TEST(HttpRequestParserTest, AGetInOnePieceOrOneByteAtATime) {
   const std::string get =
       "GET /api/poll?cursor=5&presence=lobby%3A3 HTTP/1.1\r\nHost: x\r\nX-A:  b \r\n\r\n";
-  for (size_t step : {get.size(), size_t{1}, size_t{7}}) {
-    HttpRequestParser parser({});
+  RequestPool pool;
+  pool.Bind();
+  for (auto [step, with_pool] : {std::pair{get.size(), false}, std::pair{size_t{1}, false},
+                                 std::pair{size_t{7}, false}, std::pair{get.size(), true}}) {
+    HttpRequestParser parser({}, with_pool ? &pool : nullptr);
     ASSERT_EQ(FeedInPieces(parser, get, step), Status::kComplete) << step;
     const httplib::Request& request = parser.request();
     EXPECT_EQ(request.method, "GET");
@@ -133,8 +137,10 @@ TEST(HttpRequestParserTest, EveryLimitAndMalformationHasItsStatus) {
       {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, "bad_request"},
       {"GET / HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n", 400, "bad_request"},
   };
+  RequestPool pool;
+  pool.Bind();
   for (const Case& c : cases) {
-    HttpRequestParser parser(limits);
+    HttpRequestParser parser(limits, &pool);
     ASSERT_EQ(FeedInPieces(parser, c.bytes, c.bytes.size()), Status::kError)
         << c.bytes.substr(0, 80);
     EXPECT_EQ(parser.error().status, c.status) << c.bytes.substr(0, 80);
@@ -153,6 +159,69 @@ TEST(HttpRequestParserTest, LeadingEmptyLinesAreSkippedAndStartedTellsABytesArri
   EXPECT_TRUE(parser.started());
   input += "st: x\r\n\r\n";
   EXPECT_EQ(parser.Feed(input), Status::kComplete);
+}
+
+// With a pool, a plain query is split by our own code and anything else by httplib's: the
+// parameters must be what httplib alone makes of it, whichever way a query goes.
+TEST(HttpRequestParserTest, WithAPoolTheQueryIsReadAsHttplibReadsIt) {
+  std::string many;
+  for (int i = 0; i < 20; ++i) absl::StrAppend(&many, "k", i, "=v&");
+  const std::string queries[] = {
+      "a=1&b=2", "a=1&a=1", "a=1&a=2&a=1", "=x",       "a=", "a", "a=b=c",  "&&a=1&",
+      "a=%41",   "a=+b",    "a=%zz&b=%",   "a=1&=&==", many, "",  "x=1;y=2"};
+  RequestPool pool;
+  pool.Bind();
+  HttpRequestParser parser({}, &pool);
+  for (const std::string& query : queries) {
+    const std::string get = "GET /p?" + query + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(FeedInPieces(parser, get, get.size()), Status::kComplete) << query;
+    httplib::Params expected;
+    httplib::detail::parse_query_text(query, expected);
+    httplib::Request request = parser.TakeRequest();
+    EXPECT_EQ(request.params, expected) << query;
+    pool.Give(std::move(request));
+    parser.Reset();
+  }
+}
+
+// A recycled request starts empty: nothing of the request it carried before shows through.
+TEST(HttpRequestParserTest, ARecycledRequestCarriesNothingOver) {
+  RequestPool pool;
+  pool.Bind();
+  HttpRequestParser parser({}, &pool);
+  const std::string first =
+      "POST /first?a=1&b=2 HTTP/1.1\r\nHost: one\r\nX-Only-First: yes\r\n"
+      "Content-Length: 5\r\n\r\nhello";
+  ASSERT_EQ(FeedInPieces(parser, first, first.size()), Status::kComplete);
+  httplib::Request taken = parser.TakeRequest();
+  taken.remote_addr = "10.0.0.1";
+  parser.Reset();
+  EXPECT_EQ(taken.body, "hello");  // the taken request is its own
+  EXPECT_EQ(taken.get_header_value("X-Only-First"), "yes");
+  pool.Give(std::move(taken));
+  EXPECT_EQ(pool.kept_requests(), 1u);
+
+  // The parser fills what it holds (a new request), and takes the recycled one in its place.
+  parser.Reset();
+  const std::string second = "GET /second HTTP/1.1\r\nHost: two\r\n\r\n";
+  ASSERT_EQ(FeedInPieces(parser, second, second.size()), Status::kComplete);
+  EXPECT_EQ(parser.TakeRequest().path, "/second");
+  EXPECT_EQ(pool.kept_requests(), 0u);
+
+  parser.Reset();
+  const std::string third = "GET /third HTTP/1.1\r\nHost: three\r\n\r\n";
+  ASSERT_EQ(FeedInPieces(parser, third, third.size()), Status::kComplete);
+  httplib::Request request = parser.TakeRequest();  // the recycled one
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.path, "/third");
+  EXPECT_EQ(request.target, "/third");
+  EXPECT_TRUE(request.params.empty());
+  EXPECT_TRUE(request.body.empty());
+  EXPECT_TRUE(request.remote_addr.empty());
+  EXPECT_FALSE(request.has_header("X-Only-First"));
+  EXPECT_FALSE(request.has_header("Content-Length"));
+  EXPECT_EQ(request.get_header_value("Host"), "three");
+  EXPECT_EQ(request.headers.size(), 1u);
 }
 
 }  // namespace

@@ -36,9 +36,9 @@ class HttpServerTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     if (options.loops == 0) options.loops = 2;
+    options.headers_on_every_answer = {{"X-Frame-Options", "DENY"}};
     auto server = HttpServer::Start(
         options, [this](ExchangePtr exchange) { Handle(std::move(exchange)); },
-        [](httplib::Response& response) { response.set_header("X-Frame-Options", "DENY"); },
         [](const RequestError& error, httplib::Response& response) {
           response.set_content(absl::StrCat(R"({"error":{"code":")", error.code, R"(","message":")",
                                             error.message, R"("}})"),
