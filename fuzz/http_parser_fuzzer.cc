@@ -1,13 +1,17 @@
 // Raw bytes through the event-loop server's request parser (frontend/net), fed in pieces of
 // the sizes the input itself chooses, as reads from a socket would arrive. Checks what the
 // server relies on: every request either completes within the limits or is refused with one
-// of the statuses the server answers with, and the parser always makes progress.
+// of the statuses the server answers with, and the parser always makes progress. Requests
+// come from a RequestPool, as on the server, and are given back to it: a recycled request's
+// path and query parameters must be what httplib's own helpers make of its target.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <utility>
 
+#include "absl/strings/match.h"
 #include "frontend/net/http_request_parser.h"
 
 namespace {
@@ -23,7 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::set<int> kRefusals = {400, 413, 414, 417, 431, 501, 505};
   parley::frontend::RequestLimits limits;
   limits.max_body_bytes = 1024;
-  HttpRequestParser parser(limits);
+  static parley::frontend::RequestPool* pool = [] {
+    auto* made = new parley::frontend::RequestPool();
+    made->Bind();
+    return made;
+  }();
+  HttpRequestParser parser(limits, pool);
   std::string input;
   size_t at = 0;
   while (at < size) {
@@ -42,8 +51,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;  // the server closes the connection
       }
       if (status == HttpRequestParser::Status::kComplete) {
-        Check(parser.request().body.size() <= limits.max_body_bytes);
-        Check(!parser.request().method.empty() && !parser.request().target.empty());
+        httplib::Request request = parser.TakeRequest();
+        Check(request.body.size() <= limits.max_body_bytes);
+        Check(!request.method.empty() && !request.target.empty());
+        const size_t query = request.target.find('?');
+        Check(request.path == httplib::detail::decode_url(request.target.substr(0, query), false));
+        if (!absl::StartsWithIgnoreCase(request.get_header_value("Content-Type"),
+                                        "application/x-www-form-urlencoded")) {
+          httplib::Params expected;
+          if (query != std::string::npos) {
+            httplib::detail::parse_query_text(request.target.substr(query + 1), expected);
+          }
+          Check(request.params == expected);
+        }
+        pool->Give(std::move(request));
         parser.Reset();
         if (!input.empty()) continue;  // a pipelined request
       }
