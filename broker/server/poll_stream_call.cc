@@ -196,7 +196,7 @@ void PollStreamCall::Flush() {
       MaybeFinishLocked();
       return;
     }
-    tags_.Started(Op::kWrite, true);  // claimed now, so nobody else builds outgoing_
+    tags_.Claim(Op::kWrite);  // so nobody else builds outgoing_ meanwhile
     batch.swap(answers_);
   }
   BuildResponse(batch);  // outgoing_ is ours while the write is claimed

@@ -38,6 +38,9 @@ class ServerCallTags {
     if (started) outstanding_ |= static_cast<int>(op);
   }
   void Returned(Op op) { outstanding_ &= ~static_cast<int>(op); }
+  // Marks `op` outstanding before it is started outside the lock, so nobody starts another
+  // meanwhile; Returned(op) if it then cannot be started.
+  void Claim(Op op) { outstanding_ |= static_cast<int>(op); }
 
   bool matched() const { return matched_; }
   bool done_returned() const { return done_returned_; }

@@ -53,8 +53,11 @@ void EventLoop::Post(Callback callback) {
     callback();
     return;
   }
-  // Later ones find the loop already woken; the loop's own thread looks before it waits.
-  if (first && !InLoopThread()) {
+  if (InLoopThread()) {
+    posted_here_ = true;  // the loop looks before it waits
+    return;
+  }
+  if (first) {  // later ones find the loop already woken
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
   }
@@ -92,6 +95,7 @@ int EventLoop::EpollTimeoutMs() const {
 
 void EventLoop::RunPosted() {
   std::vector<Callback> posted;
+  posted_here_ = false;
   {
     absl::MutexLock lock(&posted_mu_);
     posted.swap(posted_);
@@ -114,13 +118,8 @@ void EventLoop::Run() {
   thread_.store(std::this_thread::get_id());
   epoll_event events[kMaxEvents];
   while (!stopping_) {
-    bool posted_meanwhile;  // by the loop's own thread, which does not wake it
-    {
-      absl::MutexLock lock(&posted_mu_);
-      posted_meanwhile = !posted_.empty();
-    }
     const int count =
-        epoll_wait(epoll_fd_, events, kMaxEvents, posted_meanwhile ? 0 : EpollTimeoutMs());
+        epoll_wait(epoll_fd_, events, kMaxEvents, posted_here_ ? 0 : EpollTimeoutMs());
     now_ = absl::Now();
     for (int i = 0; i < count; ++i) {
       auto* handler = static_cast<FdHandler*>(events[i].data.ptr);

@@ -75,6 +75,9 @@ class EventLoop final : public Executor {
   std::atomic<std::thread::id> thread_{};
   absl::Time now_ = absl::Now();
   bool stopping_ = false;  // loop thread
+  // Loop thread: it posted since its last RunPosted (a post of its own writes no wake, so
+  // the next epoll_wait must not sleep).
+  bool posted_here_ = false;
 
   std::map<std::pair<absl::Time, TimerId>, Callback> timers_;
   absl::flat_hash_map<TimerId, absl::Time> timer_times_;

@@ -50,7 +50,7 @@ void FakeBroker::Unary(const std::string& method, const Request& request, Done<R
 }
 
 std::shared_ptr<FakeBroker::PendingPoll> FakeBroker::PollAsync(const v1::PollRequest& request,
-                                                               Executor* /*executor*/,
+                                                               Executor* executor,
                                                                Done<v1::PollResponse> done) {
   size_t index = 0;
   bool shutting_down;
@@ -61,6 +61,7 @@ std::shared_ptr<FakeBroker::PendingPoll> FakeBroker::PollAsync(const v1::PollReq
     if (!shutting_down) {
       auto poll = std::make_shared<Poll>();
       poll->request = request;
+      poll->executor = executor;
       poll->done = std::move(done);
       polls_.push_back(poll);
       index = polls_.size() - 1;
@@ -98,17 +99,26 @@ bool FakeBroker::polls_cancelled() {
 }
 
 void FakeBroker::AnswerPoll(size_t i, grpc::Status status, v1::PollResponse response) {
-  Finish(i, std::move(status), std::move(response));
+  Finish(i, std::move(status), std::move(response), /*posted=*/true);
 }
 
-bool FakeBroker::Finish(size_t i, grpc::Status status, v1::PollResponse response) {
+bool FakeBroker::Finish(size_t i, grpc::Status status, v1::PollResponse response, bool posted) {
   Done<v1::PollResponse> done;
+  Executor* executor = nullptr;
   {
     absl::MutexLock lock(&mu_);
     Poll& poll = *polls_.at(i);
     if (poll.finished) return false;
     poll.finished = true;
     done = std::move(poll.done);
+    if (posted) executor = poll.executor;
+  }
+  if (executor != nullptr) {
+    executor->Post([done = std::move(done), status = std::move(status),
+                    response = std::move(response)]() mutable {
+      done(std::move(status), std::move(response));
+    });
+    return true;
   }
   done(std::move(status), std::move(response));
   return true;

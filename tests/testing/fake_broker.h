@@ -17,8 +17,9 @@ namespace parley::testing {
 // A scripted broker for route tests (frontend::BrokerApi without gRPC). Every call is
 // recorded. A unary call is answered at once, on the calling thread, by the script the test
 // set for its method (default: OK and an empty answer). A Poll is held until the test answers
-// it (AnswerPoll, on the test's thread) or it is cancelled (then it ends CANCELLED, inline,
-// as a stricter form of gRPC's callback). Thread-safe.
+// it (AnswerPoll: its `done` runs on the poll's executor, as BrokerClient runs it, or on the
+// test's thread without one) or it is cancelled (then it ends CANCELLED, inline, as a stricter
+// form of gRPC's callback). Thread-safe.
 class FakeBroker : public frontend::BrokerApi {
  public:
   // Fills `response` for `request` and returns the status. Method names as in broker.proto.
@@ -37,7 +38,6 @@ class FakeBroker : public frontend::BrokerApi {
   bool PollCancelled(size_t i);
   bool polls_cancelled();  // CancelPolls() was called
 
-  // Runs `done` on the answering thread, whatever the executor.
   std::shared_ptr<PendingPoll> PollAsync(const v1::PollRequest& request, Executor* executor,
                                          Done<v1::PollResponse> done) override;
   void ConnectAsync(const v1::ConnectRequest& request, Done<v1::ConnectResponse> done) override;
@@ -57,14 +57,15 @@ class FakeBroker : public frontend::BrokerApi {
   class HeldPoll;
   template <typename Request, typename Response>
   void Unary(const std::string& method, const Request& request, Done<Response> done);
-  // Ends poll `i` once (true if this call did).
-  bool Finish(size_t i, grpc::Status status, v1::PollResponse response);
+  // Ends poll `i` once (true if this call did), its `done` on its executor if `posted`.
+  bool Finish(size_t i, grpc::Status status, v1::PollResponse response, bool posted = false);
 
   absl::Mutex mu_;
   std::map<std::string, Script> scripts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<std::string>> requests_ ABSL_GUARDED_BY(mu_);
   struct Poll {
     v1::PollRequest request;
+    Executor* executor = nullptr;
     Done<v1::PollResponse> done;
     bool finished = false;
     bool cancelled = false;
