@@ -136,7 +136,10 @@ class ChatStoreListener {
 // with, and answers with canonical statuses worded by chat_errors.h.
 //
 // Asynchronous: every operation's `done` runs once (done_callback.h). Thread-safe. The
-// listener is set once, before the first operation, and outlives the store.
+// listener is set once, before the first operation, and outlives the store. An operation's
+// `done` is never held behind the listener calls its change causes: a store that tells the
+// listener on the caller's thread does so after `done` has run, so a Publish to a room of
+// 10,000 answers its sender before the 10,000 polls it wakes are answered.
 class ChatStore {
  public:
   virtual ~ChatStore() = default;

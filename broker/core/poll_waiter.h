@@ -2,11 +2,9 @@
 #define PARLEY_BROKER_CORE_POLL_WAITER_H_
 
 #include <memory>
-#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
-#include "broker/core/answer_batch.h"
 
 namespace parley::broker {
 
@@ -27,45 +25,8 @@ class PollWaiter {
 
 using WaiterList = std::vector<std::shared_ptr<PollWaiter>>;
 
-// Holds back the wakes that WakeAll() would do on this thread while it lives, and does them
-// in RunNow() or its destructor. The RPC layer opens one around a handler so the caller's
-// own answer (a Publish to 10,000 parked polls) leaves before the 10,000 answers it causes.
-// Lives on one thread's stack; scopes nest (an inner one hands its wakes to nobody else).
-class DeferredWakes {
- public:
-  DeferredWakes() : outer_(current_) { current_ = this; }
-  ~DeferredWakes() { RunNow(); }
-  DeferredWakes(const DeferredWakes&) = delete;
-  DeferredWakes& operator=(const DeferredWakes&) = delete;
-
-  // Ends the deferral on this thread and wakes everything held back, their answers as one
-  // AnswerBatch. Call with no lock held.
-  void RunNow() {
-    if (current_ == this) current_ = outer_;
-    std::vector<Batch> batches = std::move(held_);
-    held_.clear();
-    AnswerBatch answers;
-    for (const auto& [waiters, changed_at] : batches) {
-      for (const auto& waiter : waiters) waiter->Wake(changed_at);
-    }
-  }
-
- private:
-  friend void WakeAll(WaiterList waiters, absl::Time changed_at);
-  using Batch = std::pair<WaiterList, absl::Time>;
-  static inline thread_local DeferredWakes* current_ = nullptr;
-  DeferredWakes* const outer_;
-  std::vector<Batch> held_;
-};
-
-// Wakes every waiter in `waiters`, or hands them to this thread's DeferredWakes. Call with no
-// lock held.
-inline void WakeAll(WaiterList waiters, absl::Time changed_at = absl::InfinitePast()) {
-  if (waiters.empty()) return;
-  if (DeferredWakes::current_ != nullptr) {
-    DeferredWakes::current_->held_.emplace_back(std::move(waiters), changed_at);
-    return;
-  }
+// Wakes every waiter in `waiters`. Call with no lock held.
+inline void WakeAll(const WaiterList& waiters, absl::Time changed_at = absl::InfinitePast()) {
   for (const auto& waiter : waiters) waiter->Wake(changed_at);
 }
 

@@ -68,7 +68,7 @@ void WaiterRegistry::UserChanged(absl::string_view user, absl::Time changed_at) 
     ++it->second.changes;
     TakeLocked(it->second, /*presence_only=*/false, &to_wake);
   }
-  WakeAll(std::move(to_wake), changed_at);
+  WakeAll(to_wake, changed_at);
 }
 
 void WaiterRegistry::RoomChanged(absl::string_view room, absl::Time changed_at) {
@@ -84,7 +84,7 @@ void WaiterRegistry::RoomChanged(absl::string_view room, absl::Time changed_at) 
       TakeLocked(*entry, /*presence_only=*/false, &to_wake);
     }
   }
-  WakeAll(std::move(to_wake), changed_at);
+  WakeAll(to_wake, changed_at);
 }
 
 void WaiterRegistry::PresencePublished(absl::string_view room) {
@@ -96,7 +96,7 @@ void WaiterRegistry::PresencePublished(absl::string_view room) {
     for (UserEntry* entry : index->second) TakeLocked(*entry, /*presence_only=*/true, &to_wake);
     presence_wakes_ += to_wake.size();
   }
-  WakeAll(std::move(to_wake));
+  WakeAll(to_wake);
 }
 
 void WaiterRegistry::Resync() {
@@ -106,7 +106,7 @@ void WaiterRegistry::Resync() {
     ++resyncs_;
     for (auto& user : users_) TakeLocked(user.second, /*presence_only=*/false, &to_wake);
   }
-  WakeAll(std::move(to_wake));
+  WakeAll(to_wake);
 }
 
 void WaiterRegistry::BeginDrain() {

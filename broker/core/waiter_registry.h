@@ -35,8 +35,7 @@ namespace parley::broker {
 // parked and no read out are forgotten at the second ParkedUsers (each sweep) that finds them
 // so, which bounds them by the users who polled here in the last two sweeps.
 //
-// Thread-safe: one mutex. Wakes run after it is released, through WakeAll (so a DeferredWakes
-// on the notifying thread holds them back).
+// Thread-safe: one mutex. Wakes run after it is released, on the notifying thread.
 class WaiterRegistry final : public ChatStoreListener {
  public:
   // Where the counters stood when a read began. Pass it to exactly one of Park or EndRead.

@@ -5,7 +5,6 @@
 
 #include <functional>
 
-#include "broker/core/poll_waiter.h"
 #include "broker/server/completion_queue_gate.h"
 #include "broker/server/completion_tag.h"
 #include "broker/server/grpc_done.h"
@@ -66,12 +65,10 @@ class UnaryCall final : public CompletionTag {
     binding_.in_flight->Add();
     counted_ = true;
     Start(binding_);
-    // Messages the handler delivers wake their parked polls only after this call's own
-    // answer has been handed to gRPC (when the handler answers at once).
-    DeferredWakes wakes;
     state_ = State::kHandling;
+    // The handler may answer before it returns (Finish hands the answer to gRPC, which may
+    // complete it on another thread): nothing of this call is touched after it.
     (*binding_.handler)(request_, &response_, [this](grpc::Status status) { Finish(status); });
-    wakes.RunNow();
   }
 
  private:

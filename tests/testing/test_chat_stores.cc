@@ -110,6 +110,14 @@ class AnsweringLaterStore final : public ChatStore {
   }
   std::vector<size_t> QueueDepths() override { return inner_.QueueDepths(); }
 
+  // Returns once the operations queued so far have run to their end: the memory store tells
+  // its listener after it answers, so a caller woken by an answer may be ahead of the telling.
+  void Settle() {
+    absl::Notification ran;
+    Later([&ran] { ran.Notify(); });
+    ran.WaitForNotification();
+  }
+
  private:
   void Later(absl::AnyInvocable<void()> task) {
     {
@@ -192,8 +200,10 @@ std::unique_ptr<ChatStore> MakeTestStore(TestStore kind, const broker::ChatOptio
 }
 
 void Settle(broker::ChatStore* store) {
-  // The memory stores tell the listener before they answer.
+  // The memory store tells the listener right after it answers, on the thread it answers on:
+  // at once on the caller's thread, or on AnsweringLaterStore's after the answer.
   if (auto* redis = dynamic_cast<OwnRedisStore*>(store)) redis->Settle();
+  if (auto* later = dynamic_cast<AnsweringLaterStore*>(store)) later->Settle();
 }
 
 std::string TestStoreName(const ::testing::TestParamInfo<TestStore>& info) {

@@ -88,8 +88,8 @@ void MemoryChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
     absl::MutexLock lock(&mu_);
     result = SweepLocked(parked, now, &changes);
   }
-  Notify(changes);
   std::move(done)(result);
+  Notify(changes);
 }
 
 SweepResult MemoryChatStore::SweepLocked(const std::vector<std::string>& parked, absl::Time now,
@@ -141,8 +141,8 @@ void MemoryChatStore::PublishDuePresence(absl::Time now, StatusDone done) {
       unpublished_presence_.erase(it++);
     }
   }
-  Notify(changes);
   std::move(done)(absl::OkStatus());
+  Notify(changes);
 }
 
 void MemoryChatStore::PresenceChanged(Room& room) {
