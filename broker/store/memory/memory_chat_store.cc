@@ -29,7 +29,10 @@ void MemoryChatStore::Notify(const Changes& changes) {
 // Each operation: decide and change under the mutex, answer, then tell the listener. In that
 // order the caller's answer is handed over before the work its change causes: a Publish to a
 // room of 10,000 answers its sender before the 10,000 polls it fills (it used to time out
-// behind them).
+// behind them). Nothing lies between the steps that can fail alone: the change is made under
+// the mutex, and a crash anywhere takes the store with the process (clients reconnect to an
+// empty broker: docs/operations.md). A poll woken a moment after the answer reads a change
+// already made; one that parks in between is parked when the listener is told, so it is woken.
 void MemoryChatStore::Connect(const ConnectRequest& request, absl::Time now,
                               Done<ConnectResult> done) {
   Changes changes;
