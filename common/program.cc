@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -32,17 +33,21 @@ void ParseCommandLine(int argc, char** argv, absl::string_view usage, absl::stri
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(std::function<void()> on_hangup) : on_hangup_(std::move(on_hangup)) {
   sigemptyset(&signals_);
   sigaddset(&signals_, SIGTERM);
   sigaddset(&signals_, SIGINT);
+  if (on_hangup_) sigaddset(&signals_, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
 }
 
 const char* StopSignals::Wait() {
-  int signal_number = 0;
-  sigwait(&signals_, &signal_number);
-  return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+  for (;;) {
+    int signal_number = 0;
+    sigwait(&signals_, &signal_number);
+    if (signal_number != SIGHUP) return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+    on_hangup_();
+  }
 }
 
 }  // namespace parley

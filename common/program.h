@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <functional>
+
 #include "absl/strings/string_view.h"
 
 namespace parley {
@@ -12,16 +14,19 @@ namespace parley {
 // be spelled with dashes or underscores. Exits on --help or a bad flag, as abseil does.
 void ParseCommandLine(int argc, char** argv, absl::string_view usage, absl::string_view main_file);
 
-// SIGTERM and SIGINT, taken by sigwait and never by a handler. Construct it in main before any
-// thread starts, so that every thread inherits the blocked mask; then Wait() on main's thread.
+// SIGTERM and SIGINT (and SIGHUP, when asked for), taken by sigwait and never by a handler.
+// Construct it in main before any thread starts, so that every thread inherits the blocked
+// mask; then Wait() on main's thread.
 class StopSignals {
  public:
-  StopSignals();
+  // `on_hangup`: run on main's thread for each SIGHUP (null: SIGHUP keeps its default).
+  explicit StopSignals(std::function<void()> on_hangup = nullptr);
   // Blocks until SIGTERM or SIGINT arrives; returns its name.
   const char* Wait();
 
  private:
   sigset_t signals_;
+  std::function<void()> on_hangup_;
 };
 
 }  // namespace parley

@@ -6,9 +6,18 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "frontend/auth/app_token_verifier.h"
+#include "frontend/auth/jwt_key_ring.h"
 #include "grpcpp/security/credentials.h"
 
 namespace parley::frontend {
+
+// Who may say who a user is (--auth).
+enum class AuthMode {
+  kNames,   // anyone takes any free name, as in the tutorial
+  kTokens,  // only users the app's backend signed a token for
+  kBoth,
+};
 
 // The frontend's limits; each has a flag (see main.cc).
 struct FrontendOptions {
@@ -41,6 +50,12 @@ struct FrontendOptions {
   // Messages whose JSON stays rendered (PollJson); ~3 KiB of RSS each when full.
   size_t json_cache_messages = 4096;
   std::string web_root;  // empty: the assets embedded in the binary
+  AuthMode auth = AuthMode::kNames;
+  // With tokens: the keys (shared with main, which reloads them on SIGHUP) and the claims
+  // the tokens must carry.
+  std::shared_ptr<JwtKeyRing> jwt_keys;
+  AppTokenPolicy jwt_policy;
+  std::string login_url;  // the app's sign-in page, where /login sends people (tokens)
 };
 
 }  // namespace parley::frontend

@@ -1,9 +1,12 @@
-// parley-frontend: parses flags, reads the session secret, starts the FrontendServer and waits
-// for SIGTERM/SIGINT to shut it down gracefully.
+// parley-frontend: parses flags, reads the session secret and token keys, starts the
+// FrontendServer and waits for SIGTERM/SIGINT to shut it down gracefully (SIGHUP: reload keys).
 
 #include <signal.h>
 
 #include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -12,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/grpc_tls.h"
@@ -73,6 +77,21 @@ ABSL_FLAG(bool, trust_forwarded_for, false,
 ABSL_FLAG(absl::Duration, session_lifetime, absl::Hours(24), "How long a session token lasts.");
 ABSL_FLAG(std::string, session_secret_file, "",
           "File holding the session secret (else env PARLEY_SESSION_SECRET, else random).");
+ABSL_FLAG(std::string, auth, "names",
+          "Who says who a user is: names (anyone takes a free name), tokens (only users the "
+          "app's backend signed a JWT for), or both.");
+ABSL_FLAG(std::string, jwt_secret_file, "",
+          "File holding the HS256 secret the app signs tokens with (else env "
+          "PARLEY_JWT_SECRET); at least 32 bytes.");
+ABSL_FLAG(std::string, jwt_keys, "",
+          "PEM or JWKS file of the public keys (RS256, ES256) the app signs tokens with; "
+          "re-read when it changes and on SIGHUP.");
+ABSL_FLAG(std::string, jwt_issuer, "", "Tokens must carry this iss (empty: not checked).");
+ABSL_FLAG(std::string, jwt_audience, "",
+          "Tokens' aud must name this (empty: not checked).");
+ABSL_FLAG(std::string, login_url, "",
+          "The app's sign-in page: /login sends people there under --auth=tokens, and a "
+          "refused token link goes there with ?error=<code>.");
 ABSL_FLAG(std::string, web_root, "",
           "Serve pages and static files from this directory, uncached, instead of the copies "
           "built into the binary (for editing them).");
@@ -85,6 +104,57 @@ using parley::LogLevel;
 [[noreturn]] void Fail(const std::string& message) {
   absl::FPrintF(stderr, "parley-frontend: %s\n", message);
   std::exit(2);
+}
+
+std::string ReadSecretFile(const std::string& flag, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) Fail(absl::StrCat("cannot read --", flag, " ", file));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(contents.str()));
+}
+
+// --auth and the token flags: the key ring (loaded now, so a bad key file stops the start)
+// and the claims policy.
+void AuthFromFlags(parley::frontend::FrontendOptions& options) {
+  using parley::frontend::AuthMode;
+  const std::string mode = absl::GetFlag(FLAGS_auth);
+  if (mode == "names") {
+    options.auth = AuthMode::kNames;
+  } else if (mode == "tokens") {
+    options.auth = AuthMode::kTokens;
+  } else if (mode == "both") {
+    options.auth = AuthMode::kBoth;
+  } else {
+    Fail("--auth must be names, tokens or both");
+  }
+  std::optional<std::string> secret;
+  if (const std::string file = absl::GetFlag(FLAGS_jwt_secret_file); !file.empty()) {
+    secret = ReadSecretFile("jwt_secret_file", file);
+  } else if (const char* env = std::getenv("PARLEY_JWT_SECRET"); env != nullptr && *env != 0) {
+    secret = env;
+  }
+  const std::string keys_file = absl::GetFlag(FLAGS_jwt_keys);
+  options.login_url = absl::GetFlag(FLAGS_login_url);
+  options.jwt_policy.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  options.jwt_policy.audience = absl::GetFlag(FLAGS_jwt_audience);
+  if (options.auth == AuthMode::kNames) {
+    if (!keys_file.empty() || absl::GetFlag(FLAGS_jwt_secret_file) != "" ||
+        !options.login_url.empty()) {
+      Fail("--jwt_secret_file, --jwt_keys and --login_url need --auth=tokens or --auth=both");
+    }
+    return;
+  }
+  std::optional<parley::frontend::JwtKey> secret_key;
+  if (secret) {
+    absl::StatusOr<parley::frontend::JwtKey> key = parley::frontend::SecretKey(*secret);
+    if (!key.ok()) Fail(std::string(key.status().message()));
+    secret_key = *std::move(key);
+  }
+  absl::StatusOr<std::unique_ptr<parley::frontend::JwtKeyRing>> ring =
+      parley::frontend::JwtKeyRing::Load(std::move(secret_key), keys_file);
+  if (!ring.ok()) Fail(std::string(ring.status().message()));
+  options.jwt_keys = *std::move(ring);
 }
 
 parley::frontend::FrontendOptions OptionsFromFlags() {
@@ -161,6 +231,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   if (!(options.login_rate_per_minute > 0)) Fail("--login_rate_per_minute must be positive");
   if (!(options.login_burst >= 1)) Fail("--login_burst must be at least 1");
   options.web_root = absl::GetFlag(FLAGS_web_root);
+  AuthFromFlags(options);
   for (absl::Duration d :
        {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,
         options.poll_margin, options.read_timeout, options.write_timeout,
@@ -174,11 +245,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
 std::string SessionSecret() {
   const std::string file = absl::GetFlag(FLAGS_session_secret_file);
   if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) Fail("cannot read --session_secret_file " + file);
-    std::stringstream contents;
-    contents << in.rdbuf();
-    std::string secret(absl::StripAsciiWhitespace(contents.str()));
+    std::string secret = ReadSecretFile("session_secret_file", file);
     if (secret.size() < 16) Fail("the session secret must be at least 16 characters");
     return secret;
   }
@@ -205,7 +272,11 @@ int main(int argc, char** argv) {
   parley::InitLogging("parley-frontend");
   const parley::frontend::FrontendOptions options = OptionsFromFlags();
   std::string secret = SessionSecret();
-  parley::StopSignals stop_signals;
+  // SIGHUP re-reads the token keys (Reload logs what it did); without them it keeps its default.
+  parley::StopSignals stop_signals(
+      options.jwt_keys == nullptr
+          ? std::function<void()>()
+          : [keys = options.jwt_keys] { (void)keys->Reload(); });
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the process
 
   auto frontend = parley::frontend::FrontendServer::Start(options, std::move(secret));

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using parley::broker::ValidateToken;
 
   if (ValidateName("name", input).ok()) {
-    Check(!input.empty() && input.size() <= parley::broker::kMaxNameLength);
+    Check(!input.empty() && input.size() <= parley::kMaxNameLength);
     for (char c : input) {
       Check((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             c == '_' || c == '.' || c == '-');

@@ -12,7 +12,7 @@ packages=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev libjemalloc-dev
-  libhiredis-dev libevent-dev
+  libhiredis-dev libevent-dev libcpp-jwt-dev nlohmann-json3-dev
 )
 browser_tests=1
 for mode in "$@"; do [ "$mode" = --build-only ] && browser_tests=0; done

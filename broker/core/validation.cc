@@ -8,10 +8,6 @@
 namespace parley::broker {
 namespace {
 
-bool IsNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-}
-
 // Decodes one UTF-8 code point at text[*pos], advancing *pos. Returns false for malformed,
 // overlong or surrogate sequences and code points above U+10FFFF.
 bool DecodeUtf8(absl::string_view text, size_t* pos, uint32_t* code_point) {
@@ -53,21 +49,6 @@ bool IsForbiddenControl(uint32_t code_point) {
 }
 
 }  // namespace
-
-absl::Status ValidateName(absl::string_view field, absl::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if (name.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be at most ", kMaxNameLength, " characters, got ", name.size()));
-  }
-  for (char c : name) {
-    if (!IsNameChar(c)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " may contain only letters, digits, '_', '.' and '-'"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ValidateText(absl::string_view text, size_t max_bytes, size_t max_code_points) {
   if (text.empty()) return absl::InvalidArgumentError("text is required");

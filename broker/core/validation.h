@@ -5,17 +5,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/names.h"
 
 namespace parley::broker {
 
 // Input rules shared by every RPC. Each returns OK or INVALID_ARGUMENT with a message that
 // names `field` and says what is wrong. Pure functions: any thread.
 
-inline constexpr size_t kMaxNameLength = 32;
 inline constexpr size_t kMaxTokenLength = 128;
 
-// User and room names: 1-32 characters of [A-Za-z0-9_.-].
-absl::Status ValidateName(absl::string_view field, absl::string_view name);
+// User and room names: parley::ValidateName (common/names.h), shared with the frontend.
+using ::parley::ValidateName;
 
 // Message text: 1..max_bytes bytes and 1..max_code_points code points of valid UTF-8 (no
 // overlong forms, surrogates or values above U+10FFFF), without C0/C1 control characters

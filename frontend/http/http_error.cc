@@ -1,11 +1,13 @@
 #include "frontend/http/http_error.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/error_code.h"
 #include "common/grpc_error_reason.h"
 #include "google/protobuf/util/json_util.h"
 #include "parley/v1/http_api.pb.h"
@@ -76,6 +78,7 @@ HttpError FromGrpcStatus(const grpc::Status& status) {
 HttpError FromStatus(const absl::Status& status) {
   const Mapping mapping = MapCode(static_cast<int>(status.code()), "");
   HttpError error{mapping.status, mapping.code, std::string(status.message())};
+  if (std::optional<std::string> code = ErrorCodeOf(status)) error.code = std::move(*code);
   if (mapping.status == 503) error.retry_after_seconds = 2;
   if (mapping.status == 429) error.retry_after_seconds = 1;
   return error;

@@ -25,6 +25,8 @@ v1::SessionInfo SessionInfoOf(const Session& session, const v1::ConnectResponse&
   info.set_epoch(connected.epoch());
   info.set_cursor(connected.cursor());
   *info.mutable_presence() = connected.presence();
+  info.set_identity(std::string(SessionSourceName(session.source)));
+  info.set_display_name(session.display_name);
   return info;
 }
 
@@ -43,7 +45,11 @@ void CreateSession(const RouteContext& context, const ExchangePtr& exchange) {
     RespondError(exchange, error);
     return;
   }
-  context.sessions->LogIn(body.name(), [&context, exchange](absl::StatusOr<Login> login) {
+  if (body.name().empty() == body.token().empty()) {
+    RespondError(exchange, {400, "invalid_argument", "exactly one of name and token is required"});
+    return;
+  }
+  auto answer = [exchange](absl::StatusOr<Login> login) {
     if (!login.ok()) {
       HttpError error = FromStatus(login.status());
       if (login.status().code() == absl::StatusCode::kAlreadyExists) error.code = "name_taken";
@@ -54,10 +60,15 @@ void CreateSession(const RouteContext& context, const ExchangePtr& exchange) {
     info.set_token(login->token);
     httplib::Response response;
     response.set_header("Set-Cookie",
-                        SessionCookie(login->token, context.options->session_lifetime));
+                        SessionCookie(login->token, login->session.expires_at - absl::Now()));
     WriteJson(response, info);
     exchange->Respond(std::move(response));
-  });
+  };
+  if (body.token().empty()) {
+    context.sessions->LogIn(body.name(), std::move(answer));
+  } else {
+    context.sessions->LogInWithToken(body.token(), std::move(answer));
+  }
 }
 
 // The session's user with the queue's current epoch and cursor (connecting again if the

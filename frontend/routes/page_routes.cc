@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "frontend/http/http_error.h"
@@ -51,6 +52,19 @@ void ServeAsset(const RouteContext& context, const std::string& name, const Exch
   exchange->Respond(std::move(response));
 }
 
+// The text between "<!--name-->" and "<!--/name-->" in `page` replaced by `text`.
+std::string ReplaceSection(std::string page, absl::string_view name, absl::string_view text) {
+  const std::string open = absl::StrCat("<!--", name, "-->");
+  const std::string close = absl::StrCat("<!--/", name, "-->");
+  const size_t begin = page.find(open);
+  const size_t end = page.find(close);
+  if (begin == std::string::npos || end == std::string::npos || end < begin) return page;
+  page.replace(begin, end + close.size() - begin, text.data(), text.size());
+  return page;
+}
+
+// The login page with `error`. Under --auth=tokens it has no name form: it says where people
+// sign in.
 void LoginPage(const RouteContext& context, const ExchangePtr& exchange, int status,
                absl::string_view error, httplib::Response response = {}) {
   absl::StatusOr<WebAsset> page = context.assets->Find("login.html");
@@ -58,10 +72,15 @@ void LoginPage(const RouteContext& context, const ExchangePtr& exchange, int sta
     RespondError(exchange, FromStatus(page.status()));
     return;
   }
+  std::string body = absl::StrReplaceAll(page->body, {{"<!--error-->", EscapeHtml(error)}});
+  if (context.options->auth == AuthMode::kTokens) {
+    body = ReplaceSection(std::move(body), "form", "");
+    body = ReplaceSection(std::move(body), "lead",
+                          "This chat signs you in through the app it belongs to.");
+  }
   response.status = status;
   response.set_header("Cache-Control", "no-store");
-  response.set_content(absl::StrReplaceAll(page->body, {{"<!--error-->", EscapeHtml(error)}}),
-                       page->content_type.c_str());
+  response.set_content(body, page->content_type.c_str());
   exchange->Respond(std::move(response));
 }
 
@@ -70,10 +89,69 @@ void Root(const RouteContext& context, const ExchangePtr& exchange) {
   Redirect(exchange, session.ok() ? ChatroomPath(session->user) : "/login", 302);
 }
 
+// Whether the login limiter admits the request; answers 429 when it does not.
+bool AdmitLogin(const RouteContext& context, const ExchangePtr& exchange) {
+  if (absl::Status admitted = context.login_limiter->Admit(
+          ClientAddress(exchange->request(), context.options->trust_forwarded_for), absl::Now());
+      !admitted.ok()) {
+    httplib::Response response;
+    response.set_header("Retry-After", std::to_string(context.login_limiter->retry_seconds()));
+    LoginPage(context, exchange, 429, "Too many logins from your address. Wait a moment.",
+              std::move(response));
+    return false;
+  }
+  return true;
+}
+
+// GET /login?token=...: the app sends its user here with a token. The session cookie is set
+// on a page that then opens the chat itself: a redirect would keep the navigation cross-site
+// (it began on the app's site), and the browser would not send the SameSite=Strict cookie.
+void TokenLogin(const RouteContext& context, const ExchangePtr& exchange) {
+  if (!AdmitLogin(context, exchange)) return;
+  context.sessions->LogInWithToken(
+      exchange->request().get_param_value("token"),
+      [&context, exchange](absl::StatusOr<Login> login) {
+        if (login.ok()) {
+          const std::string path = ChatroomPath(login->session.user);
+          httplib::Response response;
+          response.set_header("Set-Cookie",
+                              SessionCookie(login->token, login->session.expires_at - absl::Now()));
+          response.set_header("Cache-Control", "no-store");
+          response.set_content(
+              absl::StrCat("<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
+                           "content=\"0;url=",
+                           path, "\"><title>Parley</title><p><a href=\"", path,
+                           "\">Open the chat</a></p>"),
+              "text/html; charset=utf-8");
+          exchange->Respond(std::move(response));
+          return;
+        }
+        const HttpError error = FromStatus(login.status());
+        if (error.status == 401 && !context.options->login_url.empty()) {
+          const std::string& url = context.options->login_url;
+          Redirect(exchange,
+                   absl::StrCat(url, absl::StrContains(url, '?') ? "&" : "?", "error=", error.code),
+                   302);
+          return;
+        }
+        LoginPage(context, exchange, error.status,
+                  error.status == 401
+                      ? absl::StrCat("Your sign-in link was refused (", error.code,
+                                     "). Sign in again through the app.")
+                      : absl::StrCat("Signing in failed: ", error.message));
+      });
+}
+
 void GetLogin(const RouteContext& context, const ExchangePtr& exchange) {
+  if (exchange->request().has_param("token")) {
+    TokenLogin(context, exchange);
+    return;
+  }
   absl::StatusOr<Session> session = context.sessions->Authenticate(exchange->request());
   if (session.ok()) {
     Redirect(exchange, ChatroomPath(session->user), 302);
+  } else if (context.options->auth == AuthMode::kTokens && !context.options->login_url.empty()) {
+    Redirect(exchange, context.options->login_url, 302);
   } else {
     LoginPage(context, exchange, 200, "");
   }
@@ -81,26 +159,20 @@ void GetLogin(const RouteContext& context, const ExchangePtr& exchange) {
 
 void PostLogin(const RouteContext& context, const ExchangePtr& exchange) {
   const httplib::Request& request = exchange->request();
-  if (absl::Status admitted = context.login_limiter->Admit(
-          ClientAddress(request, context.options->trust_forwarded_for), absl::Now());
-      !admitted.ok()) {
-    httplib::Response response;
-    response.set_header("Retry-After", std::to_string(context.login_limiter->retry_seconds()));
-    LoginPage(context, exchange, 429, "Too many logins from your address. Wait a moment.",
-              std::move(response));
-    return;
-  }
+  if (!AdmitLogin(context, exchange)) return;
   context.sessions->LogIn(request.get_param_value("name"), [&context,
                                                             exchange](absl::StatusOr<Login> login) {
     if (login.ok()) {
       httplib::Response response;
       response.set_header("Set-Cookie",
-                          SessionCookie(login->token, context.options->session_lifetime));
+                          SessionCookie(login->token, login->session.expires_at - absl::Now()));
       Redirect(exchange, ChatroomPath(login->session.user), 303, std::move(response));
       return;
     }
     const HttpError error = FromStatus(login.status());
-    if (login.status().code() == absl::StatusCode::kAlreadyExists) {
+    if (error.code == "name_login_disabled") {
+      LoginPage(context, exchange, 403, "Sign in through the app this chat belongs to.");
+    } else if (login.status().code() == absl::StatusCode::kAlreadyExists) {
       LoginPage(context, exchange, 409, "Name taken: someone is using it. Please choose another.");
     } else if (error.status == 400) {
       LoginPage(context, exchange, 400,

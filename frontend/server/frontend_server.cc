@@ -79,7 +79,11 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
                         options.broker, options.broker_credentials, options.broker_timeout,
                         options.poll_margin, options.broker_channels, options.poll_stream,
                         &stream_counters_, options.broker_count, options.stream_max_age})),
-      sessions_(broker_.get(), &tokens_),
+      app_tokens_(options.jwt_keys != nullptr
+                      ? std::make_unique<AppTokenVerifier>(options.jwt_keys.get(),
+                                                           options.jwt_policy)
+                      : nullptr),
+      sessions_(broker_.get(), &tokens_, options.auth, app_tokens_.get()),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),
       context_{&options_,   broker_.get(), &sessions_,      &assets_,
@@ -87,6 +91,13 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
     const FrontendOptions& options, std::string session_secret, std::unique_ptr<BrokerApi> broker) {
+  if ((options.auth == AuthMode::kNames) != (options.jwt_keys == nullptr)) {
+    return absl::InvalidArgumentError(
+        options.auth == AuthMode::kNames
+            ? "--auth=names takes no token keys"
+            : "--auth=tokens and --auth=both need a key: --jwt_secret_file, PARLEY_JWT_SECRET "
+              "or --jwt_keys");
+  }
   std::unique_ptr<FrontendServer> frontend(
       new FrontendServer(options, std::move(session_secret), std::move(broker)));
   frontend->AddRoutes();

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "frontend/assets/web_assets.h"
+#include "frontend/auth/app_token_verifier.h"
 #include "frontend/broker/broker_client.h"
 #include "frontend/frontend_options.h"
 #include "frontend/http/frontend_metrics.h"
@@ -60,6 +61,7 @@ class FrontendServer {
   PollStreamCounters stream_counters_;  // the broker client's streams count here
   SessionTokens tokens_;
   const std::unique_ptr<BrokerApi> broker_;
+  const std::unique_ptr<AppTokenVerifier> app_tokens_;  // null under --auth=names
   SessionGate sessions_;
   WebAssets assets_;
   PollJson poll_json_{options_.json_cache_messages};

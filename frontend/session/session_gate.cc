@@ -6,14 +6,43 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/error_code.h"
 #include "frontend/http/request_helpers.h"
 
 namespace parley::frontend {
 
 void SessionGate::LogIn(absl::string_view name,
                         absl::AnyInvocable<void(absl::StatusOr<Login>)> done) {
+  if (mode_ == AuthMode::kTokens) {
+    done(WithErrorCode(absl::PermissionDeniedError(
+                           "this chat signs users in through its app's tokens, not by name"),
+                       "name_login_disabled"));
+    return;
+  }
+  Open(tokens_->NewSession(name, absl::Now()), std::move(done));
+}
+
+void SessionGate::LogInWithToken(absl::string_view app_token,
+                                 absl::AnyInvocable<void(absl::StatusOr<Login>)> done) {
+  if (app_tokens_ == nullptr) {
+    done(WithErrorCode(absl::PermissionDeniedError("this chat does not take tokens (--auth=names)"),
+                       "token_login_disabled"));
+    return;
+  }
+  const absl::Time now = absl::Now();
+  absl::StatusOr<AppIdentity> identity = app_tokens_->Verify(app_token, now);
+  if (!identity.ok()) {
+    done(identity.status());
+    return;
+  }
+  Open(tokens_->NewTokenSession(identity->user, identity->display_name, identity->issued_at,
+                                identity->expires_at, now),
+       std::move(done));
+}
+
+void SessionGate::Open(Session session, absl::AnyInvocable<void(absl::StatusOr<Login>)> done) {
   auto login = std::make_shared<Login>();
-  login->session = tokens_->NewSession(name, absl::Now());
+  login->session = std::move(session);
   Connect(login->session, [this, login, done = std::move(done)](
                               grpc::Status status, v1::ConnectResponse connected) mutable {
     if (!status.ok()) {
@@ -31,9 +60,8 @@ void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done
   v1::ConnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);
-  // In whole seconds, as the token carries its expiry: the login and every reconnect agree.
-  request.set_session_started_unix_ms(
-      absl::ToUnixSeconds(session.expires_at - tokens_->lifetime()) * 1000);
+  // In whole seconds, as the token carries it: the login and every reconnect agree.
+  request.set_session_started_unix_ms(absl::ToUnixSeconds(session.started) * 1000);
   broker_->ConnectAsync(request, std::move(done));
 }
 

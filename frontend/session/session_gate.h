@@ -10,7 +10,9 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "frontend/auth/app_token_verifier.h"
 #include "frontend/broker/broker_api.h"
+#include "frontend/frontend_options.h"
 #include "frontend/session/session_tokens.h"
 #include "grpcpp/support/status.h"
 
@@ -35,11 +37,20 @@ class SessionGate {
   template <typename Response>
   using Attempt = std::function<void(Done<Response>)>;
 
-  SessionGate(BrokerApi* broker, const SessionTokens* tokens) : broker_(broker), tokens_(tokens) {}
+  // `app_tokens`: how tokens from the app are checked; null unless `mode` takes tokens.
+  SessionGate(BrokerApi* broker, const SessionTokens* tokens, AuthMode mode,
+              const AppTokenVerifier* app_tokens)
+      : broker_(broker), tokens_(tokens), mode_(mode), app_tokens_(app_tokens) {}
 
   // Validates the name, connects it to the broker under a new session and issues its token.
-  // Errors: INVALID_ARGUMENT, ALREADY_EXISTS (name taken), broker errors as gRPC codes.
+  // Errors: PERMISSION_DENIED name_login_disabled (--auth=tokens), INVALID_ARGUMENT,
+  // ALREADY_EXISTS (name taken), broker errors as gRPC codes.
   void LogIn(absl::string_view name, absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
+  // The same for a user the app's token vouches for: the session ends by the token's exp.
+  // Errors: PERMISSION_DENIED token_login_disabled (--auth=names), the verifier's
+  // UNAUTHENTICATED refusals, then as LogIn.
+  void LogInWithToken(absl::string_view app_token,
+                      absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
   // Ends the session at the broker; `done` runs when the broker has answered: OK when the
   // session is ended (the user already gone, or the name another session's, is fine), else
   // the broker's error (the session may still work: the caller must not say it ended).
@@ -63,6 +74,9 @@ class SessionGate {
   const SessionTokens& tokens() const { return *tokens_; }
 
  private:
+  // Connects `session` and issues its token.
+  void Open(Session session, absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
+
   // After a NOT_FOUND: connects again, then `retry` (the user was gone) or `give_up` with
   // the status to answer (the NOT_FOUND was about something else, or reconnecting failed).
   void Reconnect(const Session& session, absl::AnyInvocable<void()> retry,
@@ -70,6 +84,8 @@ class SessionGate {
 
   BrokerApi* const broker_;
   const SessionTokens* const tokens_;
+  const AuthMode mode_;
+  const AppTokenVerifier* const app_tokens_;
 };
 
 template <typename Response>

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -27,7 +28,15 @@ absl::Status Unauthenticated(absl::string_view why) {
   return absl::UnauthenticatedError(absl::StrCat("session token ", why));
 }
 
+// A token's fields, in order; the MAC follows them.
+constexpr size_t kFields = 6;
+constexpr size_t kMaxTokenBytes = 512;
+
 }  // namespace
+
+absl::string_view SessionSourceName(SessionSource source) {
+  return source == SessionSource::kToken ? "token" : "name";
+}
 
 SessionTokens::SessionTokens(std::string secret, absl::Duration lifetime)
     : secret_(std::move(secret)), lifetime_(lifetime) {}
@@ -35,12 +44,27 @@ SessionTokens::SessionTokens(std::string secret, absl::Duration lifetime)
 std::string SessionTokens::RandomSecret() { return RandomHex(32); }
 
 Session SessionTokens::NewSession(absl::string_view user, absl::Time now) const {
-  return Session{std::string(user), RandomHex(16), now + lifetime_};
+  const absl::Time started = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  return Session{std::string(user), RandomHex(16), started, started + lifetime_,
+                 SessionSource::kName, ""};
 }
 
-std::string SessionTokens::Mac(absl::string_view user, absl::string_view session_id,
-                               int64_t expiry) const {
-  const std::string payload = absl::StrCat("v1~", user, "~", session_id, "~", expiry);
+Session SessionTokens::NewTokenSession(absl::string_view user, absl::string_view display_name,
+                                       absl::Time issued_at, absl::Time token_expires_at,
+                                       absl::Time now) const {
+  Session session = NewSession(user, now);
+  session.source = SessionSource::kToken;
+  session.display_name = std::string(display_name);
+  if (issued_at != absl::InfinitePast() && issued_at < session.started) {
+    session.started = absl::FromUnixSeconds(absl::ToUnixSeconds(issued_at));
+  }
+  session.expires_at =
+      std::min(session.expires_at, absl::FromUnixSeconds(absl::ToUnixSeconds(token_expires_at)));
+  return session;
+}
+
+std::string SessionTokens::Mac(absl::string_view signed_part) const {
+  const std::string payload = absl::StrCat("v2~", signed_part);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_length = 0;
   HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
@@ -49,9 +73,12 @@ std::string SessionTokens::Mac(absl::string_view user, absl::string_view session
 }
 
 std::string SessionTokens::Encode(const Session& session) const {
-  const int64_t expiry = absl::ToUnixSeconds(session.expires_at);
-  return absl::StrCat(session.user, "~", session.session_id, "~", expiry, "~",
-                      Mac(session.user, session.session_id, expiry));
+  const std::string signed_part = absl::StrCat(
+      session.user, "~", session.session_id, "~", absl::ToUnixSeconds(session.started), "~",
+      absl::ToUnixSeconds(session.expires_at), "~",
+      session.source == SessionSource::kToken ? "t" : "n", "~",
+      absl::WebSafeBase64Escape(session.display_name));
+  return absl::StrCat(signed_part, "~", Mac(signed_part));
 }
 
 bool SessionTokens::VerifiedBefore(absl::string_view signed_part, absl::string_view mac) const {
@@ -67,35 +94,53 @@ void SessionTokens::Remember(absl::string_view signed_part, absl::string_view ma
   verified_.insert_or_assign(std::string(signed_part), std::string(mac));
 }
 
+namespace {
+
+// Only the canonical spelling: SimpleAtoi alone would also take " 17", "+17" and "017",
+// and every spelling of one number would carry the same valid MAC (found by fuzzing).
+bool ParseCanonical(absl::string_view text, int64_t* number) {
+  return absl::SimpleAtoi(text, number) && absl::StrCat(*number) == text;
+}
+
+}  // namespace
+
 absl::StatusOr<Session> SessionTokens::Verify(absl::string_view token, absl::Time now) const {
   if (token.empty()) return Unauthenticated("is missing");
-  if (token.size() > 256) return Unauthenticated("is too long");
-  // Four parts: three '~' apart.
-  std::array<absl::string_view, 4> parts;
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("is too long");
+  std::array<absl::string_view, kFields + 1> parts;
   size_t found = 0;
   for (absl::string_view part : absl::StrSplit(token, '~')) {
     if (found == parts.size()) return Unauthenticated("is malformed");
     parts[found++] = part;
   }
   if (found != parts.size()) return Unauthenticated("is malformed");
+  int64_t started = 0;
   int64_t expiry = 0;
-  // Only the canonical spelling: SimpleAtoi alone would also take " 17", "+17" and "017",
-  // and every spelling of one expiry would carry the same valid MAC (found by fuzzing).
-  if (!absl::SimpleAtoi(parts[2], &expiry) || absl::StrCat(expiry) != parts[2]) {
+  std::string display_name;
+  if (!ParseCanonical(parts[2], &started) || !ParseCanonical(parts[3], &expiry) ||
+      (parts[4] != "n" && parts[4] != "t") ||
+      !absl::WebSafeBase64Unescape(parts[5], &display_name) ||
+      absl::WebSafeBase64Escape(display_name) != parts[5]) {
     return Unauthenticated("is malformed");
   }
-  const absl::string_view signed_part = token.substr(0, token.size() - parts[3].size() - 1);
-  if (!VerifiedBefore(signed_part, parts[3])) {
-    const std::string expected = Mac(parts[0], parts[1], expiry);
-    if (parts[3].size() != expected.size() ||
-        CRYPTO_memcmp(parts[3].data(), expected.data(), expected.size()) != 0) {
+  const absl::string_view mac = parts[kFields];
+  const absl::string_view signed_part = token.substr(0, token.size() - mac.size() - 1);
+  if (!VerifiedBefore(signed_part, mac)) {
+    const std::string expected = Mac(signed_part);
+    if (mac.size() != expected.size() ||
+        CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) != 0) {
       return Unauthenticated("is not valid");
     }
-    Remember(signed_part, parts[3]);
+    Remember(signed_part, mac);
   }
   const absl::Time expires_at = absl::FromUnixSeconds(expiry);
   if (expires_at <= now) return Unauthenticated("has expired");
-  return Session{std::string(parts[0]), std::string(parts[1]), expires_at};
+  return Session{std::string(parts[0]),
+                 std::string(parts[1]),
+                 absl::FromUnixSeconds(started),
+                 expires_at,
+                 parts[4] == "t" ? SessionSource::kToken : SessionSource::kName,
+                 std::move(display_name)};
 }
 
 }  // namespace parley::frontend

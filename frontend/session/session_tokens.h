@@ -13,15 +13,31 @@
 
 namespace parley::frontend {
 
+// Who vouched for a session's user.
+enum class SessionSource {
+  kName,   // the user picked a free name (--auth=names or both)
+  kToken,  // the app's backend signed a token for the user (--auth=tokens or both)
+};
+
+// "name" or "token", as the HTTP API reports it.
+absl::string_view SessionSourceName(SessionSource source);
+
 // What a valid token says.
 struct Session {
   std::string user;
   std::string session_id;  // 32 hex digits; the broker's Connect session
-  absl::Time expires_at;
+  // Whole seconds. Since when the session's authority holds: the login for a name, the app
+  // token's iat (else the login) for a token. The broker refuses a session older than a loss
+  // of its store's writes, or than a disconnect of its user by the app.
+  absl::Time started;
+  absl::Time expires_at;  // whole seconds
+  SessionSource source = SessionSource::kName;
+  std::string display_name;  // from the app's token ("" otherwise)
 };
 
-// Issues and checks session tokens: "user~session_id~expiry~hmac", where hmac is
-// HMAC-SHA256 (OpenSSL) over "v1~user~session_id~expiry" keyed by the shared secret, in hex.
+// Issues and checks session tokens: "user~session_id~started~expiry~source~name~hmac", where
+// source is "n" or "t", name is the display name in base64url, and hmac is HMAC-SHA256
+// (OpenSSL) over "v2~" and the fields before it, keyed by the shared secret, in hex.
 // Any frontend with the same secret accepts any other's tokens, so frontends stay stateless.
 // A token's MAC is computed once: verified tokens are remembered (a page sends the same token
 // with every poll), up to kMaxVerified, then forgotten all at once.
@@ -31,8 +47,14 @@ class SessionTokens {
   // `secret` must not be empty.
   SessionTokens(std::string secret, absl::Duration lifetime);
 
-  // A new session for `user` (a fresh random session id), valid from `now` for the lifetime.
+  // A new name session for `user` (a fresh random session id), valid from `now` for the
+  // lifetime.
   Session NewSession(absl::string_view user, absl::Time now) const;
+  // A new session for a user an app's token vouched for: as NewSession, but it ends by
+  // `token_expires_at` and started at `issued_at` when that is known (finite).
+  Session NewTokenSession(absl::string_view user, absl::string_view display_name,
+                          absl::Time issued_at, absl::Time token_expires_at,
+                          absl::Time now) const;
   std::string Encode(const Session& session) const;
   // UNAUTHENTICATED with a reason for anything malformed, forged or expired at `now`.
   absl::StatusOr<Session> Verify(absl::string_view token, absl::Time now) const;
@@ -45,14 +67,14 @@ class SessionTokens {
  private:
   static constexpr size_t kMaxVerified = 100'000;
 
-  std::string Mac(absl::string_view user, absl::string_view session_id, int64_t expiry) const;
+  std::string Mac(absl::string_view signed_part) const;
   // Whether `mac` is the one remembered for `signed_part` (compared in constant time).
   bool VerifiedBefore(absl::string_view signed_part, absl::string_view mac) const;
   void Remember(absl::string_view signed_part, absl::string_view mac) const;
 
   const std::string secret_;
   const absl::Duration lifetime_;
-  // "user~session_id~expiry" of tokens verified → their MAC. Looked up by the part that is
+  // The signed part of tokens verified → their MAC. Looked up by the part that is
   // not secret, so the lookup's timing tells nothing about a valid MAC.
   mutable absl::Mutex verified_mu_;
   mutable absl::flat_hash_map<std::string, std::string> verified_ ABSL_GUARDED_BY(verified_mu_);

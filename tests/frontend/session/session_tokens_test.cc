@@ -92,6 +92,40 @@ TEST(SessionTokensTest, OtherSpellingsOfTheExpiryAreRefused) {
   }
 }
 
+// A session an app's token vouched for keeps its source and display name, started when the
+// token was issued, and ends when the token does if that is before the session's lifetime.
+TEST(SessionTokensTest, ATokenSessionCarriesItsSourceNameAndTimes) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const Session session = tokens.NewTokenSession("alice", "Alice ~ Å", kNow - absl::Minutes(5),
+                                                 kNow + absl::Minutes(10), kNow);
+  absl::StatusOr<Session> verified = tokens.Verify(tokens.Encode(session), kNow);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->source, SessionSource::kToken);
+  EXPECT_EQ(verified->display_name, "Alice ~ Å");
+  EXPECT_EQ(verified->started, kNow - absl::Minutes(5));
+  EXPECT_EQ(verified->expires_at, kNow + absl::Minutes(10));
+  EXPECT_EQ(tokens.Verify(tokens.Encode(session), kNow + absl::Minutes(10)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // A long-lived token still ends with the session's lifetime; an unknown iat starts now.
+  const Session capped =
+      tokens.NewTokenSession("alice", "", absl::InfinitePast(), kNow + absl::Hours(48), kNow);
+  EXPECT_EQ(capped.expires_at, kNow + absl::Hours(1));
+  EXPECT_EQ(capped.started, kNow);
+  EXPECT_EQ(tokens.NewSession("bob", kNow).source, SessionSource::kName);
+}
+
+// The source is signed: a name session cannot pass for a token session.
+TEST(SessionTokensTest, ChangingTheSourceOrNameBreaksTheMac) {
+  SessionTokens tokens("secret-one-0123456789", absl::Hours(1));
+  const std::string token = tokens.Encode(tokens.NewSession("alice", kNow));
+  std::string as_token = token;
+  as_token.replace(as_token.find("~n~"), 3, "~t~");
+  EXPECT_EQ(tokens.Verify(as_token, kNow).status().code(), absl::StatusCode::kUnauthenticated);
+  std::string named = token;
+  named.insert(named.find("~n~") + 3, "QQ");
+  EXPECT_EQ(tokens.Verify(named, kNow).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST(SessionTokensTest, AnotherSecretsTokenIsRefused) {
   SessionTokens mine("secret-one-0123456789", absl::Hours(1));
   SessionTokens theirs("secret-two-0123456789", absl::Hours(1));
