@@ -64,7 +64,7 @@ export class Program {
 }
 
 // A free loopback port (the OS picks one; it is free again once the probe closes).
-async function freePort() {
+export async function freePort() {
   const probe = net.createServer();
   await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const {port} = probe.address();
@@ -105,7 +105,8 @@ export class RedisProcess {
 // `brokerFlags`: more command-line flags for the broker. `redis`: the broker keeps its state
 // in a redis-server of the stack's own (so a broker restart loses nothing).
 export class Stack {
-  static async start({brokerFlags = [], redis = false} = {}) {
+  // `frontendFlags` and `frontendEnv`: more flags and environment for the frontend.
+  static async start({brokerFlags = [], redis = false, frontendFlags = [], frontendEnv = {}} = {}) {
     if (!BROKER || !FRONTEND) throw new Error('PARLEY_BROKER_BINARY and PARLEY_FRONTEND_BINARY');
     const stack = new Stack();
     stack.brokerFlags = brokerFlags;
@@ -116,8 +117,8 @@ export class Stack {
     await stack.startBroker('127.0.0.1:0');
     stack.frontend = new Program('frontend', [
       FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
-      '--broker_timeout=1s',
-    ]);
+      '--broker_timeout=1s', ...frontendFlags,
+    ], {env: frontendEnv});
     stack.url = `http://127.0.0.1:${await stack.frontend.port}`;
     await stack.waitReady();
     return stack;
