@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -11,6 +12,15 @@
 #include "grpcpp/security/credentials.h"
 
 namespace parley::frontend {
+
+class ApiKeys;  // frontend/admin/api_keys.h
+
+// Where the server API listens and whose keys it takes (--admin_listen, --admin_keys_file).
+struct AdminOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::shared_ptr<const ApiKeys> keys;
+};
 
 // Who may say who a user is (--auth).
 enum class AuthMode {
@@ -56,6 +66,8 @@ struct FrontendOptions {
   std::shared_ptr<JwtKeyRing> jwt_keys;
   AppTokenPolicy jwt_policy;
   std::string login_url;  // the app's sign-in page, where /login sends people (tokens)
+  // The server API's listener and keys (--admin_listen, --admin_keys_file); none: off.
+  std::optional<AdminOptions> admin;
 };
 
 }  // namespace parley::frontend

@@ -19,8 +19,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/grpc_tls.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/program.h"
+#include "frontend/admin/api_keys.h"
 #include "frontend/broker/broker_target.h"
 #include "frontend/net/descriptor_limit.h"
 #include "frontend/server/frontend_server.h"
@@ -92,6 +94,11 @@ ABSL_FLAG(std::string, jwt_audience, "",
 ABSL_FLAG(std::string, login_url, "",
           "The app's sign-in page: /login sends people there under --auth=tokens, and a "
           "refused token link goes there with ?error=<code>.");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Address and port of the server API (/admin/v1/, for the app's backend; never the "
+          "public port); empty: off.");
+ABSL_FLAG(std::string, admin_keys_file, "",
+          "The server API's keys, one name:key a line (the name is logged with each call).");
 ABSL_FLAG(std::string, web_root, "",
           "Serve pages and static files from this directory, uncached, instead of the copies "
           "built into the binary (for editing them).");
@@ -155,6 +162,28 @@ void AuthFromFlags(parley::frontend::FrontendOptions& options) {
       parley::frontend::JwtKeyRing::Load(std::move(secret_key), keys_file);
   if (!ring.ok()) Fail(std::string(ring.status().message()));
   options.jwt_keys = *std::move(ring);
+}
+
+// --admin_listen and --admin_keys_file: both or neither.
+void AdminFromFlags(parley::frontend::FrontendOptions& options) {
+  const std::string listen = absl::GetFlag(FLAGS_admin_listen);
+  const std::string keys_file = absl::GetFlag(FLAGS_admin_keys_file);
+  if (listen.empty() != keys_file.empty()) {
+    Fail("--admin_listen and --admin_keys_file go together");
+  }
+  if (listen.empty()) return;
+  absl::StatusOr<parley::HostPort> address =
+      parley::ParseHostPort(listen, "--admin_listen", "127.0.0.1:8081");
+  if (!address.ok()) Fail(std::string(address.status().message()));
+  if (absl::StartsWith(address->host, "[")) {
+    address->host = address->host.substr(1, address->host.size() - 2);
+  }
+  absl::StatusOr<parley::frontend::ApiKeys> keys =
+      parley::frontend::ApiKeys::Parse(ReadSecretFile("admin_keys_file", keys_file));
+  if (!keys.ok()) Fail(absl::StrCat("--admin_keys_file ", keys_file, ": ", keys.status().message()));
+  options.admin = parley::frontend::AdminOptions{
+      address->host, address->port,
+      std::make_shared<const parley::frontend::ApiKeys>(*std::move(keys))};
 }
 
 parley::frontend::FrontendOptions OptionsFromFlags() {
@@ -232,6 +261,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   if (!(options.login_burst >= 1)) Fail("--login_burst must be at least 1");
   options.web_root = absl::GetFlag(FLAGS_web_root);
   AuthFromFlags(options);
+  AdminFromFlags(options);
   for (absl::Duration d :
        {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,
         options.poll_margin, options.read_timeout, options.write_timeout,

@@ -20,6 +20,7 @@ inline constexpr char kErrorReasonUrl[] = "type.googleapis.com/google.rpc.ErrorI
 inline constexpr char kReasonRateLimited[] = "RATE_LIMITED";
 inline constexpr char kReasonStoreFull[] = "STORE_FULL";
 inline constexpr char kReasonTooManyPolls[] = "TOO_MANY_POLLS";
+inline constexpr char kReasonRevoked[] = "REVOKED";
 
 inline absl::Status WithReason(absl::Status status, absl::string_view reason) {
   status.SetPayload(kErrorReasonUrl, absl::Cord(reason));
@@ -64,6 +65,24 @@ inline absl::Status SessionMayBeLoggedOut() {
   return absl::UnauthenticatedError(
       "the store lost writes since this session began (its logout may have been among them); "
       "log in again");
+}
+
+inline absl::Status SessionRevoked() {
+  return WithReason(absl::UnauthenticatedError(
+                        "the app ended this user's sessions after this one began; log in again"),
+                    kReasonRevoked);
+}
+
+// A private room to someone not on its access list: the same answer as no room at all.
+inline absl::Status NoRoomToJoin(absl::string_view room) {
+  return absl::NotFoundError(absl::StrCat("there is no room '", room, "' you may join"));
+}
+
+// The Redis store does not keep room access yet (#26 continues there).
+inline absl::Status RoomAccessNotKept() {
+  return absl::UnimplementedError(
+      "the Redis store does not keep room access yet: private and kept rooms, AddMember, "
+      "RemoveMember, DisconnectUser, ListRooms and system messages need the in-memory store");
 }
 
 inline absl::Status NameHeld(absl::string_view user) {

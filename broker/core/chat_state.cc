@@ -80,7 +80,9 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
   const absl::Time now = clock_->Now();
   auto message = std::make_shared<Message>();
   message->id = ids_.Next();
-  message->kind = input.room.empty() ? MessageKind::kDirect : MessageKind::kChat;
+  message->kind = input.system            ? MessageKind::kSystem
+                  : input.room.empty()    ? MessageKind::kDirect
+                                          : MessageKind::kChat;
   message->room = input.room;
   message->from = input.sender;
   message->to = input.to_user;
@@ -166,12 +168,13 @@ bool ChatState::Unpark(absl::string_view user, PollWaiter* waiter) {
   return waiters_.Unpark(user, waiter);
 }
 
-void ChatState::Join(absl::string_view user, absl::string_view room, Done<JoinResult> done) {
+void ChatState::Join(absl::string_view user, absl::string_view room, bool granted,
+                     Done<JoinResult> done) {
   if (absl::Status s = ValidateUserAndRoom(user, room); !s.ok()) {
     std::move(done)(s);
     return;
   }
-  store_->Join(user, room, clock_->Now(), std::move(done));
+  store_->Join(user, room, granted, clock_->Now(), std::move(done));
 }
 
 void ChatState::Leave(absl::string_view user, absl::string_view room, StatusDone done) {
@@ -186,15 +189,18 @@ void ChatState::Leave(absl::string_view user, absl::string_view room, StatusDone
   store_->Leave(user, room, clock_->Now(), std::move(done));
 }
 
-void ChatState::History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done) {
-  if (absl::Status s = ValidateName("room", room); !s.ok()) {
-    std::move(done)(s);
+void ChatState::History(absl::string_view room, absl::string_view reader, size_t limit,
+                        Done<std::vector<MessagePtr>> done) {
+  absl::Status valid = ValidateName("room", room);
+  if (valid.ok() && !reader.empty()) valid = ValidateName("user", reader);
+  if (!valid.ok()) {
+    std::move(done)(valid);
     return;
   }
-  store_->History(room, limit, std::move(done));
+  store_->History(room, reader, limit, std::move(done));
 }
 
-void ChatState::Members(absl::string_view room, const MembersQuery& query,
+void ChatState::Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                         Done<MembersResult> done) {
   absl::Status valid = ValidateName("room", room);
   if (valid.ok() && query.limit > kMaxMembersPage) {
@@ -203,11 +209,12 @@ void ChatState::Members(absl::string_view room, const MembersQuery& query,
   }
   if (valid.ok() && !query.after.empty()) valid = ValidateName("after", query.after);
   if (valid.ok() && !query.prefix.empty()) valid = ValidateName("prefix", query.prefix);
+  if (valid.ok() && !reader.empty()) valid = ValidateName("user", reader);
   if (!valid.ok()) {
     std::move(done)(valid);
     return;
   }
-  store_->Members(room, query, std::move(done));
+  store_->Members(room, reader, query, std::move(done));
 }
 
 void ChatState::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {
@@ -216,6 +223,57 @@ void ChatState::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInf
     return;
   }
   store_->RoomsOf(user, std::move(done));
+}
+
+void ChatState::CreateRoom(const RoomSpec& spec, Done<CreateRoomResult> done) {
+  absl::Status valid = ValidateName("name", spec.name);
+  if (valid.ok() && spec.name == kLobby) {
+    valid = absl::AlreadyExistsError("the lobby exists, and is public");
+  }
+  if (valid.ok() && spec.members.size() > kMaxRoomSpecMembers) {
+    valid = absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxRoomSpecMembers, " members at creation; add more later"));
+  }
+  for (const std::string& member : spec.members) {
+    if (valid.ok()) valid = ValidateName("members", member);
+  }
+  if (!valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  store_->CreateRoom(spec, clock_->Now(), std::move(done));
+}
+
+void ChatState::AddMember(absl::string_view room, absl::string_view user, Done<bool> done) {
+  if (absl::Status s = ValidateUserAndRoom(user, room); !s.ok()) {
+    std::move(done)(s);
+    return;
+  }
+  store_->AddMember(room, user, clock_->Now(), std::move(done));
+}
+
+void ChatState::RemoveMember(absl::string_view room, absl::string_view user, Done<bool> done) {
+  absl::Status valid = ValidateUserAndRoom(user, room);
+  if (valid.ok() && room == kLobby) {
+    valid = absl::FailedPreconditionError("every connected user stays in the lobby");
+  }
+  if (!valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  store_->RemoveMember(room, user, clock_->Now(), std::move(done));
+}
+
+void ChatState::EndUser(absl::string_view user, Done<bool> done) {
+  if (absl::Status s = ValidateName("user", user); !s.ok()) {
+    std::move(done)(s);
+    return;
+  }
+  store_->EndUser(user, clock_->Now(), std::move(done));
+}
+
+void ChatState::ListRooms(Done<std::vector<RoomListing>> done) {
+  store_->ListRooms(std::move(done));
 }
 
 void ChatState::Stats(Done<ChatStats> done) {

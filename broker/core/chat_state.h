@@ -85,14 +85,25 @@ class ChatState {
   // parked waiters are this broker's own.
   bool Unpark(absl::string_view user, PollWaiter* waiter);
 
-  void Join(absl::string_view user, absl::string_view room, Done<JoinResult> done);
+  // `granted`: the caller vouches the user may enter even a private room (ChatStore::Join).
+  void Join(absl::string_view user, absl::string_view room, bool granted, Done<JoinResult> done);
   void Leave(absl::string_view user, absl::string_view room, StatusDone done);
-  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done);
+  // `reader` ("": trusted) as ChatStore::History.
+  void History(absl::string_view room, absl::string_view reader, size_t limit,
+               Done<std::vector<MessagePtr>> done);
   // One page of the room's members (INVALID_ARGUMENT for a limit over kMaxMembersPage or a
   // malformed `after` or `prefix`).
-  void Members(absl::string_view room, const MembersQuery& query, Done<MembersResult> done);
+  void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
+               Done<MembersResult> done);
   // The rooms `user` is in, sorted, with their presence.
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done);
+  // The server API's room access (ChatStore says what each does).
+  static constexpr size_t kMaxRoomSpecMembers = 1000;
+  void CreateRoom(const RoomSpec& spec, Done<CreateRoomResult> done);
+  void AddMember(absl::string_view room, absl::string_view user, Done<bool> done);
+  void RemoveMember(absl::string_view room, absl::string_view user, Done<bool> done);
+  void EndUser(absl::string_view user, Done<bool> done);
+  void ListRooms(Done<std::vector<RoomListing>> done);
   void Stats(Done<ChatStats> done);
   // Polls parked on this broker.
   size_t parked_polls() { return waiters_.parked(); }

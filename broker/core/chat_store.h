@@ -29,6 +29,9 @@ struct PublishInput {
   std::string to_user;
   std::string text;
   std::string idempotency_key;  // optional
+  // From the server API: a SYSTEM message from `sender` (need not be connected or a member);
+  // to a user, it reaches that user alone. Not rate limited.
+  bool system = false;
 };
 
 struct PublishResult {
@@ -50,6 +53,27 @@ struct ReadInput {
   // change wakes it, so a store may answer it from what its notifications have told it so far
   // (the Redis store's QueueMirror). A read that returns at once is answered from the store.
   bool may_park = false;
+};
+
+// A room made by the server API (CreateRoom): kept when empty; a private one is joined only by
+// those on its access list.
+struct RoomSpec {
+  std::string name;
+  bool is_private = false;
+  std::vector<std::string> members;  // the access list; those connected join at once
+};
+
+// A room as the server API lists it.
+struct RoomListing {
+  std::string name;
+  bool is_private = false;
+  bool kept = false;  // made by CreateRoom
+  PresenceSnapshot presence;
+};
+
+struct CreateRoomResult {
+  RoomListing room;
+  std::vector<std::string> joined;  // members connected now, who joined
 };
 
 struct JoinResult {
@@ -166,15 +190,33 @@ class ChatStore {
   // online.
   virtual void Read(const ReadInput& input, size_t max_messages, absl::Time now,
                     Done<StoreRead> done) = 0;
-  virtual void Join(absl::string_view user, absl::string_view room, absl::Time now,
+  // `granted`: the user may enter even a private room, and goes on its access list. A private
+  // room the user may not enter is NOT_FOUND.
+  virtual void Join(absl::string_view user, absl::string_view room, bool granted, absl::Time now,
                     Done<JoinResult> done) = 0;
   virtual void Leave(absl::string_view user, absl::string_view room, absl::Time now,
                      StatusDone done) = 0;
-  virtual void History(absl::string_view room, size_t limit,
+  // `reader`: a private room is NOT_FOUND to a reader not on its access list ("": trusted).
+  virtual void History(absl::string_view room, absl::string_view reader, size_t limit,
                        Done<std::vector<MessagePtr>> done) = 0;
-  virtual void Members(absl::string_view room, const MembersQuery& query,
+  // `reader` as History's.
+  virtual void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                        Done<MembersResult> done) = 0;
   virtual void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) = 0;
+
+  // The server API's room access (broker.proto says what each does). CreateRoom:
+  // ALREADY_EXISTS if the name is taken. AddMember answers whether the user joined now;
+  // RemoveMember whether they left; EndUser whether the user was connected (their sessions
+  // begun before `now` are refused by Connect, reason REVOKED, for ended_session_memory).
+  // UNIMPLEMENTED where a store does not keep room access yet.
+  virtual void CreateRoom(const RoomSpec& spec, absl::Time now, Done<CreateRoomResult> done) = 0;
+  virtual void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
+                         Done<bool> done) = 0;
+  virtual void RemoveMember(absl::string_view room, absl::string_view user, absl::Time now,
+                            Done<bool> done) = 0;
+  virtual void EndUser(absl::string_view user, absl::Time now, Done<bool> done) = 0;
+  // Every room, sorted by name.
+  virtual void ListRooms(Done<std::vector<RoomListing>> done) = 0;
 
   // Expires idle users, marks offline those gone quiet, forgets old logged-out sessions.
   // `parked` have polls parked on this broker: they count as active now.

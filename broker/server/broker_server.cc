@@ -50,6 +50,11 @@ struct BrokerServer::UnaryHandlers {
   HandlerOf<v1::MembersRequest, v1::MembersResponse> members;
   HandlerOf<v1::RoomsRequest, v1::RoomsResponse> rooms;
   HandlerOf<v1::StatsRequest, v1::StatsResponse> stats;
+  HandlerOf<v1::CreateRoomRequest, v1::CreateRoomResponse> create_room;
+  HandlerOf<v1::AddMemberRequest, v1::AddMemberResponse> add_member;
+  HandlerOf<v1::RemoveMemberRequest, v1::RemoveMemberResponse> remove_member;
+  HandlerOf<v1::DisconnectUserRequest, v1::DisconnectUserResponse> disconnect_user;
+  HandlerOf<v1::ListRoomsRequest, v1::ListRoomsResponse> list_rooms;
 };
 
 BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* clock)
@@ -73,7 +78,10 @@ BrokerServer::BrokerServer(const BrokerServerOptions& options, const Clock* cloc
       bind("Publish", &RpcHandlers::Publish), bind("Join", &RpcHandlers::Join),
       bind("Leave", &RpcHandlers::Leave), bind("History", &RpcHandlers::History),
       bind("Members", &RpcHandlers::Members), bind("Rooms", &RpcHandlers::Rooms),
-      bind("Stats", &RpcHandlers::Stats)});
+      bind("Stats", &RpcHandlers::Stats), bind("CreateRoom", &RpcHandlers::CreateRoom),
+      bind("AddMember", &RpcHandlers::AddMember), bind("RemoveMember", &RpcHandlers::RemoveMember),
+      bind("DisconnectUser", &RpcHandlers::DisconnectUser),
+      bind("ListRooms", &RpcHandlers::ListRooms)});
 }
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
@@ -183,6 +191,12 @@ void BrokerServer::StartCalls(grpc::ServerCompletionQueue* cq) {
     start_unary(&Broker::AsyncService::RequestRooms, &unary_->rooms);
     start_unary(&Broker::AsyncService::RequestStats, &unary_->stats);
   }
+  // The server API's calls are rare: one call of each waits per queue.
+  start_unary(&Broker::AsyncService::RequestCreateRoom, &unary_->create_room);
+  start_unary(&Broker::AsyncService::RequestAddMember, &unary_->add_member);
+  start_unary(&Broker::AsyncService::RequestRemoveMember, &unary_->remove_member);
+  start_unary(&Broker::AsyncService::RequestDisconnectUser, &unary_->disconnect_user);
+  start_unary(&Broker::AsyncService::RequestListRooms, &unary_->list_rooms);
 }
 
 void BrokerServer::DrainQueue(grpc::ServerCompletionQueue* cq) {

@@ -57,4 +57,11 @@ void ToProtoWithoutMessages(const ReadOutcome& outcome, parley::v1::PollResponse
   for (const RoomPresenceInfo& room : outcome.presence) ToProto(room, out->add_presence());
 }
 
+void ToProto(const RoomListing& room, parley::v1::RoomListing* out) {
+  out->set_name(room.name);
+  out->set_private_(room.is_private);
+  out->set_kept(room.kept);
+  ToProto({room.name, room.presence}, out->mutable_presence());
+}
+
 }  // namespace parley::broker

@@ -12,6 +12,7 @@ namespace parley::broker {
 // Fills `out` from a stored message; seq is 0 for messages read outside a queue.
 void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out);
 void ToProto(const RoomPresenceInfo& room, parley::v1::RoomPresence* out);
+void ToProto(const RoomListing& room, parley::v1::RoomListing* out);
 // A poll's answer: its messages (each with its seq), cursor, gap, epoch and presence.
 void ToProto(const ReadOutcome& outcome, parley::v1::PollResponse* out);
 // The same without the messages (a PollStream answer gives them by reference).

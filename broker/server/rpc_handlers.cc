@@ -59,6 +59,7 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
   input.to_user = request.to_user();
   input.text = request.text();
   input.idempotency_key = request.idempotency_key();
+  input.system = request.system();
   state_->Publish(input, Answer<PublishResult>(std::move(done), [response](PublishResult& result) {
                     ToProto(*result.message, 0, response->mutable_message());
                     response->set_recipients(result.recipients);
@@ -68,7 +69,7 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
 
 void RpcHandlers::Join(const v1::JoinRequest& request, v1::JoinResponse* response, GrpcDone done) {
   state_->Join(
-      request.user(), request.room(),
+      request.user(), request.room(), request.granted(),
       Answer<JoinResult>(std::move(done), [response, room = request.room()](JoinResult& result) {
         response->set_created(result.created);
         response->set_joined(result.joined);
@@ -82,7 +83,7 @@ void RpcHandlers::Leave(const v1::LeaveRequest& request, v1::LeaveResponse*, Grp
 
 void RpcHandlers::History(const v1::HistoryRequest& request, v1::HistoryResponse* response,
                           GrpcDone done) {
-  state_->History(request.room(), request.limit(),
+  state_->History(request.room(), request.user(), request.limit(),
                   Answer<std::vector<MessagePtr>>(
                       std::move(done), [response](std::vector<MessagePtr>& messages) {
                         for (const MessagePtr& message : messages) {
@@ -98,7 +99,7 @@ void RpcHandlers::Members(const v1::MembersRequest& request, v1::MembersResponse
   query.after = request.after();
   query.online_only = request.online_only();
   query.prefix = request.prefix();
-  state_->Members(request.room(), query,
+  state_->Members(request.room(), request.user(), query,
                   Answer<MembersResult>(
                       std::move(done), [response, room = request.room()](MembersResult& result) {
                         for (const MemberInfo& member : result.page.members) {
@@ -121,6 +122,50 @@ void RpcHandlers::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* resp
                           ToProto(room, response->add_presence());
                         }
                       }));
+}
+
+void RpcHandlers::CreateRoom(const v1::CreateRoomRequest& request,
+                             v1::CreateRoomResponse* response, GrpcDone done) {
+  RoomSpec spec;
+  spec.name = request.name();
+  spec.is_private = request.private_();
+  spec.members.assign(request.members().begin(), request.members().end());
+  state_->CreateRoom(spec, Answer<CreateRoomResult>(std::move(done),
+                                                    [response](CreateRoomResult& result) {
+                                                      ToProto(result.room, response->mutable_room());
+                                                      for (const std::string& user : result.joined) {
+                                                        response->add_joined(user);
+                                                      }
+                                                    }));
+}
+
+void RpcHandlers::AddMember(const v1::AddMemberRequest& request, v1::AddMemberResponse* response,
+                            GrpcDone done) {
+  state_->AddMember(request.room(), request.user(),
+                    Answer<bool>(std::move(done),
+                                 [response](bool joined) { response->set_joined(joined); }));
+}
+
+void RpcHandlers::RemoveMember(const v1::RemoveMemberRequest& request,
+                               v1::RemoveMemberResponse* response, GrpcDone done) {
+  state_->RemoveMember(request.room(), request.user(),
+                       Answer<bool>(std::move(done),
+                                    [response](bool left) { response->set_left(left); }));
+}
+
+void RpcHandlers::DisconnectUser(const v1::DisconnectUserRequest& request,
+                                 v1::DisconnectUserResponse* response, GrpcDone done) {
+  state_->EndUser(request.user(), Answer<bool>(std::move(done), [response](bool was_connected) {
+                    response->set_was_connected(was_connected);
+                  }));
+}
+
+void RpcHandlers::ListRooms(const v1::ListRoomsRequest&, v1::ListRoomsResponse* response,
+                            GrpcDone done) {
+  state_->ListRooms(Answer<std::vector<RoomListing>>(
+      std::move(done), [response](std::vector<RoomListing>& rooms) {
+        for (const RoomListing& room : rooms) ToProto(room, response->add_rooms());
+      }));
 }
 
 void RpcHandlers::Stats(const v1::StatsRequest&, v1::StatsResponse* response, GrpcDone done) {

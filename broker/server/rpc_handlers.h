@@ -26,6 +26,16 @@ class RpcHandlers {
   void Members(const v1::MembersRequest& request, v1::MembersResponse* response, GrpcDone done);
   void Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* response, GrpcDone done);
   void Stats(const v1::StatsRequest&, v1::StatsResponse* response, GrpcDone done);
+  // The server API's calls.
+  void CreateRoom(const v1::CreateRoomRequest& request, v1::CreateRoomResponse* response,
+                  GrpcDone done);
+  void AddMember(const v1::AddMemberRequest& request, v1::AddMemberResponse* response,
+                 GrpcDone done);
+  void RemoveMember(const v1::RemoveMemberRequest& request, v1::RemoveMemberResponse* response,
+                    GrpcDone done);
+  void DisconnectUser(const v1::DisconnectUserRequest& request,
+                      v1::DisconnectUserResponse* response, GrpcDone done);
+  void ListRooms(const v1::ListRoomsRequest&, v1::ListRoomsResponse* response, GrpcDone done);
 
  private:
   ChatState* const state_;

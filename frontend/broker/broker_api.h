@@ -48,10 +48,33 @@ class BrokerApi {
   virtual void RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) = 0;
   virtual void StatsAsync(Done<v1::StatsResponse> done) = 0;
 
+  // The server API's calls (the admin listener's routes). A fake with no use for them keeps
+  // these, which answer UNIMPLEMENTED at once.
+  virtual void CreateRoomAsync(const v1::CreateRoomRequest&, Done<v1::CreateRoomResponse> done) {
+    done(Unimplemented(), {});
+  }
+  virtual void AddMemberAsync(const v1::AddMemberRequest&, Done<v1::AddMemberResponse> done) {
+    done(Unimplemented(), {});
+  }
+  virtual void RemoveMemberAsync(const v1::RemoveMemberRequest&,
+                                 Done<v1::RemoveMemberResponse> done) {
+    done(Unimplemented(), {});
+  }
+  virtual void DisconnectUserAsync(const v1::DisconnectUserRequest&,
+                                   Done<v1::DisconnectUserResponse> done) {
+    done(Unimplemented(), {});
+  }
+  virtual void ListRoomsAsync(Done<v1::ListRoomsResponse> done) { done(Unimplemented(), {}); }
+
   // For shutdown: ends every Poll in flight (OK and empty) and answers later ones so at once.
   virtual void CancelPolls() = 0;
   // CancelPolls, then waits until every call's `done` has returned; after it none runs.
   virtual void Quiesce() = 0;
+
+ private:
+  static grpc::Status Unimplemented() {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not offered by this broker client");
+  }
 };
 
 }  // namespace parley::frontend

@@ -323,4 +323,29 @@ void BrokerClient::StatsAsync(Done<v1::StatsResponse> done) {
                                                   v1::StatsRequest(), std::move(done));
 }
 
+void BrokerClient::CreateRoomAsync(const v1::CreateRoomRequest& request,
+                                   Done<v1::CreateRoomResponse> done) {
+  UnaryAsync<v1::CreateRoomRequest, v1::CreateRoomResponse>(
+      &v1::Broker::Stub::PrepareAsyncCreateRoom, request, std::move(done));
+}
+void BrokerClient::AddMemberAsync(const v1::AddMemberRequest& request,
+                                  Done<v1::AddMemberResponse> done) {
+  UnaryAsync<v1::AddMemberRequest, v1::AddMemberResponse>(&v1::Broker::Stub::PrepareAsyncAddMember,
+                                                          request, std::move(done));
+}
+void BrokerClient::RemoveMemberAsync(const v1::RemoveMemberRequest& request,
+                                     Done<v1::RemoveMemberResponse> done) {
+  UnaryAsync<v1::RemoveMemberRequest, v1::RemoveMemberResponse>(
+      &v1::Broker::Stub::PrepareAsyncRemoveMember, request, std::move(done));
+}
+void BrokerClient::DisconnectUserAsync(const v1::DisconnectUserRequest& request,
+                                       Done<v1::DisconnectUserResponse> done) {
+  UnaryAsync<v1::DisconnectUserRequest, v1::DisconnectUserResponse>(
+      &v1::Broker::Stub::PrepareAsyncDisconnectUser, request, std::move(done));
+}
+void BrokerClient::ListRoomsAsync(Done<v1::ListRoomsResponse> done) {
+  UnaryAsync<v1::ListRoomsRequest, v1::ListRoomsResponse>(&v1::Broker::Stub::PrepareAsyncListRooms,
+                                                          v1::ListRoomsRequest(), std::move(done));
+}
+
 }  // namespace parley::frontend

@@ -99,6 +99,15 @@ class BrokerClient final : public BrokerApi {
   void MembersAsync(const v1::MembersRequest& request, Done<v1::MembersResponse> done) override;
   void RoomsAsync(const v1::RoomsRequest& request, Done<v1::RoomsResponse> done) override;
   void StatsAsync(Done<v1::StatsResponse> done) override;
+  void CreateRoomAsync(const v1::CreateRoomRequest& request,
+                       Done<v1::CreateRoomResponse> done) override;
+  void AddMemberAsync(const v1::AddMemberRequest& request,
+                      Done<v1::AddMemberResponse> done) override;
+  void RemoveMemberAsync(const v1::RemoveMemberRequest& request,
+                         Done<v1::RemoveMemberResponse> done) override;
+  void DisconnectUserAsync(const v1::DisconnectUserRequest& request,
+                           Done<v1::DisconnectUserResponse> done) override;
+  void ListRoomsAsync(Done<v1::ListRoomsResponse> done) override;
 
  private:
   template <typename Request, typename Response>

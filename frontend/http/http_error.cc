@@ -28,6 +28,7 @@ Mapping MapCode(int code, absl::string_view reason) {
     case 11:  // OUT_OF_RANGE
       return {400, "invalid_argument"};
     case 16:  // UNAUTHENTICATED
+      if (reason == "REVOKED") return {401, "token_revoked"};
       return {401, "unauthenticated"};
     case 7:  // PERMISSION_DENIED
       return {403, "forbidden"};
@@ -41,6 +42,8 @@ Mapping MapCode(int code, absl::string_view reason) {
       if (reason == "STORE_FULL") return {503, "store_full"};
       if (reason == "TOO_MANY_POLLS") return {503, "too_many_polls"};
       return {429, "rate_limited"};
+    case 12:  // UNIMPLEMENTED: a call this broker (or its store) does not offer
+      return {501, "not_implemented"};
     case 14:  // UNAVAILABLE
     case 4:   // DEADLINE_EXCEEDED
     case 1:   // CANCELLED

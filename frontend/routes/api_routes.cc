@@ -200,7 +200,8 @@ void Leave(const RouteContext& context, const ExchangePtr& exchange) {
 }
 
 void History(const RouteContext& context, const ExchangePtr& exchange) {
-  if (!RequireSession(context, exchange)) return;
+  std::optional<Session> session = RequireSession(context, exchange);
+  if (!session) return;
   absl::StatusOr<uint64_t> limit = QueryNumber(exchange->request(), "limit", 0, kMaxBatch);
   if (!limit.ok()) {
     RespondError(exchange, FromStatus(limit.status()));
@@ -208,13 +209,15 @@ void History(const RouteContext& context, const ExchangePtr& exchange) {
   }
   v1::HistoryRequest call;
   call.set_room(exchange->request().matches[1]);
+  call.set_user(session->user);  // a private room is not there for those it does not admit
   call.set_limit(static_cast<uint32_t>(*limit));
   context.broker->HistoryAsync(call, AnswerWith<v1::HistoryResponse>(exchange));
 }
 
 void Members(const RouteContext& context, const ExchangePtr& exchange) {
   const httplib::Request& request = exchange->request();
-  if (!RequireSession(context, exchange)) return;
+  std::optional<Session> session = RequireSession(context, exchange);
+  if (!session) return;
   absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxMembersPage);
   absl::StatusOr<bool> online = QueryFlag(request, "online", false);
   for (const absl::Status& status : {limit.status(), online.status()}) {
@@ -230,6 +233,7 @@ void Members(const RouteContext& context, const ExchangePtr& exchange) {
   // `after` and `prefix` are checked by the broker (INVALID_ARGUMENT: 400).
   call.set_after(request.get_param_value("after"));
   call.set_prefix(request.get_param_value("prefix"));
+  call.set_user(session->user);
   context.broker->MembersAsync(call, AnswerWith<v1::MembersResponse>(exchange));
 }
 

@@ -111,6 +111,12 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
       });
   if (!http.ok()) return http.status();
   frontend->http_ = *std::move(http);
+  if (options.admin) {
+    absl::StatusOr<std::unique_ptr<AdminServer>> admin =
+        AdminServer::Start(*options.admin, frontend->broker_.get());
+    if (!admin.ok()) return admin.status();
+    frontend->admin_ = *std::move(admin);
+  }
   return frontend;
 }
 
@@ -168,6 +174,7 @@ void FrontendServer::Shutdown() {
   BeginShutdown();
   // Unary calls in flight end within the broker timeout; their answers still go out.
   if (http_ != nullptr) http_->Stop(options_.broker_timeout + absl::Seconds(1));
+  if (admin_ != nullptr) admin_->Stop(options_.broker_timeout + absl::Seconds(1));
   broker_->Quiesce();  // no `done` runs after this: the routes' context may go
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "frontend/admin/admin_server.h"
 #include "frontend/assets/web_assets.h"
 #include "frontend/auth/app_token_verifier.h"
 #include "frontend/broker/broker_client.h"
@@ -40,6 +41,8 @@ class FrontendServer {
   ~FrontendServer();  // Shutdown()
 
   int port() const { return http_->port(); }
+  // The server API's port (options.admin); 0 when it is off.
+  int admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
   // Open client connections, idle keep-alive ones included.
   int open_connections() const { return http_->counters().connections.load(); }
   int loop_threads() const { return http_->loop_threads(); }
@@ -71,7 +74,8 @@ class FrontendServer {
   std::atomic<bool> draining_{false};
   RouteContext context_;
   RouteTable routes_;
-  std::unique_ptr<HttpServer> http_;  // last: stopped first
+  std::unique_ptr<AdminServer> admin_;  // null unless options.admin
+  std::unique_ptr<HttpServer> http_;    // last: stopped first
 
   absl::Mutex shutdown_mu_;
   bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;

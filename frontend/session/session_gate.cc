@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/error_code.h"
+#include "common/log.h"
 #include "frontend/http/request_helpers.h"
 
 namespace parley::frontend {
@@ -37,7 +38,42 @@ void SessionGate::LogInWithToken(absl::string_view app_token,
   }
   Open(tokens_->NewTokenSession(identity->user, identity->display_name, identity->issued_at,
                                 identity->expires_at, now),
-       std::move(done));
+       [this, rooms = std::move(identity->rooms),
+        done = std::move(done)](absl::StatusOr<Login> login) mutable {
+         if (!login.ok() || rooms.empty()) {
+           done(std::move(login));
+           return;
+         }
+         const std::string user = login->session.user;
+         JoinGranted(user, std::move(rooms),
+                     [login = *std::move(login), done = std::move(done)]() mutable {
+                       done(std::move(login));
+                     });
+       });
+}
+
+void SessionGate::JoinGranted(std::string user, std::vector<std::string> rooms,
+                              absl::AnyInvocable<void()> done) {
+  if (rooms.empty()) {
+    done();
+    return;
+  }
+  v1::JoinRequest join;
+  join.set_user(user);
+  join.set_room(rooms.back());
+  join.set_granted(true);
+  rooms.pop_back();
+  broker_->JoinAsync(join, [this, user = std::move(user), rooms = std::move(rooms),
+                            room = join.room(),
+                            done = std::move(done)](grpc::Status status, v1::JoinResponse) mutable {
+    // The login stands without the room: the page can still join public rooms, and the
+    // failure is the operator's to see.
+    if (!status.ok()) {
+      Log(LogLevel::kWarning, "token_room_not_joined",
+          {{"user", user}, {"room", room}, {"error", status.error_message()}});
+    }
+    JoinGranted(std::move(user), std::move(rooms), std::move(done));
+  });
 }
 
 void SessionGate::Open(Session session, absl::AnyInvocable<void(absl::StatusOr<Login>)> done) {

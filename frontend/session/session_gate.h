@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -76,6 +77,10 @@ class SessionGate {
  private:
   // Connects `session` and issues its token.
   void Open(Session session, absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
+  // Joins `user` to each of `rooms` as one the app's token vouched for (private ones too),
+  // one after the other, then `done`.
+  void JoinGranted(std::string user, std::vector<std::string> rooms,
+                   absl::AnyInvocable<void()> done);
 
   // After a NOT_FOUND: connects again, then `retry` (the user was gone) or `give_up` with
   // the status to answer (the NOT_FOUND was about something else, or reconnecting failed).

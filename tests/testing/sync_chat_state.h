@@ -70,25 +70,48 @@ class SyncChatState {
     return Settled(Await<broker::ReadOutcome>(
         [&](auto done) { state_->ReadOrPark(input, std::move(waiter), std::move(done)); }));
   }
-  absl::StatusOr<broker::JoinResult> Join(absl::string_view user, absl::string_view room) {
-    return Settled(
-        Await<broker::JoinResult>([&](auto done) { state_->Join(user, room, std::move(done)); }));
+  absl::StatusOr<broker::JoinResult> Join(absl::string_view user, absl::string_view room,
+                                          bool granted = false) {
+    return Settled(Await<broker::JoinResult>(
+        [&](auto done) { state_->Join(user, room, granted, std::move(done)); }));
   }
   absl::Status Leave(absl::string_view user, absl::string_view room) {
     return Settled(AwaitStatus([&](auto done) { state_->Leave(user, room, std::move(done)); }));
   }
-  absl::StatusOr<std::vector<broker::MessagePtr>> History(absl::string_view room, size_t limit) {
+  absl::StatusOr<std::vector<broker::MessagePtr>> History(absl::string_view room, size_t limit,
+                                                          absl::string_view reader = "") {
     return Await<std::vector<broker::MessagePtr>>(
-        [&](auto done) { state_->History(room, limit, std::move(done)); });
+        [&](auto done) { state_->History(room, reader, limit, std::move(done)); });
   }
   absl::StatusOr<broker::MembersResult> Members(absl::string_view room,
-                                                const broker::MembersQuery& query) {
+                                                const broker::MembersQuery& query,
+                                                absl::string_view reader = "") {
     return Await<broker::MembersResult>(
-        [&](auto done) { state_->Members(room, query, std::move(done)); });
+        [&](auto done) { state_->Members(room, reader, query, std::move(done)); });
   }
   absl::StatusOr<std::vector<broker::RoomPresenceInfo>> RoomsOf(absl::string_view user) {
     return Await<std::vector<broker::RoomPresenceInfo>>(
         [&](auto done) { state_->RoomsOf(user, std::move(done)); });
+  }
+
+  absl::StatusOr<broker::CreateRoomResult> CreateRoom(const broker::RoomSpec& spec) {
+    return Settled(Await<broker::CreateRoomResult>(
+        [&](auto done) { state_->CreateRoom(spec, std::move(done)); }));
+  }
+  absl::StatusOr<bool> AddMember(absl::string_view room, absl::string_view user) {
+    return Settled(
+        Await<bool>([&](auto done) { state_->AddMember(room, user, std::move(done)); }));
+  }
+  absl::StatusOr<bool> RemoveMember(absl::string_view room, absl::string_view user) {
+    return Settled(
+        Await<bool>([&](auto done) { state_->RemoveMember(room, user, std::move(done)); }));
+  }
+  absl::StatusOr<bool> EndUser(absl::string_view user) {
+    return Settled(Await<bool>([&](auto done) { state_->EndUser(user, std::move(done)); }));
+  }
+  absl::StatusOr<std::vector<broker::RoomListing>> ListRooms() {
+    return Await<std::vector<broker::RoomListing>>(
+        [&](auto done) { state_->ListRooms(std::move(done)); });
   }
 
   bool Unpark(absl::string_view user, broker::PollWaiter* waiter) {

@@ -67,32 +67,64 @@ class AnsweringLaterStore final : public ChatStore {
       inner_.Read(input, max_messages, now, std::move(done));
     });
   }
-  void Join(absl::string_view user, absl::string_view room, absl::Time now,
+  void Join(absl::string_view user, absl::string_view room, bool granted, absl::Time now,
             Done<broker::JoinResult> done) override {
-    Later([this, user = std::string(user), room = std::string(room), now,
-           done = std::move(done)]() mutable { inner_.Join(user, room, now, std::move(done)); });
+    Later([this, user = std::string(user), room = std::string(room), granted, now,
+           done = std::move(done)]() mutable {
+      inner_.Join(user, room, granted, now, std::move(done));
+    });
   }
   void Leave(absl::string_view user, absl::string_view room, absl::Time now,
              StatusDone done) override {
     Later([this, user = std::string(user), room = std::string(room), now,
            done = std::move(done)]() mutable { inner_.Leave(user, room, now, std::move(done)); });
   }
-  void History(absl::string_view room, size_t limit,
+  void History(absl::string_view room, absl::string_view reader, size_t limit,
                Done<std::vector<broker::MessagePtr>> done) override {
-    Later([this, room = std::string(room), limit, done = std::move(done)]() mutable {
-      inner_.History(room, limit, std::move(done));
+    Later([this, room = std::string(room), reader = std::string(reader), limit,
+           done = std::move(done)]() mutable {
+      inner_.History(room, reader, limit, std::move(done));
     });
   }
-  void Members(absl::string_view room, const broker::MembersQuery& query,
+  void Members(absl::string_view room, absl::string_view reader, const broker::MembersQuery& query,
                Done<broker::MembersResult> done) override {
-    Later([this, room = std::string(room), query, done = std::move(done)]() mutable {
-      inner_.Members(room, query, std::move(done));
+    Later([this, room = std::string(room), reader = std::string(reader), query,
+           done = std::move(done)]() mutable {
+      inner_.Members(room, reader, query, std::move(done));
     });
   }
   void RoomsOf(absl::string_view user, Done<std::vector<broker::RoomPresenceInfo>> done) override {
     Later([this, user = std::string(user), done = std::move(done)]() mutable {
       inner_.RoomsOf(user, std::move(done));
     });
+  }
+  void CreateRoom(const broker::RoomSpec& spec, absl::Time now,
+                  Done<broker::CreateRoomResult> done) override {
+    Later([this, spec, now, done = std::move(done)]() mutable {
+      inner_.CreateRoom(spec, now, std::move(done));
+    });
+  }
+  void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
+                 Done<bool> done) override {
+    Later([this, room = std::string(room), user = std::string(user), now,
+           done = std::move(done)]() mutable {
+      inner_.AddMember(room, user, now, std::move(done));
+    });
+  }
+  void RemoveMember(absl::string_view room, absl::string_view user, absl::Time now,
+                    Done<bool> done) override {
+    Later([this, room = std::string(room), user = std::string(user), now,
+           done = std::move(done)]() mutable {
+      inner_.RemoveMember(room, user, now, std::move(done));
+    });
+  }
+  void EndUser(absl::string_view user, absl::Time now, Done<bool> done) override {
+    Later([this, user = std::string(user), now, done = std::move(done)]() mutable {
+      inner_.EndUser(user, now, std::move(done));
+    });
+  }
+  void ListRooms(Done<std::vector<broker::RoomListing>> done) override {
+    Later([this, done = std::move(done)]() mutable { inner_.ListRooms(std::move(done)); });
   }
   void Sweep(std::vector<std::string> parked, absl::Time now,
              Done<broker::SweepResult> done) override {

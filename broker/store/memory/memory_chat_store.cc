@@ -13,7 +13,7 @@ namespace parley::broker {
 MemoryChatStore::MemoryChatStore(ChatOptions options)
     : options_(std::move(options)), idempotency_(options_.idempotency_window) {
   absl::MutexLock lock(&mu_);
-  CreateRoom(kLobby);
+  MakeRoom(kLobby);
 }
 
 void MemoryChatStore::Notify(const Changes& changes) {
@@ -79,13 +79,22 @@ void MemoryChatStore::Read(const ReadInput& input, size_t max_messages, absl::Ti
   std::move(done)(std::move(result));
 }
 
-void MemoryChatStore::Join(absl::string_view user_name, absl::string_view room, absl::Time now,
-                           Done<JoinResult> done) {
+void MemoryChatStore::Join(absl::string_view user_name, absl::string_view room, bool granted,
+                           absl::Time now, Done<JoinResult> done) {
   Changes changes;
   absl::StatusOr<JoinResult> result;
   {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+    Room* existing = FindRoom(room);
+    if (user.ok() && existing != nullptr && !existing->Admits(user_name)) {
+      if (granted) {
+        existing->Allow(user_name);
+        allowed_rooms_[user_name].emplace(room);
+      } else {
+        user = NoRoomToJoin(room);
+      }
+    }
     if (user.ok()) {
       JoinResult joined;
       JoinLocked(**user, room, now, &joined, &changes);
@@ -111,16 +120,16 @@ void MemoryChatStore::Leave(absl::string_view user, absl::string_view room, absl
   Notify(changes);
 }
 
-void MemoryChatStore::History(absl::string_view room, size_t limit,
+void MemoryChatStore::History(absl::string_view room, absl::string_view reader, size_t limit,
                               Done<std::vector<MessagePtr>> done) {
   absl::StatusOr<std::vector<MessagePtr>> result;
   {
     absl::MutexLock lock(&mu_);
-    const Room* found = FindRoom(room);
-    if (found == nullptr) {
-      result = NoSuchRoom(room);
+    absl::StatusOr<const Room*> found = ReadableRoom(room, reader);
+    if (!found.ok()) {
+      result = found.status();
     } else {
-      result = found->RecentHistory(limit);
+      result = (*found)->RecentHistory(limit);
     }
   }
   std::move(done)(std::move(result));
@@ -130,6 +139,7 @@ absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectReques
                                                              absl::Time now, Changes* changes) {
   ForgetEndedSessions(now);
   if (ended_sessions_.contains(request.session)) return SessionLoggedOut();
+  if (Revoked(request.user, request.session_started, now)) return SessionRevoked();
   if (ConnectedUser* existing = FindUser(request.user)) {
     if (existing->session == request.session) {
       existing->last_active = now;
@@ -149,6 +159,10 @@ absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectReques
   ConnectedUser& added = *users_.emplace(request.user, std::move(user)).first->second;
   JoinResult joined;
   JoinLocked(added, kLobby, now, &joined, changes);
+  // And the rooms the server API let the user into while they were away.
+  if (auto allowed = allowed_rooms_.find(request.user); allowed != allowed_rooms_.end()) {
+    for (const std::string& room : allowed->second) JoinLocked(added, room, now, &joined, changes);
+  }
   return ConnectResult{request.new_epoch, added.queue.last_seq(), true, PresenceOf(added)};
 }
 
@@ -182,8 +196,13 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
                                                             absl::Time now, Changes* changes) {
   const PublishInput& input = request.input;
   const bool keyed = !input.idempotency_key.empty();
-  absl::StatusOr<ConnectedUser*> sender = RequireUser(input.sender);
-  if (!sender.ok()) return sender.status();
+  // A system sender is a name the app chose: nobody connected, not rate limited.
+  ConnectedUser* sender = nullptr;
+  if (!input.system) {
+    absl::StatusOr<ConnectedUser*> found = RequireUser(input.sender);
+    if (!found.ok()) return found.status();
+    sender = *found;
+  }
   StorePublish answer;
   if (keyed) {
     if (auto record = idempotency_.Find(input.sender, input.idempotency_key, now)) {
@@ -192,17 +211,23 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
     }
   }
   // After the idempotency check: a retry of a stored message costs nothing.
-  if (const absl::Duration wait = (*sender)->publish_bucket.TryTake(now);
-      wait > absl::ZeroDuration()) {
-    answer.limited_for = wait;
-    return answer;
+  if (sender != nullptr) {
+    if (const absl::Duration wait = sender->publish_bucket.TryTake(now);
+        wait > absl::ZeroDuration()) {
+      answer.limited_for = wait;
+      return answer;
+    }
   }
   PublishResult& result = answer.result;
   result.message = request.message;
   if (!input.room.empty()) {
     auto room = rooms_.find(input.room);
     if (room == rooms_.end()) return NoSuchRoom(input.room);
-    if (!room->second->HasMember(input.sender)) return NotAMember(input.sender, input.room);
+    if (sender != nullptr && !room->second->HasMember(input.sender)) {
+      // A private room is not there at all for those it does not admit.
+      if (!room->second->Admits(input.sender)) return NoSuchRoom(input.room);
+      return NotAMember(input.sender, input.room);
+    }
     result.recipients = DeliverToRoom(*room->second, result.message, changes);
     room->second->AddToHistory(result.message);
   } else {
@@ -211,8 +236,8 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
     recipient->queue.Append(result.message);
     changes->users.push_back(input.to_user);
     result.recipients = 1;
-    if (recipient != *sender) {
-      (*sender)->queue.Append(result.message);
+    if (sender != nullptr && recipient != sender) {
+      sender->queue.Append(result.message);
       changes->users.push_back(input.sender);
       result.recipients = 2;
     }
@@ -304,7 +329,19 @@ const Room* MemoryChatStore::FindRoom(absl::string_view room) const {
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
-Room& MemoryChatStore::CreateRoom(absl::string_view name) {
+Room* MemoryChatStore::FindRoom(absl::string_view room) {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<const Room*> MemoryChatStore::ReadableRoom(absl::string_view room,
+                                                          absl::string_view reader) const {
+  const Room* found = FindRoom(room);
+  if (found == nullptr || (!reader.empty() && !found->Admits(reader))) return NoSuchRoom(room);
+  return found;
+}
+
+Room& MemoryChatStore::MakeRoom(absl::string_view name) {
   auto room = std::make_unique<Room>(std::string(name), options_.history,
                                      options_.presence_events_max_members, ++presence_clock_);
   return *rooms_.insert_or_assign(std::string(name), std::move(room)).first->second;
@@ -356,7 +393,7 @@ void MemoryChatStore::JoinLocked(ConnectedUser& user, absl::string_view room_nam
                                  JoinResult* result, Changes* changes) {
   auto it = rooms_.find(room_name);
   result->created = it == rooms_.end();
-  Room& room = result->created ? CreateRoom(room_name) : *it->second;
+  Room& room = result->created ? MakeRoom(room_name) : *it->second;
   result->joined = room.presence().AddMember(user.name, user.online);
   if (!result->joined) return;
   user.rooms.emplace(room_name);
@@ -377,7 +414,7 @@ void MemoryChatStore::LeaveLocked(ConnectedUser& user, absl::string_view room_na
     AnnouncePresence(room, user, MessageKind::kLeave, room.presence().mode(), now, changes);
     room.presence().RemoveMember(user.name);
     PresenceChanged(room);
-    if (room.presence().members().empty() && room_name != kLobby) {
+    if (room.presence().members().empty() && room_name != kLobby && !room.kept()) {
       unpublished_presence_.erase(room.name());
       rooms_.erase(it);
     }

@@ -42,14 +42,22 @@ class MemoryChatStore final : public ChatStore {
   void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) override;
   void Read(const ReadInput& input, size_t max_messages, absl::Time now,
             Done<StoreRead> done) override;
-  void Join(absl::string_view user, absl::string_view room, absl::Time now,
+  void Join(absl::string_view user, absl::string_view room, bool granted, absl::Time now,
             Done<JoinResult> done) override;
   void Leave(absl::string_view user, absl::string_view room, absl::Time now,
              StatusDone done) override;
-  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done) override;
-  void Members(absl::string_view room, const MembersQuery& query,
+  void History(absl::string_view room, absl::string_view reader, size_t limit,
+               Done<std::vector<MessagePtr>> done) override;
+  void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                Done<MembersResult> done) override;
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
+  void CreateRoom(const RoomSpec& spec, absl::Time now, Done<CreateRoomResult> done) override;
+  void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
+                 Done<bool> done) override;
+  void RemoveMember(absl::string_view room, absl::string_view user, absl::Time now,
+                    Done<bool> done) override;
+  void EndUser(absl::string_view user, absl::Time now, Done<bool> done) override;
+  void ListRooms(Done<std::vector<RoomListing>> done) override;
   void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
   void PublishDuePresence(absl::Time now, StatusDone done) override;
   void Stop() override {}  // every operation answers at once: nothing is ever pending
@@ -82,6 +90,18 @@ class MemoryChatStore final : public ChatStore {
   absl::StatusOr<ConnectedUser*> RequireUser(absl::string_view user)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const Room* FindRoom(absl::string_view room) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Room* FindRoom(absl::string_view room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The room, if `reader` may read it ("": the trusted server API); else NOT_FOUND, the same
+  // answer as for a room that does not exist.
+  absl::StatusOr<const Room*> ReadableRoom(absl::string_view room, absl::string_view reader) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts `user` on the access list of kept room `room` (remembered for their next Connect)
+  // and joins them if connected; whether they joined now.
+  bool AllowLocked(Room& room, absl::string_view user, absl::Time now, Changes* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a session of `user` begun at `started` was ended by EndUser since.
+  bool Revoked(absl::string_view user, absl::Time started, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   MessagePtr MakeMessage(MessageKind kind, absl::string_view room, absl::string_view from,
                          absl::Time now);
   // Appends `message` to every member's queue; returns how many got it.
@@ -90,7 +110,7 @@ class MemoryChatStore final : public ChatStore {
   // A JOIN or LEAVE of `user`: to every member in EVENTS mode, else to the user alone.
   void AnnouncePresence(const Room& room, ConnectedUser& user, MessageKind kind, PresenceMode mode,
                         absl::Time now, Changes* changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Room& CreateRoom(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Room& MakeRoom(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bumps the room's presence version; PublishDuePresence tells its members later.
   void PresenceChanged(Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the user online in each of its rooms (a version bump each) if it was not.
@@ -129,6 +149,12 @@ class MemoryChatStore final : public ChatStore {
   // Sessions ended by Disconnect (logout), refused by Connect until forgotten; oldest first.
   absl::flat_hash_set<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, std::string>> ended_order_ ABSL_GUARDED_BY(mu_);
+  // The kept rooms each user is on the access list of, joined when the user connects.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> allowed_rooms_
+      ABSL_GUARDED_BY(mu_);
+  // Users whose sessions EndUser ended, and when: a session begun before is refused until
+  // the entry is forgotten, ended_session_memory later.
+  absl::flat_hash_map<std::string, absl::Time> revoked_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace parley::broker

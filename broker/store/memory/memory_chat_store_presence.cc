@@ -42,16 +42,17 @@ bool MemoryChatStore::HasNewerPublishedPresence(const ConnectedUser& user,
   return false;
 }
 
-void MemoryChatStore::Members(absl::string_view room, const MembersQuery& query,
+void MemoryChatStore::Members(absl::string_view room, absl::string_view reader,
+                              const MembersQuery& query,
                               Done<MembersResult> done) {
   absl::StatusOr<MembersResult> result;
   {
     absl::MutexLock lock(&mu_);
-    const Room* found = FindRoom(room);
-    if (found == nullptr) {
-      result = NoSuchRoom(room);
+    absl::StatusOr<const Room*> found = ReadableRoom(room, reader);
+    if (!found.ok()) {
+      result = found.status();
     } else {
-      result = MembersResult{found->presence().List(query), found->presence().Live()};
+      result = MembersResult{(*found)->presence().List(query), (*found)->presence().Live()};
     }
   }
   std::move(done)(std::move(result));

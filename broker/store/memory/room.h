@@ -7,13 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "broker/core/message.h"
 #include "broker/store/memory/room_presence.h"
 
 namespace parley::broker {
 
-// A chat room: its presence (members, who is online, version, mode) and its last
-// `history_capacity` CHAT messages.
+// A chat room: its presence (members, who is online, version, mode), its last
+// `history_capacity` CHAT messages, and, for a room made by the server API, whether it is
+// private and who may enter it (its access list).
 //
 // Not thread-safe: owned by MemoryChatStore and touched only under its lock.
 class Room {
@@ -26,6 +29,21 @@ class Room {
   const RoomPresence& presence() const { return presence_; }
   bool HasMember(absl::string_view user) const { return presence_.HasMember(user); }
 
+  // Made by the server API (CreateRoom): kept when empty; `is_private`: only the access list
+  // may enter or read it.
+  void MakeKept(bool is_private) {
+    kept_ = true;
+    private_ = is_private;
+  }
+  bool kept() const { return kept_; }
+  bool is_private() const { return private_; }
+  // Whether `user` may enter and read: anyone, for a public room.
+  bool Admits(absl::string_view user) const { return !private_ || access_.contains(user); }
+  // The access list (users the server API added or whose token named the room).
+  const absl::flat_hash_set<std::string>& access() const { return access_; }
+  void Allow(absl::string_view user) { access_.emplace(user); }
+  void Disallow(absl::string_view user) { access_.erase(user); }
+
   void AddToHistory(MessagePtr message);
   // The newest `limit` messages (all kept if limit is 0), oldest first.
   std::vector<MessagePtr> RecentHistory(size_t limit) const;
@@ -35,6 +53,9 @@ class Room {
   const size_t history_capacity_;
   RoomPresence presence_;
   std::deque<MessagePtr> history_;
+  bool kept_ = false;
+  bool private_ = false;
+  absl::flat_hash_set<std::string> access_;
 };
 
 }  // namespace parley::broker

@@ -89,14 +89,26 @@ class RedisChatStore : public ChatStore {
   void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) override;
   void Read(const ReadInput& input, size_t max_messages, absl::Time now,
             Done<StoreRead> done) override;
-  void Join(absl::string_view user, absl::string_view room, absl::Time now,
+  // Every room in Redis is public (room access is not kept there yet): `granted` changes
+  // nothing, and `reader` (History, Members) may read any room.
+  void Join(absl::string_view user, absl::string_view room, bool granted, absl::Time now,
             Done<JoinResult> done) override;
   void Leave(absl::string_view user, absl::string_view room, absl::Time now,
              StatusDone done) override;
-  void History(absl::string_view room, size_t limit, Done<std::vector<MessagePtr>> done) override;
-  void Members(absl::string_view room, const MembersQuery& query,
+  void History(absl::string_view room, absl::string_view reader, size_t limit,
+               Done<std::vector<MessagePtr>> done) override;
+  void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                Done<MembersResult> done) override;
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
+  // Room access for the server API is not kept in Redis yet: these answer UNIMPLEMENTED
+  // (RoomAccessNotKept), as does a system Publish.
+  void CreateRoom(const RoomSpec& spec, absl::Time now, Done<CreateRoomResult> done) override;
+  void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
+                 Done<bool> done) override;
+  void RemoveMember(absl::string_view room, absl::string_view user, absl::Time now,
+                    Done<bool> done) override;
+  void EndUser(absl::string_view user, absl::Time now, Done<bool> done) override;
+  void ListRooms(Done<std::vector<RoomListing>> done) override;
   void Sweep(std::vector<std::string> parked, absl::Time now, Done<SweepResult> done) override;
   void PublishDuePresence(absl::Time now, StatusDone done) override;
   void Stop() override;

@@ -182,7 +182,8 @@ void RedisChatStore::RemoveUser(const std::string& user, const std::string& sess
       });
 }
 
-void RedisChatStore::Join(absl::string_view user, absl::string_view room, absl::Time now,
+void RedisChatStore::Join(absl::string_view user, absl::string_view room, bool /*granted*/,
+                          absl::Time now,
                           Done<JoinResult> done) {
   JoinRoom(std::string(user), std::string(room), now, std::move(done));
 }
@@ -330,14 +331,15 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
                        });
 }
 
-void RedisChatStore::History(absl::string_view room, size_t limit,
+void RedisChatStore::History(absl::string_view room, absl::string_view /*reader*/, size_t limit,
                              Done<std::vector<MessagePtr>> done) {
   Call<std::optional<std::vector<MessagePtr>>>(
       ShardOf(room), {"history", std::string(room), absl::StrCat(limit)}, ParseHistory,
       OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
-void RedisChatStore::Members(absl::string_view room, const MembersQuery& query,
+void RedisChatStore::Members(absl::string_view room, absl::string_view /*reader*/,
+                             const MembersQuery& query,
                              Done<MembersResult> done) {
   const size_t limit = query.limit == 0 ? kDefaultMembersPage : query.limit;
   Call<std::optional<MembersResult>>(ShardOf(room),
@@ -412,6 +414,28 @@ void RedisChatStore::PresenceOf(std::vector<std::string> rooms, Done<std::vector
     args.insert(args.end(), names.begin(), names.end());
     Call<Rows>(shard, std::move(args), ParseRoomsPresence, gather->Step(i++));
   }
+}
+
+void RedisChatStore::CreateRoom(const RoomSpec&, absl::Time, Done<CreateRoomResult> done) {
+  std::move(done)(RoomAccessNotKept());
+}
+
+void RedisChatStore::AddMember(absl::string_view, absl::string_view, absl::Time,
+                               Done<bool> done) {
+  std::move(done)(RoomAccessNotKept());
+}
+
+void RedisChatStore::RemoveMember(absl::string_view, absl::string_view, absl::Time,
+                                  Done<bool> done) {
+  std::move(done)(RoomAccessNotKept());
+}
+
+void RedisChatStore::EndUser(absl::string_view, absl::Time, Done<bool> done) {
+  std::move(done)(RoomAccessNotKept());
+}
+
+void RedisChatStore::ListRooms(Done<std::vector<RoomListing>> done) {
+  std::move(done)(RoomAccessNotKept());
 }
 
 }  // namespace parley::broker::redis

@@ -23,6 +23,10 @@ using steps::PassFailure;
 
 void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                              Done<StorePublish> done) {
+  if (request.input.system) {
+    std::move(done)(RoomAccessNotKept());
+    return;
+  }
   const PublishInput& input = request.input;
   std::vector<std::string> check_args = {"publish_check",
                                          input.sender,

@@ -42,7 +42,7 @@ TEST(MemoryChatStoreTest, AnOperationAnswersBeforeItsListenerIsTold) {
                 [](absl::StatusOr<ConnectResult> connected) { ASSERT_TRUE(connected.ok()); });
   listener.calls.clear();
 
-  store.Join("alice", "tea", now, [&](absl::StatusOr<JoinResult> joined) {
+  store.Join("alice", "tea", /*granted=*/false, now, [&](absl::StatusOr<JoinResult> joined) {
     ASSERT_TRUE(joined.ok()) << joined.status();
     EXPECT_TRUE(listener.calls.empty()) << "told before the answer: " << listener.calls[0];
     done_ran = true;
