@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/error_code.h"
+#include "common/grpc_error_reason.h"
 #include "common/log.h"
 #include "frontend/http/request_helpers.h"
 
@@ -82,8 +83,11 @@ void SessionGate::Open(Session session, absl::AnyInvocable<void(absl::StatusOr<L
   Connect(login->session, [this, login, done = std::move(done)](
                               grpc::Status status, v1::ConnectResponse connected) mutable {
     if (!status.ok()) {
-      done(
-          absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
+      absl::Status refused(static_cast<absl::StatusCode>(status.error_code()),
+                           status.error_message());
+      // The app ended the user's sessions after this token was issued: a replay.
+      if (ReasonOf(status) == "REVOKED") refused = WithErrorCode(refused, "token_revoked");
+      done(std::move(refused));
       return;
     }
     login->connected = std::move(connected);
