@@ -96,6 +96,10 @@ export class Store {
     if (message.kind === 'DIRECT') {
       return this.ensureDirect(message.from === this.me ? message.to : message.from);
     }
+    // From the app to this user alone: a conversation with its system sender.
+    if (message.kind === 'SYSTEM' && !message.room && message.from) {
+      return this.ensureDirect(message.from);
+    }
     if (message.room) {
       if (message.kind === 'LEAVE' && message.from === this.me) {
         return this.conversations.get(roomKey(message.room)) || null;

@@ -143,6 +143,15 @@ export class View {
   messageItem(message, previous) {
     const item = element('li');
     item.dataset.id = message.id;
+    if (message.kind === 'SYSTEM' && message.from) {
+      // From the app (its server API): its sender's name, marked as the app's, and the text.
+      item.className = 'system';
+      const header = element('div', 'meta');
+      header.append(element('span', 'from', message.from), element('span', 'badge', 'app'),
+                    timeOf(message));
+      item.append(header, element('span', 'text', message.text));
+      return item;
+    }
     if (!isChat(message)) {
       item.className = 'notice';
       const verb = message.kind === 'JOIN' ? 'joined' : message.kind === 'LEAVE' ? 'left' : '';
