@@ -4,7 +4,7 @@
 // token link arrives cross-site as it does in production, and the SameSite=Strict cookie must
 // still reach the chat.
 import assert from 'node:assert/strict';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
@@ -87,4 +87,11 @@ test('users signed in by the app chat through its tokens', {timeout: 120000}, as
     await stack.close();
     rmSync(dir, {recursive: true, force: true});
   }
+});
+
+test('docs/embedding.md shows the example backend as it is', () => {
+  const doc = readFileSync(path.resolve('../../docs/embedding.md'), 'utf8');
+  const shown = /```js\n([\s\S]*?)```/.exec(doc);
+  assert.ok(shown, 'a js block in docs/embedding.md');
+  assert.equal(shown[1], readFileSync(BACKEND, 'utf8'));
 });
