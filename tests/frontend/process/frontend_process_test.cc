@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "parley/v1/broker.grpc.pb.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/jwt_minter.h"
 #include "tests/testing/from_json.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/wait_for.h"
@@ -375,6 +377,58 @@ TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithou
   EXPECT_NE(polled.epoch(), session.epoch());
   EXPECT_TRUE(polled.gap());
   EXPECT_EQ(frontend->Output().find("event=stopped"), std::string::npos);  // never restarted
+}
+
+
+// An app's keys rotate without a restart: SIGHUP reads the --jwt_keys file at once, and the
+// token flags are checked at start with a reason.
+TEST_F(FrontendProcessTest, TokenKeysRotateOnSighupAndBadFlagsStopTheStart) {
+  char dir_pattern[] = "/tmp/parley-keys-XXXXXX";
+  const std::string dir = mkdtemp(dir_pattern);
+  const std::string keys = dir + "/jwks.json";
+  auto write_keys = [&](const std::string& contents) {
+    std::ofstream(keys + ".new") << contents;
+    ASSERT_EQ(std::rename((keys + ".new").c_str(), keys.c_str()), 0);
+  };
+  const parley::testing::JwtMinter old_key(parley::testing::JwtMinter::KeyType::kRsa);
+  const parley::testing::JwtMinter new_key(parley::testing::JwtMinter::KeyType::kEc);
+  write_keys(parley::testing::JwksOf({old_key.Jwk("old")}));
+
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--auth=tokens"}, {"--auth=maybe"},
+        {"--auth=tokens", "--jwt_keys=" + dir + "/missing.json"},
+        {"--jwt_keys=" + keys}, {"--admin_listen=127.0.0.1:1"}}) {
+    auto refused = StartFrontend(bad);
+    EXPECT_EQ(refused->WaitForExit(absl::Seconds(10)), 2) << refused->Output();
+  }
+
+  auto frontend = StartFrontend({"--auth=tokens", "--jwt_keys=" + keys});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  auto login = [&](const parley::testing::JwtMinter& key, const std::string& kid,
+                   const std::string& alg, const std::string& user) {
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    const std::string token =
+        key.Sign({{"alg", alg}, {"kid", kid}}, {{"sub", user}, {"exp", now + 600}, {"iat", now}});
+    return client.Post("/api/session", nlohmann::json{{"token", token}}.dump(),
+                       "application/json");
+  };
+  EXPECT_EQ(login(old_key, "old", "RS256", "alice")->status, 200);
+  httplib::Result early = login(new_key, "new", "ES256", "bob");
+  EXPECT_EQ(early->status, 401);
+  EXPECT_EQ(FromJson<v1::ErrorBody>(early->body).error().code(), "unknown_key");
+
+  write_keys(parley::testing::JwksOf({new_key.Jwk("new")}));
+  frontend->Signal(SIGHUP);
+  ASSERT_TRUE(frontend->WaitForLine("event=jwt_keys_loaded").has_value()) << frontend->Output();
+  EXPECT_EQ(login(new_key, "new", "ES256", "bob")->status, 200);
+  httplib::Result retired = login(old_key, "old", "RS256", "carol");
+  EXPECT_EQ(retired->status, 401);
+  EXPECT_EQ(FromJson<v1::ErrorBody>(retired->body).error().code(), "unknown_key");
+  frontend->Signal(SIGTERM);
+  EXPECT_EQ(frontend->WaitForExit(absl::Seconds(20)), 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
