@@ -18,7 +18,8 @@ SYSTEMS=${SYSTEMS:-"parley parley_redis nchan1 nchan2"}
 REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k fanout1k_half fanout1k_apart hold10k"}
 
 # name subscribers rate(msg/s, 0 = burst) duration(s); storm10k is a login storm (Parley only:
-# Nchan has no logins or presence). unbatched1k: one message per poll (1 msg/s, well below
+# Nchan has no logins or presence), storm10k_tokens the same storm with each login an app's
+# HS256 token (--auth=tokens): it should cost the broker no more than a name login. unbatched1k: one message per poll (1 msg/s, well below
 # saturation), so CPU per delivery is the cost of a delivery, not a core divided by throughput.
 # idle10k: idle keep-alive connections held for 30 s (the server's CPU while nothing happens).
 # fanout1k_half: fanout1k at half the rate, Parley's two stores only: the Redis store saturates
@@ -26,10 +27,11 @@ REDIS_SCENARIOS=${REDIS_SCENARIOS:-"fanout1k fanout1k_half fanout1k_apart hold10
 # throughput, not its cost. fanout1k_apart: fanout1k with Parley's frontend on the load
 # generator's core, its two stores only: the brokers (and redis-server) keep core 1 to
 # themselves, as when frontends are a tier of their own, for the brokers' wake lag (#15).
-scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout1k_half:1000:5:20 fanout1k_apart:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0 idle10k:10000:0:30"
+scenarios_all="siege10:10:1:20 fanout1k:1000:10:20 fanout1k_half:1000:5:20 fanout1k_apart:1000:10:20 unbatched1k:1000:1:60 fanout5k:5000:2:20 hold10k:10000:0.2:30 burst:100:0:10 storm10k:10000:0:0 storm10k_tokens:10000:0:0 idle10k:10000:0:30"
 selected=("$@")
 
 scratch=$(mktemp -d /tmp/parley-bench.XXXXXX)
+bench_jwt_secret=bench-app-secret-of-thirty-two-bytes
 raw="$root/bench/results/raw"
 # This run's reports only: a scenario it runs is summarized from its own runs alone (one left
 # from an earlier invocation would be mixed into the medians); scenarios it does not run keep
@@ -73,9 +75,14 @@ for entry in $scenarios_all; do
       fi
       frontend_core=$SUT_CORE
       [ "$name" = fanout1k_apart ] && frontend_core=$LOAD_CORE
-      if [ "$name" = storm10k ]; then
+      if [ "$name" = storm10k ] || [ "$name" = storm10k_tokens ]; then
         [ "$system" = parley ] || continue
         extra=(--storm --setup_window=32)
+      fi
+      if [ "$name" = storm10k_tokens ]; then  # the same storm, each login an app's token
+        printf '%s' "$bench_jwt_secret" >"$scratch/jwt-secret"
+        frontend_flags="$frontend_flags --auth=tokens --jwt_secret_file=$scratch/jwt-secret"
+        extra+=(--login_token_secret="$bench_jwt_secret")
       fi
       if [ "$name" = idle10k ]; then
         extra=(--idle)

@@ -33,6 +33,9 @@ ABSL_FLAG(bool, storm, false,
           "presence as soon as it is in, then every page reconnects) instead of publishing. "
           "The first of --pids must be the broker.");
 ABSL_FLAG(int, setup_window, 256, "Setup requests (logins) in flight at once.");
+ABSL_FLAG(std::string, login_token_secret, "",
+          "parley-api: log in with an app's HS256 token signed with this secret (the frontend "
+          "runs with --auth=tokens) instead of a name.");
 ABSL_FLAG(bool, idle, false,
           "Idle keep-alive connections instead of polls: --subscribers connections each served "
           "one GET /healthz, then held for --duration seconds while the servers' CPU is read.");
@@ -84,7 +87,8 @@ int main(int argc, char** argv) {
   }
   std::random_device random;
   const std::string prefix = absl::StrFormat("b%04x_", random() & 0xffff);
-  auto protocol = parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix, options.storm);
+  auto protocol = parley::bench::MakeProtocol(absl::GetFlag(FLAGS_protocol), prefix, options.storm,
+                                              absl::GetFlag(FLAGS_login_token_secret));
   if (protocol == nullptr || options.subscribers < 1 || options.setup_window < 1 ||
       (options.storm && (options.server_pids.empty() || protocol->name() != "parley-api"))) {
     std::cerr << "--protocol must be parley-api, parley-seed or nchan; --subscribers >= 1; "

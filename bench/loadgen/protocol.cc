@@ -1,10 +1,34 @@
 #include "bench/loadgen/protocol.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <ctime>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace parley::bench {
 namespace {
+
+// An app's HS256 token for `user`, valid for an hour, as an app's backend signs it
+// (docs/embedding.md).
+std::string AppToken(const std::string& secret, const std::string& user) {
+  const int64_t now = std::time(nullptr);
+  const std::string signed_part = absl::StrCat(
+      absl::WebSafeBase64Escape(R"({"alg":"HS256","typ":"JWT"})"), ".",
+      absl::WebSafeBase64Escape(absl::StrCat(R"({"sub":")", user, R"(","iat":)", now,
+                                             R"(,"exp":)", now + 3600, "}")));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac,
+       &length);
+  return absl::StrCat(signed_part, ".",
+                      absl::WebSafeBase64Escape(absl::string_view(
+                          reinterpret_cast<const char*>(mac), length)));
+}
 
 // The string value of "key":"..." in flat JSON at or after `from` (our texts need no
 // escapes); nullopt if absent. Advances *from past it.
@@ -43,15 +67,21 @@ class ParleyApi final : public Protocol {
     }
   }
 
-  ParleyApi(std::string prefix, bool pages) : prefix_(std::move(prefix)), pages_(pages) {}
+  // `token_secret`: log in with an app's token signed with it, not a name ("": names).
+  ParleyApi(std::string prefix, bool pages, std::string token_secret)
+      : prefix_(std::move(prefix)), pages_(pages), token_secret_(std::move(token_secret)) {}
   std::string name() const override { return "parley-api"; }
 
   std::optional<HttpRequest> SetupRequest(const SubscriberState& state, int step) override {
     if (step == 0) {
+      const std::string user = absl::StrCat(prefix_, state.index);
       return HttpRequest{"POST",
                          "/api/session",
                          {{"Content-Type", "application/json"}},
-                         absl::StrCat(R"({"name":")", prefix_, state.index, R"("})")};
+                         token_secret_.empty()
+                             ? absl::StrCat(R"({"name":")", user, R"("})")
+                             : absl::StrCat(R"({"token":")", AppToken(token_secret_, user),
+                                            R"("})")};
     }
     if (!pages_) return std::nullopt;
     if (step == 1) return HttpRequest{"GET", "/api/session", Bearer(state.credential), ""};
@@ -131,6 +161,7 @@ class ParleyApi final : public Protocol {
   }
   const std::string prefix_;
   const bool pages_;
+  const std::string token_secret_;
   std::string publisher_token_;
 };
 
@@ -230,8 +261,10 @@ std::string HttpRequest::Serialize(const std::string& host) const {
 }
 
 std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix,
-                                       bool pages) {
-  if (name == "parley-api") return std::make_unique<ParleyApi>(user_prefix, pages);
+                                       bool pages, const std::string& token_secret) {
+  if (name == "parley-api") {
+    return std::make_unique<ParleyApi>(user_prefix, pages, token_secret);
+  }
   if (name == "parley-seed") return std::make_unique<ParleySeed>(user_prefix);
   if (name == "nchan") return std::make_unique<Nchan>();
   return nullptr;

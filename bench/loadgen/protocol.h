@@ -57,8 +57,9 @@ class Protocol {
 // `user_prefix`, so runs against one server do not collide. `pages`: parley-api subscribers
 // act as the chat page does: polls carry presence versions, and setup steps 1-3 are a page's
 // reconnect after a restart (session, rooms, members of the lobby) with the login's token.
+// `token_secret` (parley-api): log in with app tokens signed with it instead of names.
 std::unique_ptr<Protocol> MakeProtocol(const std::string& name, const std::string& user_prefix,
-                                       bool pages = false);
+                                       bool pages = false, const std::string& token_secret = "");
 
 }  // namespace parley::bench
 

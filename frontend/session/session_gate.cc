@@ -106,6 +106,12 @@ void SessionGate::Connect(const Session& session, Done<v1::ConnectResponse> done
 }
 
 void SessionGate::LogOut(const Session& session, absl::AnyInvocable<void(grpc::Status)> done) {
+  if (session.source == SessionSource::kToken) {
+    // The user's other devices share the broker session: only this browser signs out (its
+    // cookie goes). Ending them all is the app's call (DisconnectUser).
+    done(grpc::Status::OK);
+    return;
+  }
   v1::DisconnectRequest request;
   request.set_user(session.user);
   request.set_session(session.session_id);

@@ -54,7 +54,9 @@ class SessionGate {
                       absl::AnyInvocable<void(absl::StatusOr<Login>)> done);
   // Ends the session at the broker; `done` runs when the broker has answered: OK when the
   // session is ended (the user already gone, or the name another session's, is fine), else
-  // the broker's error (the session may still work: the caller must not say it ended).
+  // the broker's error (the session may still work: the caller must not say it ended). A
+  // token session is not ended at the broker (the user's other devices share it): OK at once,
+  // and the caller clears this browser's cookie.
   void LogOut(const Session& session, absl::AnyInvocable<void(grpc::Status)> done);
 
   // Broker Connect for the session's user and session id: creates the queue if the broker

@@ -54,6 +54,7 @@ Session SessionTokens::NewTokenSession(absl::string_view user, absl::string_view
                                        absl::Time now) const {
   Session session = NewSession(user, now);
   session.source = SessionSource::kToken;
+  session.session_id = Mac(absl::StrCat("app-user~", user)).substr(0, 32);
   session.display_name = std::string(display_name);
   if (issued_at != absl::InfinitePast() && issued_at < session.started) {
     session.started = absl::FromUnixSeconds(absl::ToUnixSeconds(issued_at));

@@ -51,7 +51,9 @@ class SessionTokens {
   // lifetime.
   Session NewSession(absl::string_view user, absl::Time now) const;
   // A new session for a user an app's token vouched for: as NewSession, but it ends by
-  // `token_expires_at` and started at `issued_at` when that is known (finite).
+  // `token_expires_at`, started at `issued_at` when that is known (finite), and its session id
+  // is the user's own (derived from the secret and the name), so the user's devices share
+  // one broker session instead of refusing each other the name.
   Session NewTokenSession(absl::string_view user, absl::string_view display_name,
                           absl::Time issued_at, absl::Time token_expires_at,
                           absl::Time now) const;

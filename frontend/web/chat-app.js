@@ -279,6 +279,8 @@ async function start() {
   // The queue still holds everything since login (up to its capacity): replaying it from
   // the start restores rooms and direct messages after a reload.
   const session = await persist(() => api('GET', '/api/session'));
+  // The app's name for its user, when its token gave one (the chat itself goes by user name).
+  if (session.displayName) view.showDisplayName(session.displayName);
   await loadRooms();
   view.renderSidebar();
   await loadHistory(store.current);

@@ -43,6 +43,11 @@ export class View {
     $('me').textContent = store.me;
   }
 
+  showDisplayName(name) {
+    $('me').textContent = name;
+    $('me').title = this.store.me;
+  }
+
   atBottom() {
     return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 48;
   }

@@ -142,6 +142,32 @@ TEST(TokenLoginTest, EachModeRefusesTheOtherWayIn) {
   }
 }
 
+// The app vouches for its user on every device: a second sign-in shares the user's session
+// instead of being refused the name, and signing out of one leaves the other signed in.
+TEST(TokenLoginTest, AUsersDevicesShareTheirSession) {
+  ParleyStack stack(WithAuth(AuthMode::kTokens));
+  const json aud = {{"aud", "parley"}};
+  httplib::Result laptop = PostSession(stack, {{"token", AppToken("alice", aud)}});
+  httplib::Result phone = PostSession(stack, {{"token", AppToken("alice", aud)}});
+  ASSERT_EQ(laptop->status, 200) << laptop->body;
+  ASSERT_EQ(phone->status, 200) << phone->body;
+  const v1::SessionInfo on_laptop = FromJson<v1::SessionInfo>(laptop->body);
+  const v1::SessionInfo on_phone = FromJson<v1::SessionInfo>(phone->body);
+  EXPECT_EQ(on_laptop.epoch(), on_phone.epoch());  // one queue
+  EXPECT_EQ(stack.Say(on_phone.token(), "from the phone")->status, 200);
+  httplib::Client client("127.0.0.1", stack.port());
+  httplib::Result out =
+      client.Delete("/api/session", {{"Authorization", "Bearer " + on_phone.token()}});
+  EXPECT_EQ(out->status, 200);
+  httplib::Result still = stack.Get(on_laptop.token(), "/api/poll?cursor=0&wait=0");
+  ASSERT_EQ(still->status, 200) << still->body;
+  EXPECT_NE(still->body.find("from the phone"), std::string::npos);
+  // A name login for the name is still refused while alice is signed in.
+  ParleyStack both(WithAuth(AuthMode::kBoth));
+  ASSERT_EQ(PostSession(both, {{"token", AppToken("alice", aud)}})->status, 200);
+  EXPECT_EQ(CodeOf(PostSession(both, {{"name", "alice"}})), "name_taken");
+}
+
 std::string CookieFrom(const httplib::Result& result) {
   const std::string set_cookie = result->get_header_value("Set-Cookie");
   return set_cookie.substr(0, set_cookie.find(';'));

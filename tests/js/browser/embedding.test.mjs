@@ -57,6 +57,7 @@ test('users signed in by the app chat through its tokens', {timeout: 120000}, as
     const session = await alice.evaluate(async () => (await fetch('/api/session')).json());
     assert.equal(session.identity, 'token');
     assert.equal(session.displayName, 'alice (from the app)');
+    assert.equal(await alice.textContent('#me'), 'alice (from the app)');
 
     // The app makes a private room for alice and bob, and speaks in it.
     const team = await fetch(`${appUrl}/team?name=team&members=alice,bob`);
