@@ -115,9 +115,10 @@ TEST(BrokerProcessTest, ReflectionListsAndDescribesTheBrokerService) {
     ASSERT_EQ(proto.service_size(), 1);
     std::vector<std::string> methods;
     for (const auto& method : proto.service(0).method()) methods.push_back(method.name());
-    EXPECT_THAT(methods, ::testing::UnorderedElementsAre("Connect", "Disconnect", "Publish", "Poll",
-                                                         "PollStream", "Join", "Leave", "History",
-                                                         "Members", "Rooms", "Stats"));
+    EXPECT_THAT(methods, ::testing::UnorderedElementsAre(
+                             "Connect", "Disconnect", "Publish", "Poll", "PollStream", "Join",
+                             "Leave", "History", "Members", "Rooms", "Stats", "CreateRoom",
+                             "AddMember", "RemoveMember", "DisconnectUser", "ListRooms"));
   }
   EXPECT_TRUE(found);
 

@@ -43,7 +43,8 @@ test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflect
     // grpcurl -plaintext HOST describe parley.v1.Broker
     const methods = (await reflection.listMethods('parley.v1.Broker')).map((m) => m.name);
     for (const name of ['Connect', 'Disconnect', 'Publish', 'Poll', 'PollStream', 'Join', 'Leave',
-                        'History', 'Members', 'Rooms', 'Stats']) {
+                        'History', 'Members', 'Rooms', 'Stats', 'CreateRoom', 'AddMember',
+                        'RemoveMember', 'DisconnectUser', 'ListRooms']) {
       assert.ok(methods.includes(name), `${name} in ${methods}`);
     }
 
@@ -112,6 +113,20 @@ test('grpcurl-style list, describe, health, Connect, Publish and Poll by reflect
                              /nowhere/.test(error.details));
     await assert.rejects(call(client, 'Connect', {user: 'not a name!', session: 's'}),
                          (error) => error.code === grpc.status.INVALID_ARGUMENT);
+    // The server API's calls, as an app's operator would make them with grpcurl:
+    // grpcurl -plaintext -d '{"name":"team","private":true,"members":["alice"]}' HOST parley.v1.Broker/CreateRoom
+    const created = await call(client, 'CreateRoom', {name: 'team', private: true,
+                                                      members: ['alice']});
+    assert.deepEqual([created.room.name, created.room.private, created.joined], ['team', true, ['alice']]);
+    const system = await call(client, 'Publish', {sender: 'billing', room: 'team', system: true,
+                                                  text: 'invoice paid'});
+    assert.equal(system.message.kind, 'SYSTEM');
+    const listed = await call(client, 'ListRooms', {});
+    assert.deepEqual(listed.rooms.map((r) => [r.name, r.private]), [['lobby', false], ['team', true]]);
+    await assert.rejects(call(client, 'History', {room: 'team', user: 'bob'}),
+                         (error) => error.code === grpc.status.NOT_FOUND);
+    assert.equal((await call(client, 'DisconnectUser', {user: 'alice'})).was_connected, true);
+
     client.close();
     health.close();
   } finally {
