@@ -76,22 +76,13 @@ void ListRooms(BrokerApi* broker, const ExchangePtr& exchange) {
 }
 
 void Members(BrokerApi* broker, const ExchangePtr& exchange) {
-  const httplib::Request& request = exchange->request();
-  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxPage);
-  absl::StatusOr<bool> online = QueryFlag(request, "online", false);
-  for (const absl::Status& status : {limit.status(), online.status()}) {
-    if (!status.ok()) {
-      RespondError(exchange, FromStatus(status));
-      return;
-    }
+  // No user: the server API reads private rooms too.
+  absl::StatusOr<v1::MembersRequest> members = MembersRequestOf(exchange->request(), kMaxPage);
+  if (!members.ok()) {
+    RespondError(exchange, FromStatus(members.status()));
+    return;
   }
-  v1::MembersRequest members;  // no user: the server API reads private rooms too
-  members.set_room(request.matches[1]);
-  members.set_limit(static_cast<uint32_t>(*limit));
-  members.set_online_only(*online);
-  members.set_after(request.get_param_value("after"));
-  members.set_prefix(request.get_param_value("prefix"));
-  broker->MembersAsync(members, AnswerWith<v1::MembersResponse>(exchange));
+  broker->MembersAsync(*members, AnswerWith<v1::MembersResponse>(exchange));
 }
 
 void History(BrokerApi* broker, const ExchangePtr& exchange) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/names.h"
 
 namespace parley::frontend {
 
@@ -81,19 +82,22 @@ absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::strin
       absl::StrCat("query parameter '", name, "' must be true or false"));
 }
 
-namespace {
-
-bool IsName(absl::string_view name) {
-  if (name.empty() || name.size() > 32) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return false;
-    }
+absl::StatusOr<v1::MembersRequest> MembersRequestOf(const httplib::Request& request,
+                                                    uint64_t max_limit) {
+  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, max_limit);
+  absl::StatusOr<bool> online = QueryFlag(request, "online", false);
+  for (const absl::Status& status : {limit.status(), online.status()}) {
+    if (!status.ok()) return status;
   }
-  return true;
+  v1::MembersRequest members;
+  members.set_room(request.matches[1]);
+  members.set_limit(static_cast<uint32_t>(*limit));
+  members.set_online_only(*online);
+  // `after` and `prefix` are checked by the broker (INVALID_ARGUMENT: 400).
+  members.set_after(request.get_param_value("after"));
+  members.set_prefix(request.get_param_value("prefix"));
+  return members;
 }
-
-}  // namespace
 
 absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions(
     absl::string_view value) {
@@ -109,7 +113,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions
     std::pair<absl::string_view, absl::string_view> parts =
         absl::StrSplit(pair, absl::MaxSplits(':', 1));
     uint64_t version = 0;
-    if (!IsName(parts.first) || parts.second.empty() ||
+    if (!ValidateName("room", parts.first).ok() || parts.second.empty() ||
         !std::all_of(parts.second.begin(), parts.second.end(),
                      [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
         !absl::SimpleAtoi(parts.second, &version) || versions.size() == kMaxPresenceRooms) {

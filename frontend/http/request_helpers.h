@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "parley/v1/broker.pb.h"
 
 namespace parley::frontend {
 
@@ -37,6 +38,11 @@ absl::StatusOr<uint64_t> QueryNumber(const httplib::Request& request, const std:
 // A query parameter as a boolean ("true"/"1" or "false"/"0"); `fallback` when absent.
 absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::string& name,
                                bool fallback);
+
+// A Members call from /rooms/<room>/members?limit&online&after&prefix (the room is the
+// route's first match): INVALID_ARGUMENT for a bad limit (over `max_limit`) or flag.
+absl::StatusOr<v1::MembersRequest> MembersRequestOf(const httplib::Request& request,
+                                                    uint64_t max_limit);
 
 // The presence versions a poll knows: "room:version,room:version" (at most
 // kMaxPresenceRooms rooms; an empty value is no room).

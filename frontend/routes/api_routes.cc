@@ -218,23 +218,13 @@ void Members(const RouteContext& context, const ExchangePtr& exchange) {
   const httplib::Request& request = exchange->request();
   std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", 0, kMaxMembersPage);
-  absl::StatusOr<bool> online = QueryFlag(request, "online", false);
-  for (const absl::Status& status : {limit.status(), online.status()}) {
-    if (!status.ok()) {
-      RespondError(exchange, FromStatus(status));
-      return;
-    }
+  absl::StatusOr<v1::MembersRequest> call = MembersRequestOf(request, kMaxMembersPage);
+  if (!call.ok()) {
+    RespondError(exchange, FromStatus(call.status()));
+    return;
   }
-  v1::MembersRequest call;
-  call.set_room(request.matches[1]);
-  call.set_limit(static_cast<uint32_t>(*limit));
-  call.set_online_only(*online);
-  // `after` and `prefix` are checked by the broker (INVALID_ARGUMENT: 400).
-  call.set_after(request.get_param_value("after"));
-  call.set_prefix(request.get_param_value("prefix"));
-  call.set_user(session->user);
-  context.broker->MembersAsync(call, AnswerWith<v1::MembersResponse>(exchange));
+  call->set_user(session->user);  // a private room is not there for those it does not admit
+  context.broker->MembersAsync(*call, AnswerWith<v1::MembersResponse>(exchange));
 }
 
 void Ready(const RouteContext& context, const ExchangePtr& exchange) {
