@@ -36,6 +36,10 @@ const server = createServer(async (request, response) => {
         {room: query.room, from: 'app', text: query.text});
     return response.writeHead(status).end(body);
   }
+  if (url.pathname === '/signin') {  // --login_url: where Parley sends those it will not take
+    response.writeHead(200, {'Content-Type': 'text/html'});
+    return response.end('<p id="signin">Sign in to the app (this example has no sign-in).</p>');
+  }
   // Your app's own sign-in decides who this is; the example takes ?user= at its word.
   const user = query.user;
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(user || '')) return response.writeHead(400).end();

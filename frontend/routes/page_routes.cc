@@ -150,7 +150,11 @@ void GetLogin(const RouteContext& context, const ExchangePtr& exchange) {
   absl::StatusOr<Session> session = context.sessions->Authenticate(exchange->request());
   if (session.ok()) {
     Redirect(exchange, ChatroomPath(session->user), 302);
-  } else if (context.options->auth == AuthMode::kTokens && !context.options->login_url.empty()) {
+  } else if (!context.options->login_url.empty() &&
+             (context.options->auth == AuthMode::kTokens ||
+              exchange->request().get_param_value("from") == "app")) {
+    // Under --auth=tokens the app's sign-in is the only one; under both, a page whose user
+    // the app signed in comes back with from=app.
     Redirect(exchange, context.options->login_url, 302);
   } else {
     LoginPage(context, exchange, 200, "");

@@ -29,8 +29,14 @@ function anySignal(signals) {
   return controller.signal;
 }
 
+// Where a page whose session is gone goes: the login form, or (for a user the app signed in)
+// the app's own sign-in, which /login?from=app leads to when --login_url is set.
+let loginPath = '/login';
+export function signInThroughApp() { loginPath = '/login?from=app'; }
+export function goToLogin() { location.assign(loginPath); }
+
 // Sends one request and answers the parsed JSON body, or throws ApiError. A 401 means the
-// session is gone (logged out elsewhere, expired): the page goes back to the login form.
+// session is gone (logged out elsewhere, expired): the page goes back to where it signs in.
 export async function api(method, path, body, {signal, timeoutMs = 15000} = {}) {
   let response;
   try {
@@ -47,7 +53,7 @@ export async function api(method, path, body, {signal, timeoutMs = 15000} = {}) 
     throw new ApiError(error.name === 'TimeoutError' ? 'timed out' : 'network error');
   }
   if (response.status === 401) {
-    location.assign('/login');
+    goToLogin();
     throw new ApiError('logged out', {status: 401, code: 'unauthenticated'});
   }
   const data = await response.json().catch(() => ({}));

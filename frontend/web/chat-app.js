@@ -2,7 +2,7 @@
 // and answers the user's clicks and keys. docs/ui.md describes the whole client.
 'use strict';
 
-import {api, ApiError, backoffMs, sleep} from './chat-api.js';
+import {api, ApiError, backoffMs, goToLogin, signInThroughApp, sleep} from './chat-api.js';
 import {Outbox} from './chat-outbox.js';
 import {Poller} from './chat-poller.js';
 import {dmKey, isChat, roomKey, Store} from './chat-store.js';
@@ -265,7 +265,7 @@ function wireEvents() {
     event.submitter?.setAttribute('disabled', '');
     await persist(() => api('DELETE', '/api/session'));
     poller.stop();
-    location.assign('/login');
+    goToLogin();
   });
   window.addEventListener('online', () => view.setStatus('reconnecting'));
   window.addEventListener('offline', () => view.setStatus('offline'));
@@ -281,6 +281,7 @@ async function start() {
   const session = await persist(() => api('GET', '/api/session'));
   // The app's name for its user, when its token gave one (the chat itself goes by user name).
   if (session.displayName) view.showDisplayName(session.displayName);
+  if (session.identity === 'token') signInThroughApp();
   await loadRooms();
   view.renderSidebar();
   await loadHistory(store.current);

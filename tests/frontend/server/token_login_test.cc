@@ -196,6 +196,17 @@ TEST(TokenLoginTest, ALoginLinkSetsTheCookieAndOpensTheChat) {
   EXPECT_EQ(client->Get("/login")->get_header_value("Location"), "https://app.example/signin");
 }
 
+// Under --auth=both the form stays, but a page whose user the app signed in goes back to the
+// app's sign-in when its session ends (the page asks for /login?from=app).
+TEST(TokenLoginTest, UnderBothAPageSignedInByTheAppGoesBackToTheApp) {
+  ParleyStack stack(WithAuth(AuthMode::kBoth, "https://app.example/signin"));
+  httplib::Result form = stack.Client()->Get("/login");
+  EXPECT_EQ(form->status, 200);
+  EXPECT_NE(form->body.find("name=\"name\""), std::string::npos);
+  EXPECT_EQ(stack.Client()->Get("/login?from=app")->get_header_value("Location"),
+            "https://app.example/signin");
+}
+
 TEST(TokenLoginTest, WithoutALoginUrlARefusedLinkSaysWhy) {
   ParleyStack stack(WithAuth(AuthMode::kTokens));
   httplib::Result stale = stack.Client()->Get(absl::StrCat(

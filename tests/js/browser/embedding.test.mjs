@@ -76,6 +76,13 @@ test('users signed in by the app chat through its tokens', {timeout: 120000}, as
       (await fetch('/api/rooms/team/join', {method: 'POST'})).status);
     assert.equal(denied, 404);
 
+    // When the app ends bob's sessions, his page goes back to the app's sign-in.
+    const ended = await fetch(`http://127.0.0.1:${adminPort}/admin/v1/users/bob/disconnect`,
+                              {method: 'POST', headers: {'X-API-Key': API_KEY}});
+    assert.equal(ended.status, 200, await ended.text());
+    await bob.waitForSelector('#signin', {timeout: 15000});
+    assert.ok(bob.url().startsWith(`${appUrl}/signin`), bob.url());
+
     // Without a session, the chat sends people to the app's sign-in page.
     const stranger = await (await browser.newContext()).newPage();
     const answer = await stranger.request.get(`${stack.url}/`, {maxRedirects: 0});
