@@ -78,13 +78,6 @@ inline absl::Status NoRoomToJoin(absl::string_view room) {
   return absl::NotFoundError(absl::StrCat("there is no room '", room, "' you may join"));
 }
 
-// The Redis store does not keep room access yet (#26 continues there).
-inline absl::Status RoomAccessNotKept() {
-  return absl::UnimplementedError(
-      "the Redis store does not keep room access yet: private and kept rooms, AddMember, "
-      "RemoveMember, DisconnectUser, ListRooms and system messages need the in-memory store");
-}
-
 inline absl::Status NameHeld(absl::string_view user) {
   return absl::AlreadyExistsError(
       absl::StrCat("user name '", user, "' is held by another session"));

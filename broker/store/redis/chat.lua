@@ -27,6 +27,9 @@ local key = {
   room_log = function(r) return 'pr:' .. r .. ':log' end,
   room_shards = function(r) return 'pr:' .. r .. ':shards' end,
   room_idempotency = function(r, sender, k) return 'pr:' .. r .. ':i:' .. sender .. ':' .. k end,
+  access = function(r) return 'pr:' .. r .. ':acl' end,      -- a private room's access list
+  allowed = function(u) return 'pa:' .. u end,              -- kept rooms the user may enter
+  revoked = function(u) return 'pv:' .. u end,              -- DisconnectUser: when (ms)
   local_members = function(r) return 'pl:' .. r end,        -- the room's members on this shard
   local_applied = function(r) return 'pl:' .. r .. ':at' end,
   -- This shard's own.
@@ -35,6 +38,7 @@ local key = {
 }
 
 local KIND_CHAT = '0'
+local KIND_SYSTEM = '4'
 local argv = ARGV
 
 local function num(i) return tonumber(argv[i]) end
@@ -236,6 +240,23 @@ local function remove_user(user, now)
   notify('u', user)
 end
 
+-- Whether `user` may enter and read the room: anyone, unless it is private and the user is
+-- not on its access list ('' is the trusted server API).
+local function admits(room, user)
+  if user == '' or redis.call('HGET', key.room(room), 'private') ~= '1' then return true end
+  return redis.call('SISMEMBER', key.access(room), user) == 1
+end
+
+-- A new room's hash, counted among this shard's rooms.
+local function create_room(room)
+  local version = redis.call('INCR', key.clock)
+  redis.call('HSET', key.room(room), 'version', version, 'mode', 0, 'seq', 0,
+             'pub_version', version, 'pub_members', 0, 'pub_online', 0, 'pub_mode', 0,
+             'pub_at', -1, 'epoch', new_room_epoch(),
+             'fence', redis.call('GET', key.fence) or '0', 'tracked', 1)
+  redis.call('SADD', key.rooms, room)
+end
+
 local ops = {}
 
 -- Keys that expire (logged-out sessions, idempotency answers, markers) hold the time they
@@ -261,13 +282,17 @@ ops.ended_record = function()
   return answer('ok', writes_fields())
 end
 
--- claim(user, session, new_epoch, now, may_create, burst, replace_session, replace_active):
+-- claim(user, session, new_epoch, now, may_create, burst, replace_session, replace_active,
+-- started_ms): 'revoked' if DisconnectUser ended the user's sessions after started_ms;
 -- 'resumed' {epoch, seq, went_online, rooms, pending}; 'created' {epoch, pending};
 -- 'held' {holder, active}: another session holds the name (the broker decides whether it
 -- keeps it, HolderKeepsName, and may claim again naming it: then, if it is still that holder
 -- at that activity, it is replaced, its rooms among `pending`); or 'draining'.
 ops.claim = function()
   local user, session, now = argv[2], argv[3], num(5)
+  local revoked = redis.call('HMGET', key.revoked(user), 'since', 'until')
+  num_now = now
+  if alive(revoked[2]) and num(10) < tonumber(revoked[1]) then return answer('revoked') end
   local u = key.user(user)
   local h = redis.call('HMGET', u, 'session', 'epoch', 'seq', 'active', 'online')
   if h[1] then
@@ -376,12 +401,7 @@ ops.room_join = function()
   local created = 0
   if redis.call('EXISTS', r) == 0 then
     created = 1
-    local version = redis.call('INCR', key.clock)
-    redis.call('HSET', r, 'version', version, 'mode', 0, 'seq', 0, 'pub_version', version,
-               'pub_members', 0, 'pub_online', 0, 'pub_mode', 0, 'pub_at', -1,
-               'epoch', new_room_epoch(), 'fence', redis.call('GET', key.fence) or '0',
-               'tracked', 1)
-    redis.call('SADD', key.rooms, room)
+    create_room(room)
   end
   if redis.call('ZADD', key.members(room), 'NX', 0, user) == 0 then
     return answer('member', presence_fields(room))
@@ -418,7 +438,8 @@ ops.room_leave = function()
   end
   update_mode(room, num(4))
   presence_changed(room)
-  if redis.call('ZCARD', key.members(room)) == 0 and argv[6] ~= '1' then
+  if redis.call('ZCARD', key.members(room)) == 0 and argv[6] ~= '1' and
+      redis.call('HGET', r, 'kept') ~= '1' then
     redis.call('DEL', r, key.members(room), key.online(room), key.history(room),
                key.room_log(room), key.room_shards(room))
     redis.call('SREM', key.due, room)
@@ -461,7 +482,7 @@ ops.rooms_presence = function()
   return answer('ok', 'rooms', out)
 end
 
--- publish_check(sender, key or '', now, rate, burst, window_ms, message...): the sender
+-- publish_check(sender, key or '', now, rate, burst, window_ms, message..., system): the sender
 -- exists; a key already answered returns that answer ('dup'); a key another try holds returns
 -- that try's message ('resume': this try delivers the same message, which the markers and the
 -- room's 'again' make idempotent, so concurrent tries of one key give one message id); else
@@ -469,9 +490,10 @@ end
 -- 'missing', 'dup' {message, recipients}, 'resume' {message}, 'limited' {wait_ms} or 'ok'
 ops.publish_check = function()
   local sender, k, now, rate, burst = argv[2], argv[3], num(4), num(5), num(6)
+  local system = argv[15] == '1'
   local u = key.user(sender)
   local h = redis.call('HMGET', u, 'tokens', 'tokens_at')
-  if not h[1] then return answer('missing') end
+  if not h[1] and not system then return answer('missing') end
   local held_key = key.idempotency(sender, k)
   if k ~= '' then
     num_now = now
@@ -481,7 +503,16 @@ ops.publish_check = function()
       return answer('dup', 'message', {'m', held[3]}, 'recipients', held[4])
     end
   end
-  -- After the idempotency check: a retry of a stored message costs nothing.
+  -- After the idempotency check: a retry of a stored message costs nothing. A system
+  -- sender (the server API) is not rate limited.
+  if system then
+    if k ~= '' then
+      redis.call('HSET', held_key, 'state', 'pending', 'until', now + num(7),
+                 unpack(message_pairs(8)))
+      redis.call('PEXPIRE', held_key, argv[7])
+    end
+    return answer('ok')
+  end
   local tokens, at = tonumber(h[1]), tonumber(h[2])
   if now > at then
     tokens = math.min(burst, tokens + (now - at) / 1000 * rate)
@@ -509,14 +540,18 @@ ops.idem_record = function()
   return answer('ok')
 end
 
--- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message...):
--- checks membership and gives the message its room seq, once per idempotency key and room
+-- room_sequence(room, sender, key or '', now, window_ms, history, log_max, message..., system):
+-- checks membership (not for a system sender; a private room the sender may not enter is
+-- 'no_room') and gives the message its room seq, once per idempotency key and room
 -- epoch. 'no_room', 'not_member', 'ok' {n, epoch, writes, event, renumbered, shards} or
 -- 'again' {n, epoch, message, writes, event, shards} (sequenced by an earlier try)
 ops.room_sequence = function()
   local room, sender, k = argv[2], argv[3], argv[4]
   if redis.call('EXISTS', key.room(room)) == 0 then return answer('no_room') end
-  if not redis.call('ZSCORE', key.members(room), sender) then return answer('not_member') end
+  if argv[16] ~= '1' and not redis.call('ZSCORE', key.members(room), sender) then
+    if not admits(room, sender) then return answer('no_room') end
+    return answer('not_member')
+  end
   local ik = key.room_idempotency(room, sender, k)
   local renumbered = 0
   if k ~= '' then
@@ -536,7 +571,7 @@ ops.room_sequence = function()
   end
   local pairs_ = message_pairs(9)
   local n, epoch = sequence(room, pairs_, num(8))
-  if argv[9] == KIND_CHAT and num(7) > 0 then
+  if (argv[9] == KIND_CHAT or argv[9] == KIND_SYSTEM) and num(7) > 0 then
     redis.call('XADD', key.history(room), 'MAXLEN', '=', argv[7], '*', unpack(pairs_))
   end
   if k ~= '' then
@@ -741,7 +776,9 @@ end
 -- history(room, limit): 'no_room' or 'ok' {entries, newest first}
 ops.history = function()
   local room = argv[2]
-  if redis.call('EXISTS', key.room(room)) == 0 then return answer('no_room') end
+  if redis.call('EXISTS', key.room(room)) == 0 or not admits(room, argv[4]) then
+    return answer('no_room')
+  end
   if argv[3] == '0' then
     return answer('ok', 'entries', redis.call('XREVRANGE', key.history(room), '+', '-'))
   end
@@ -749,11 +786,14 @@ ops.history = function()
                 redis.call('XREVRANGE', key.history(room), '+', '-', 'COUNT', argv[3]))
 end
 
--- members(room, limit, after, online_only, prefix): one page by name (RoomPresence::List).
+-- members(room, limit, after, online_only, prefix, reader): one page by name
+-- (RoomPresence::List); a private room the reader may not read is 'no_room'.
 -- 'no_room' or 'ok' {next_after, names, online (a flag per name), the presence}
 ops.members = function()
   local room, limit, after, online_only, prefix = argv[2], num(3), argv[4], argv[5] == '1', argv[6]
-  if redis.call('EXISTS', key.room(room)) == 0 then return answer('no_room') end
+  if redis.call('EXISTS', key.room(room)) == 0 or not admits(room, argv[7]) then
+    return answer('no_room')
+  end
   local set = online_only and key.online(room) or key.members(room)
   local from = '[' .. prefix
   if prefix == '' then from = '-' end
@@ -856,6 +896,74 @@ ops.presence_publish = function()
     redis.call('SREM', key.due, room)
   end
   return answer('ok', 'published', published)
+end
+
+-- Room access (the server API). A room's access list lives with the room; the kept rooms a
+-- user may enter live with the user (joined at Connect), outliving the user's own keys.
+
+-- room_access(room, user, granted): whether the user may join: 'ok' (the room is public,
+-- missing (a join creates it public), or the user is on its list; granted: put on it now) or
+-- 'denied'.
+ops.room_access = function()
+  local room, user = argv[2], argv[3]
+  if redis.call('EXISTS', key.room(room)) == 0 or admits(room, user) then return answer('ok') end
+  if argv[4] ~= '1' then return answer('denied') end
+  redis.call('SADD', key.access(room), user)
+  return answer('ok')
+end
+
+-- room_create(room, private, members...): a kept room with its access list. 'exists' or
+-- 'ok' {the presence}
+ops.room_create = function()
+  local room = argv[2]
+  if redis.call('EXISTS', key.room(room)) == 1 then return answer('exists') end
+  create_room(room)
+  redis.call('HSET', key.room(room), 'kept', 1, 'private', argv[3])
+  for i = 4, #argv do redis.call('SADD', key.access(room), argv[i]) end
+  return answer('ok', presence_fields(room))
+end
+
+-- access_change(room, user, add 1/0): on or off the room's access list. 'no_room' or 'ok'
+ops.access_change = function()
+  local room = argv[2]
+  if redis.call('EXISTS', key.room(room)) == 0 then return answer('no_room') end
+  redis.call(argv[4] == '1' and 'SADD' or 'SREM', key.access(room), argv[3])
+  return answer('ok')
+end
+
+-- allowed_change(user, room, add 1/0): the user's own list of kept rooms to join at Connect.
+-- 'ok' {connected}
+ops.allowed_change = function()
+  local user = argv[2]
+  redis.call(argv[4] == '1' and 'SADD' or 'SREM', key.allowed(user), argv[3])
+  return answer('ok', 'connected', redis.call('EXISTS', key.user(user)))
+end
+
+-- allowed_rooms(user): 'ok' {rooms}
+ops.allowed_rooms = function()
+  return answer('ok', 'rooms', redis.call('SMEMBERS', key.allowed(argv[2])))
+end
+
+-- revoke(user, since_ms, now, memory_ms): sessions begun before since_ms are refused by claim
+-- until memory_ms after now. Counted as a write, as a logout is (a shard that loses it is
+-- fenced, and the sessions begun before the loss are refused). 'ok' {writes, event}
+ops.revoke = function()
+  redis.call('HSET', key.revoked(argv[2]), 'since', argv[3], 'until', num(4) + num(5))
+  redis.call('PEXPIRE', key.revoked(argv[2]), argv[5])
+  redis.call('INCR', key.writes)
+  return answer('ok', writes_fields())
+end
+
+-- rooms_list(): this shard's rooms. 'ok' {rooms: for each, 'room' {name, private, kept, the
+-- presence}}
+ops.rooms_list = function()
+  local out = {}
+  for _, room in ipairs(redis.call('SMEMBERS', key.rooms)) do
+    local h = redis.call('HMGET', key.room(room), 'private', 'kept')
+    out[#out + 1] = answer('room', 'name', room, 'private', h[1] == '1' and 1 or 0,
+                           'kept', h[2] == '1' and 1 or 0, presence_fields(room))
+  end
+  return answer('ok', 'rooms', out)
 end
 
 -- shard_check(position, count): whether this shard is used with the same shard list by every

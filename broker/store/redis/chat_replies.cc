@@ -107,7 +107,8 @@ absl::StatusOr<ClaimReply> ParseClaim(const RedisReply& reply) {
       answer.OutcomeIn<Outcome>({{"resumed", Outcome::kResumed},
                                  {"created", Outcome::kCreated},
                                  {"held", Outcome::kHeld},
-                                 {"draining", Outcome::kDraining}});
+                                 {"draining", Outcome::kDraining},
+                                 {"revoked", Outcome::kRevoked}});
   if (!outcome.has_value()) return answer.UnexpectedOutcome();
   ClaimReply claim;
   claim.outcome = *outcome;
@@ -131,6 +132,7 @@ absl::StatusOr<ClaimReply> ParseClaim(const RedisReply& reply) {
       break;
     }
     case Outcome::kDraining:
+    case Outcome::kRevoked:
       break;
   }
   return Checked(answer, std::move(claim));
@@ -468,6 +470,59 @@ absl::StatusOr<CountsReply> ParseCounts(const RedisReply& reply) {
   if (!answer.Is("ok")) return answer.UnexpectedOutcome();
   CountsReply counts{answer.Uint("users"), answer.Uint("rooms")};
   return Checked(answer, counts);
+}
+
+absl::StatusOr<bool> ParseRoomAccess(const RedisReply& reply) {
+  ScriptReply answer("room_access", reply);
+  if (answer.Is("denied")) return false;
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return true;
+}
+
+absl::StatusOr<std::optional<PresenceSnapshot>> ParseRoomCreate(const RedisReply& reply) {
+  ScriptReply answer("room_create", reply);
+  if (answer.Is("exists")) return std::optional<PresenceSnapshot>();
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return Checked(answer, std::optional<PresenceSnapshot>(PresenceOf(answer)));
+}
+
+absl::StatusOr<bool> ParseAccessChange(const RedisReply& reply) {
+  ScriptReply answer("access_change", reply);
+  if (answer.Is("no_room")) return false;
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return true;
+}
+
+absl::StatusOr<bool> ParseAllowedChange(const RedisReply& reply) {
+  ScriptReply answer("allowed_change", reply);
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return Checked(answer, answer.Flag("connected"));
+}
+
+absl::StatusOr<std::vector<std::string>> ParseAllowedRooms(const RedisReply& reply) {
+  ScriptReply answer("allowed_rooms", reply);
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return Checked(answer, answer.Strings("rooms"));
+}
+
+absl::StatusOr<ShardWrites> ParseRevoke(const RedisReply& reply) {
+  ScriptReply answer("revoke", reply);
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  return Checked(answer, WritesOf(answer));
+}
+
+absl::StatusOr<std::vector<RoomListing>> ParseRoomsList(const RedisReply& reply) {
+  ScriptReply answer("rooms_list", reply);
+  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
+  std::vector<RoomListing> rooms;
+  for (const RedisReply& room : answer.Array("rooms").elements) {
+    ScriptReply row("rooms_list", room);
+    if (!row.Is("room")) return row.UnexpectedOutcome();
+    RoomListing listing{row.Str("name"), row.Flag("private"), row.Flag("kept"), PresenceOf(row)};
+    if (absl::Status status = row.status(); !status.ok()) return status;
+    rooms.push_back(std::move(listing));
+  }
+  return Checked(answer, std::move(rooms));
 }
 
 }  // namespace parley::broker::redis

@@ -51,7 +51,8 @@ absl::StatusOr<SessionState> ParseEndedCheck(const RedisReply& reply);
 absl::StatusOr<ShardWrites> ParseEndedRecord(const RedisReply& reply);
 
 struct ClaimReply {
-  enum class Outcome { kResumed, kCreated, kHeld, kDraining };
+  // kRevoked: DisconnectUser ended the user's sessions after this one began.
+  enum class Outcome { kResumed, kCreated, kHeld, kDraining, kRevoked };
   Outcome outcome = Outcome::kHeld;
   uint64_t epoch = 0;
   uint64_t seq = 0;
@@ -209,6 +210,22 @@ struct CountsReply {
   uint64_t rooms = 0;
 };
 absl::StatusOr<CountsReply> ParseCounts(const RedisReply& reply);
+
+// Room access (the server API).
+// room_access: whether the user may join (false: a private room not admitting them).
+absl::StatusOr<bool> ParseRoomAccess(const RedisReply& reply);
+// room_create: the new room's presence, or nullopt if the name is taken.
+absl::StatusOr<std::optional<PresenceSnapshot>> ParseRoomCreate(const RedisReply& reply);
+// access_change: false if the room does not exist.
+absl::StatusOr<bool> ParseAccessChange(const RedisReply& reply);
+// allowed_change: whether the user is connected.
+absl::StatusOr<bool> ParseAllowedChange(const RedisReply& reply);
+// allowed_rooms: the kept rooms the user may enter.
+absl::StatusOr<std::vector<std::string>> ParseAllowedRooms(const RedisReply& reply);
+// revoke: the shard's writes after recording it.
+absl::StatusOr<ShardWrites> ParseRevoke(const RedisReply& reply);
+// rooms_list: the shard's rooms.
+absl::StatusOr<std::vector<RoomListing>> ParseRoomsList(const RedisReply& reply);
 
 }  // namespace parley::broker::redis
 

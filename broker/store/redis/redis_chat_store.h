@@ -89,8 +89,6 @@ class RedisChatStore : public ChatStore {
   void Publish(const PublishRequest& request, absl::Time now, Done<StorePublish> done) override;
   void Read(const ReadInput& input, size_t max_messages, absl::Time now,
             Done<StoreRead> done) override;
-  // Every room in Redis is public (room access is not kept there yet): `granted` changes
-  // nothing, and `reader` (History, Members) may read any room.
   void Join(absl::string_view user, absl::string_view room, bool granted, absl::Time now,
             Done<JoinResult> done) override;
   void Leave(absl::string_view user, absl::string_view room, absl::Time now,
@@ -100,8 +98,7 @@ class RedisChatStore : public ChatStore {
   void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                Done<MembersResult> done) override;
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;
-  // Room access for the server API is not kept in Redis yet: these answer UNIMPLEMENTED
-  // (RoomAccessNotKept), as does a system Publish.
+  // Room access (redis_chat_store_access.cc).
   void CreateRoom(const RoomSpec& spec, absl::Time now, Done<CreateRoomResult> done) override;
   void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
                  Done<bool> done) override;
@@ -222,6 +219,22 @@ class RedisChatStore : public ChatStore {
     uint64_t published_version = 0;
   };
   void PresenceOf(std::vector<std::string> rooms, Done<std::vector<RoomState>> done);
+
+  // --- Room access (redis_chat_store_access.cc) ---
+  // A room's access list lives on the room's shard (checked by room_access before a join, and
+  // by history, members and room_sequence); the kept rooms a user may enter live on the user's
+  // shard (joined when the user connects). An operation is a few scripts in a row: what a
+  // crash between them leaves is said at each.
+  // Joins the kept rooms the user may enter (after a Connect created the user).
+  void JoinAllowed(const std::string& user, absl::Time now, StatusDone done);
+  // On the room's list and the user's (`add`), or off both; whether the user is connected.
+  void ChangeAccess(const std::string& room, const std::string& user, bool add,
+                    Done<bool> done);
+  // For CreateRoom: each of `users` from `next` on put on their own list of the room and, if
+  // connected, joined (appended to `joined`), one after the other.
+  void AllowEach(const std::string& room, std::vector<std::string> users, size_t next,
+                 std::shared_ptr<std::vector<std::string>> joined, absl::Time now,
+                 StatusDone done);
 
   // --- Reads and the mirror (redis_chat_store_reads.cc) ---
   // Loop thread: a notification from the shard's subscriber.

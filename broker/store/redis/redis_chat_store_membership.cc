@@ -56,7 +56,10 @@ void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
   Call<ClaimReply>(ShardOf(request.user),
                    {"claim", request.user, request.session, absl::StrCat(request.new_epoch),
                     Ms(now), request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst),
-                    std::move(replace_session), std::move(replace_active)},
+                    std::move(replace_session), std::move(replace_active),
+                    request.session_started == absl::InfinitePast()
+                        ? "0"
+                        : Ms(request.session_started)},
                    ParseClaim,
                    [this, request, now, attempts,
                     done = std::move(done)](absl::StatusOr<ClaimReply> claim) mutable {
@@ -74,6 +77,9 @@ void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
                          return;
                        case ClaimReply::Outcome::kDraining:
                          std::move(done)(BrokerDraining());
+                         return;
+                       case ClaimReply::Outcome::kRevoked:
+                         std::move(done)(SessionRevoked());
                          return;
                        case ClaimReply::Outcome::kResumed:
                        case ClaimReply::Outcome::kCreated:
@@ -106,15 +112,24 @@ void RedisChatStore::FinishConnect(const ConnectRequest& request, ClaimReply cla
     }
     SetOnline(rooms, {user}, true, std::move(answer));
   };
-  auto join_lobby = [this, user = request.user, now,
-                     online = std::move(online)](absl::Status status) mutable {
-    if (!status.ok()) {
+  // A new user also enters the kept rooms the server API let them into while away.
+  auto join_allowed = [this, user = request.user, now, created,
+                       online = std::move(online)](absl::Status status) mutable {
+    if (!status.ok() || !created) {
       std::move(online)(status);
       return;
     }
+    JoinAllowed(user, now, std::move(online));
+  };
+  auto join_lobby = [this, user = request.user, now,
+                     join_allowed = std::move(join_allowed)](absl::Status status) mutable {
+    if (!status.ok()) {
+      std::move(join_allowed)(status);
+      return;
+    }
     JoinRoom(user, std::string(kLobby), now,
-             [online = std::move(online)](absl::StatusOr<JoinResult> joined) mutable {
-               std::move(online)(joined.status());
+             [join_allowed = std::move(join_allowed)](absl::StatusOr<JoinResult> joined) mutable {
+               std::move(join_allowed)(joined.status());
              });
   };
   FinishLeaves(request.user, std::move(claim.pending), now, std::move(join_lobby));
@@ -182,10 +197,21 @@ void RedisChatStore::RemoveUser(const std::string& user, const std::string& sess
       });
 }
 
-void RedisChatStore::Join(absl::string_view user, absl::string_view room, bool /*granted*/,
-                          absl::Time now,
-                          Done<JoinResult> done) {
-  JoinRoom(std::string(user), std::string(room), now, std::move(done));
+void RedisChatStore::Join(absl::string_view user, absl::string_view room, bool granted,
+                          absl::Time now, Done<JoinResult> done) {
+  // The room's access first (granted: the user goes on its list). A CreateRoom of this name
+  // between the check and the join would let the user in: the one round trip is the window.
+  Call<bool>(ShardOf(room), {"room_access", std::string(room), std::string(user), granted ? "1" : "0"},
+             ParseRoomAccess,
+             [this, user = std::string(user), room = std::string(room), now,
+              done = std::move(done)](absl::StatusOr<bool> admitted) mutable {
+               if (PassFailure(admitted, done)) return;
+               if (!*admitted) {
+                 std::move(done)(NoRoomToJoin(room));
+                 return;
+               }
+               JoinRoom(user, room, now, std::move(done));
+             });
 }
 
 void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, absl::Time now,
@@ -331,20 +357,22 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
                        });
 }
 
-void RedisChatStore::History(absl::string_view room, absl::string_view /*reader*/, size_t limit,
+void RedisChatStore::History(absl::string_view room, absl::string_view reader, size_t limit,
                              Done<std::vector<MessagePtr>> done) {
   Call<std::optional<std::vector<MessagePtr>>>(
-      ShardOf(room), {"history", std::string(room), absl::StrCat(limit)}, ParseHistory,
+      ShardOf(room), {"history", std::string(room), absl::StrCat(limit), std::string(reader)},
+      ParseHistory,
       OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
-void RedisChatStore::Members(absl::string_view room, absl::string_view /*reader*/,
+void RedisChatStore::Members(absl::string_view room, absl::string_view reader,
                              const MembersQuery& query,
                              Done<MembersResult> done) {
   const size_t limit = query.limit == 0 ? kDefaultMembersPage : query.limit;
   Call<std::optional<MembersResult>>(ShardOf(room),
                                      {"members", std::string(room), absl::StrCat(limit),
-                                      query.after, query.online_only ? "1" : "0", query.prefix},
+                                      query.after, query.online_only ? "1" : "0", query.prefix,
+                                      std::string(reader)},
                                      ParseMembers, OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
@@ -414,28 +442,6 @@ void RedisChatStore::PresenceOf(std::vector<std::string> rooms, Done<std::vector
     args.insert(args.end(), names.begin(), names.end());
     Call<Rows>(shard, std::move(args), ParseRoomsPresence, gather->Step(i++));
   }
-}
-
-void RedisChatStore::CreateRoom(const RoomSpec&, absl::Time, Done<CreateRoomResult> done) {
-  std::move(done)(RoomAccessNotKept());
-}
-
-void RedisChatStore::AddMember(absl::string_view, absl::string_view, absl::Time,
-                               Done<bool> done) {
-  std::move(done)(RoomAccessNotKept());
-}
-
-void RedisChatStore::RemoveMember(absl::string_view, absl::string_view, absl::Time,
-                                  Done<bool> done) {
-  std::move(done)(RoomAccessNotKept());
-}
-
-void RedisChatStore::EndUser(absl::string_view, absl::Time, Done<bool> done) {
-  std::move(done)(RoomAccessNotKept());
-}
-
-void RedisChatStore::ListRooms(Done<std::vector<RoomListing>> done) {
-  std::move(done)(RoomAccessNotKept());
 }
 
 }  // namespace parley::broker::redis

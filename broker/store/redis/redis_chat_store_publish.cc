@@ -23,10 +23,6 @@ using steps::PassFailure;
 
 void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                              Done<StorePublish> done) {
-  if (request.input.system) {
-    std::move(done)(RoomAccessNotKept());
-    return;
-  }
   const PublishInput& input = request.input;
   std::vector<std::string> check_args = {"publish_check",
                                          input.sender,
@@ -36,6 +32,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                                          absl::StrCat(chat_.publish_burst),
                                          Ms(chat_.idempotency_window)};
   Append(check_args, MessageValues(*request.message));
+  check_args.push_back(input.system ? "1" : "0");  // a system sender: no user, no rate
   Call<PublishCheckReply>(
       ShardOf(input.sender), std::move(check_args), ParsePublishCheck,
       [this, request, now,
@@ -106,6 +103,7 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
                                      absl::StrCat(chat_.history),
                                      absl::StrCat(options_.room_log)};
     Append(args, MessageValues(*message));
+    args.push_back(input.system ? "1" : "0");  // a system sender need not be a member
     Call<RoomSequenceReply>(
         ShardOf(input.room), std::move(args), ParseRoomSequence,
         [this, input, message, resumed,
@@ -148,7 +146,7 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
                    record(message, status, resumed);
                    return;
                  }
-                 if (input.to_user == input.sender) {
+                 if (input.to_user == input.sender || input.system) {
                    record(message, 1u, resumed);
                    return;
                  }

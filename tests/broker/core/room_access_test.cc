@@ -1,6 +1,6 @@
 // The server API's room access over ChatState: private rooms invisible to those they do not
-// admit, access lists, kept rooms, system messages, and ending a user's sessions. Over the
-// stores that keep room access (the Redis store answers UNIMPLEMENTED, checked at the end).
+// admit, access lists, kept rooms, system messages, and ending a user's sessions. Over every
+// store.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -194,19 +194,9 @@ TEST_P(RoomAccessTest, ListRoomsShowsEveryRoomSorted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, RoomAccessTest,
-                         ::testing::Values(TestStore::kMemory, TestStore::kMemoryAnsweringLater),
+                         ::testing::Values(TestStore::kMemory, TestStore::kMemoryAnsweringLater,
+                                           TestStore::kRedis),
                          ::parley::testing::TestStoreName);
-
-// The Redis store does not keep room access yet: it says so rather than pretend.
-TEST(RedisRoomAccessTest, AnswersUnimplemented) {
-  FakeClock clock;
-  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(TestStore::kRedis, {});
-  ChatState chat(ChatOptions(), &clock, store.get());
-  ::parley::testing::SyncChatState state(&chat);
-  EXPECT_EQ(state.CreateRoom({"team", true, {}}).status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(state.EndUser("alice").status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(state.ListRooms().status().code(), absl::StatusCode::kUnimplemented);
-}
 
 }  // namespace
 }  // namespace parley::broker

@@ -585,5 +585,97 @@ TEST_F(CrashPointTest, ASweepFailingAtAnyStepIsFinishedByTheNextSweep) {
   std::cout << "[matrix] Sweep: " << cases << " cases\n";
 }
 
+// The server API's room access (#26): each operation is a few scripts in a row; a fault at any
+// of them is finished by the app's retry, and nothing is left half open: a removed member
+// cannot come back in, a disconnected user's old session cannot come back.
+TEST_F(CrashPointTest, ARoomCreationFailingAtAnyStepIsFinishedByAddingTheMembersAgain) {
+  const int cases =
+      Matrix("CreateRoom", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        const std::string team = NameOn("team", shards - 1, shards);
+        stack.FailNth(n);
+        const absl::StatusOr<CreateRoomResult> first =
+            stack.state().CreateRoom({team, true, {cast.alice, cast.bob}});
+        stack.NoFault();
+        if (stack.fired()) {
+          // The retry is the app's: create again (the room may exist), then add each member.
+          const absl::StatusOr<CreateRoomResult> again =
+              stack.state().CreateRoom({team, true, {cast.alice, cast.bob}});
+          ASSERT_TRUE(again.ok() || absl::IsAlreadyExists(again.status())) << again.status();
+          for (const std::string& user : {cast.alice, cast.bob}) {
+            ASSERT_TRUE(stack.state().AddMember(team, user).ok());
+          }
+        } else {
+          ASSERT_TRUE(first.ok()) << first.status();
+        }
+        for (const std::string& user : {cast.alice, cast.bob}) {
+          EXPECT_TRUE(stack.IsMember(user, team)) << user;
+          EXPECT_EQ(stack.MembershipDisagreement(user, team), "") << user;
+        }
+        EXPECT_EQ(stack.state().Join(cast.carol, team).status().code(),
+                  absl::StatusCode::kNotFound);
+        EXPECT_EQ(stack.state().History(team, 0, cast.carol).status().code(),
+                  absl::StatusCode::kNotFound);
+      });
+  std::cout << "[matrix] CreateRoom: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, ARemovalFailingAtAnyStepIsFinishedByItsRetry) {
+  const int cases =
+      Matrix("RemoveMember", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        const std::string team = NameOn("team", 1, shards);
+        ASSERT_TRUE(stack.state().CreateRoom({team, true, {cast.alice, cast.bob}}).ok());
+        stack.FailNth(n);
+        const absl::StatusOr<bool> first = stack.state().RemoveMember(team, cast.alice);
+        stack.NoFault();
+        if (stack.fired()) {
+          const absl::StatusOr<bool> retried = stack.state().RemoveMember(team, cast.alice);
+          ASSERT_TRUE(retried.ok()) << "first: " << first.status() << ", retry: "
+                                    << retried.status();
+        } else {
+          ASSERT_TRUE(first.ok()) << first.status();
+        }
+        EXPECT_FALSE(stack.IsMember(cast.alice, team));
+        EXPECT_EQ(stack.MembershipDisagreement(cast.alice, team), "");
+        EXPECT_EQ(stack.MembershipDisagreement(cast.bob, team), "");
+        EXPECT_EQ(stack.state().Join(cast.alice, team).status().code(),
+                  absl::StatusCode::kNotFound);
+        const std::string leave = absl::StrCat("LEAVE:", team, ":", cast.alice, ":");
+        EXPECT_EQ(Count(stack.Lines(cast.alice), leave), 1);
+      });
+  std::cout << "[matrix] RemoveMember: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, ADisconnectByTheAppFailingAtAnyStepIsFinishedByItsRetry) {
+  const int cases =
+      Matrix("DisconnectUser", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        stack.clock().Advance(absl::Seconds(5));
+        stack.FailNth(n);
+        const absl::StatusOr<bool> first = stack.state().EndUser(cast.alice);
+        stack.NoFault();
+        if (stack.fired()) {
+          const absl::StatusOr<bool> retried = stack.state().EndUser(cast.alice);
+          ASSERT_TRUE(retried.ok()) << "first: " << first.status() << ", retry: "
+                                    << retried.status();
+        } else {
+          ASSERT_TRUE(first.ok()) << first.status();
+        }
+        EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
+        EXPECT_EQ(stack.MembershipDisagreement(cast.bob, cast.room), "");
+        // The old session is refused; one begun after the disconnect is welcome.
+        EXPECT_EQ(stack.state()
+                      .Connect(cast.alice, cast.alice + "-s", stack.clock().Now() - absl::Seconds(5))
+                      .status()
+                      .code(),
+                  absl::StatusCode::kUnauthenticated);
+        stack.clock().Advance(absl::Seconds(2));
+        EXPECT_TRUE(stack.state().Connect(cast.alice, "new-s", stack.clock().Now()).ok());
+        ExpectTheRoomGoesOn(stack, cast, "after");
+      });
+  std::cout << "[matrix] DisconnectUser: " << cases << " cases\n";
+}
+
 }  // namespace
 }  // namespace parley::broker::redis
