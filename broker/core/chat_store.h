@@ -208,7 +208,6 @@ class ChatStore {
   // ALREADY_EXISTS if the name is taken. AddMember answers whether the user joined now;
   // RemoveMember whether they left; EndUser whether the user was connected (their sessions
   // begun before `now` are refused by Connect, reason REVOKED, for ended_session_memory).
-  // UNIMPLEMENTED where a store does not keep room access yet.
   virtual void CreateRoom(const RoomSpec& spec, absl::Time now, Done<CreateRoomResult> done) = 0;
   virtual void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
                          Done<bool> done) = 0;
