@@ -131,6 +131,12 @@ class Topology {
     return logs;
   }
 
+ public:
+  // The server API's calls straight to broker i, as grpcurl makes them.
+  std::unique_ptr<v1::Broker::Stub> BrokerStub(int i) {
+    return v1::Broker::NewStub(BrokerChannel(i));
+  }
+
  private:
   std::shared_ptr<grpc::Channel> BrokerChannel(int i) {
     return grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_ports_[i]),
@@ -176,6 +182,11 @@ class User {
   int Join(const std::string& room) {
     httplib::Result result =
         Client().Post(absl::StrCat("/api/rooms/", room, "/join"), Auth(), "", "application/json");
+    return result ? result->status : 0;
+  }
+  // GET `path` with the session; the HTTP status (0: no answer).
+  int StatusOf(const std::string& path) {
+    httplib::Result result = Client().Get(path, Auth());
     return result ? result->status : 0;
   }
   int Leave(const std::string& room) {
@@ -293,6 +304,50 @@ TEST_F(RedisTopologyTest, UsersOnDifferentFrontendsAndBrokersChatInRoomsAndDirec
   const uint64_t users = topology_->BrokerStats(0).users();
   EXPECT_GE(users, 2u);
   for (int i = 1; i < kBrokers; ++i) EXPECT_EQ(topology_->BrokerStats(i).users(), users);
+}
+
+// The server API over Redis: a private room made through one broker is kept from a user on
+// another frontend and broker through every route; a disconnect through a third ends the
+// member's session wherever it is.
+TEST_F(RedisTopologyTest, APrivateRoomAndADisconnectHoldAcrossBrokersAndFrontends) {
+  User carla(topology_->frontend_port(0), "carla");
+  User dmitri(topology_->frontend_port(1), "dmitri");
+  carla.Login();
+  dmitri.Login();
+  {
+    grpc::ClientContext context;
+    v1::CreateRoomRequest create;
+    create.set_name("vault");
+    create.set_private_(true);
+    create.add_members("carla");
+    v1::CreateRoomResponse created;
+    ASSERT_TRUE(topology_->BrokerStub(0)->CreateRoom(&context, create, &created).ok());
+    EXPECT_EQ(created.joined_size(), 1);
+  }
+  EXPECT_EQ(carla.Rooms(), (std::vector<std::string>{"lobby", "vault"}));
+  carla.SayUntilDone("#vault", "the-combination");
+  EXPECT_EQ(dmitri.Join("vault"), 404);
+  EXPECT_EQ(dmitri.StatusOf("/api/rooms/vault/history"), 404);
+  EXPECT_EQ(dmitri.StatusOf("/api/rooms/vault/members"), 404);
+  EXPECT_EQ(dmitri.Say("#vault", "hi", "d-1")->status, 404);
+  EXPECT_EQ(dmitri.Rooms(), std::vector<std::string>{"lobby"});
+  const absl::Time logged_in = absl::Now();
+  {
+    grpc::ClientContext context;
+    v1::DisconnectUserRequest end;
+    end.set_user("carla");
+    v1::DisconnectUserResponse ended;
+    ASSERT_TRUE(topology_->BrokerStub(2)->DisconnectUser(&context, end, &ended).ok());
+    EXPECT_TRUE(ended.was_connected());
+  }
+  int status = 0;
+  carla.Session(&status);
+  EXPECT_EQ(status, 401);
+  // A new login once the second of the disconnect has passed (sessions start in whole
+  // seconds; those of that second are refused with the rest) is welcome.
+  ASSERT_TRUE(WaitFor([&] { return absl::ToUnixSeconds(absl::Now()) > absl::ToUnixSeconds(logged_in); }));
+  carla.Login();
+  EXPECT_EQ(carla.Rooms(), (std::vector<std::string>{"lobby", "vault"}));  // back in her room
 }
 
 TEST_F(RedisTopologyTest,

@@ -37,9 +37,10 @@ bool MemoryChatStore::Revoked(absl::string_view user, absl::Time started, absl::
     revoked_.erase(it);
     return false;
   }
-  // In whole seconds, as sessions carry their start: a token the app issues in the second of
-  // the disconnect still works, so it can sign the user in again at once.
-  return started < absl::FromUnixSeconds(absl::ToUnixSeconds(it->second));
+  // Sessions carry their start in whole seconds, so every session begun in the second of the
+  // disconnect is refused too, whether before or after it: a session that existed when the
+  // app ended them must not survive it. New tokens work from the next second on.
+  return started < it->second;
 }
 
 void MemoryChatStore::CreateRoom(const RoomSpec& spec, absl::Time now,

@@ -179,9 +179,10 @@ void RedisChatStore::EndUser(absl::string_view user, absl::Time now, Done<bool> 
   // once) then answers the user's parked polls. A crash between leaves the user connected
   // but unable to Connect again with an old session; the app's retry removes them.
   const size_t shard = ShardOf(user);
-  const absl::Time since = absl::FromUnixSeconds(absl::ToUnixSeconds(now));  // as sessions start
+  // Every session begun before `now` (sessions start in whole seconds: those of this second
+  // too, as the memory store does).
   Call<ShardWrites>(
-      shard, {"revoke", std::string(user), Ms(since), Ms(now), Ms(chat_.ended_session_memory)},
+      shard, {"revoke", std::string(user), Ms(now), Ms(now), Ms(chat_.ended_session_memory)},
       ParseRevoke,
       [this, shard, user = std::string(user), now,
        done = std::move(done)](absl::StatusOr<ShardWrites> recorded) mutable {

@@ -14,6 +14,7 @@
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/jwt_minter.h"
 #include "tests/testing/parley_stack.h"
+#include "tests/testing/wait_for.h"
 
 namespace parley::frontend {
 namespace {
@@ -219,8 +220,13 @@ TEST_F(AdminTest, DisconnectEndsEverySessionAndRefusesTheOldToken) {
       "/api/session", json{{"token", old_token}}.dump(), "application/json");
   EXPECT_EQ(replay->status, 401);
   EXPECT_EQ(CodeOf(replay), "token_revoked");
+  // Sessions start in whole seconds: those of the disconnect's second are refused with the
+  // rest, so the app's new token works from the next second on.
+  const int64_t disconnect_second = absl::ToUnixSeconds(absl::Now());
+  ASSERT_TRUE(::parley::testing::WaitFor(
+      [&] { return absl::ToUnixSeconds(absl::Now()) > disconnect_second; }));
   httplib::Result fresh = stack_.Client()->Post(
-      "/api/session", json{{"token", AppToken("alice", json::object(), -absl::Seconds(1))}}.dump(),
+      "/api/session", json{{"token", AppToken("alice", json::object(), absl::ZeroDuration())}}.dump(),
       "application/json");
   EXPECT_EQ(fresh->status, 200) << fresh->body;
 }
