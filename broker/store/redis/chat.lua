@@ -284,7 +284,9 @@ end
 
 -- claim(user, session, new_epoch, now, may_create, burst, replace_session, replace_active,
 -- started_ms): 'revoked' if DisconnectUser ended the user's sessions after started_ms;
--- 'resumed' {epoch, seq, went_online, rooms, pending}; 'created' {epoch, pending};
+-- 'resumed' {epoch, seq, went_online, rooms, pending, admit}; 'created' {epoch, pending, admit};
+-- `admit`: the kept rooms the user may enter, for a new user to join, until `admitted` says
+-- it has (a Connect that failed before then joins them at its retry, which resumes);
 -- 'held' {holder, active}: another session holds the name (the broker decides whether it
 -- keeps it, HolderKeepsName, and may claim again naming it: then, if it is still that holder
 -- at that activity, it is replaced, its rooms among `pending`); or 'draining'.
@@ -294,14 +296,16 @@ ops.claim = function()
   num_now = now
   if alive(revoked[2]) and num(10) < tonumber(revoked[1]) then return answer('revoked') end
   local u = key.user(user)
-  local h = redis.call('HMGET', u, 'session', 'epoch', 'seq', 'active', 'online')
+  local h = redis.call('HMGET', u, 'session', 'epoch', 'seq', 'active', 'online', 'admitting')
   if h[1] then
     if h[1] == session then
       local epoch = current_epoch(user, argv[4])
       local went_online = seen_now(user, now, h[5])
+      local admit = {}
+      if h[6] then admit = redis.call('SMEMBERS', key.allowed(user)) end
       return answer('resumed', 'epoch', epoch, 'seq', h[3], 'went_online', went_online,
                     'rooms', redis.call('SMEMBERS', key.user_rooms(user)),
-                    'pending', pending_leaves(user))
+                    'pending', pending_leaves(user), 'admit', admit)
     end
     if h[1] ~= argv[8] or h[4] ~= argv[9] then
       return answer('held', 'holder', h[1], 'active', h[4])
@@ -313,7 +317,17 @@ ops.claim = function()
              'active', now, 'online', 1, 'tokens', argv[7], 'tokens_at', now,
              'fence', redis.call('GET', key.fence) or '0')
   redis.call('ZADD', key.active, now, user)
-  return answer('created', 'epoch', argv[4], 'pending', pending_leaves(user))
+  local admit = redis.call('SMEMBERS', key.allowed(user))
+  if #admit > 0 then redis.call('HSET', u, 'admitting', 1) end
+  return answer('created', 'epoch', argv[4], 'pending', pending_leaves(user), 'admit', admit)
+end
+
+-- admitted(user, session): the new user has joined the kept rooms `claim` listed. 'ok'
+ops.admitted = function()
+  if redis.call('HGET', key.user(argv[2]), 'session') == argv[3] then
+    redis.call('HDEL', key.user(argv[2]), 'admitting')
+  end
+  return answer('ok')
 end
 
 -- user_remove(user, session or '', now, idle_ms or ''): removes the user (its own keys; its
@@ -937,11 +951,6 @@ ops.allowed_change = function()
   local user = argv[2]
   redis.call(argv[4] == '1' and 'SADD' or 'SREM', key.allowed(user), argv[3])
   return answer('ok', 'connected', redis.call('EXISTS', key.user(user)))
-end
-
--- allowed_rooms(user): 'ok' {rooms}
-ops.allowed_rooms = function()
-  return answer('ok', 'rooms', redis.call('SMEMBERS', key.allowed(argv[2])))
 end
 
 -- revoke(user, since_ms, now, memory_ms): sessions begun before since_ms are refused by claim

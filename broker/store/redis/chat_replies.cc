@@ -121,6 +121,7 @@ absl::StatusOr<ClaimReply> ParseClaim(const RedisReply& reply) {
     case Outcome::kCreated:
       claim.epoch = answer.Uint("epoch");
       claim.pending = answer.Strings("pending");
+      claim.admit = answer.Strings("admit");
       break;
     case Outcome::kHeld: {
       claim.holder = answer.Str("holder");
@@ -497,12 +498,6 @@ absl::StatusOr<bool> ParseAllowedChange(const RedisReply& reply) {
   ScriptReply answer("allowed_change", reply);
   if (!answer.Is("ok")) return answer.UnexpectedOutcome();
   return Checked(answer, answer.Flag("connected"));
-}
-
-absl::StatusOr<std::vector<std::string>> ParseAllowedRooms(const RedisReply& reply) {
-  ScriptReply answer("allowed_rooms", reply);
-  if (!answer.Is("ok")) return answer.UnexpectedOutcome();
-  return Checked(answer, answer.Strings("rooms"));
 }
 
 absl::StatusOr<ShardWrites> ParseRevoke(const RedisReply& reply) {

@@ -59,6 +59,8 @@ struct ClaimReply {
   bool went_online = false;
   std::vector<std::string> rooms;    // kResumed
   std::vector<std::string> pending;  // rooms whose leave is still to finish
+  // Kept rooms a new user is still to join (set at its creation until `admitted`).
+  std::vector<std::string> admit;
   // kHeld: who holds the name, and when it was last active, as the shard has it (a claim
   // that replaces the holder names both back: it replaces only that holder, unchanged).
   std::string holder;
@@ -220,8 +222,6 @@ absl::StatusOr<std::optional<PresenceSnapshot>> ParseRoomCreate(const RedisReply
 absl::StatusOr<bool> ParseAccessChange(const RedisReply& reply);
 // allowed_change: whether the user is connected.
 absl::StatusOr<bool> ParseAllowedChange(const RedisReply& reply);
-// allowed_rooms: the kept rooms the user may enter.
-absl::StatusOr<std::vector<std::string>> ParseAllowedRooms(const RedisReply& reply);
 // revoke: the shard's writes after recording it.
 absl::StatusOr<ShardWrites> ParseRevoke(const RedisReply& reply);
 // rooms_list: the shard's rooms.

@@ -225,16 +225,18 @@ class RedisChatStore : public ChatStore {
   // by history, members and room_sequence); the kept rooms a user may enter live on the user's
   // shard (joined when the user connects). An operation is a few scripts in a row: what a
   // crash between them leaves is said at each.
-  // Joins the kept rooms the user may enter (after a Connect created the user).
-  void JoinAllowed(const std::string& user, absl::Time now, StatusDone done);
+  // Joins the kept rooms a new user may enter (`rooms`, as the claim listed them), then says
+  // so (admitted). A crash before that leaves the user's hash marked: the Connect's retry,
+  // which resumes, gets the rooms again and joins them (joining twice is a no-op). Once
+  // admitted, a resumed Connect does not pull the user back into a room it left.
+  void JoinAllowed(const std::string& user, const std::string& session,
+                   std::vector<std::string> rooms, absl::Time now, StatusDone done);
   // On the room's list and the user's (`add`), or off both; whether the user is connected.
-  void ChangeAccess(const std::string& room, const std::string& user, bool add,
-                    Done<bool> done);
+  void ChangeAccess(const std::string& room, const std::string& user, bool add, Done<bool> done);
   // For CreateRoom: each of `users` from `next` on put on their own list of the room and, if
   // connected, joined (appended to `joined`), one after the other.
   void AllowEach(const std::string& room, std::vector<std::string> users, size_t next,
-                 std::shared_ptr<std::vector<std::string>> joined, absl::Time now,
-                 StatusDone done);
+                 std::shared_ptr<std::vector<std::string>> joined, absl::Time now, StatusDone done);
 
   // --- Reads and the mirror (redis_chat_store_reads.cc) ---
   // Loop thread: a notification from the shard's subscriber.

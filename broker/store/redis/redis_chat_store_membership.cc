@@ -53,40 +53,39 @@ void RedisChatStore::Connect(const ConnectRequest& request, absl::Time now,
 void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
                            std::string replace_session, std::string replace_active, int attempts,
                            Done<ConnectResult> done) {
-  Call<ClaimReply>(ShardOf(request.user),
-                   {"claim", request.user, request.session, absl::StrCat(request.new_epoch),
-                    Ms(now), request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst),
-                    std::move(replace_session), std::move(replace_active),
-                    request.session_started == absl::InfinitePast()
-                        ? "0"
-                        : Ms(request.session_started)},
-                   ParseClaim,
-                   [this, request, now, attempts,
-                    done = std::move(done)](absl::StatusOr<ClaimReply> claim) mutable {
-                     if (PassFailure(claim, done)) return;
-                     switch (claim->outcome) {
-                       case ClaimReply::Outcome::kHeld:
-                         if (attempts <= 1 || HolderKeepsName(request.holder_parked,
-                                                              claim->holder_active, now, chat_)) {
-                           std::move(done)(NameHeld(request.user));
-                         } else {
-                           // Idle past expiry, not yet swept: replaced, if it is still that holder.
-                           Claim(request, now, std::move(claim->holder),
-                                 std::move(claim->holder_active_ms), attempts - 1, std::move(done));
-                         }
-                         return;
-                       case ClaimReply::Outcome::kDraining:
-                         std::move(done)(BrokerDraining());
-                         return;
-                       case ClaimReply::Outcome::kRevoked:
-                         std::move(done)(SessionRevoked());
-                         return;
-                       case ClaimReply::Outcome::kResumed:
-                       case ClaimReply::Outcome::kCreated:
-                         FinishConnect(request, *std::move(claim), now, std::move(done));
-                         return;
-                     }
-                   });
+  Call<ClaimReply>(
+      ShardOf(request.user),
+      {"claim", request.user, request.session, absl::StrCat(request.new_epoch), Ms(now),
+       request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst),
+       std::move(replace_session), std::move(replace_active),
+       request.session_started == absl::InfinitePast() ? "0" : Ms(request.session_started)},
+      ParseClaim,
+      [this, request, now, attempts,
+       done = std::move(done)](absl::StatusOr<ClaimReply> claim) mutable {
+        if (PassFailure(claim, done)) return;
+        switch (claim->outcome) {
+          case ClaimReply::Outcome::kHeld:
+            if (attempts <= 1 ||
+                HolderKeepsName(request.holder_parked, claim->holder_active, now, chat_)) {
+              std::move(done)(NameHeld(request.user));
+            } else {
+              // Idle past expiry, not yet swept: replaced, if it is still that holder.
+              Claim(request, now, std::move(claim->holder), std::move(claim->holder_active_ms),
+                    attempts - 1, std::move(done));
+            }
+            return;
+          case ClaimReply::Outcome::kDraining:
+            std::move(done)(BrokerDraining());
+            return;
+          case ClaimReply::Outcome::kRevoked:
+            std::move(done)(SessionRevoked());
+            return;
+          case ClaimReply::Outcome::kResumed:
+          case ClaimReply::Outcome::kCreated:
+            FinishConnect(request, *std::move(claim), now, std::move(done));
+            return;
+        }
+      });
 }
 
 void RedisChatStore::FinishConnect(const ConnectRequest& request, ClaimReply claim, absl::Time now,
@@ -94,7 +93,8 @@ void RedisChatStore::FinishConnect(const ConnectRequest& request, ClaimReply cla
   const bool created = claim.outcome == ClaimReply::Outcome::kCreated;
   // What is left to do: leaves pending (a replaced holder's rooms, or a leave that failed
   // part-way), then the lobby (joining again is a no-op, and finishes a join that failed
-  // part-way), then a resumed user back online in its rooms; the answer.
+  // part-way), then the kept rooms a new user may enter, then a resumed user back online
+  // in its rooms; the answer.
   auto answer = [this, user = request.user, created,
                  done = std::move(done)](absl::Status status) mutable {
     if (!status.ok()) {
@@ -112,14 +112,16 @@ void RedisChatStore::FinishConnect(const ConnectRequest& request, ClaimReply cla
     }
     SetOnline(rooms, {user}, true, std::move(answer));
   };
-  // A new user also enters the kept rooms the server API let them into while away.
-  auto join_allowed = [this, user = request.user, now, created,
+  // A new user also enters the kept rooms the server API let them into while away (a
+  // resumed one too, when the Connect that created it failed before it had).
+  auto join_allowed = [this, user = request.user, session = request.session, now,
+                       admit = std::move(claim.admit),
                        online = std::move(online)](absl::Status status) mutable {
-    if (!status.ok() || !created) {
+    if (!status.ok() || admit.empty()) {
       std::move(online)(status);
       return;
     }
-    JoinAllowed(user, now, std::move(online));
+    JoinAllowed(user, session, std::move(admit), now, std::move(online));
   };
   auto join_lobby = [this, user = request.user, now,
                      join_allowed = std::move(join_allowed)](absl::Status status) mutable {
@@ -201,7 +203,8 @@ void RedisChatStore::Join(absl::string_view user, absl::string_view room, bool g
                           absl::Time now, Done<JoinResult> done) {
   // The room's access first (granted: the user goes on its list). A CreateRoom of this name
   // between the check and the join would let the user in: the one round trip is the window.
-  Call<bool>(ShardOf(room), {"room_access", std::string(room), std::string(user), granted ? "1" : "0"},
+  Call<bool>(ShardOf(room),
+             {"room_access", std::string(room), std::string(user), granted ? "1" : "0"},
              ParseRoomAccess,
              [this, user = std::string(user), room = std::string(room), now,
               done = std::move(done)](absl::StatusOr<bool> admitted) mutable {
@@ -361,19 +364,17 @@ void RedisChatStore::History(absl::string_view room, absl::string_view reader, s
                              Done<std::vector<MessagePtr>> done) {
   Call<std::optional<std::vector<MessagePtr>>>(
       ShardOf(room), {"history", std::string(room), absl::StrCat(limit), std::string(reader)},
-      ParseHistory,
-      OrMissing(NoSuchRoom(room), std::move(done)));
+      ParseHistory, OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
 void RedisChatStore::Members(absl::string_view room, absl::string_view reader,
-                             const MembersQuery& query,
-                             Done<MembersResult> done) {
+                             const MembersQuery& query, Done<MembersResult> done) {
   const size_t limit = query.limit == 0 ? kDefaultMembersPage : query.limit;
-  Call<std::optional<MembersResult>>(ShardOf(room),
-                                     {"members", std::string(room), absl::StrCat(limit),
-                                      query.after, query.online_only ? "1" : "0", query.prefix,
-                                      std::string(reader)},
-                                     ParseMembers, OrMissing(NoSuchRoom(room), std::move(done)));
+  Call<std::optional<MembersResult>>(
+      ShardOf(room),
+      {"members", std::string(room), absl::StrCat(limit), query.after,
+       query.online_only ? "1" : "0", query.prefix, std::string(reader)},
+      ParseMembers, OrMissing(NoSuchRoom(room), std::move(done)));
 }
 
 void RedisChatStore::RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) {

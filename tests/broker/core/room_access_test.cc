@@ -120,6 +120,19 @@ TEST_P(RoomAccessTest, AddedMembersJoinNowOrWhenTheyConnect) {
   EXPECT_EQ(state_.Members("team", {})->page.members.size(), 3u);
 }
 
+TEST_P(RoomAccessTest, AMemberWhoLeftAKeptRoomIsNotPulledBackByTheirNextConnect) {
+  ASSERT_TRUE(state_.CreateRoom({"team", true, {"bob"}}).ok());
+  Connect("bob");
+  ASSERT_TRUE(state_.Leave("bob", "team").ok());
+  Connect("bob");  // the same session again, as a tab's next poll does
+  absl::StatusOr<std::vector<RoomPresenceInfo>> rooms = state_.RoomsOf("bob");
+  ASSERT_TRUE(rooms.ok());
+  ASSERT_EQ(rooms->size(), 1u);
+  EXPECT_EQ((*rooms)[0].room, "lobby");
+  // Still on the list: he may come back in himself.
+  EXPECT_TRUE(state_.Join("bob", "team").ok());
+}
+
 TEST_P(RoomAccessTest, ARemovedMemberStopsReceivingAtOnceAndIsTold) {
   Connect("alice");
   Connect("bob");
@@ -150,8 +163,8 @@ TEST_P(RoomAccessTest, ASystemMessageNeedsNoConnectedSender) {
   PublishInput to_user{"billing", "", "bob", "your trial ends", ""};
   to_user.system = true;
   ASSERT_TRUE(state_.Publish(to_user).ok());
-  EXPECT_THAT(Queue("alice"), ElementsAre("JOIN:lobby:alice:", "JOIN:lobby:bob:", "JOIN:team:alice:",
-                                          "SYSTEM:team:billing:invoice paid"));
+  EXPECT_THAT(Queue("alice"), ElementsAre("JOIN:lobby:alice:", "JOIN:lobby:bob:",
+                                          "JOIN:team:alice:", "SYSTEM:team:billing:invoice paid"));
   EXPECT_THAT(Queue("bob"), ElementsAre("JOIN:lobby:bob:", "SYSTEM::billing:your trial ends"));
   EXPECT_EQ(state_.History("team", 0)->size(), 1u);  // kept with the room's lines
   PublishInput nobody{"not a name", "team", "", "x", ""};

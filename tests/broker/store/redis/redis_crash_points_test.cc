@@ -585,9 +585,11 @@ TEST_F(CrashPointTest, ASweepFailingAtAnyStepIsFinishedByTheNextSweep) {
   std::cout << "[matrix] Sweep: " << cases << " cases\n";
 }
 
-// The server API's room access (#26): each operation is a few scripts in a row; a fault at any
-// of them is finished by the app's retry, and nothing is left half open: a removed member
-// cannot come back in, a disconnected user's old session cannot come back.
+// The server API's room access (#26): each operation (creating a room, adding and removing a
+// member, disconnecting a user, a system message; and a new user's Connect into the kept
+// rooms it was let into) is a few scripts in a row; a fault at any of them is finished by the
+// retry, and nothing is left half open: a removed member cannot come back in, a disconnected
+// user's old session cannot come back, an added one is in the room once.
 TEST_F(CrashPointTest, ARoomCreationFailingAtAnyStepIsFinishedByAddingTheMembersAgain) {
   const int cases =
       Matrix("CreateRoom", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
@@ -631,8 +633,8 @@ TEST_F(CrashPointTest, ARemovalFailingAtAnyStepIsFinishedByItsRetry) {
         stack.NoFault();
         if (stack.fired()) {
           const absl::StatusOr<bool> retried = stack.state().RemoveMember(team, cast.alice);
-          ASSERT_TRUE(retried.ok()) << "first: " << first.status() << ", retry: "
-                                    << retried.status();
+          ASSERT_TRUE(retried.ok())
+              << "first: " << first.status() << ", retry: " << retried.status();
         } else {
           ASSERT_TRUE(first.ok()) << first.status();
         }
@@ -648,8 +650,8 @@ TEST_F(CrashPointTest, ARemovalFailingAtAnyStepIsFinishedByItsRetry) {
 }
 
 TEST_F(CrashPointTest, ADisconnectByTheAppFailingAtAnyStepIsFinishedByItsRetry) {
-  const int cases =
-      Matrix("DisconnectUser", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+  const int cases = Matrix(
+      "DisconnectUser", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
         const Cast cast = SetUpCast(stack, shards);
         stack.clock().Advance(absl::Seconds(5));
         stack.FailNth(n);
@@ -657,24 +659,151 @@ TEST_F(CrashPointTest, ADisconnectByTheAppFailingAtAnyStepIsFinishedByItsRetry) 
         stack.NoFault();
         if (stack.fired()) {
           const absl::StatusOr<bool> retried = stack.state().EndUser(cast.alice);
-          ASSERT_TRUE(retried.ok()) << "first: " << first.status() << ", retry: "
-                                    << retried.status();
+          ASSERT_TRUE(retried.ok())
+              << "first: " << first.status() << ", retry: " << retried.status();
         } else {
           ASSERT_TRUE(first.ok()) << first.status();
         }
         EXPECT_FALSE(stack.IsMember(cast.alice, cast.room));
         EXPECT_EQ(stack.MembershipDisagreement(cast.bob, cast.room), "");
         // The old session is refused; one begun after the disconnect is welcome.
-        EXPECT_EQ(stack.state()
-                      .Connect(cast.alice, cast.alice + "-s", stack.clock().Now() - absl::Seconds(5))
-                      .status()
-                      .code(),
-                  absl::StatusCode::kUnauthenticated);
+        EXPECT_EQ(
+            stack.state()
+                .Connect(cast.alice, cast.alice + "-s", stack.clock().Now() - absl::Seconds(5))
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
         stack.clock().Advance(absl::Seconds(2));
         EXPECT_TRUE(stack.state().Connect(cast.alice, "new-s", stack.clock().Now()).ok());
         ExpectTheRoomGoesOn(stack, cast, "after");
       });
   std::cout << "[matrix] DisconnectUser: " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, AnAdditionFailingAtAnyStepIsFinishedByItsRetry) {
+  for (const bool connected : {true, false}) {
+    const std::string operation = connected ? "AddMember(connected)" : "AddMember(away)";
+    const int cases =
+        Matrix(operation, Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+          const Cast cast = SetUpCast(stack, shards);
+          const std::string team = NameOn("team", 1, shards);
+          ASSERT_TRUE(stack.state().CreateRoom({team, true, {cast.bob, cast.carol}}).ok());
+          const std::string dave = NameOn("dave", 2, shards);
+          if (connected) {
+            ASSERT_TRUE(stack.state().Connect(dave, "dave-s").ok());
+          }
+          stack.FailNth(n);
+          const absl::StatusOr<bool> first = stack.state().AddMember(team, dave);
+          stack.NoFault();
+          if (stack.fired()) {
+            const absl::StatusOr<bool> retried = stack.state().AddMember(team, dave);
+            ASSERT_TRUE(retried.ok())
+                << "first: " << first.status() << ", retry: " << retried.status();
+          } else {
+            ASSERT_TRUE(first.ok()) << first.status();
+          }
+          // Away, dave enters the room at the Connect.
+          if (!connected) {
+            ASSERT_TRUE(stack.state().Connect(dave, "dave-s").ok());
+          }
+          EXPECT_TRUE(stack.IsMember(dave, team));
+          EXPECT_EQ(stack.MembershipDisagreement(dave, team), "");
+          // The JOIN line reaches the members once: a delivery that failed is made up with the
+          // room's next line.
+          ASSERT_TRUE(stack.state().Publish({cast.bob, team, "", "welcome", ""}).ok());
+          EXPECT_EQ(
+              Count(stack.Lines(dave), absl::StrCat("CHAT:", team, ":", cast.bob, ":welcome")), 1);
+          const std::string join = absl::StrCat("JOIN:", team, ":", dave, ":");
+          EXPECT_EQ(Count(stack.Lines(cast.bob), join), 1);
+          EXPECT_EQ(Count(stack.Lines(cast.carol), join), 1);
+          // Off the list again, dave cannot come back in: both lists had him.
+          ASSERT_TRUE(stack.state().RemoveMember(team, dave).ok());
+          EXPECT_EQ(stack.state().Join(dave, team).status().code(), absl::StatusCode::kNotFound);
+        });
+    std::cout << "[matrix] " << operation << ": " << cases << " cases\n";
+  }
+}
+
+TEST_F(CrashPointTest, AConnectIntoKeptRoomsFailingAtAnyStepIsFinishedByItsRetry) {
+  // dave, away, was let into two kept rooms; his first Connect joins the lobby, then both.
+  const int cases = Matrix(
+      "Connect(kept rooms)", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        const std::string dave = NameOn("dave", 0, shards);
+        const std::vector<std::string> teams = {NameOn("team", 1, shards),
+                                                NameOn("crew", shards - 1, shards)};
+        for (const std::string& team : teams) {
+          ASSERT_TRUE(stack.state().CreateRoom({team, true, {cast.bob, dave}}).ok());
+        }
+        stack.FailNth(n);
+        const absl::StatusOr<ConnectResult> first = stack.state().Connect(dave, "dave-s");
+        stack.NoFault();
+        if (stack.fired()) {
+          const absl::StatusOr<ConnectResult> retried = stack.state().Connect(dave, "dave-s");
+          ASSERT_TRUE(retried.ok())
+              << "first: " << first.status() << ", retry: " << retried.status();
+        } else {
+          ASSERT_TRUE(first.ok()) << first.status();
+        }
+        for (const std::string& room : {std::string("lobby"), teams[0], teams[1]}) {
+          EXPECT_TRUE(stack.IsMember(dave, room)) << room;
+          EXPECT_EQ(stack.MembershipDisagreement(dave, room), "") << room;
+          ASSERT_TRUE(stack.state().Publish({cast.bob, room, "", "welcome", ""}).ok());
+          EXPECT_EQ(
+              Count(stack.Lines(dave), absl::StrCat("CHAT:", room, ":", cast.bob, ":welcome")), 1)
+              << room;
+          EXPECT_EQ(Count(stack.Lines(cast.bob), absl::StrCat("JOIN:", room, ":", dave, ":")), 1)
+              << room;
+        }
+      });
+  std::cout << "[matrix] Connect(kept rooms): " << cases << " cases\n";
+}
+
+TEST_F(CrashPointTest, ASystemPublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetry) {
+  for (const bool to_room : {true, false}) {
+    const std::string operation = to_room ? "Publish(system, room)" : "Publish(system, user)";
+    const int cases =
+        Matrix(operation, Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+          const Cast cast = SetUpCast(stack, shards);
+          // From the app: a sender neither connected nor a member.
+          PublishInput input{"billing", to_room ? cast.room : "", to_room ? "" : cast.carol, "paid",
+                             "key-1"};
+          input.system = true;
+          stack.FailNth(n);
+          absl::StatusOr<PublishResult> answer = stack.state().Publish(input);
+          stack.NoFault();
+          if (stack.fired()) {
+            const absl::StatusOr<PublishResult> retried = stack.state().Publish(input);
+            ASSERT_TRUE(retried.ok())
+                << "first: " << answer.status() << ", retry: " << retried.status();
+            if (answer.ok()) {
+              EXPECT_EQ(retried->message->id, answer->message->id);
+            }
+            answer = retried;
+          }
+          ASSERT_TRUE(answer.ok()) << answer.status();
+          std::vector<std::string> recipients = {cast.carol};
+          if (to_room) recipients = {cast.alice, cast.bob, cast.carol};
+          for (const std::string& user : recipients) {
+            EXPECT_EQ(stack.IdsOf(user, "paid"), std::vector<std::string>{answer->message->id})
+                << user;
+            EXPECT_EQ(Count(stack.Lines(user),
+                            absl::StrCat("SYSTEM:", to_room ? cast.room : "", ":billing:paid")),
+                      1)
+                << user << ": " << absl::StrJoin(stack.Lines(user), " | ");
+          }
+          // To a user, it reaches that user alone.
+          if (!to_room) {
+            EXPECT_TRUE(stack.IdsOf(cast.bob, "paid").empty());
+          }
+          const absl::StatusOr<PublishResult> again = stack.state().Publish(input);
+          ASSERT_TRUE(again.ok());
+          EXPECT_TRUE(again->duplicate);
+          EXPECT_EQ(again->message->id, answer->message->id);
+          if (to_room) ExpectTheRoomGoesOn(stack, cast, "after");
+        });
+    std::cout << "[matrix] " << operation << ": " << cases << " cases\n";
+  }
 }
 
 }  // namespace
