@@ -35,38 +35,18 @@ void MemoryChatStore::Notify(const Changes& changes) {
 // already made; one that parks in between is parked when the listener is told, so it is woken.
 void MemoryChatStore::Connect(const ConnectRequest& request, absl::Time now,
                               Done<ConnectResult> done) {
-  Changes changes;
-  absl::StatusOr<ConnectResult> result;
-  {
-    absl::MutexLock lock(&mu_);
-    result = ConnectLocked(request, now, &changes);
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+  Mutate(std::move(done), [&](Changes* changes) { return ConnectLocked(request, now, changes); });
 }
 
 void MemoryChatStore::Disconnect(absl::string_view user, absl::string_view session, absl::Time now,
                                  StatusDone done) {
-  Changes changes;
-  absl::Status result;
-  {
-    absl::MutexLock lock(&mu_);
-    result = DisconnectLocked(user, session, now, &changes);
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+  Mutate(std::move(done),
+         [&](Changes* changes) { return DisconnectLocked(user, session, now, changes); });
 }
 
 void MemoryChatStore::Publish(const PublishRequest& request, absl::Time now,
                               Done<StorePublish> done) {
-  Changes changes;
-  absl::StatusOr<StorePublish> result;
-  {
-    absl::MutexLock lock(&mu_);
-    result = PublishLocked(request, now, &changes);
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+  Mutate(std::move(done), [&](Changes* changes) { return PublishLocked(request, now, changes); });
 }
 
 void MemoryChatStore::Read(const ReadInput& input, size_t max_messages, absl::Time now,
@@ -81,43 +61,26 @@ void MemoryChatStore::Read(const ReadInput& input, size_t max_messages, absl::Ti
 
 void MemoryChatStore::Join(absl::string_view user_name, absl::string_view room, bool granted,
                            absl::Time now, Done<JoinResult> done) {
-  Changes changes;
-  absl::StatusOr<JoinResult> result;
-  {
-    absl::MutexLock lock(&mu_);
+  Mutate(std::move(done), [&](Changes* changes) -> absl::StatusOr<JoinResult> {
     absl::StatusOr<ConnectedUser*> user = RequireUser(user_name);
+    if (!user.ok()) return user.status();
     Room* existing = FindRoom(room);
-    if (user.ok() && existing != nullptr && !existing->Admits(user_name)) {
-      if (granted) {
-        existing->Allow(user_name);
-        allowed_rooms_[user_name].emplace(room);
-      } else {
-        user = NoRoomToJoin(room);
-      }
+    if (existing != nullptr && !existing->Admits(user_name)) {
+      if (!granted) return NoRoomToJoin(room);
+      existing->Allow(user_name);
+      allowed_rooms_[user_name].emplace(room);
     }
-    if (user.ok()) {
-      JoinResult joined;
-      JoinLocked(**user, room, now, &joined, &changes);
-      joined.presence = rooms_.at(room)->presence().Live();
-      result = std::move(joined);
-    } else {
-      result = user.status();
-    }
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+    JoinResult joined;
+    JoinLocked(**user, room, now, &joined, changes);
+    joined.presence = rooms_.at(room)->presence().Live();
+    return joined;
+  });
 }
 
 void MemoryChatStore::Leave(absl::string_view user, absl::string_view room, absl::Time now,
                             StatusDone done) {
-  Changes changes;
-  absl::Status result;
-  {
-    absl::MutexLock lock(&mu_);
-    result = LeaveRoomLocked(user, room, now, &changes);
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+  Mutate(std::move(done),
+         [&](Changes* changes) { return LeaveRoomLocked(user, room, now, changes); });
 }
 
 void MemoryChatStore::History(absl::string_view room, absl::string_view reader, size_t limit,

@@ -85,6 +85,18 @@ class MemoryChatStore final : public ChatStore {
   SweepResult SweepLocked(const std::vector<std::string>& parked, absl::Time now, Changes* changes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Notify(const Changes& changes);
+  // One operation, in the order the .cc explains: `act(&changes)` decides and changes under
+  // the mutex, `done` gets its answer, then the listener is told the changes.
+  template <typename DoneFn, typename Act>
+  void Mutate(DoneFn done, Act act) ABSL_LOCKS_EXCLUDED(mu_) {
+    Changes changes;
+    auto result = [&] {
+      absl::MutexLock lock(&mu_);
+      return act(&changes);
+    }();
+    std::move(done)(std::move(result));
+    Notify(changes);
+  }
 
   ConnectedUser* FindUser(absl::string_view user) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<ConnectedUser*> RequireUser(absl::string_view user)

@@ -45,82 +45,56 @@ bool MemoryChatStore::Revoked(absl::string_view user, absl::Time started, absl::
 
 void MemoryChatStore::CreateRoom(const RoomSpec& spec, absl::Time now,
                                  Done<CreateRoomResult> done) {
-  Changes changes;
-  absl::StatusOr<CreateRoomResult> result;
-  {
-    absl::MutexLock lock(&mu_);
+  Mutate(std::move(done), [&](Changes* changes) -> absl::StatusOr<CreateRoomResult> {
     if (FindRoom(spec.name) != nullptr) {
-      result = absl::AlreadyExistsError(absl::StrCat("room '", spec.name, "' exists"));
-    } else {
-      Room& room = MakeRoom(spec.name);
-      room.MakeKept(spec.is_private);
-      CreateRoomResult created;
-      for (const std::string& member : spec.members) {
-        if (AllowLocked(room, member, now, &changes)) created.joined.push_back(member);
-      }
-      created.room = ListingOf(room);
-      result = std::move(created);
+      return absl::AlreadyExistsError(absl::StrCat("room '", spec.name, "' exists"));
     }
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+    Room& room = MakeRoom(spec.name);
+    room.MakeKept(spec.is_private);
+    CreateRoomResult created;
+    for (const std::string& member : spec.members) {
+      if (AllowLocked(room, member, now, changes)) created.joined.push_back(member);
+    }
+    created.room = ListingOf(room);
+    return created;
+  });
 }
 
-void MemoryChatStore::AddMember(absl::string_view room_name, absl::string_view user,
-                                absl::Time now, Done<bool> done) {
-  Changes changes;
-  absl::StatusOr<bool> result;
-  {
-    absl::MutexLock lock(&mu_);
+void MemoryChatStore::AddMember(absl::string_view room_name, absl::string_view user, absl::Time now,
+                                Done<bool> done) {
+  Mutate(std::move(done), [&](Changes* changes) -> absl::StatusOr<bool> {
     Room* room = FindRoom(room_name);
-    if (room == nullptr) {
-      result = NoSuchRoom(room_name);
-    } else {
-      result = AllowLocked(*room, user, now, &changes);
-    }
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+    if (room == nullptr) return NoSuchRoom(room_name);
+    return AllowLocked(*room, user, now, changes);
+  });
 }
 
 void MemoryChatStore::RemoveMember(absl::string_view room_name, absl::string_view user_name,
                                    absl::Time now, Done<bool> done) {
-  Changes changes;
-  absl::StatusOr<bool> result;
-  {
-    absl::MutexLock lock(&mu_);
+  Mutate(std::move(done), [&](Changes* changes) -> absl::StatusOr<bool> {
     Room* room = FindRoom(room_name);
-    if (room == nullptr) {
-      result = NoSuchRoom(room_name);
-    } else {
-      room->Disallow(user_name);
-      if (auto allowed = allowed_rooms_.find(user_name); allowed != allowed_rooms_.end()) {
-        allowed->second.erase(room_name);
-        if (allowed->second.empty()) allowed_rooms_.erase(allowed);
-      }
-      ConnectedUser* user = FindUser(user_name);
-      const bool member = user != nullptr && user->rooms.contains(room_name);
-      // LeaveLocked sends the LEAVE (to the user's own queue at least) and frees a room left
-      // empty unless it is kept.
-      if (member) LeaveLocked(*user, room_name, now, &changes);
-      result = member;
+    if (room == nullptr) return NoSuchRoom(room_name);
+    room->Disallow(user_name);
+    if (auto allowed = allowed_rooms_.find(user_name); allowed != allowed_rooms_.end()) {
+      allowed->second.erase(room_name);
+      if (allowed->second.empty()) allowed_rooms_.erase(allowed);
     }
-  }
-  std::move(done)(std::move(result));
-  Notify(changes);
+    ConnectedUser* user = FindUser(user_name);
+    const bool member = user != nullptr && user->rooms.contains(room_name);
+    // LeaveLocked sends the LEAVE (to the user's own queue at least) and frees a room left
+    // empty unless it is kept.
+    if (member) LeaveLocked(*user, room_name, now, changes);
+    return member;
+  });
 }
 
 void MemoryChatStore::EndUser(absl::string_view user, absl::Time now, Done<bool> done) {
-  Changes changes;
-  bool was_connected;
-  {
-    absl::MutexLock lock(&mu_);
+  Mutate(std::move(done), [&](Changes* changes) -> absl::StatusOr<bool> {
     revoked_[user] = now;
-    was_connected = FindUser(user) != nullptr;
-    RemoveUser(user, now, &changes);  // its parked polls answer NOT_FOUND
-  }
-  std::move(done)(was_connected);
-  Notify(changes);
+    const bool was_connected = FindUser(user) != nullptr;
+    RemoveUser(user, now, changes);  // its parked polls answer NOT_FOUND
+    return was_connected;
+  });
 }
 
 void MemoryChatStore::ListRooms(Done<std::vector<RoomListing>> done) {

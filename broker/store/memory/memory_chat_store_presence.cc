@@ -43,8 +43,7 @@ bool MemoryChatStore::HasNewerPublishedPresence(const ConnectedUser& user,
 }
 
 void MemoryChatStore::Members(absl::string_view room, absl::string_view reader,
-                              const MembersQuery& query,
-                              Done<MembersResult> done) {
+                              const MembersQuery& query, Done<MembersResult> done) {
   absl::StatusOr<MembersResult> result;
   {
     absl::MutexLock lock(&mu_);
@@ -83,14 +82,7 @@ std::vector<RoomPresenceInfo> MemoryChatStore::PresenceOf(const ConnectedUser& u
 
 void MemoryChatStore::Sweep(std::vector<std::string> parked, absl::Time now,
                             Done<SweepResult> done) {
-  Changes changes;
-  SweepResult result;
-  {
-    absl::MutexLock lock(&mu_);
-    result = SweepLocked(parked, now, &changes);
-  }
-  std::move(done)(result);
-  Notify(changes);
+  Mutate(std::move(done), [&](Changes* changes) { return SweepLocked(parked, now, changes); });
 }
 
 SweepResult MemoryChatStore::SweepLocked(const std::vector<std::string>& parked, absl::Time now,
