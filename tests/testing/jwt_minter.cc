@@ -13,6 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace parley::testing {
 namespace {
@@ -115,6 +116,16 @@ std::string JwtMinter::SignHs256(const std::string& secret, const nlohmann::json
 
 std::string JwtMinter::Unsigned(const nlohmann::json& header, const nlohmann::json& claims) {
   return absl::StrCat(Part(header), ".", Part(claims), ".");
+}
+
+std::string TestAppToken(const std::string& user, const nlohmann::json& extra,
+                         absl::Duration issued_ago) {
+  const absl::Time now = absl::Now();
+  nlohmann::json claims = {{"sub", user},
+                           {"exp", absl::ToUnixSeconds(now + absl::Hours(1))},
+                           {"iat", absl::ToUnixSeconds(now - issued_ago)}};
+  if (extra.is_object()) claims.update(extra);
+  return JwtMinter::SignHs256(kTestAppSecret, {{"alg", "HS256"}, {"typ", "JWT"}}, claims);
 }
 
 std::string JwksOf(std::initializer_list<nlohmann::json> jwks) {

@@ -2,9 +2,10 @@
 #define PARLEY_TESTS_TESTING_JWT_MINTER_H_
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "absl/time/time.h"
 
 namespace parley::testing {
 
@@ -39,6 +40,12 @@ class JwtMinter {
 
 // {"keys": [jwk...]}
 std::string JwksOf(std::initializer_list<nlohmann::json> jwks);
+
+// The secret the server tests' app shares with Parley (HS256), and a token of that app: `sub`
+// the user, `exp` in an hour, `iat` `issued_ago` ago, then `extra` claims over those.
+inline constexpr char kTestAppSecret[] = "the-app-and-parley-share-this-secret";
+std::string TestAppToken(const std::string& user, const nlohmann::json& extra = {},
+                         absl::Duration issued_ago = absl::Seconds(5));
 
 }  // namespace parley::testing
 

@@ -19,25 +19,18 @@ namespace {
 using nlohmann::json;
 using ::parley::testing::FromJson;
 using ::parley::testing::JwtMinter;
+using ::parley::testing::kTestAppSecret;
 using ::parley::testing::ParleyStack;
-
-const std::string kAppSecret = "the-app-and-parley-share-this-secret";
-const json kHs256 = {{"alg", "HS256"}, {"typ", "JWT"}};
+using ::parley::testing::TestAppToken;
 
 int64_t FromNow(absl::Duration offset) { return absl::ToUnixSeconds(absl::Now() + offset); }
-
-std::string AppToken(const std::string& user, json extra = json::object()) {
-  json claims = {{"sub", user}, {"exp", FromNow(absl::Hours(1))}, {"iat", FromNow(-absl::Seconds(5))}};
-  claims.update(extra);
-  return JwtMinter::SignHs256(kAppSecret, kHs256, claims);
-}
 
 FrontendOptions WithAuth(AuthMode mode, std::string login_url = "") {
   FrontendOptions options;
   options.auth = mode;
   options.login_url = std::move(login_url);
   if (mode != AuthMode::kNames) {
-    options.jwt_keys = *JwtKeyRing::Load(*SecretKey(kAppSecret), "");
+    options.jwt_keys = *JwtKeyRing::Load(*SecretKey(kTestAppSecret), "");
     options.jwt_policy.audience = "parley";
   }
   return options;
@@ -55,7 +48,8 @@ TEST(TokenLoginTest, ATokenGivesASessionThatSaysWhoVouchedForIt) {
   ParleyStack stack(WithAuth(AuthMode::kTokens));
   const int64_t exp = FromNow(absl::Minutes(30));
   httplib::Result login = PostSession(
-      stack, {{"token", AppToken("alice", {{"aud", "parley"}, {"name", "Alice A."}, {"exp", exp}})}});
+      stack,
+      {{"token", TestAppToken("alice", {{"aud", "parley"}, {"name", "Alice A."}, {"exp", exp}})}});
   ASSERT_EQ(login->status, 200) << login->body;
   const v1::SessionInfo info = FromJson<v1::SessionInfo>(login->body);
   EXPECT_EQ(info.user(), "alice");
@@ -87,12 +81,12 @@ TEST(TokenLoginTest, EveryRefusedTokenIsA401WithItsCode) {
        "unknown_key"},
       {rsa.Sign({{"alg", "RS256"}}, {{"sub", "alice"}, {"exp", FromNow(absl::Hours(1))}}),
        "wrong_algorithm"},
-      {AppToken("alice", elsewhere), "wrong_audience"},
-      {AppToken("alice", expired), "token_expired"},
-      {AppToken("alice", early), "token_not_yet_valid"},
-      {AppToken("alice", padded), "token_too_large"},
-      {AppToken("not a name", aud), "invalid_subject"},
-      {AppToken("alice", aud) + "x", "bad_signature"},
+      {TestAppToken("alice", elsewhere), "wrong_audience"},
+      {TestAppToken("alice", expired), "token_expired"},
+      {TestAppToken("alice", early), "token_not_yet_valid"},
+      {TestAppToken("alice", padded), "token_too_large"},
+      {TestAppToken("not a name", aud), "invalid_subject"},
+      {TestAppToken("alice", aud) + "x", "bad_signature"},
       {"garbage", "invalid_token"},
   };
   for (const auto& [token, code] : cases) {
@@ -111,7 +105,7 @@ TEST(TokenLoginTest, EveryRefusedTokenIsA401WithItsCode) {
 TEST(TokenLoginTest, EachModeRefusesTheOtherWayIn) {
   {
     ParleyStack stack;  // --auth=names, as today
-    httplib::Result token = PostSession(stack, {{"token", AppToken("alice")}});
+    httplib::Result token = PostSession(stack, {{"token", TestAppToken("alice")}});
     EXPECT_EQ(token->status, 403);
     EXPECT_EQ(CodeOf(token), "token_login_disabled");
     httplib::Result name = PostSession(stack, {{"name", "alice"}});
@@ -135,8 +129,10 @@ TEST(TokenLoginTest, EachModeRefusesTheOtherWayIn) {
   {
     ParleyStack stack(WithAuth(AuthMode::kBoth));
     EXPECT_EQ(PostSession(stack, {{"name", "bob"}})->status, 200);
-    EXPECT_EQ(PostSession(stack, {{"token", AppToken("alice", {{"aud", "parley"}})}})->status, 200);
-    httplib::Result both = PostSession(stack, {{"name", "carol"}, {"token", AppToken("carol")}});
+    EXPECT_EQ(PostSession(stack, {{"token", TestAppToken("alice", {{"aud", "parley"}})}})->status,
+              200);
+    httplib::Result both =
+        PostSession(stack, {{"name", "carol"}, {"token", TestAppToken("carol")}});
     EXPECT_EQ(both->status, 400);
     EXPECT_EQ(PostSession(stack, json::object())->status, 400);
   }
@@ -147,8 +143,8 @@ TEST(TokenLoginTest, EachModeRefusesTheOtherWayIn) {
 TEST(TokenLoginTest, AUsersDevicesShareTheirSession) {
   ParleyStack stack(WithAuth(AuthMode::kTokens));
   const json aud = {{"aud", "parley"}};
-  httplib::Result laptop = PostSession(stack, {{"token", AppToken("alice", aud)}});
-  httplib::Result phone = PostSession(stack, {{"token", AppToken("alice", aud)}});
+  httplib::Result laptop = PostSession(stack, {{"token", TestAppToken("alice", aud)}});
+  httplib::Result phone = PostSession(stack, {{"token", TestAppToken("alice", aud)}});
   ASSERT_EQ(laptop->status, 200) << laptop->body;
   ASSERT_EQ(phone->status, 200) << phone->body;
   const v1::SessionInfo on_laptop = FromJson<v1::SessionInfo>(laptop->body);
@@ -164,7 +160,7 @@ TEST(TokenLoginTest, AUsersDevicesShareTheirSession) {
   EXPECT_NE(still->body.find("from the phone"), std::string::npos);
   // A name login for the name is still refused while alice is signed in.
   ParleyStack both(WithAuth(AuthMode::kBoth));
-  ASSERT_EQ(PostSession(both, {{"token", AppToken("alice", aud)}})->status, 200);
+  ASSERT_EQ(PostSession(both, {{"token", TestAppToken("alice", aud)}})->status, 200);
   EXPECT_EQ(CodeOf(PostSession(both, {{"name", "alice"}})), "name_taken");
 }
 
@@ -179,7 +175,7 @@ TEST(TokenLoginTest, ALoginLinkSetsTheCookieAndOpensTheChat) {
   ParleyStack stack(WithAuth(AuthMode::kTokens, "https://app.example/signin"));
   auto client = stack.Client();
   httplib::Result link =
-      client->Get(absl::StrCat("/login?token=", AppToken("alice", {{"aud", "parley"}})));
+      client->Get(absl::StrCat("/login?token=", TestAppToken("alice", {{"aud", "parley"}})));
   ASSERT_EQ(link->status, 200) << link->body;
   EXPECT_NE(link->body.find("url=/chatroom/alice/"), std::string::npos) << link->body;
   const std::string cookie = CookieFrom(link);
@@ -188,10 +184,10 @@ TEST(TokenLoginTest, ALoginLinkSetsTheCookieAndOpensTheChat) {
 
   // A refused link goes back to the app's sign-in page, saying why.
   json expired = {{"aud", "parley"}, {"exp", FromNow(-absl::Hours(1))}};
-  httplib::Result stale = client->Get(absl::StrCat("/login?token=", AppToken("alice", expired)));
+  httplib::Result stale =
+      client->Get(absl::StrCat("/login?token=", TestAppToken("alice", expired)));
   EXPECT_EQ(stale->status, 302);
-  EXPECT_EQ(stale->get_header_value("Location"),
-            "https://app.example/signin?error=token_expired");
+  EXPECT_EQ(stale->get_header_value("Location"), "https://app.example/signin?error=token_expired");
   // So does /login itself, and every page without a session.
   EXPECT_EQ(client->Get("/login")->get_header_value("Location"), "https://app.example/signin");
 }
@@ -209,8 +205,9 @@ TEST(TokenLoginTest, UnderBothAPageSignedInByTheAppGoesBackToTheApp) {
 
 TEST(TokenLoginTest, WithoutALoginUrlARefusedLinkSaysWhy) {
   ParleyStack stack(WithAuth(AuthMode::kTokens));
-  httplib::Result stale = stack.Client()->Get(absl::StrCat(
-      "/login?token=", AppToken("alice", {{"aud", "parley"}, {"exp", FromNow(-absl::Hours(1))}})));
+  httplib::Result stale = stack.Client()->Get(
+      absl::StrCat("/login?token=",
+                   TestAppToken("alice", {{"aud", "parley"}, {"exp", FromNow(-absl::Hours(1))}})));
   EXPECT_EQ(stale->status, 401);
   EXPECT_NE(stale->body.find("token_expired"), std::string::npos);
   EXPECT_EQ(stale->body.find("name=\"name\""), std::string::npos);
