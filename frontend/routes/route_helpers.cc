@@ -10,10 +10,6 @@ RouteHandler WithContext(const RouteContext& context, ContextHandler handler) {
 
 void RespondError(const ExchangePtr& exchange, const HttpError& error) {
   httplib::Response response;
-  // A session refused (expired, logged out elsewhere, revoked by the app, lost by the store)
-  // leaves the browser too: a cookie whose MAC still holds would send the page from /login
-  // back to the chat, and round again.
-  if (error.status == 401) response.set_header("Set-Cookie", ClearedSessionCookie());
   WriteError(response, error);
   exchange->Respond(std::move(response));
 }

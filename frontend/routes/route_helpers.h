@@ -24,7 +24,7 @@ namespace parley::frontend {
 using ContextHandler = void (*)(const RouteContext& context, const ExchangePtr& exchange);
 RouteHandler WithContext(const RouteContext& context, ContextHandler handler);
 
-// Answers `error` as JSON; a 401 also clears the session cookie.
+// Answers `error` as JSON.
 void RespondError(const ExchangePtr& exchange, const HttpError& error);
 // Answers `message` as JSON (200).
 void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& message);

@@ -14,8 +14,12 @@
 namespace parley::frontend {
 namespace {
 
-// An exchange as a route sees it: answers are counted by route pattern and status (and
-// logged at debug level) on their way out. Thread-safe as the exchange it wraps.
+// An exchange as a chat route sees it: answers are counted by route pattern and status (and
+// logged at debug level) on their way out, and a 401 clears the session cookie: a session
+// refused (expired, logged out elsewhere, revoked by the app, lost by the store; by the
+// session check or by the broker) leaves the browser too, or a cookie whose MAC still holds
+// would send the page from /login back to the chat, and round again. (The server API's 401s,
+// for API keys, are not the chat's and set no cookie.) Thread-safe as the exchange it wraps.
 class CountedExchange final : public Exchange {
  public:
   CountedExchange(ExchangePtr inner, std::string route, FrontendMetrics* metrics)
@@ -25,6 +29,7 @@ class CountedExchange final : public Exchange {
   void Respond(httplib::Response response) override {
     if (responded_.exchange(true)) return;
     const int status = response.status == -1 ? 200 : response.status;
+    if (status == 401) response.set_header("Set-Cookie", ClearedSessionCookie());
     metrics_->CountRequest(route_, status);
     if (LogEnabled(LogLevel::kDebug)) {  // the path, never the query or the body
       const httplib::Request& request = inner_->request();
@@ -79,10 +84,9 @@ FrontendServer::FrontendServer(const FrontendOptions& options, std::string sessi
                         options.broker, options.broker_credentials, options.broker_timeout,
                         options.poll_margin, options.broker_channels, options.poll_stream,
                         &stream_counters_, options.broker_count, options.stream_max_age})),
-      app_tokens_(options.jwt_keys != nullptr
-                      ? std::make_unique<AppTokenVerifier>(options.jwt_keys.get(),
-                                                           options.jwt_policy)
-                      : nullptr),
+      app_tokens_(options.jwt_keys != nullptr ? std::make_unique<AppTokenVerifier>(
+                                                    options.jwt_keys.get(), options.jwt_policy)
+                                              : nullptr),
       sessions_(broker_.get(), &tokens_, options.auth, app_tokens_.get()),
       assets_(options.web_root),
       login_limiter_(options.login_rate_per_minute, options.login_burst),

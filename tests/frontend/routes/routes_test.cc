@@ -111,6 +111,28 @@ TEST_F(RoutesTest, EveryConnectSaysWhenItsSessionBegan) {
   EXPECT_TRUE(absl::StrContains(connects[1], absl::StrCat(field, started))) << connects[1];
 }
 
+TEST_F(RoutesTest, ASessionRefusedByTheCheckOrByTheBrokerClearsTheCookie) {
+  // A token that does not hold.
+  httplib::Result forged =
+      client_->Get("/api/rooms", {{"Authorization", "Bearer " + token_ + "x"}});
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401) << forged->body;
+  EXPECT_TRUE(absl::StrContains(forged->get_header_value("Set-Cookie"), "Max-Age=0"));
+  // A token that holds, for a session the broker refuses (the app disconnected the user).
+  broker_->Answer("Rooms", [](const google::protobuf::Message&, google::protobuf::Message*) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "session ended");
+  });
+  httplib::Result ended = client_->Get("/api/rooms", headers_);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->status, 401) << ended->body;
+  EXPECT_TRUE(absl::StrContains(ended->get_header_value("Set-Cookie"), "Max-Age=0"));
+  // Other refusals keep it.
+  httplib::Result other = client_->Post("/api/messages", headers_, "{}", "application/json");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 400) << other->body;
+  EXPECT_FALSE(other->has_header("Set-Cookie"));
+}
+
 TEST_F(RoutesTest, ALogoutIsReportedDoneOnlyWhenTheBrokerEndedTheSession) {
   grpc::Status answer(grpc::StatusCode::UNAVAILABLE, "Redis is frozen");
   broker_->Answer("Disconnect", [&](const google::protobuf::Message&, google::protobuf::Message*) {

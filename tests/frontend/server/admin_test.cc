@@ -21,30 +21,20 @@ namespace {
 
 using nlohmann::json;
 using ::parley::testing::FromJson;
-using ::parley::testing::JwtMinter;
+using ::parley::testing::kTestAppSecret;
 using ::parley::testing::ParleyStack;
+using ::parley::testing::TestAppToken;
 
-const std::string kAppSecret = "the-app-and-parley-share-this-secret";
 const std::string kKey = "billing-key-0123456789abcdef";
 
 FrontendOptions WithServerApi() {
   FrontendOptions options;
   options.auth = AuthMode::kBoth;
-  options.jwt_keys = *JwtKeyRing::Load(*SecretKey(kAppSecret), "");
+  options.jwt_keys = *JwtKeyRing::Load(*SecretKey(kTestAppSecret), "");
   options.admin = AdminOptions{"127.0.0.1", 0,
                                std::make_shared<const ApiKeys>(*ApiKeys::Parse(
                                    absl::StrCat("# the app's backend\nbilling:", kKey, "\n")))};
   return options;
-}
-
-std::string AppToken(const std::string& user, json extra = json::object(),
-                     absl::Duration issued_ago = absl::Seconds(5)) {
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
-  json claims = {{"sub", user},
-                 {"exp", now + 3600},
-                 {"iat", absl::ToUnixSeconds(absl::Now() - issued_ago)}};
-  claims.update(extra);
-  return JwtMinter::SignHs256(kAppSecret, {{"alg", "HS256"}}, claims);
 }
 
 std::string CodeOf(const httplib::Result& result) {
@@ -65,7 +55,7 @@ class AdminTest : public ::testing::Test {
   // Logs `user` in with an app token; the Parley session token.
   std::string LogIn(const std::string& user, json extra = json::object()) {
     httplib::Result login = stack_.Client()->Post(
-        "/api/session", json{{"token", AppToken(user, extra)}}.dump(), "application/json");
+        "/api/session", json{{"token", TestAppToken(user, extra)}}.dump(), "application/json");
     EXPECT_EQ(login->status, 200) << login->body;
     return FromJson<v1::SessionInfo>(login->body).token();
   }
@@ -85,13 +75,16 @@ TEST_F(AdminTest, TheServerApiWantsAKeyAndIsNotOnThePublicPort) {
   httplib::Result wrong = admin.Get("/admin/v1/rooms", {{"X-API-Key", kKey + "x"}});
   EXPECT_EQ(wrong->status, 401);
   EXPECT_EQ(CodeOf(wrong), "invalid_api_key");
+  // A key refused is not a chat session refused: no cookie to clear.
+  EXPECT_FALSE(bare->has_header("Set-Cookie"));
+  EXPECT_FALSE(wrong->has_header("Set-Cookie"));
   EXPECT_EQ(Admin("GET", "/admin/v1/rooms")->status, 200);
   // The public port knows no such route, key or not.
   httplib::Result outside = stack_.Client()->Get("/admin/v1/rooms", {{"X-API-Key", kKey}});
   EXPECT_EQ(outside->status, 404);
-  httplib::Result post_outside = stack_.Client()->Post(
-      "/admin/v1/publish", {{"X-API-Key", kKey}}, R"({"room":"lobby","text":"x"})",
-      "application/json");
+  httplib::Result post_outside =
+      stack_.Client()->Post("/admin/v1/publish", {{"X-API-Key", kKey}},
+                            R"({"room":"lobby","text":"x"})", "application/json");
   EXPECT_EQ(post_outside->status, 404);
   // And the server API serves none of the public routes.
   EXPECT_EQ(Admin("GET", "/api/rooms")->status, 404);
@@ -122,8 +115,7 @@ TEST_F(AdminTest, APrivateRoomIsInvisibleToANonMemberThroughEveryRoute) {
   httplib::Result listed = Admin("GET", "/admin/v1/rooms");
   EXPECT_NE(listed->body.find(R"("name":"team","private":true)"), std::string::npos)
       << listed->body;
-  EXPECT_NE(Admin("GET", "/admin/v1/rooms/team/history")->body.find("the plan"),
-            std::string::npos);
+  EXPECT_NE(Admin("GET", "/admin/v1/rooms/team/history")->body.find("the plan"), std::string::npos);
   EXPECT_NE(Admin("GET", "/admin/v1/rooms/team/members")->body.find(R"("user":"alice")"),
             std::string::npos);
 }
@@ -167,8 +159,8 @@ TEST_F(AdminTest, ARemovedMemberStopsReceivingAtOnce) {
 TEST_F(AdminTest, TheAppPostsAsANamedSystemSender) {
   const std::string alice = LogIn("alice");
   const std::string bob = LogIn("bob");
-  httplib::Result to_room =
-      Admin("POST", "/admin/v1/publish", R"({"room":"lobby","text":"maintenance at 6","from":"ops-bot"})");
+  httplib::Result to_room = Admin("POST", "/admin/v1/publish",
+                                  R"({"room":"lobby","text":"maintenance at 6","from":"ops-bot"})");
   ASSERT_EQ(to_room->status, 200) << to_room->body;
   httplib::Result to_user =
       Admin("POST", "/admin/v1/publish", R"({"to":"bob","text":"your invoice is paid"})");
@@ -191,16 +183,15 @@ TEST_F(AdminTest, TheAppPostsAsANamedSystemSender) {
 }
 
 TEST_F(AdminTest, DisconnectEndsEverySessionAndRefusesTheOldToken) {
-  const std::string old_token = AppToken("alice", json::object(), absl::Minutes(1));
-  httplib::Result login = stack_.Client()->Post(
-      "/api/session", json{{"token", old_token}}.dump(), "application/json");
+  const std::string old_token = TestAppToken("alice", json::object(), absl::Minutes(1));
+  httplib::Result login =
+      stack_.Client()->Post("/api/session", json{{"token", old_token}}.dump(), "application/json");
   ASSERT_EQ(login->status, 200);
   const v1::SessionInfo alice = FromJson<v1::SessionInfo>(login->body);
   // A long poll parked for alice ...
   auto parked = std::async(std::launch::async, [&] {
-    return stack_.Get(alice.token(),
-                      absl::StrCat("/api/poll?wait=20&cursor=", alice.cursor(), "&epoch=",
-                                   alice.epoch()));
+    return stack_.Get(alice.token(), absl::StrCat("/api/poll?wait=20&cursor=", alice.cursor(),
+                                                  "&epoch=", alice.epoch()));
   });
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
   while (stack_.broker().ParkedPolls() == 0 && absl::Now() < give_up) {
@@ -216,8 +207,8 @@ TEST_F(AdminTest, DisconnectEndsEverySessionAndRefusesTheOldToken) {
   EXPECT_EQ(CodeOf(answered), "token_revoked");
   EXPECT_EQ(stack_.Get(alice.token(), "/api/rooms")->status, 401);
   // The token from before is refused; one the app issues now is not.
-  httplib::Result replay = stack_.Client()->Post(
-      "/api/session", json{{"token", old_token}}.dump(), "application/json");
+  httplib::Result replay =
+      stack_.Client()->Post("/api/session", json{{"token", old_token}}.dump(), "application/json");
   EXPECT_EQ(replay->status, 401);
   EXPECT_EQ(CodeOf(replay), "token_revoked");
   // Sessions start in whole seconds: those of the disconnect's second are refused with the
@@ -226,7 +217,8 @@ TEST_F(AdminTest, DisconnectEndsEverySessionAndRefusesTheOldToken) {
   ASSERT_TRUE(::parley::testing::WaitFor(
       [&] { return absl::ToUnixSeconds(absl::Now()) > disconnect_second; }));
   httplib::Result fresh = stack_.Client()->Post(
-      "/api/session", json{{"token", AppToken("alice", json::object(), absl::ZeroDuration())}}.dump(),
+      "/api/session",
+      json{{"token", TestAppToken("alice", json::object(), absl::ZeroDuration())}}.dump(),
       "application/json");
   EXPECT_EQ(fresh->status, 200) << fresh->body;
 }
