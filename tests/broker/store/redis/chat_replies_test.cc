@@ -43,7 +43,7 @@ TEST(ChatRepliesTest, FieldsAreReadByNameInWhateverOrderTheyCome) {
   const RedisReply resumed =
       Arr({Str("resumed"), Str("pending"), Arr({Str("games")}), Str("seq"), Str("12"), Str("rooms"),
            Arr({Str("lobby"), Str("games")}), Str("went_online"), Int(1), Str("epoch"),
-           Str("18446744073709551615")});
+           Str("18446744073709551615"), Str("admit"), Arr({Str("team")})});
   absl::StatusOr<ClaimReply> claim = ParseClaim(resumed);
   ASSERT_TRUE(claim.ok()) << claim.status();
   EXPECT_EQ(claim->outcome, ClaimReply::Outcome::kResumed);
@@ -52,6 +52,7 @@ TEST(ChatRepliesTest, FieldsAreReadByNameInWhateverOrderTheyCome) {
   EXPECT_TRUE(claim->went_online);
   EXPECT_THAT(claim->rooms, ElementsAre("lobby", "games"));
   EXPECT_THAT(claim->pending, ElementsAre("games"));
+  EXPECT_THAT(claim->admit, ElementsAre("team"));
 }
 
 TEST(ChatRepliesTest, AMissingFieldIsAnInternalErrorNamingItNotAZero) {
