@@ -231,8 +231,10 @@ class RedisChatStore : public ChatStore {
   // admitted, a resumed Connect does not pull the user back into a room it left.
   void JoinAllowed(const std::string& user, const std::string& session,
                    std::vector<std::string> rooms, absl::Time now, StatusDone done);
-  // On the room's list and the user's (`add`), or off both; whether the user is connected.
-  void ChangeAccess(const std::string& room, const std::string& user, bool add, Done<bool> done);
+  // On the room's list and the user's (`add`), or off both; then, for a connected user,
+  // `then(done)`; for one away, `done(false)`.
+  void ChangeAccess(const std::string& room, const std::string& user, bool add, Done<bool> done,
+                    absl::AnyInvocable<void(Done<bool>)> then);
   // For CreateRoom: each of `users` from `next` on put on their own list of the room and, if
   // connected, joined (appended to `joined`), one after the other.
   void AllowEach(const std::string& room, std::vector<std::string> users, size_t next,

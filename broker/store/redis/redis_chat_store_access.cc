@@ -16,19 +16,29 @@ using steps::Ms;
 using steps::PassFailure;
 
 void RedisChatStore::ChangeAccess(const std::string& room, const std::string& user, bool add,
-                                  Done<bool> done) {
+                                  Done<bool> done, absl::AnyInvocable<void(Done<bool>)> then) {
   // The room's list, then the user's: a crash between leaves the user on (or off) the room's
   // list but not the user's, which only decides whether they join at their next Connect; the
   // operation is idempotent, so the app's retry finishes it.
   Call<bool>(ShardOf(room), {"access_change", room, user, add ? "1" : "0"}, ParseAccessChange,
-             [this, room, user, add, done = std::move(done)](absl::StatusOr<bool> found) mutable {
+             [this, room, user, add, done = std::move(done),
+              then = std::move(then)](absl::StatusOr<bool> found) mutable {
                if (PassFailure(found, done)) return;
                if (!*found) {
                  std::move(done)(NoSuchRoom(room));
                  return;
                }
                Call<bool>(ShardOf(user), {"allowed_change", user, room, add ? "1" : "0"},
-                          ParseAllowedChange, std::move(done));
+                          ParseAllowedChange,
+                          [done = std::move(done),
+                           then = std::move(then)](absl::StatusOr<bool> connected) mutable {
+                            if (PassFailure(connected, done)) return;
+                            if (!*connected) {
+                              std::move(done)(false);
+                              return;
+                            }
+                            std::move(then)(std::move(done));
+                          });
              });
 }
 
@@ -107,14 +117,8 @@ void RedisChatStore::AddMember(absl::string_view room, absl::string_view user, a
   // lists leaves the user allowed but not yet in the room (they may join it themselves, and
   // enter it at their next new session); the app's retry joins them, joining again being a
   // no-op.
-  ChangeAccess(std::string(room), std::string(user), true,
-               [this, room = std::string(room), user = std::string(user), now,
-                done = std::move(done)](absl::StatusOr<bool> connected) mutable {
-                 if (PassFailure(connected, done)) return;
-                 if (!*connected) {
-                   std::move(done)(false);
-                   return;
-                 }
+  ChangeAccess(std::string(room), std::string(user), true, std::move(done),
+               [this, room = std::string(room), user = std::string(user), now](Done<bool> done) {
                  JoinRoom(user, room, now,
                           [done = std::move(done)](absl::StatusOr<JoinResult> joined) mutable {
                             if (joined.status().code() == absl::StatusCode::kNotFound) {
@@ -133,14 +137,8 @@ void RedisChatStore::RemoveMember(absl::string_view room, absl::string_view user
   // Off the lists first, so the user cannot come back in; then out of the room if they are in
   // it (Leave: the LEAVE line in their own queue at least). A crash between leaves the user in
   // the room but off its list: removing again finishes it.
-  ChangeAccess(std::string(room), std::string(user), false,
-               [this, room = std::string(room), user = std::string(user), now,
-                done = std::move(done)](absl::StatusOr<bool> connected) mutable {
-                 if (PassFailure(connected, done)) return;
-                 if (!*connected) {
-                   std::move(done)(false);
-                   return;
-                 }
+  ChangeAccess(std::string(room), std::string(user), false, std::move(done),
+               [this, room = std::string(room), user = std::string(user), now](Done<bool> done) {
                  Call<std::optional<UserInfoReply>>(
                      ShardOf(user), {"user_info", user, CandidateEpoch()}, ParseUserInfo,
                      [this, room, user, now, done = std::move(done)](

@@ -510,6 +510,21 @@ TEST_F(CrashPointTest, APresencePublishFailingAtAnyStepIsPublishedOnceByTheNextO
   std::cout << "[matrix] PresencePublish: " << cases << " cases\n";
 }
 
+// Publishes `input` under the fault armed, and if it fired, once again (the sender's retry,
+// same key): the retry goes through, under the first answer's id if there was one. The last
+// answer.
+absl::StatusOr<PublishResult> PublishAndRetry(FaultyStack& stack, const PublishInput& input) {
+  absl::StatusOr<PublishResult> answer = stack.state().Publish(input);
+  stack.NoFault();
+  if (!stack.fired()) return answer;
+  absl::StatusOr<PublishResult> retried = stack.state().Publish(input);
+  EXPECT_TRUE(retried.ok()) << "first: " << answer.status() << ", retry: " << retried.status();
+  if (answer.ok() && retried.ok()) {
+    EXPECT_EQ(retried->message->id, answer->message->id);
+  }
+  return retried;
+}
+
 TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetry) {
   for (const bool to_room : {true, false}) {
     const int cases = Matrix(
@@ -519,17 +534,7 @@ TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetr
           const PublishInput input{cast.bob, to_room ? cast.room : "", to_room ? "" : cast.carol,
                                    "once", "key-1"};
           stack.FailNth(n);
-          absl::StatusOr<PublishResult> answer = stack.state().Publish(input);
-          stack.NoFault();
-          if (stack.fired()) {
-            const absl::StatusOr<PublishResult> retried = stack.state().Publish(input);
-            ASSERT_TRUE(retried.ok())
-                << "first: " << answer.status() << ", retry: " << retried.status();
-            if (answer.ok()) {
-              EXPECT_EQ(retried->message->id, answer->message->id);
-            }
-            answer = retried;
-          }
+          const absl::StatusOr<PublishResult> answer = PublishAndRetry(stack, input);
           ASSERT_TRUE(answer.ok()) << answer.status();
           // Every recipient has it once, under the id the sender was answered.
           std::vector<std::string> recipients = {cast.bob, cast.carol};
@@ -770,17 +775,7 @@ TEST_F(CrashPointTest, ASystemPublishFailingAtAnyStepIsDeliveredOnceWithOneIdByI
                              "key-1"};
           input.system = true;
           stack.FailNth(n);
-          absl::StatusOr<PublishResult> answer = stack.state().Publish(input);
-          stack.NoFault();
-          if (stack.fired()) {
-            const absl::StatusOr<PublishResult> retried = stack.state().Publish(input);
-            ASSERT_TRUE(retried.ok())
-                << "first: " << answer.status() << ", retry: " << retried.status();
-            if (answer.ok()) {
-              EXPECT_EQ(retried->message->id, answer->message->id);
-            }
-            answer = retried;
-          }
+          const absl::StatusOr<PublishResult> answer = PublishAndRetry(stack, input);
           ASSERT_TRUE(answer.ok()) << answer.status();
           std::vector<std::string> recipients = {cast.carol};
           if (to_room) recipients = {cast.alice, cast.bob, cast.carol};
