@@ -7,7 +7,6 @@
 #include <string>
 
 #include "common/grpc_error_reason.h"
-#include "google/protobuf/util/json_util.h"
 #include "tests/testing/in_process_broker.h"
 
 namespace parley::broker {
@@ -239,48 +238,6 @@ TEST_F(RpcTest, RepeatedIdempotencyKeyIsMarkedDuplicate) {
   v1::StatsResponse stats;
   ASSERT_TRUE(Call(&v1::Broker::Stub::Stats, v1::StatsRequest(), &stats).ok());
   EXPECT_EQ(stats.messages_published(), 1u);
-}
-
-// The request bodies README.md gives to grpcurl, parsed with protobuf's JSON mapping (as
-// grpcurl does) and sent: the documented examples must keep working.
-TEST_F(RpcTest, ReadmeGrpcurlExamplesAreValidRequests) {
-  auto parse = [](const std::string& json, google::protobuf::Message* message) {
-    const auto status = google::protobuf::util::JsonStringToMessage(json, message);
-    EXPECT_TRUE(status.ok()) << json << ": " << status.ToString();
-  };
-  v1::ConnectRequest connect;
-  parse(R"({"user": "alice", "session": "s1"})", &connect);
-  v1::ConnectResponse connected;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::Connect, connect, &connected).ok());
-
-  v1::PublishRequest publish;
-  parse(R"({"sender": "alice", "room": "lobby", "text": "hello"})", &publish);
-  v1::PublishResponse published;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::Publish, publish, &published).ok());
-
-  v1::PollRequest poll;
-  parse(R"({"user": "alice", "cursor": "1", "wait_ms": 10000})", &poll);
-  v1::PollResponse polled;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::Poll, poll, &polled).ok());
-  ASSERT_EQ(polled.messages_size(), 1);
-  EXPECT_EQ(polled.messages(0).text(), "hello");
-
-  v1::JoinRequest join;
-  parse(R"({"user": "alice", "room": "games"})", &join);
-  v1::JoinResponse joined;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::Join, join, &joined).ok());
-
-  v1::MembersRequest members;
-  parse(R"({"room": "lobby"})", &members);
-  v1::MembersResponse who;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::Members, members, &who).ok());
-  EXPECT_EQ(who.members_size(), 1);
-
-  v1::HistoryRequest history;
-  parse(R"({"room": "lobby", "limit": 20})", &history);
-  v1::HistoryResponse said;
-  ASSERT_TRUE(Call(&v1::Broker::Stub::History, history, &said).ok());
-  EXPECT_EQ(said.messages_size(), 1);
 }
 
 }  // namespace
