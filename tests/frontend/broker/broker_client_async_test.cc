@@ -1,9 +1,11 @@
 // The broker client's asynchronous calls against a real broker in this process.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -88,18 +90,37 @@ TEST_F(BrokerClientAsyncTest, CancelEndsOnePollAndCancelPollsEndsTheRestEmpty) {
   EXPECT_TRUE(late.status.ok());
 }
 
-TEST_F(BrokerClientAsyncTest, QuiesceReturnsOnlyOnceEveryCallbackHasRun) {
+TEST_F(BrokerClientAsyncTest, QuiesceAnswersParkedPollsEmpty) {
   Connect("alice");
   Outcome<v1::PollResponse> parked;
   client_.PollAsync(PollFrom("alice", 20'000), nullptr, parked.Callback());
-  Outcome<v1::StatsResponse> stats;
-  client_.StatsAsync(stats.Callback());
   ASSERT_TRUE(WaitFor([&] { return Parked() == 1; }));
   client_.Quiesce();
-  // Both callbacks have run by now (a Quiesce that did not wait would see neither).
   EXPECT_TRUE(parked.done.HasBeenNotified());
-  EXPECT_TRUE(stats.done.HasBeenNotified());
   EXPECT_TRUE(parked.status.ok());  // answered empty, as on shutdown
+  EXPECT_EQ(parked.response.messages_size(), 0);
+}
+
+TEST_F(BrokerClientAsyncTest, QuiesceReturnsOnlyOnceEveryCallbackHasRun) {
+  // A callback still running (on gRPC's thread) when Quiesce is called: Quiesce must not
+  // return before it has, or the frontend would free what the callback is using.
+  absl::Notification entered, release, returned;
+  std::atomic<bool> finished{false};
+  client_.StatsAsync([&](grpc::Status, v1::StatsResponse) {
+    entered.Notify();
+    release.WaitForNotification();
+    finished = true;
+  });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread quiescer([&] {
+    client_.Quiesce();
+    returned.Notify();
+  });
+  // A Quiesce that does not wait returns at once; one that does cannot return in this time.
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  release.Notify();
+  quiescer.join();
+  EXPECT_TRUE(finished);
 }
 
 TEST_F(BrokerClientAsyncTest, ErrorsComeBackAsStatusesAndADeadBrokerWithinTheTimeout) {
