@@ -17,47 +17,56 @@
 #include "common/log.h"
 #include "common/program.h"
 
-ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address and port the gRPC server listens on.");
+// The defaults are the options structs' own, so a flag and the code it sets cannot disagree.
+static const parley::broker::BrokerServerOptions kDefaults;
+static const parley::broker::ChatOptions& kChat = kDefaults.chat;
+
+ABSL_FLAG(std::string, listen, kDefaults.listen, "Address and port the gRPC server listens on.");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port serving Prometheus metrics at GET /metrics over HTTP (empty: off).");
-ABSL_FLAG(int, threads, 0,
+ABSL_FLAG(int, threads, kDefaults.threads,
           "Completion queues, each drained by one thread; 0 means one per CPU core.");
-ABSL_FLAG(int64_t, queue_capacity, 1024,
+ABSL_FLAG(int64_t, queue_capacity, static_cast<int64_t>(kChat.queue_capacity),
           "Messages kept per user queue; older ones are dropped and readers told gap=true.");
-ABSL_FLAG(int64_t, history, 100, "CHAT messages kept per room for History.");
-ABSL_FLAG(int64_t, max_text_bytes, 4096, "Longest message text accepted, in bytes.");
-ABSL_FLAG(int64_t, max_text_chars, 2000,
+ABSL_FLAG(int64_t, history, static_cast<int64_t>(kChat.history),
+          "CHAT messages kept per room for History.");
+ABSL_FLAG(int64_t, max_text_bytes, static_cast<int64_t>(kChat.max_text_bytes),
+          "Longest message text accepted, in bytes.");
+ABSL_FLAG(int64_t, max_text_chars, static_cast<int64_t>(kChat.max_text_chars),
           "Longest message text accepted, in characters (Unicode code points).");
-ABSL_FLAG(absl::Duration, presence_window, absl::Seconds(30),
+ABSL_FLAG(absl::Duration, presence_window, kChat.presence_window,
           "A user is online while a Poll is parked or if they polled within this window.");
-ABSL_FLAG(int64_t, presence_events_max_members, 100,
+ABSL_FLAG(int64_t, presence_events_max_members,
+          static_cast<int64_t>(kChat.presence_events_max_members),
           "Rooms with up to this many members send JOIN/LEAVE lines to every member; larger "
           "rooms only update their presence version and counts (back to lines at 3/4 of it).");
-ABSL_FLAG(absl::Duration, presence_notify_interval, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, presence_notify_interval, kChat.presence_notify_interval,
           "A presence change alone ends the parked polls of a room's members at most this often.");
-ABSL_FLAG(absl::Duration, user_idle_expiry, absl::Minutes(10),
+ABSL_FLAG(absl::Duration, user_idle_expiry, kChat.user_idle_expiry,
           "A user who has not polled for this long is removed (leaves every room).");
-ABSL_FLAG(double, publish_rate, 5, "Messages per second each user may publish, sustained.");
-ABSL_FLAG(double, publish_burst, 20, "Messages each user may publish at once (token bucket size).");
-ABSL_FLAG(absl::Duration, ended_session_memory, absl::Hours(24),
+ABSL_FLAG(double, publish_rate, kChat.publish_rate,
+          "Messages per second each user may publish, sustained.");
+ABSL_FLAG(double, publish_burst, kChat.publish_burst,
+          "Messages each user may publish at once (token bucket size).");
+ABSL_FLAG(absl::Duration, ended_session_memory, kChat.ended_session_memory,
           "How long a logged-out session is refused (set it to the frontends' session lifetime).");
-ABSL_FLAG(absl::Duration, idempotency_window, absl::Minutes(10),
+ABSL_FLAG(absl::Duration, idempotency_window, kChat.idempotency_window,
           "How long a Publish idempotency_key is remembered.");
-ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(30), "Longest time a Poll may stay parked.");
-ABSL_FLAG(absl::Duration, deadline_margin, absl::Milliseconds(250),
+ABSL_FLAG(absl::Duration, max_wait, kDefaults.max_wait, "Longest time a Poll may stay parked.");
+ABSL_FLAG(absl::Duration, deadline_margin, kDefaults.deadline_margin,
           "A parked Poll answers OK this long before the caller's gRPC deadline.");
-ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, sweep_interval, kDefaults.sweep_interval,
           "How often idle users are expired and users who stopped polling marked offline.");
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(1),
           "On SIGTERM: time between health turning NOT_SERVING (parked polls answered) and "
           "the server stopping, so load balancers and clients notice.");
-ABSL_FLAG(int64_t, max_stream_polls, 50'000,
+ABSL_FLAG(int64_t, max_stream_polls, static_cast<int64_t>(kDefaults.max_stream_polls),
           "Unanswered polls one PollStream (one frontend channel) may hold; a poll beyond is "
           "answered RESOURCE_EXHAUSTED.");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+ABSL_FLAG(absl::Duration, max_connection_age, kDefaults.max_connection_age,
           "A client connection is asked to go (GOAWAY) after this long, so frontends spread "
           "over brokers added since; its calls get 3 more minutes (0: never).");
-ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, shutdown_timeout, kDefaults.shutdown_timeout,
           "On SIGTERM: how long in-flight calls may take before they are cancelled.");
 ABSL_FLAG(std::string, redis, "",
           "Keep the chat state in Redis: HOST:PORT[,HOST:PORT...], each an independent primary "

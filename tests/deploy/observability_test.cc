@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -208,17 +209,27 @@ TEST_F(ObservabilityTest, AParkedPollWokenByAMessageIsCountedInTheWakeLag) {
   ASSERT_TRUE(parley::testing::WaitFor([&] {
     return absl::StrContains(broker_metrics(), "gauge parley_broker_parked_polls{} 1.0");
   }));
+  const absl::Time sent = absl::Now();
   ASSERT_EQ(
       client
           .Post("/api/messages", cookie, R"({"room":"lobby","text":"woken"})", "application/json")
           ->status,
       200);
   poller.join();
+  const double most = absl::ToDoubleSeconds(absl::Now() - sent);
   std::string broker;
   EXPECT_TRUE(parley::testing::WaitFor([&] {
     broker = broker_metrics();
     return absl::StrContains(broker, "histogram parley_broker_wake_lag_seconds_count{} 1.0");
   })) << broker;
+  // The one observation is the time from the change to the answer: more than nothing, less
+  // than the publish and the answer took together as the test saw them.
+  const std::string sum = "histogram parley_broker_wake_lag_seconds_sum{} ";
+  const size_t sum_at = broker.find(sum);
+  ASSERT_NE(sum_at, std::string::npos) << broker;
+  const double lag = std::strtod(broker.c_str() + sum_at + sum.size(), nullptr);
+  EXPECT_GT(lag, 0.0);
+  EXPECT_LT(lag, most);
 }
 
 TEST_F(ObservabilityTest, HealthToolChecksGrpcHealthAndHttpReadiness) {

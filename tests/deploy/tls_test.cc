@@ -84,11 +84,13 @@ class TlsTest : public ::testing::Test {
 
   void TearDown() override { RunCommand("rm -rf " + dir_); }
 
-  // A frontend for the TLS broker with `flags`; its HTTP port, or 0.
-  int StartFrontend(const std::vector<std::string>& flags) {
-    std::vector<std::string> argv = {PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
-                                     absl::StrCat("--broker=127.0.0.1:", broker_port_),
-                                     "--broker_timeout=1s"};
+  // A frontend for the TLS broker (or the one at `broker_port`) with `flags`; its HTTP port,
+  // or 0.
+  int StartFrontend(const std::vector<std::string>& flags, int broker_port = 0) {
+    std::vector<std::string> argv = {
+        PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
+        absl::StrCat("--broker=127.0.0.1:", broker_port != 0 ? broker_port : broker_port_),
+        "--broker_timeout=1s"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     frontends_.push_back(std::make_unique<ChildProcess>(argv));
     return frontends_.back()->WaitForListeningPort();
@@ -166,6 +168,25 @@ TEST_F(TlsTest, ABrokerCertificateFromAnotherCaIsNotTrusted) {
   })) << frontends_.back()->Output();
   EXPECT_FALSE(absl::StrContains(broker_->Output(), "certificate verify failed"))
       << broker_->Output();
+}
+
+TEST_F(TlsTest, ABrokerCertificateForAnotherNameIsRefused) {
+  // Signed by the right CA, but for a name that is not the --broker host.
+  ca_->Issue("misnamed", "DNS:elsewhere.example");
+  std::vector<std::string> argv = {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=1",
+                                   "--drain_delay=0s"};
+  for (const std::string& flag : ca_->Flags("misnamed", ca_->Path("ca.pem"))) argv.push_back(flag);
+  ChildProcess misnamed(argv);
+  const int misnamed_port = misnamed.WaitForListeningPort();
+  ASSERT_NE(misnamed_port, 0) << misnamed.Output();
+  const int port = StartFrontend(ca_->Flags("frontend", ca_->Path("ca.pem")), misnamed_port);
+  ASSERT_NE(port, 0);
+  // The 503 carries gRPC's reason: the name check, not the CA, refused the broker.
+  httplib::Client client("127.0.0.1", port);
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 503);
+  EXPECT_TRUE(absl::StrContains(login->body, "not in peer certificate")) << login->body;
 }
 
 TEST_F(TlsTest, HalfGivenFlagsAreAClearStartupError) {

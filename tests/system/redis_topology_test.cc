@@ -98,17 +98,19 @@ class Topology {
     stub->Stats(&context, v1::StatsRequest(), &stats);
     return stats;
   }
-  // Whether parley.v1.Broker is SERVING on broker i.
-  bool BrokerReady(int i) {
+  // Whether `service` is SERVING on broker i: "parley.v1.Broker" is readiness, "" liveness
+  // (what the manifests probe each with).
+  bool Serving(int i, const std::string& service) {
     auto stub = grpc::health::v1::Health::NewStub(BrokerChannel(i));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
     grpc::health::v1::HealthCheckRequest request;
-    request.set_service("parley.v1.Broker");
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     return stub->Check(&context, request, &response).ok() &&
            response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
   }
+  bool BrokerReady(int i) { return Serving(i, "parley.v1.Broker"); }
 
   RedisServer& shard(int i) { return *shards_[i]; }
   // Whether parley.v1.Broker is SERVING on the broker at `port`.
@@ -345,7 +347,8 @@ TEST_F(RedisTopologyTest, APrivateRoomAndADisconnectHoldAcrossBrokersAndFrontend
   EXPECT_EQ(status, 401);
   // A new login once the second of the disconnect has passed (sessions start in whole
   // seconds; those of that second are refused with the rest) is welcome.
-  ASSERT_TRUE(WaitFor([&] { return absl::ToUnixSeconds(absl::Now()) > absl::ToUnixSeconds(logged_in); }));
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::ToUnixSeconds(absl::Now()) > absl::ToUnixSeconds(logged_in); }));
   carla.Login();
   EXPECT_EQ(carla.Rooms(), (std::vector<std::string>{"lobby", "vault"}));  // back in her room
 }
@@ -430,10 +433,13 @@ TEST_F(RedisTopologyTest, ARedisOutOfReachAnswers503WithinTheDeadlineThenRecover
   EXPECT_EQ(refused->status, 503) << refused->body;
   EXPECT_TRUE(refused->has_header("Retry-After"));
   EXPECT_LT(took, absl::Seconds(3)) << "within --broker_timeout (2 s)";
-  // Out of rotation, not dead: readiness turns NOT_SERVING.
+  // Out of rotation, not dead: readiness turns NOT_SERVING, and liveness stays SERVING (a
+  // broker restarted by its liveness probe for a Redis outage would only add to it).
   EXPECT_TRUE(WaitFor([&] { return !topology_->BrokerReady(0); }));
+  EXPECT_TRUE(topology_->Serving(0, ""));
   for (int i = 0; i < 2; ++i) topology_->shard(i).Start();
   EXPECT_TRUE(WaitFor([&] { return topology_->BrokerReady(0); }));
+  EXPECT_TRUE(topology_->Serving(0, ""));
   gina.SayUntilDone("hal", "after-up");
   EXPECT_EQ(hal.Receive(1), std::vector<std::string>{"after-up"});
 }

@@ -14,9 +14,10 @@ v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_
   return request;
 }
 
-InProcessBroker::InProcessBroker(broker::BrokerServerOptions options, int port) {
+InProcessBroker::InProcessBroker(broker::BrokerServerOptions options, int port,
+                                 const broker::Clock* clock) {
   options.listen = absl::StrCat("127.0.0.1:", port);
-  auto server = broker::BrokerServer::Start(options, &clock_);
+  auto server = broker::BrokerServer::Start(options, clock != nullptr ? clock : &system_clock_);
   if (!server.ok()) {
     ADD_FAILURE() << server.status();
     std::abort();  // every test needs its broker

@@ -21,8 +21,10 @@ v1::PollRequest PollFor(const std::string& user, uint64_t cursor, uint32_t wait_
 // it. Used from the test's main thread.
 class InProcessBroker {
  public:
-  // Listens on 127.0.0.1:`port` (0: an ephemeral port).
-  explicit InProcessBroker(broker::BrokerServerOptions options = {}, int port = 0);
+  // Listens on 127.0.0.1:`port` (0: an ephemeral port); its time is `clock`'s (not owned;
+  // outlives the broker), or the system's.
+  explicit InProcessBroker(broker::BrokerServerOptions options = {}, int port = 0,
+                           const broker::Clock* clock = nullptr);
   ~InProcessBroker();
 
   broker::BrokerServer& server() { return *server_; }
@@ -43,7 +45,7 @@ class InProcessBroker {
   uint64_t ParkedPolls();
 
  private:
-  broker::SystemClock clock_;
+  broker::SystemClock system_clock_;
   std::unique_ptr<broker::BrokerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Broker::Stub> stub_;

@@ -9,8 +9,9 @@
 namespace parley::testing {
 
 ParleyStack::ParleyStack(frontend::FrontendOptions frontend_options,
-                         broker::BrokerServerOptions broker_options)
-    : broker_options_(broker_options) {
+                         broker::BrokerServerOptions broker_options,
+                         const broker::Clock* broker_clock)
+    : broker_options_(broker_options), broker_clock_(broker_clock) {
   StartBroker();
   // Every test user logs in from 127.0.0.1: the per-address login limit would stop the
   // tests that need hundreds (it has its own tests).
@@ -33,7 +34,7 @@ ParleyStack::~ParleyStack() {
 }
 
 void ParleyStack::StartBroker() {
-  broker_ = std::make_unique<InProcessBroker>(broker_options_, broker_port_);
+  broker_ = std::make_unique<InProcessBroker>(broker_options_, broker_port_, broker_clock_);
   broker_port_ = broker_->server().port();
 }
 

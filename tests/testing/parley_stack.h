@@ -20,8 +20,10 @@ class ParleyStack {
  public:
   static constexpr char kSecret[] = "test-secret-0123456789";
 
+  // The broker's time is `broker_clock`'s (not owned; outlives the stack), or the system's.
   explicit ParleyStack(frontend::FrontendOptions frontend_options = {},
-                       broker::BrokerServerOptions broker_options = {});
+                       broker::BrokerServerOptions broker_options = {},
+                       const broker::Clock* broker_clock = nullptr);
   ~ParleyStack();
 
   InProcessBroker& broker() { return *broker_; }
@@ -49,6 +51,7 @@ class ParleyStack {
 
  private:
   broker::BrokerServerOptions broker_options_;
+  const broker::Clock* broker_clock_;
   int broker_port_ = 0;
   std::unique_ptr<InProcessBroker> broker_;
   std::unique_ptr<frontend::FrontendServer> frontend_;

@@ -144,6 +144,7 @@ TEST_P(ChatStateTest, ADisconnectEndsItsSessionWhateverElseItFinds) {
 
 TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   Connect("alice");
+  const absl::Time logged_out = clock_.Now();
   ASSERT_TRUE(state_.Disconnect("alice", "alice-session").ok());
   // A replayed token carries the old session id: refused, whatever name it asks for.
   EXPECT_EQ(state_.Connect("alice", "alice-session").status().code(),
@@ -156,9 +157,16 @@ TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   clock_.Advance(absl::Hours(1));
   ASSERT_GE(state_.Sweep().expired, 1u);
   EXPECT_TRUE(state_.Connect("bob", "bob-session").ok());
-  // After ended_session_memory (24 h by default) the id is forgotten: tokens are long expired.
-  clock_.Advance(absl::Hours(24));
-  state_.Sweep().expired;
+  // The logout is remembered for ended_session_memory (24 h by default: a session token
+  // lives 12 h), to the end: refused a minute before, sweeps or not.
+  const absl::Duration memory = ChatOptions().ended_session_memory;
+  clock_.Advance(logged_out + memory - absl::Minutes(1) - clock_.Now());
+  state_.Sweep();
+  EXPECT_EQ(state_.Connect("carol", "alice-session").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Then forgotten: the tokens that carried it have long expired.
+  clock_.Advance(absl::Minutes(2));
+  state_.Sweep();
   EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
 }
 

@@ -5,12 +5,16 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -37,8 +41,14 @@ using ::parley::testing::ChildProcess;
 // A parley-broker process on an ephemeral loopback port, with a channel to it.
 class BrokerProcess {
  public:
-  explicit BrokerProcess(std::vector<std::string> extra_flags = {}) {
-    std::vector<std::string> argv = {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=2"};
+  // `environment`: NAME=value pairs the broker runs with, beyond this process's own.
+  explicit BrokerProcess(std::vector<std::string> extra_flags = {},
+                         std::vector<std::string> environment = {}) {
+    std::vector<std::string> argv = {"/usr/bin/env"};
+    argv.insert(argv.end(), environment.begin(), environment.end());
+    for (const char* arg : {PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--threads=2"}) {
+      argv.push_back(arg);
+    }
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     process_ = std::make_unique<ChildProcess>(argv);
     port_ = process_->WaitForListeningPort();
@@ -127,6 +137,49 @@ TEST(BrokerProcessTest, ReflectionListsAndDescribesTheBrokerService) {
   dependency.set_file_by_filename("google/protobuf/timestamp.proto");
   EXPECT_EQ(
       Reflect(*reflection, dependency).file_descriptor_response().file_descriptor_proto_size(), 1);
+}
+
+// Whether parley.v1.Broker (readiness: the store in reach) is SERVING.
+bool Ready(BrokerProcess& broker) {
+  auto health = Health::NewStub(broker.channel());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  HealthCheckRequest request;
+  request.set_service("parley.v1.Broker");
+  HealthCheckResponse response;
+  return health->Check(&context, request, &response).ok() &&
+         response.status() == HealthCheckResponse::SERVING;
+}
+
+TEST(BrokerProcessTest, TheRedisPasswordComesFromAFileOrTheEnvironmentAndIsNeverLogged) {
+  const std::string password = "s3cret-redis-pass-4711";
+  parley::testing::RedisServer::Options options;
+  options.password = password;
+  parley::testing::RedisServer redis(options);
+  const std::string file = absl::StrCat(::testing::TempDir(), "/redis-password-", getpid());
+  std::ofstream(file) << password << "\n";
+  const std::string redis_flag = "--redis=" + redis.address();
+  BrokerProcess from_file({redis_flag, "--redis_password_file=" + file, "--log_level=debug"});
+  BrokerProcess from_environment({redis_flag, "--log_level=debug"},
+                                 {"PARLEY_REDIS_PASSWORD=" + password});
+  BrokerProcess without({redis_flag, "--log_level=debug"});
+  for (BrokerProcess* broker : {&from_file, &from_environment}) {
+    EXPECT_TRUE(parley::testing::WaitFor([&] { return Ready(*broker); }))
+        << broker->process().Output();
+    auto stub = v1::Broker::NewStub(broker->channel());
+    v1::ConnectResponse connected;
+    EXPECT_TRUE(ConnectAlice(*stub, &connected));  // the store works
+  }
+  // Without it, Redis refuses the broker, which stays out of rotation and says why.
+  EXPECT_TRUE(parley::testing::WaitFor([&] {
+    return absl::StrContains(without.process().Output(), "NOAUTH");
+  })) << without.process().Output();
+  EXPECT_FALSE(Ready(without));
+  for (BrokerProcess* broker : {&from_file, &from_environment, &without}) {
+    EXPECT_FALSE(absl::StrContains(broker->process().Output(), password))
+        << broker->process().Output();
+  }
+  std::remove(file.c_str());
 }
 
 TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {

@@ -236,6 +236,31 @@ TEST_F(HttpServerTest, AtCapacityTheOldestIdleConnectionMakesRoomElse503) {
   AnswerHeld("ok");
 }
 
+TEST_F(HttpServerTest, TheConnectionIdleLongestIsTheOneClosedForRoom) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.loops = 1;
+  StartServer(options);
+  RawConnection first(server_->port());
+  ASSERT_TRUE(first.Send(kGetHello));
+  ASSERT_TRUE(first.ReadUntilContains("hi", absl::Seconds(5)));
+  RawConnection second(server_->port());
+  ASSERT_TRUE(second.Send(kGetHello));
+  ASSERT_TRUE(second.ReadUntilContains("hi", absl::Seconds(5)));
+  // The first connection is used again: now the second has been idle longer, though younger.
+  ASSERT_TRUE(first.Send(kGetHello));
+  ASSERT_TRUE(first.ReadUntilContains("hi", absl::Seconds(5), 2));
+  RawConnection newcomer(server_->port());
+  ASSERT_TRUE(newcomer.Send(kGetHello));
+  ASSERT_TRUE(newcomer.ReadUntilContains("hi", absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return second.PeerClosed(); }));
+  EXPECT_EQ(server_->counters().idle_closed_for_room.load(), 1u);
+  // The first is still served.
+  EXPECT_FALSE(first.PeerClosed());
+  ASSERT_TRUE(first.Send(kGetHello));
+  EXPECT_TRUE(first.ReadUntilContains("hi", absl::Seconds(5), 3));
+}
+
 TEST_F(HttpServerTest, KeepAliveEndsAfterMaxRequestsOrWhenIdle) {
   HttpServerOptions options;
   options.keep_alive_max_requests = 2;

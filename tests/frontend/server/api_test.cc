@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "parley/v1/broker.pb.h"
 #include "parley/v1/http_api.pb.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/parley_stack.h"
 #include "tests/testing/wait_for.h"
 
@@ -266,25 +267,37 @@ TEST(ApiPresenceTest, MembersPagesByNameWithCountsOnlineOnlyAndPrefix) {
   EXPECT_EQ(stack.Get(alice, "/api/rooms/nowhere/members")->status, 404);
 }
 
-TEST_F(ApiTest, PublishingTooFastIs429WithRetryAfter) {
-  const std::string alice = stack_.LogIn("alice");
-  int accepted = 0;
-  std::optional<httplib::Response> refused;
-  for (int i = 0; i < 100 && !refused; ++i) {
-    httplib::Result sent = stack_.Say(alice, "spam");
-    if (sent->status == 200) {
+TEST(ApiLimitsTest, PublishingFasterThanTheDefaultBurstAndRateIs429WithRetryAfter) {
+  // The broker's clock stands still unless moved: exactly the burst, then the rate.
+  ::parley::testing::FakeClock broker_clock(absl::Now());
+  ParleyStack stack({}, {}, &broker_clock);
+  const std::string alice = stack.LogIn("alice");
+  auto say_until_refused = [&](std::optional<httplib::Response>* refused) {
+    int accepted = 0;
+    for (int i = 0; i < 100; ++i) {
+      httplib::Result sent = stack.Say(alice, "spam");
+      if (sent->status != 200) {
+        *refused = *sent;
+        break;
+      }
       ++accepted;
-    } else {
-      refused = *sent;
     }
-  }
+    return accepted;
+  };
+  std::optional<httplib::Response> refused;
+  EXPECT_EQ(say_until_refused(&refused), 20);  // --publish_burst's default
   ASSERT_TRUE(refused.has_value()) << "never limited";
-  EXPECT_GE(accepted, 20);  // the default burst
   EXPECT_EQ(refused->status, 429);
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
   EXPECT_NE(refused->body.find(R"("code":"rate_limited")"), std::string::npos) << refused->body;
+  // A second later, --publish_rate's default: 5 more.
+  broker_clock.Advance(absl::Seconds(1));
+  refused.reset();
+  EXPECT_EQ(say_until_refused(&refused), 5);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 429);
   // Another user is not affected.
-  EXPECT_EQ(stack_.Say(stack_.LogIn("bob"), "hello")->status, 200);
+  EXPECT_EQ(stack.Say(stack.LogIn("bob"), "hello")->status, 200);
 }
 
 // A refused publish is not stored under its clientId: the same clientId, sent again once the

@@ -4,8 +4,10 @@
 
 #include <string>
 
+#include "broker/core/chat_options.h"
 #include "frontend/session/session_tokens.h"
 #include "parley/v1/http_api.pb.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/parley_stack.h"
 #include "tests/testing/sync_chat_state.h"
 
@@ -131,8 +133,9 @@ TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {
       << form_logout->get_header_value("Set-Cookie");
 }
 
-TEST(AuthTest, ATokenReplayedAfterLogoutIsRefused) {
-  ParleyStack stack;
+TEST(AuthTest, ATokenReplayedAfterLogoutIsRefusedForTheWholeMemory) {
+  ::parley::testing::FakeClock broker_clock(absl::Now());
+  ParleyStack stack({}, {}, &broker_clock);
   const std::string alice = stack.LogIn("alice");
   auto client = stack.Client();
   ASSERT_EQ(client->Delete("/api/session", {{"Authorization", "Bearer " + alice}})->status, 200);
@@ -144,8 +147,16 @@ TEST(AuthTest, ATokenReplayedAfterLogoutIsRefused) {
   EXPECT_EQ(stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"ghost"})")->status,
             401);
   EXPECT_EQ(::parley::testing::SyncChatState(&stack.broker().server().state()).Stats().users,
-            0u);                               // nobody was brought back
-  EXPECT_FALSE(stack.LogIn("alice").empty());  // a new login is fine
+            0u);  // nobody was brought back
+  // Still refused a minute before the broker's --ended_session_memory default (24 h) is up.
+  const absl::Duration memory = broker::ChatOptions().ended_session_memory;
+  broker_clock.Advance(memory - absl::Minutes(1));
+  EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 401);
+  // Forgotten after it (the frontend's clock has not moved, so the 12-hour token still looks
+  // fresh to it; in life it has long expired by then).
+  broker_clock.Advance(absl::Minutes(2));
+  EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 200);
+  EXPECT_FALSE(stack.LogIn("bob").empty());  // a new login is fine
 }
 
 }  // namespace

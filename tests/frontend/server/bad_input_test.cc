@@ -88,14 +88,25 @@ TEST_F(BadInputTest, UnknownRoutesAndWrongMethods) {
   ExpectJsonError(client->Get("/static/nothing.js"), 404, "not_found");
 }
 
-TEST_F(BadInputTest, CrossOriginPostIsRefused) {
+TEST_F(BadInputTest, CrossOriginStateChangesAreRefused) {
   const std::string alice = stack_.LogIn("alice");
   auto client = stack_.Client();
-  httplib::Result cross = client->Post(
-      "/api/messages", {{"Authorization", "Bearer " + alice}, {"Origin", "http://evil.example"}},
-      R"({"room":"lobby","text":"hi"})", "application/json");
-  ExpectJsonError(cross, 403, "cross_origin");
   const std::string own_origin = "http://127.0.0.1:" + std::to_string(stack_.port());
+  // Another site; one whose name merely starts with this host and port; this host on another
+  // port; this site over a scheme it is not served on is still this host (allowed below).
+  for (const std::string& origin :
+       {std::string("http://evil.example"), own_origin + ".evil.example", own_origin + "0",
+        std::string("http://127.0.0.1"), "http://evil.example/" + own_origin}) {
+    httplib::Result cross =
+        client->Post("/api/messages", {{"Authorization", "Bearer " + alice}, {"Origin", origin}},
+                     R"({"room":"lobby","text":"hi"})", "application/json");
+    ExpectJsonError(cross, 403, "cross_origin");
+    // Every state-changing method, not only POST: a cross-site logout is refused too.
+    httplib::Result logout =
+        client->Delete("/api/session", {{"Authorization", "Bearer " + alice}, {"Origin", origin}});
+    ExpectJsonError(logout, 403, "cross_origin");
+  }
+  EXPECT_EQ(stack_.Get(alice, "/api/rooms")->status, 200);  // still logged in
   httplib::Result same =
       client->Post("/api/messages", {{"Authorization", "Bearer " + alice}, {"Origin", own_origin}},
                    R"({"room":"lobby","text":"hi"})", "application/json");
