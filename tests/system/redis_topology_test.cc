@@ -138,13 +138,12 @@ class Topology {
   std::unique_ptr<v1::Broker::Stub> BrokerStub(int i) {
     return v1::Broker::NewStub(BrokerChannel(i));
   }
-
- private:
   std::shared_ptr<grpc::Channel> BrokerChannel(int i) {
     return grpc::CreateChannel(absl::StrCat("127.0.0.1:", broker_ports_[i]),
                                grpc::InsecureChannelCredentials());
   }
 
+ private:
   std::unique_ptr<RedisServer> shards_[2];
   std::string secret_file_;
   std::unique_ptr<ChildProcess> brokers_[kBrokers];
@@ -425,6 +424,9 @@ TEST_F(RedisTopologyTest, ARedisOutOfReachAnswers503WithinTheDeadlineThenRecover
   User hal(topology_->frontend_port(1), "hal");
   gina.Login();
   hal.Login();
+  // Ready first (a broker turns ready at its first sweep after start), so what follows is
+  // the outage's doing.
+  ASSERT_TRUE(WaitFor([&] { return topology_->BrokerReady(0); }));
   for (int i = 0; i < 2; ++i) topology_->shard(i).Stop();
   const absl::Time start = absl::Now();
   httplib::Result refused = gina.Say("hal", "while-down", "gina-down");

@@ -159,7 +159,8 @@ TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   EXPECT_TRUE(state_.Connect("bob", "bob-session").ok());
   // The logout is remembered for ended_session_memory (24 h by default: a session token
   // lives 12 h), to the end: refused a minute before, sweeps or not.
-  const absl::Duration memory = ChatOptions().ended_session_memory;
+  const absl::Duration memory = absl::Hours(24);  // the documented default, as a number
+  ASSERT_LT(clock_.Now(), logged_out + memory - absl::Minutes(1));
   clock_.Advance(logged_out + memory - absl::Minutes(1) - clock_.Now());
   state_.Sweep();
   EXPECT_EQ(state_.Connect("carol", "alice-session").status().code(),

@@ -149,7 +149,7 @@ TEST(AuthTest, ATokenReplayedAfterLogoutIsRefusedForTheWholeMemory) {
   EXPECT_EQ(::parley::testing::SyncChatState(&stack.broker().server().state()).Stats().users,
             0u);  // nobody was brought back
   // Still refused a minute before the broker's --ended_session_memory default (24 h) is up.
-  const absl::Duration memory = broker::ChatOptions().ended_session_memory;
+  const absl::Duration memory = absl::Hours(24);  // the documented default, as a number
   broker_clock.Advance(memory - absl::Minutes(1));
   EXPECT_EQ(stack.Get(alice, "/api/rooms")->status, 401);
   // Forgotten after it (the frontend's clock has not moved, so the 12-hour token still looks
