@@ -18,3 +18,16 @@ if [ $status -ne 0 ]; then
   tail -60 "$log"
   exit $status
 fi
+# A fuzzer that stops early (a time limit, a crash in its own start-up) would otherwise pass
+# having checked little: the executions asked for with -runs must have been made.
+for arg in "$@"; do
+  case $arg in
+    -runs=*)
+      if [ "${runs:-0}" -lt "${arg#-runs=}" ]; then
+        echo "$name: stopped after ${runs:-0} of ${arg#-runs=} executions" >&2
+        tail -20 "$log"
+        exit 1
+      fi
+      ;;
+  esac
+done
