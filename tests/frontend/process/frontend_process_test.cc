@@ -241,6 +241,33 @@ TEST_F(FrontendProcessTest, LoginsPerAddressAreLimited) {
   EXPECT_NE(form->body.find("Too many logins"), std::string::npos);
 }
 
+TEST_F(FrontendProcessTest, TheDefaultLoginLimitIsABurstOfTenThenThirtyAMinute) {
+  auto frontend = StartFrontend({});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+  const absl::Time start = absl::Now();
+  int accepted = 0;
+  std::optional<httplib::Response> limited;
+  for (int i = 0; i < 30; ++i) {
+    httplib::Result login = client.Post(
+        "/api/session", absl::StrCat(R"({"name":"d)", i, R"("})"), "application/json");
+    ASSERT_TRUE(login);
+    if (login->status != 200) {
+      limited = *login;
+      break;
+    }
+    ++accepted;
+  }
+  // The burst, and what 30 a minute refilled meanwhile (one every 2 s).
+  const int refilled = static_cast<int>(absl::ToDoubleSeconds(absl::Now() - start) / 2);
+  EXPECT_GE(accepted, 10);
+  EXPECT_LE(accepted, 10 + refilled);
+  ASSERT_TRUE(limited.has_value());
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->get_header_value("Retry-After"), "2");
+}
+
 // X-Forwarded-For decides the login limiter's address only with --trust_forwarded_for.
 TEST_F(FrontendProcessTest, ForwardedForIsTheClientAddressOnlyWithItsFlag) {
   for (const bool trusted : {true, false}) {
