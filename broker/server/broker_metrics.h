@@ -3,6 +3,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +40,12 @@ class BrokerMetrics {
   void CountRpc(absl::string_view method, grpc::StatusCode code);
   // From a store change to the parked poll it woke being answered with it (PollRead observes).
   metrics::Histogram* wake_lag_seconds() const { return wake_lag_seconds_; }
+  // A PollStream stopped reading: --max_stream_polls answers wait to be written (its client
+  // reads too slowly, or not at all).
+  void CountStreamReadPause() { stream_read_pauses_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t stream_read_pauses() const {
+    return stream_read_pauses_.load(std::memory_order_relaxed);
+  }
 
   std::string Render() const { return registry_.Render(); }
 
@@ -45,6 +53,7 @@ class BrokerMetrics {
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>* rpcs_;
   metrics::Histogram* wake_lag_seconds_;
+  std::atomic<uint64_t> stream_read_pauses_{0};
   // ChatState::Stats() walks every user under the state's lock: taken once per scrape (in
   // the registry's before-render hook) and read by every callback. Touched only inside
   // Render, which the registry serializes.

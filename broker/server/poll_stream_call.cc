@@ -160,6 +160,7 @@ void PollStreamCall::OnRead(bool ok) {
       StartReadLocked();
     } else {
       read_side_ = ReadSide::kPaused;
+      binding_.metrics->CountStreamReadPause();
     }
   }
   Flush();

@@ -145,6 +145,49 @@ TEST_F(BoundedPollStreamTest, ADuplicateIdIsRefusedAndPollsPastTheBoundAreResour
   EXPECT_EQ(ids, (std::set<uint64_t>{1, 2}));
 }
 
+class SlowReaderPollStreamTest : public PollStreamTest {
+ protected:
+  static BrokerServerOptions Options() {
+    BrokerServerOptions options;
+    options.max_stream_polls = 2;
+    options.chat.publish_burst = 1000;
+    return options;
+  }
+  SlowReaderPollStreamTest() : PollStreamTest(Options()) {}
+};
+
+TEST_F(SlowReaderPollStreamTest, TheBrokerStopsReadingAClientThatStopsReadingThenGoesOn) {
+  const v1::ConnectResponse alice = broker_.Connect("alice");
+  for (int i = 0; i < 50; ++i) broker_.Say("alice", "lobby", std::string(2000, 'a' + i % 26));
+  // Polls answered at once with some 100 kB each, and the client reads none of them: the
+  // transport's windows fill, answers wait, and at --max_stream_polls (2) waiting the broker
+  // stops reading the stream.
+  v1::PollRequest everything = PollFor("alice", 0, 0);
+  everything.set_max_messages(100);
+  // (300 polls ask for some 30 MB, past any window; their 12 kB of requests fit in the
+  // broker's, so these writes return even once it has stopped reading.)
+  const uint64_t id = 300;
+  for (uint64_t i = 1; i <= id; ++i) ASSERT_TRUE(stream_->Write(Polls({{i, everything}})));
+  ASSERT_TRUE(WaitFor([&] { return broker_.server().metrics().stream_read_pauses() > 0; }));
+  // So a poll that would park is not even read: nothing parks while the client reads nothing.
+  ASSERT_TRUE(stream_->Write(Polls({{1000, PollFor("alice", alice.cursor() + 50, 20'000)}})));
+  EXPECT_FALSE(WaitFor([&] { return broker_.ParkedPolls() > 0; }, absl::Milliseconds(300)));
+  // The client reads again: every answer comes, the broker reads on, and the poll parks.
+  for (uint64_t answered = 0; answered < id; ++answered) {
+    const v1::StreamPollAnswer answer = ReadAnswer();
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    // Answered, or refused past the bound while answers waited.
+    EXPECT_TRUE(answer.code() == 0 || answer.code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << answer.code();
+    EXPECT_LE(answer.id(), id);
+  }
+  EXPECT_TRUE(WaitFor([&] { return broker_.ParkedPolls() == 1; }));
+  broker_.Say("alice", "lobby", "read again");
+  const v1::StreamPollAnswer last = ReadAnswer();
+  EXPECT_EQ(last.id(), 1000u);
+  EXPECT_EQ(last.message_index_size(), 1);
+}
+
 TEST_F(PollStreamTest, DrainingAnswersParkedPollsThenEndsTheStreamUnavailable) {
   const v1::ConnectResponse alice = broker_.Connect("alice");
   ASSERT_TRUE(stream_->Write(Polls({{1, PollFor("alice", alice.cursor(), 20'000)}})));
