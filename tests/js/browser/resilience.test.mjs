@@ -117,3 +117,66 @@ browserTest('a message sent while the network is cut arrives exactly once', asyn
   }
   assert.ok(attempts >= 2, `retried (${attempts} attempts)`);
 });
+
+browserTest('a send answered 429 or 503 is retried, no sooner than its Retry-After, and arrives once', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  for (const [status, retryAfter] of [[429, 1], [503, 2]]) {
+    const text = `through a ${status}`;
+    const attempts = [];
+    await alice.route('**/api/messages', async (route) => {
+      attempts.push(Date.now());
+      if (attempts.length === 1) {
+        await route.fulfill({status, headers: {'Retry-After': String(retryAfter)},
+                             contentType: 'application/json',
+                             body: JSON.stringify({error: {code: 'busy', message: 'busy'}})});
+      } else {
+        await route.continue();
+      }
+    });
+    await say(alice, text);
+    await alice.waitForSelector(`#message li.pending:has-text("${text}")`);
+    await waitForLine(bob, text, 20000);
+    await alice.unroute('**/api/messages');
+    assert.equal(attempts.length, 2, `${status}: one retry`);
+    assert.ok(attempts[1] - attempts[0] >= retryAfter * 1000 - 50,
+              `${status}: retried after ${attempts[1] - attempts[0]} ms, Retry-After ${retryAfter} s`);
+  }
+  await say(alice, 'last');
+  await waitForLine(bob, 'last');
+  for (const text of ['through a 429', 'through a 503']) {
+    assert.equal((await lines(bob)).filter((t) => t === text).length, 1, `${text} once`);
+  }
+});
+
+browserTest('a send the server refuses is marked not sent with the reason, and Retry sends it', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  await alice.route('**/api/messages', (route) => route.fulfill({
+    status: 403, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 'forbidden', message: 'not allowed just now'}})}));
+  await say(alice, 'refused once');
+  await alice.waitForSelector('#message li.pending.failed:has-text("not sent: not allowed just now")');
+  await alice.unroute('**/api/messages');
+  await alice.click('#message li.pending.failed button.retry');
+  await waitForLine(bob, 'refused once');
+  await alice.waitForSelector('#message li.pending', {state: 'detached'});
+  assert.equal((await lines(alice)).filter((t) => t === 'refused once').length, 1);
+});
+
+browserTest('messages lost to a full queue while away show the missed-messages notice', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  // bob stops reading (his polls held in the browser) while alice says more than his queue
+  // holds (--queue_capacity=5): his next answer has a gap.
+  const held = [];
+  await bob.route('**/api/poll*', (route) => { held.push(route); });
+  await say(alice, 'the poll in flight takes this one');
+  await waitForLine(bob, 'the poll in flight takes this one');
+  while (held.length === 0) await bob.waitForTimeout(20);
+  for (let i = 1; i <= 8; i += 1) {
+    await say(alice, `while away ${i}`);
+    await waitForLine(alice, `while away ${i}`);
+  }
+  await bob.unroute('**/api/poll*');
+  for (const route of held) await route.continue().catch(() => {});
+  await waitForLine(bob, 'while away 8', 20000);
+  await bob.waitForSelector('#banner:not([hidden]) :text("Some messages were missed")');
+}, {brokerFlags: ['--queue_capacity=5', '--publish_burst=100']});
