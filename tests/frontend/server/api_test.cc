@@ -234,6 +234,19 @@ TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLine
     EXPECT_EQ(refused->status, 400) << bad;
     EXPECT_THAT(refused->body, ::testing::HasSubstr("presence")) << bad;
   }
+  // At most 200 pairs (api.md): 200 are taken, 201 refused.
+  std::string pairs;
+  for (int i = 0; i < 201; ++i) absl::StrAppend(&pairs, i == 0 ? "" : ",", "room", i, ":1");
+  const std::string two_hundred = pairs.substr(0, pairs.rfind(','));
+  EXPECT_EQ(stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor, "&presence=",
+                                          two_hundred))
+                ->status,
+            200);
+  httplib::Result too_many =
+      stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor, "&presence=", pairs));
+  ASSERT_TRUE(too_many);
+  EXPECT_EQ(too_many->status, 400);
+  EXPECT_THAT(too_many->body, ::testing::HasSubstr("at most 200 rooms"));
 }
 
 TEST(ApiPresenceTest, MembersPagesByNameWithCountsOnlineOnlyAndPrefix) {
