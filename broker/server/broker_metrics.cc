@@ -41,13 +41,14 @@ BrokerMetrics::BrokerMetrics() {
                          "it.",
                          kLatencyBounds)
            .WithLabels({});
-  registry_.AddCallbackCounter(
-      "parley_broker_stream_read_pauses_total",
-      "Times a PollStream stopped reading its client's polls because --max_stream_polls "
-      "answers waited to be written (the client reads too slowly).",
-      {}, [this] {
-        return std::vector<Sample>{{{}, static_cast<double>(stream_read_pauses())}};
-      });
+  stream_read_pauses_ =
+      &registry_
+           .AddCounter("parley_broker_stream_read_pauses_total",
+                       "Times a PollStream stopped reading its client's polls because "
+                       "--max_stream_polls answers waited to be written (the client reads too "
+                       "slowly).",
+                       {})
+           .WithLabels({});
 }
 
 BrokerMetrics::RedisHistograms BrokerMetrics::AddRedisHistograms() {

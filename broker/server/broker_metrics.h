@@ -3,7 +3,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,10 +41,8 @@ class BrokerMetrics {
   metrics::Histogram* wake_lag_seconds() const { return wake_lag_seconds_; }
   // A PollStream stopped reading: --max_stream_polls answers wait to be written (its client
   // reads too slowly, or not at all).
-  void CountStreamReadPause() { stream_read_pauses_.fetch_add(1, std::memory_order_relaxed); }
-  uint64_t stream_read_pauses() const {
-    return stream_read_pauses_.load(std::memory_order_relaxed);
-  }
+  void CountStreamReadPause() { stream_read_pauses_->Increment(); }
+  uint64_t stream_read_pauses() const { return stream_read_pauses_->value(); }
 
   std::string Render() const { return registry_.Render(); }
 
@@ -53,7 +50,7 @@ class BrokerMetrics {
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>* rpcs_;
   metrics::Histogram* wake_lag_seconds_;
-  std::atomic<uint64_t> stream_read_pauses_{0};
+  metrics::Counter* stream_read_pauses_;
   // ChatState::Stats() walks every user under the state's lock: taken once per scrape (in
   // the registry's before-render hook) and read by every callback. Touched only inside
   // Render, which the registry serializes.

@@ -1,7 +1,5 @@
 #include "frontend/routes/route_helpers.h"
 
-#include "frontend/http/request_helpers.h"
-
 namespace parley::frontend {
 
 RouteHandler WithContext(const RouteContext& context, ContextHandler handler) {
