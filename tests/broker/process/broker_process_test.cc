@@ -317,6 +317,111 @@ TEST(BrokerProcessTest, IdleUsersAreSweptAwayWhileTheBrokerRuns) {
   EXPECT_EQ(stub->Poll(&poll_context, poll, &polled).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// The chat limits as docs/operations.md states their defaults, on a broker started with no
+// limit flags (every other test that needs a limit passes its own, which would hide a wrong
+// default): text 4096 bytes and 2000 code points, JOIN lines while a room has at most 100
+// members, 100 history lines, 1024 lines per queue.
+TEST(BrokerProcessTest, TheChatLimitsDefaultToTheDocumentedValues) {
+  BrokerProcess broker;
+  auto stub = v1::Broker::NewStub(broker.channel());
+  constexpr int kUsers = 110;
+  auto name = [](int i) { return absl::StrCat("u", absl::Dec(i, absl::kZeroPad3)); };
+  for (int i = 0; i < kUsers; ++i) {
+    grpc::ClientContext context;
+    v1::ConnectRequest request;
+    request.set_user(name(i));
+    request.set_session(absl::StrCat("s", i));
+    v1::ConnectResponse connected;
+    ASSERT_TRUE(stub->Connect(&context, request, &connected).ok()) << i;
+  }
+  // Everything in u000's queue from `cursor` on, `max_messages` at a time.
+  auto read_all = [&](uint64_t cursor) {
+    std::vector<v1::Message> read;
+    while (true) {
+      grpc::ClientContext context;
+      v1::PollRequest poll;
+      poll.set_user(name(0));
+      poll.set_cursor(cursor);
+      poll.set_max_messages(1000);
+      v1::PollResponse answer;
+      EXPECT_TRUE(stub->Poll(&context, poll, &answer).ok());
+      if (answer.messages().empty()) return read;
+      read.insert(read.end(), answer.messages().begin(), answer.messages().end());
+      cursor = answer.cursor();
+    }
+  };
+  // u000 saw the lobby's JOIN lines while it held at most 100 members (its own and
+  // u001..u099's), none after.
+  int joins = 0;
+  for (const v1::Message& message : read_all(0)) joins += message.kind() == v1::JOIN;
+  EXPECT_EQ(joins, 100);
+
+  auto publish = [&](int sender, const std::string& text) {
+    grpc::ClientContext context;
+    v1::PublishRequest request;
+    request.set_sender(name(sender));
+    request.set_room("lobby");
+    request.set_text(text);
+    v1::PublishResponse published;
+    return stub->Publish(&context, request, &published).error_code();
+  };
+  std::string euros;
+  for (int i = 0; i < 1365; ++i) euros += "\u20ac";          // 3 bytes, 1 code point each
+  EXPECT_EQ(publish(0, euros + "a"), grpc::StatusCode::OK);  // 4096 bytes
+  EXPECT_EQ(publish(0, euros + "ab"), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(publish(0, std::string(2000, 'a')), grpc::StatusCode::OK);
+  EXPECT_EQ(publish(0, std::string(2001, 'a')), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // 1100 more lines, ten per user (within each one's publish burst).
+  for (int i = 0; i < 1100; ++i) {
+    ASSERT_EQ(publish(i % kUsers, absl::StrCat("line ", i)), grpc::StatusCode::OK) << i;
+  }
+  const std::vector<v1::Message> held = read_all(0);
+  ASSERT_EQ(held.size(), 1024u);
+  EXPECT_EQ(held.back().text(), "line 1099");
+  EXPECT_EQ(held.front().text(), absl::StrCat("line ", 1100 - 1024));
+
+  grpc::ClientContext context;
+  v1::HistoryRequest history_request;
+  history_request.set_room("lobby");
+  v1::HistoryResponse history;
+  ASSERT_TRUE(stub->History(&context, history_request, &history).ok());
+  ASSERT_EQ(history.messages_size(), 100);
+  EXPECT_EQ(history.messages(0).text(), "line 1000");
+}
+
+// --max_stream_polls defaults to 50,000 unanswered polls per stream: the next is refused.
+TEST(BrokerProcessTest, AStreamHoldsFiftyThousandPollsByDefault) {
+  BrokerProcess broker;
+  auto stub = v1::Broker::NewStub(broker.channel());
+  v1::ConnectResponse connected;
+  ASSERT_TRUE(ConnectAlice(*stub, &connected));
+  grpc::ClientContext context;
+  auto stream = stub->PollStream(&context);
+  constexpr uint64_t kBound = 50'000;
+  constexpr uint64_t kBatch = 5'000;
+  for (uint64_t first = 1; first <= kBound + 1; first += kBatch) {
+    v1::PollStreamRequest request;
+    for (uint64_t id = first; id < first + kBatch && id <= kBound + 1; ++id) {
+      v1::StreamPoll* poll = request.add_polls();
+      poll->set_id(id);
+      poll->set_deadline_ms(60'000);
+      poll->mutable_request()->set_user("alice");
+      poll->mutable_request()->set_cursor(connected.cursor());
+      poll->mutable_request()->set_wait_ms(30'000);
+    }
+    ASSERT_TRUE(stream->Write(request));
+  }
+  v1::PollStreamResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_EQ(response.answers_size(), 1);
+  EXPECT_EQ(response.answers(0).id(), kBound + 1);
+  EXPECT_EQ(response.answers(0).code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(response.answers(0).reason(), "TOO_MANY_POLLS");
+  EXPECT_TRUE(WaitForParkedPolls(*stub, kBound));
+  context.TryCancel();
+}
+
 TEST(BrokerProcessTest, BadFlagValueIsRefusedWithAMessage) {
   ChildProcess broker({PARLEY_BROKER_BINARY, "--queue-capacity=0"});
   EXPECT_EQ(broker.WaitForExit(absl::Seconds(10)), 2);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -24,8 +24,8 @@
 #include "parley/v1/broker.grpc.pb.h"
 #include "parley/v1/http_api.pb.h"
 #include "tests/testing/child_process.h"
-#include "tests/testing/jwt_minter.h"
 #include "tests/testing/from_json.h"
+#include "tests/testing/jwt_minter.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/wait_for.h"
 
@@ -250,8 +250,8 @@ TEST_F(FrontendProcessTest, TheDefaultLoginLimitIsABurstOfTenThenThirtyAMinute) 
   int accepted = 0;
   std::optional<httplib::Response> limited;
   for (int i = 0; i < 30; ++i) {
-    httplib::Result login = client.Post(
-        "/api/session", absl::StrCat(R"({"name":"d)", i, R"("})"), "application/json");
+    httplib::Result login =
+        client.Post("/api/session", absl::StrCat(R"({"name":"d)", i, R"("})"), "application/json");
     ASSERT_TRUE(login);
     if (login->status != 200) {
       limited = *login;
@@ -266,6 +266,83 @@ TEST_F(FrontendProcessTest, TheDefaultLoginLimitIsABurstOfTenThenThirtyAMinute) 
   ASSERT_TRUE(limited.has_value());
   EXPECT_EQ(limited->status, 429);
   EXPECT_EQ(limited->get_header_value("Retry-After"), "2");
+}
+
+// The request limits as docs/api.md and docs/architecture.md state their defaults, on a
+// frontend started with no limit flags (the tests that need a limit pass their own, which
+// would hide a wrong default): 16 KiB bodies and request heads, polls of at most 30 s, 1000
+// requests per keep-alive connection, an idle one closed after 5 s.
+TEST_F(FrontendProcessTest, TheRequestLimitsDefaultToTheDocumentedValues) {
+  auto frontend = StartFrontend({});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  httplib::Client client("127.0.0.1", port);
+
+  auto body_of = [](size_t bytes) {
+    return absl::StrCat(R"({"name":")", std::string(bytes - 11, 'a'), R"("})");
+  };
+  httplib::Result at_limit = client.Post("/api/session", body_of(16 * 1024), "application/json");
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->status, 400) << at_limit->body;  // read, and the name refused
+  httplib::Result over = client.Post("/api/session", body_of(16 * 1024 + 1), "application/json");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 413);
+  EXPECT_TRUE(absl::StrContains(over->body, "larger than 16384 bytes")) << over->body;
+
+  // Heads of just under and over 16 KiB, in headers of 4000 bytes (each line is within 8 KiB).
+  auto head_of = [](int headers) {
+    std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < headers; ++i) {
+      absl::StrAppend(&head, "X-Pad-", i, ": ", std::string(4000, 'p'), "\r\n");
+    }
+    return head + "\r\n";
+  };
+  ASSERT_LT(head_of(4).size(), 16u * 1024);
+  parley::testing::RawConnection small_head(port);
+  ASSERT_TRUE(small_head.Send(head_of(4)));
+  EXPECT_TRUE(small_head.ReadUntilContains("HTTP/1.1 200", absl::Seconds(10)))
+      << small_head.received();
+  parley::testing::RawConnection large_head(port);
+  ASSERT_TRUE(large_head.Send(head_of(5)));
+  EXPECT_TRUE(large_head.ReadUntilClosed(absl::Seconds(10)));
+  EXPECT_TRUE(absl::StrContains(large_head.received(), "HTTP/1.1 431")) << large_head.received();
+  EXPECT_TRUE(absl::StrContains(large_head.received(), "larger than 16384 bytes"))
+      << large_head.received();
+
+  // A poll may wait 30 s, not 31.
+  httplib::Result login = client.Post("/api/session", R"({"name":"alice"})", "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const v1::SessionInfo alice = FromJson<v1::SessionInfo>(login->body);
+  const std::string token = alice.token();
+  parley::testing::RawConnection poll(port);
+  ASSERT_TRUE(
+      poll.Send(absl::StrCat("GET /api/poll?wait=30&cursor=", alice.cursor(),
+                             " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ", token, "\r\n\r\n")));
+  EXPECT_TRUE(WaitForParkedPolls(1));
+  httplib::Result too_long =
+      client.Get("/api/poll?wait=31", {{"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->status, 400) << too_long->body;
+
+  // The thousandth request on a connection is its last.
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string requests;
+  for (int i = 0; i < 1001; ++i) requests += request;
+  parley::testing::RawConnection many(port);
+  ASSERT_TRUE(many.Send(requests));
+  EXPECT_TRUE(many.ReadUntilClosed(absl::Seconds(30)));
+  const std::vector<absl::string_view> answers = absl::StrSplit(many.received(), "HTTP/1.1 200");
+  EXPECT_EQ(answers.size(), 1001u);  // 1000 answers
+  EXPECT_TRUE(absl::StrContains(answers.back(), "Connection: close")) << answers.back();
+
+  // An idle connection is closed after 5 s: not before, nor long after.
+  parley::testing::RawConnection idle(port);
+  ASSERT_TRUE(idle.Send(request));
+  ASSERT_TRUE(idle.ReadUntilContains("HTTP/1.1 200", absl::Seconds(10)));
+  const absl::Time answered = absl::Now();
+  EXPECT_TRUE(idle.ReadUntilClosed(absl::Seconds(30)));
+  EXPECT_GE(absl::Now() - answered, absl::Milliseconds(4800));
+  EXPECT_LT(absl::Now() - answered, absl::Seconds(9));
 }
 
 // X-Forwarded-For decides the login limiter's address only with --trust_forwarded_for.
@@ -406,7 +483,6 @@ TEST_F(FrontendProcessTest, ABrokerKilledMidPollIs503FastAndANewOneIsFoundWithou
   EXPECT_EQ(frontend->Output().find("event=stopped"), std::string::npos);  // never restarted
 }
 
-
 // An app's keys rotate without a restart: SIGHUP reads the --jwt_keys file at once, and the
 // token flags are checked at start with a reason.
 TEST_F(FrontendProcessTest, TokenKeysRotateOnSighupAndBadFlagsStopTheStart) {
@@ -422,9 +498,11 @@ TEST_F(FrontendProcessTest, TokenKeysRotateOnSighupAndBadFlagsStopTheStart) {
   write_keys(parley::testing::JwksOf({old_key.Jwk("old")}));
 
   for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"--auth=tokens"}, {"--auth=maybe"},
+       {std::vector<std::string>{"--auth=tokens"},
+        {"--auth=maybe"},
         {"--auth=tokens", "--jwt_keys=" + dir + "/missing.json"},
-        {"--jwt_keys=" + keys}, {"--admin_listen=127.0.0.1:1"}}) {
+        {"--jwt_keys=" + keys},
+        {"--admin_listen=127.0.0.1:1"}}) {
     auto refused = StartFrontend(bad);
     EXPECT_EQ(refused->WaitForExit(absl::Seconds(10)), 2) << refused->Output();
   }
@@ -438,8 +516,7 @@ TEST_F(FrontendProcessTest, TokenKeysRotateOnSighupAndBadFlagsStopTheStart) {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     const std::string token =
         key.Sign({{"alg", alg}, {"kid", kid}}, {{"sub", user}, {"exp", now + 600}, {"iat", now}});
-    return client.Post("/api/session", nlohmann::json{{"token", token}}.dump(),
-                       "application/json");
+    return client.Post("/api/session", nlohmann::json{{"token", token}}.dump(), "application/json");
   };
   EXPECT_EQ(login(old_key, "old", "RS256", "alice")->status, 200);
   httplib::Result early = login(new_key, "new", "ES256", "bob");
