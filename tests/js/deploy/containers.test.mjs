@@ -1,10 +1,10 @@
-// The container files, checked without a container engine (none runs on our machines):
-// the Dockerfile against checks of our own, each a regular expression over its instructions
-// modelled on one of hadolint's DL rules (hadolint itself is not in Debian), its runtime stage
-// against what the binaries really link, docker-compose.yml with Debian's docker-compose, and
-// every command line the deploy files give the programs against the programs themselves.
-// Building the images is images.test.mjs, a test of its own that ctest shows as skipped where
-// no engine runs.
+// The container files, checked without a container engine: the Dockerfile against checks of
+// our own, each a regular expression over its instructions modelled on one of hadolint's DL
+// rules (hadolint itself is not in Debian), docker-compose.yml with Debian's docker-compose,
+// and every command line the deploy files give the programs against the programs themselves.
+// The runtime stage against what the binaries link is runtime_stage.test.mjs, and building
+// the images is images.test.mjs: each a test of its own that ctest shows as skipped where it
+// cannot run.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
@@ -15,6 +15,7 @@ import {fileURLToPath} from 'node:url';
 
 import {parse} from 'yaml';
 
+import {readDockerfile} from '../lib/dockerfile.mjs';
 import {Program} from '../lib/stack.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -25,43 +26,7 @@ const BINARIES = {
   health: process.env.PARLEY_HEALTH_BINARY,
 };
 
-// Instructions with continuation lines joined and comments dropped, grouped by stage.
-function readStages(file) {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const instructions = [];
-  let current = '';
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (!current && (line === '' || line.startsWith('#'))) continue;
-    current += (current ? ' ' : '') + line.replace(/\\$/, '').trim();
-    if (!line.endsWith('\\')) {
-      const [keyword, ...rest] = current.split(/\s+/);
-      instructions.push({keyword: keyword.toUpperCase(), args: rest.join(' ')});
-      current = '';
-    }
-  }
-  const stages = [];
-  for (const instruction of instructions) {
-    if (instruction.keyword === 'FROM') {
-      const [image, , name] = instruction.args.split(/\s+/);
-      stages.push({image, name, instructions: []});
-    } else {
-      stages.at(-1).instructions.push(instruction);
-    }
-  }
-  return stages;
-}
-
-const stages = readStages(DOCKERFILE);
-const stage = (name) => stages.find((s) => s.name === name);
-// A stage's instructions including those of the stages it is built FROM.
-function lineage(name) {
-  const own = stage(name);
-  const parent = stage(own.image);
-  return [...(parent ? lineage(parent.name) : []), ...own.instructions];
-}
-const args = (instructions, keyword) =>
-  instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+const {stages, stage, lineage, args} = readDockerfile(DOCKERFILE);
 
 test('Dockerfile passes our checks modelled on hadolint\'s DL rules', () => {
   for (const {image, name} of stages) {
@@ -102,40 +67,6 @@ test('Dockerfile passes our checks modelled on hadolint\'s DL rules', () => {
   const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
   for (const entry of ['.git', 'build', 'build-*', '**/node_modules']) {
     assert.ok(ignore.split('\n').includes(entry), `.dockerignore keeps out ${entry}`);
-  }
-});
-
-// The Debian packages a binary's shared libraries come from (one dpkg query per binary).
-const packageCache = new Map();
-function packagesOf(binary) {
-  if (packageCache.has(binary)) return packageCache.get(binary);
-  const libraries = execFileSync('ldd', [binary], {encoding: 'utf8'})
-      .split('\n').map((l) => l.match(/=>\s*(\S+)/)).filter(Boolean)
-      .map((m) => execFileSync('readlink', ['-f', m[1]], {encoding: 'utf8'}).trim());
-  const owners = spawnSync('dpkg', ['-S', ...libraries], {encoding: 'utf8'});
-  const packages = new Set(owners.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[0]));
-  packageCache.set(binary, packages);
-  return packages;
-}
-
-// Sanitizer builds link libasan and libubsan: they are not the binaries the images ship.
-const SHIPPED_BINARIES = BINARIES.broker && process.env.PARLEY_SANITIZED !== '1';
-
-test('the runtime stage installs exactly what the binaries link, and no compiler', {skip: !SHIPPED_BINARIES && 'not the shipped (plain) binaries'}, () => {
-  const runtime = stage('runtime');
-  const install = args(runtime.instructions, 'RUN').find((t) => /apt-get install/.test(t));
-  const installed = new Set(install.split(/\s+/).filter((w) => /^lib[\w.+-]+\d/.test(w)));
-  // Present in debian:bookworm-slim already.
-  const base = new Set(['libc6', 'libstdc++6', 'libgcc-s1', 'zlib1g', 'libsystemd0']);
-  for (const [name, binary] of Object.entries(BINARIES)) {
-    for (const needed of packagesOf(binary)) {
-      assert.ok(installed.has(needed) || base.has(needed), `${name} needs ${needed}`);
-    }
-  }
-  const needed = new Set(Object.values(BINARIES).flatMap((binary) => [...packagesOf(binary)]));
-  for (const library of installed) assert.ok(needed.has(library), `${library} is needed by nothing`);
-  for (const word of install.split(/\s+/)) {
-    assert.doesNotMatch(word, /^(g\+\+|gcc|cmake|make|.*-dev)$/, `no build tools at runtime: ${word}`);
   }
 });
 
