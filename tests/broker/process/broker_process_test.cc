@@ -216,7 +216,7 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
   poll.join();
   EXPECT_TRUE(poll_status.ok()) << poll_status.error_message();
   EXPECT_EQ(polled.messages_size(), 0);
-  EXPECT_LT(poll_done - signalled, absl::Seconds(2));
+  EXPECT_LT(poll_done - signalled, absl::Seconds(10));   // not the poll's 25 s
   EXPECT_EQ(check(), HealthCheckResponse::NOT_SERVING);  // within the 3 s drain delay
   EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(15)), 0) << broker.process().Output();
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(10));
@@ -225,7 +225,7 @@ TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
 // SIGINT (Ctrl-C under `make run`) drains as SIGTERM does, and a PollStream its client never
 // ends does not hold the exit: the drain ends it.
 TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
-  BrokerProcess broker({"--drain_delay=0s"});
+  BrokerProcess broker({"--drain_delay=0s", "--shutdown_timeout=60s"});
   auto stub = v1::Broker::NewStub(broker.channel());
   v1::ConnectResponse connected;
   ASSERT_TRUE(ConnectAlice(*stub, &connected));
@@ -242,9 +242,9 @@ TEST(BrokerProcessTest, SigintDrainsAndEndsStreamsTheirClientsKeepOpen) {
   ASSERT_TRUE(WaitForParkedPolls(*stub, 1));
   const absl::Time signalled = absl::Now();
   broker.process().Signal(SIGINT);
-  EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(15)), 0) << broker.process().Output();
+  EXPECT_EQ(broker.process().WaitForExit(absl::Seconds(90)), 0) << broker.process().Output();
   const absl::Duration took = absl::Now() - signalled;
-  EXPECT_LT(took, absl::Seconds(4));
+  EXPECT_LT(took, absl::Seconds(20));  // not the --shutdown_timeout's cancelling
   EXPECT_NE(broker.process().Output().find("signal=SIGINT"), std::string::npos)
       << broker.process().Output();
   stream_context.TryCancel();
@@ -292,7 +292,7 @@ TEST(BrokerProcessTest, TheShutdownTimeoutCancelsACallThatCannotFinish) {
   EXPECT_EQ(published.error_message().find("store"), std::string::npos)
       << published.error_message();
   EXPECT_GE(took, absl::Milliseconds(450));  // it gave the call its half second
-  EXPECT_LT(took, absl::Milliseconds(1800));
+  EXPECT_LT(took, absl::Seconds(10));        // not the 30 s --redis_timeout
 }
 
 // The sweeper runs in the program: an idle user expires by --user_idle_expiry, every

@@ -137,9 +137,9 @@ TEST_F(BrokerClientAsyncTest, ErrorsComeBackAsStatusesAndADeadBrokerWithinTheTim
   Outcome<v1::StatsResponse> stats;
   const absl::Time asked = absl::Now();
   nowhere.StatsAsync(stats.Callback());
-  ASSERT_TRUE(stats.Wait(absl::Seconds(5)));
+  ASSERT_TRUE(stats.Wait(absl::Seconds(60)));
   EXPECT_FALSE(stats.status.ok());
-  EXPECT_LT(absl::Now() - asked, absl::Seconds(2));
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));  // not gRPC's reconnect backoff (to 20 s)
 }
 
 }  // namespace

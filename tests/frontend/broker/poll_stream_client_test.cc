@@ -327,7 +327,7 @@ TEST_F(PollStreamClientTest, APollTheBrokerNeverAnswersEndsAtItsDeadlineAndIsCan
   ASSERT_TRUE(held->Wait());
   EXPECT_EQ(held->status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_GE(held->at - started, absl::Milliseconds(300));  // wait + margin
-  EXPECT_LT(held->at - started, absl::Seconds(3));
+  EXPECT_LT(held->at - started, absl::Seconds(8));         // not held for ever
   ASSERT_EQ(broker.seen().size(), 1u);
   const uint64_t id = broker.seen()[0].id();
   EXPECT_TRUE(WaitFor([&] { return broker.cancels() == std::vector<uint64_t>{id}; }));
@@ -395,8 +395,10 @@ TEST(PollStreamKeepaliveTest, ABrokerGoneSilentIsNoticedInSecondsAndThePollMoves
 
   proxy.Silence();
   const absl::Time silenced = absl::Now();
-  ASSERT_TRUE(WaitFor([&] { return counters.resends.load() == 1; }, absl::Seconds(25)));
-  EXPECT_LT(absl::Now() - silenced, absl::Seconds(15));
+  // Keepalive pings every 5 s, each given 5 s: found in about 10 s (gRPC's default would
+  // take two hours).
+  ASSERT_TRUE(WaitFor([&] { return counters.resends.load() == 1; }, absl::Seconds(60)));
+  EXPECT_LT(absl::Now() - silenced, absl::Seconds(30));
   // The first copy stays parked at the broker, which cannot tell either; the second joins it.
   ASSERT_TRUE(WaitFor([&] { return broker.ParkedPolls() == 2; }))
       << "answered: " << polled.done.HasBeenNotified() << " " << polled.status.error_message();
