@@ -1,6 +1,8 @@
 // Messages being sent. Each gets a clientId (the broker's idempotency key), shows as pending,
 // is retried with backoff while the network or server is down, and leaves the outbox when the
-// server answers with the stored message, so a retry can never show a line twice.
+// server answers with the stored message, so a retry can never show a line twice. One is sent
+// at a time, in the order they were written: two lines typed quickly must not overtake each
+// other on the way (a refused one is marked and the next goes on).
 'use strict';
 
 import {api, backoffMs, newClientId, sleep} from './chat-api.js';
@@ -11,6 +13,7 @@ export class Outbox {
     this.entries = new Map();  // clientId -> {clientId, key, target, text, state, error}
     this.onChange = onChange;
     this.onSent = onSent;
+    this.line = Promise.resolve();  // the sends in order; each waits for the one before
   }
 
   // The entries waiting for conversation `key`, oldest first.
@@ -23,7 +26,7 @@ export class Outbox {
     const entry = {clientId: newClientId(), key, target, text, state: 'pending', error: ''};
     this.entries.set(entry.clientId, entry);
     this.onChange();
-    this.deliver(entry);
+    this.enqueue(entry);
   }
 
   retry(clientId) {
@@ -32,9 +35,14 @@ export class Outbox {
     entry.state = 'pending';
     entry.error = '';
     this.onChange();
-    this.deliver(entry);
+    this.enqueue(entry);
   }
 
+  enqueue(entry) {
+    this.line = this.line.then(() => this.deliver(entry));
+  }
+
+  // Resolves once the entry is stored or refused; never rejects.
   async deliver(entry) {
     for (let failures = 1; ; failures += 1) {
       try {

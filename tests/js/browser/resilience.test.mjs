@@ -88,6 +88,21 @@ browserTest('with the Redis store a broker crash loses nothing: no gap banner, e
   }
 }, {redis: true});
 
+browserTest('lines typed quickly arrive in the order they were written, even when the first is slow to send', async ({stack, browser, pages}) => {
+  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
+  // The first send takes a second to get out; the others would overtake it if sent at once.
+  let sends = 0;
+  await alice.route('**/api/messages', async (route) => {
+    sends += 1;
+    if (sends === 1) await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.continue();
+  });
+  for (const text of ['one', 'two', 'three']) await say(alice, text);
+  await waitForLine(bob, 'three');
+  for (const page of [alice, bob]) assert.deepEqual(await lines(page), ['one', 'two', 'three']);
+  await alice.unroute('**/api/messages');
+});
+
 browserTest('a message sent while the network is cut arrives exactly once', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
 
