@@ -15,6 +15,7 @@
 #include "broker/store/redis/redis_address.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
+#include "common/placeholder_secret.h"
 #include "common/program.h"
 
 // The defaults are the options structs' own, so a flag and the code it sets cannot disagree.
@@ -109,6 +110,10 @@ void RedisFromFlags(parley::broker::redis::RedisChatStoreOptions* redis,
     std::getline(in, redis->password);  // the first line; a trailing newline is not part of it
   } else if (const char* password = std::getenv("PARLEY_REDIS_PASSWORD")) {
     redis->password = password;
+  }
+  if (absl::Status real = parley::CheckNotPlaceholder("the Redis password", redis->password);
+      !real.ok()) {
+    errors->push_back(std::string(real.message()));
   }
 }
 

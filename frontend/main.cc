@@ -4,10 +4,10 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,6 +21,7 @@
 #include "common/grpc_tls.h"
 #include "common/host_port.h"
 #include "common/log.h"
+#include "common/placeholder_secret.h"
 #include "common/program.h"
 #include "frontend/admin/api_keys.h"
 #include "frontend/broker/broker_target.h"
@@ -89,8 +90,7 @@ ABSL_FLAG(std::string, jwt_keys, "",
           "PEM or JWKS file of the public keys (RS256, ES256) the app signs tokens with; "
           "re-read when it changes and on SIGHUP.");
 ABSL_FLAG(std::string, jwt_issuer, "", "Tokens must carry this iss (empty: not checked).");
-ABSL_FLAG(std::string, jwt_audience, "",
-          "Tokens' aud must name this (empty: not checked).");
+ABSL_FLAG(std::string, jwt_audience, "", "Tokens' aud must name this (empty: not checked).");
 ABSL_FLAG(std::string, login_url, "",
           "The app's sign-in page: /login sends people there under --auth=tokens, and a "
           "refused token link goes there with ?error=<code>.");
@@ -99,6 +99,9 @@ ABSL_FLAG(std::string, admin_listen, "",
           "public port); empty: off.");
 ABSL_FLAG(std::string, admin_keys_file, "",
           "The server API's keys, one name:key a line (the name is logged with each call).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Address and port to serve /metrics on instead of the public port (e.g. "
+          "0.0.0.0:9090: scrapers reach it, an Ingress routing the public port does not).");
 ABSL_FLAG(std::string, web_root, "",
           "Serve pages and static files from this directory, uncached, instead of the copies "
           "built into the binary (for editing them).");
@@ -154,6 +157,9 @@ void AuthFromFlags(parley::frontend::FrontendOptions& options) {
   }
   std::optional<parley::frontend::JwtKey> secret_key;
   if (secret) {
+    if (absl::Status real = parley::CheckNotPlaceholder("the JWT secret", *secret); !real.ok()) {
+      Fail(std::string(real.message()));
+    }
     absl::StatusOr<parley::frontend::JwtKey> key = parley::frontend::SecretKey(*secret);
     if (!key.ok()) Fail(std::string(key.status().message()));
     secret_key = *std::move(key);
@@ -164,6 +170,17 @@ void AuthFromFlags(parley::frontend::FrontendOptions& options) {
   options.jwt_keys = *std::move(ring);
 }
 
+// A listener flag's host:port, the host without IPv6 brackets.
+parley::HostPort ListenAddress(const std::string& text, absl::string_view flag,
+                               absl::string_view example) {
+  absl::StatusOr<parley::HostPort> address = parley::ParseListenAddress(text, flag, example);
+  if (!address.ok()) Fail(std::string(address.status().message()));
+  if (absl::StartsWith(address->host, "[")) {
+    address->host = address->host.substr(1, address->host.size() - 2);
+  }
+  return *std::move(address);
+}
+
 // --admin_listen and --admin_keys_file: both or neither.
 void AdminFromFlags(parley::frontend::FrontendOptions& options) {
   const std::string listen = absl::GetFlag(FLAGS_admin_listen);
@@ -172,17 +189,13 @@ void AdminFromFlags(parley::frontend::FrontendOptions& options) {
     Fail("--admin_listen and --admin_keys_file go together");
   }
   if (listen.empty()) return;
-  absl::StatusOr<parley::HostPort> address =
-      parley::ParseHostPort(listen, "--admin_listen", "127.0.0.1:8081");
-  if (!address.ok()) Fail(std::string(address.status().message()));
-  if (absl::StartsWith(address->host, "[")) {
-    address->host = address->host.substr(1, address->host.size() - 2);
-  }
+  const parley::HostPort address = ListenAddress(listen, "--admin_listen", "127.0.0.1:8081");
   absl::StatusOr<parley::frontend::ApiKeys> keys =
       parley::frontend::ApiKeys::Parse(ReadSecretFile("admin_keys_file", keys_file));
-  if (!keys.ok()) Fail(absl::StrCat("--admin_keys_file ", keys_file, ": ", keys.status().message()));
+  if (!keys.ok())
+    Fail(absl::StrCat("--admin_keys_file ", keys_file, ": ", keys.status().message()));
   options.admin = parley::frontend::AdminOptions{
-      address->host, address->port,
+      address.host, address.port,
       std::make_shared<const parley::frontend::ApiKeys>(*std::move(keys))};
 }
 
@@ -262,6 +275,10 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   options.web_root = absl::GetFlag(FLAGS_web_root);
   AuthFromFlags(options);
   AdminFromFlags(options);
+  if (const std::string metrics = absl::GetFlag(FLAGS_metrics_listen); !metrics.empty()) {
+    const parley::HostPort address = ListenAddress(metrics, "--metrics_listen", "0.0.0.0:9090");
+    options.metrics_listen = parley::frontend::MetricsListenOptions{address.host, address.port};
+  }
   for (absl::Duration d :
        {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,
         options.poll_margin, options.read_timeout, options.write_timeout,
@@ -273,15 +290,19 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
 
 // The secret from --session_secret_file, else PARLEY_SESSION_SECRET, else a random one.
 std::string SessionSecret() {
+  auto checked = [](absl::string_view what, std::string secret) {
+    if (secret.size() < 16) Fail(absl::StrCat(what, " must be at least 16 characters"));
+    if (absl::Status real = parley::CheckNotPlaceholder(what, secret); !real.ok()) {
+      Fail(std::string(real.message()));
+    }
+    return secret;
+  };
   const std::string file = absl::GetFlag(FLAGS_session_secret_file);
   if (!file.empty()) {
-    std::string secret = ReadSecretFile("session_secret_file", file);
-    if (secret.size() < 16) Fail("the session secret must be at least 16 characters");
-    return secret;
+    return checked("the session secret", ReadSecretFile("session_secret_file", file));
   }
   if (const char* env = std::getenv("PARLEY_SESSION_SECRET"); env != nullptr && *env != '\0') {
-    if (std::string(env).size() < 16) Fail("PARLEY_SESSION_SECRET must be at least 16 characters");
-    return env;
+    return checked("PARLEY_SESSION_SECRET", env);
   }
   Log(LogLevel::kWarning, "random_session_secret",
       {{"detail",
@@ -303,10 +324,9 @@ int main(int argc, char** argv) {
   const parley::frontend::FrontendOptions options = OptionsFromFlags();
   std::string secret = SessionSecret();
   // SIGHUP re-reads the token keys (Reload logs what it did); without them it keeps its default.
-  parley::StopSignals stop_signals(
-      options.jwt_keys == nullptr
-          ? std::function<void()>()
-          : [keys = options.jwt_keys] { (void)keys->Reload(); });
+  parley::StopSignals stop_signals(options.jwt_keys == nullptr
+                                       ? std::function<void()>()
+                                       : [keys = options.jwt_keys] { (void)keys->Reload(); });
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the process
 
   auto frontend = parley::frontend::FrontendServer::Start(options, std::move(secret));
@@ -319,6 +339,11 @@ int main(int argc, char** argv) {
        {"port", (*frontend)->port()},
        {"broker", absl::GetFlag(FLAGS_broker)},
        {"max_connections", options.max_connections}});
+  if (options.metrics_listen) {
+    Log(LogLevel::kInfo, "metrics_listening",
+        {{"addr", absl::GetFlag(FLAGS_metrics_listen)},
+         {"metrics_port", (*frontend)->metrics_port()}});
+  }
 
   Log(LogLevel::kInfo, "draining", {{"signal", stop_signals.Wait()}});
   (*frontend)->Shutdown();

@@ -182,6 +182,15 @@ TEST(BrokerProcessTest, TheRedisPasswordComesFromAFileOrTheEnvironmentAndIsNever
   std::remove(file.c_str());
 }
 
+TEST(BrokerProcessTest, APlaceholderRedisPasswordIsRefusedAtStart) {
+  ChildProcess broker({"/usr/bin/env",
+                       "PARLEY_REDIS_PASSWORD=parley-local-redis-password-change-me",
+                       PARLEY_BROKER_BINARY, "--listen=127.0.0.1:0", "--redis=127.0.0.1:1"});
+  EXPECT_EQ(broker.WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_TRUE(absl::StrContains(broker.Output(), "the Redis password is a placeholder"))
+      << broker.Output();
+}
+
 TEST(BrokerProcessTest, SigtermAnswersParkedPollsTurnsNotServingAndExitsZero) {
   BrokerProcess broker({"--drain_delay=3s"});
   auto stub = v1::Broker::NewStub(broker.channel());
