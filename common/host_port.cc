@@ -5,16 +5,30 @@
 
 namespace parley {
 
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view flag,
-                                       absl::string_view example) {
+namespace {
+
+absl::StatusOr<HostPort> Parse(absl::string_view text, absl::string_view flag,
+                               absl::string_view example, int lowest_port) {
   const size_t colon = text.rfind(':');
   int port = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port < lowest_port || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag, ": \"", text, "\" is not HOST:PORT (e.g. ", example, ")"));
   }
   return HostPort{std::string(text.substr(0, colon)), port};
+}
+
+}  // namespace
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view flag,
+                                       absl::string_view example) {
+  return Parse(text, flag, example, 1);
+}
+
+absl::StatusOr<HostPort> ParseListenAddress(absl::string_view text, absl::string_view flag,
+                                            absl::string_view example) {
+  return Parse(text, flag, example, 0);
 }
 
 }  // namespace parley

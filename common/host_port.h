@@ -19,6 +19,9 @@ struct HostPort {
 // port outside 1..65535.
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view flag,
                                        absl::string_view example);
+// The same for an address to listen on, where port 0 asks the system to pick one.
+absl::StatusOr<HostPort> ParseListenAddress(absl::string_view text, absl::string_view flag,
+                                            absl::string_view example);
 
 }  // namespace parley
 

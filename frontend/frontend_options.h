@@ -22,6 +22,13 @@ struct AdminOptions {
   std::shared_ptr<const ApiKeys> keys;
 };
 
+// Where /metrics is served instead of the public port (--metrics_listen): scrapers reach it,
+// the Internet (through an Ingress routing the public port) does not.
+struct MetricsListenOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;
+};
+
 // Who may say who a user is (--auth).
 enum class AuthMode {
   kNames,   // anyone takes any free name, as in the tutorial
@@ -68,6 +75,8 @@ struct FrontendOptions {
   std::string login_url;  // the app's sign-in page, where /login sends people (tokens)
   // The server API's listener and keys (--admin_listen, --admin_keys_file); none: off.
   std::optional<AdminOptions> admin;
+  // /metrics on a listener of its own (--metrics_listen); none: on the public port.
+  std::optional<MetricsListenOptions> metrics_listen;
 };
 
 }  // namespace parley::frontend

@@ -27,11 +27,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminOptio
   http.headers_on_every_answer = SecurityHeaders();
   const AdminServer* raw = admin.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
-      http, [raw](ExchangePtr exchange) { raw->Handle(exchange); },
-      [](const RequestError& error, httplib::Response& response) {
-        WriteError(response,
-                   {error.status, error.code, error.message, error.status == 503 ? 1 : 0});
-      });
+      http, [raw](ExchangePtr exchange) { raw->Handle(exchange); }, WriteRequestError);
   if (!server.ok()) return server.status();
   admin->http_ = *std::move(server);
   return admin;

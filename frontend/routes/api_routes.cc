@@ -227,11 +227,23 @@ void Members(const RouteContext& context, const ExchangePtr& exchange) {
   context.broker->MembersAsync(*call, AnswerWith<v1::MembersResponse>(exchange));
 }
 
+// Whether this frontend can serve: not draining. Not whether the broker answers: with the
+// broker away every frontend still answers (503 with Retry-After, which the page copes with),
+// while taking them all out of rotation would leave a proxy answering its own 503s and stall
+// rollouts on the disruption budgets. /readyz/broker tells the broker's state.
 void Ready(const RouteContext& context, const ExchangePtr& exchange) {
   if (context.draining->load()) {
     RespondError(exchange, {503, "draining", "the frontend is shutting down", 1});
     return;
   }
+  httplib::Response response;
+  response.set_content(R"({"status":"ready"})", "application/json");
+  exchange->Respond(std::move(response));
+}
+
+// Whether the broker answers (a Stats call, within --broker_timeout): for operators and
+// dashboards, never a probe.
+void BrokerReady(const RouteContext& context, const ExchangePtr& exchange) {
   context.broker->StatsAsync([exchange](grpc::Status status, v1::StatsResponse) {
     if (!status.ok()) {
       RespondError(exchange, FromGrpcStatus(status));
@@ -263,6 +275,10 @@ void AddApiRoutes(const RouteContext& context, RouteTable& routes) {
     exchange->Respond(std::move(response));
   });
   routes.Get("/readyz", bind(Ready));
+}
+
+void AddBrokerStateRoute(const RouteContext& context, RouteTable& routes) {
+  routes.Get("/readyz/broker", WithContext(context, BrokerReady));
 }
 
 }  // namespace parley::frontend

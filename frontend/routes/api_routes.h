@@ -8,6 +8,8 @@ namespace parley::frontend {
 
 // The JSON API (/api/...) and the probes (/healthz, /readyz).
 void AddApiRoutes(const RouteContext& context, RouteTable& routes);
+// GET /readyz/broker: whether the broker answers (a Stats call), for operators.
+void AddBrokerStateRoute(const RouteContext& context, RouteTable& routes);
 
 }  // namespace parley::frontend
 

@@ -12,6 +12,10 @@ void RespondError(const ExchangePtr& exchange, const HttpError& error) {
   exchange->Respond(std::move(response));
 }
 
+void WriteRequestError(const RequestError& error, httplib::Response& response) {
+  WriteError(response, {error.status, error.code, error.message, error.status == 503 ? 1 : 0});
+}
+
 void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& message) {
   httplib::Response response;
   WriteJson(response, message);

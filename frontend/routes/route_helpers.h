@@ -14,6 +14,7 @@
 #include "frontend/http/http_error.h"
 #include "frontend/http/route_table.h"
 #include "frontend/net/exchange.h"
+#include "frontend/net/http_request_parser.h"
 #include "frontend/routes/route_context.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/status.h"
@@ -26,6 +27,9 @@ RouteHandler WithContext(const RouteContext& context, ContextHandler handler);
 
 // Answers `error` as JSON.
 void RespondError(const ExchangePtr& exchange, const HttpError& error);
+// The HTTP server's answer to a request it could not read (HttpServer's ErrorRenderer): the
+// usual JSON error, Retry-After: 1 with a 503.
+void WriteRequestError(const RequestError& error, httplib::Response& response);
 // Answers `message` as JSON (200).
 void RespondJson(const ExchangePtr& exchange, const google::protobuf::Message& message);
 

@@ -108,13 +108,22 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
   FrontendServer* raw = frontend.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
       HttpOptionsOf(options, &frontend->connections_),
-      [raw](ExchangePtr exchange) { raw->Handle(exchange); },
-      [](const RequestError& error, httplib::Response& response) {
-        WriteError(response,
-                   {error.status, error.code, error.message, error.status == 503 ? 1 : 0});
-      });
+      [raw](ExchangePtr exchange) { raw->Handle(exchange); }, WriteRequestError);
   if (!http.ok()) return http.status();
   frontend->http_ = *std::move(http);
+  if (options.metrics_listen) {
+    HttpServerOptions metrics;
+    metrics.host = options.metrics_listen->host;
+    metrics.port = options.metrics_listen->port;
+    metrics.loops = 1;  // a scraper or two
+    metrics.max_connections = 64;
+    metrics.headers_on_every_answer = SecurityHeaders();
+    absl::StatusOr<std::unique_ptr<HttpServer>> listener = HttpServer::Start(
+        metrics, [raw](ExchangePtr exchange) { raw->HandleMetricsListener(exchange); },
+        WriteRequestError);
+    if (!listener.ok()) return listener.status();
+    frontend->metrics_http_ = *std::move(listener);
+  }
   if (options.admin) {
     absl::StatusOr<std::unique_ptr<AdminServer>> admin =
         AdminServer::Start(*options.admin, frontend->broker_.get());
@@ -127,11 +136,14 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Start(
 FrontendServer::~FrontendServer() { Shutdown(); }
 
 void FrontendServer::AddRoutes() {
-  routes_.Get("/metrics", [this](const ExchangePtr& exchange) {
+  // What operators ask: on the metrics listener when there is one, else on the public port.
+  RouteTable& operator_routes = options_.metrics_listen ? operator_routes_ : routes_;
+  operator_routes.Get("/metrics", [this](const ExchangePtr& exchange) {
     httplib::Response response;
     response.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
     exchange->Respond(std::move(response));
   });
+  AddBrokerStateRoute(context_, operator_routes);
   AddApiRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
   AddSeedRoutes(context_, routes_);
@@ -166,6 +178,24 @@ void FrontendServer::Handle(const ExchangePtr& exchange) {
   route->handler(counted);
 }
 
+void FrontendServer::HandleMetricsListener(const ExchangePtr& exchange) const {
+  httplib::Request& request = exchange->request();  // Find fills in the path matches
+  if (const RouteTable::Route* route = operator_routes_.Find(request); route != nullptr) {
+    route->handler(exchange);
+    return;
+  }
+  const std::string allowed = operator_routes_.AllowedMethods(request.path);
+  if (allowed.empty()) {
+    RespondError(exchange, {404, "not_found", "this listener serves /metrics and /readyz/broker"});
+    return;
+  }
+  httplib::Response response;
+  response.set_header("Allow", allowed);
+  WriteError(response, {405, "method_not_allowed",
+                        absl::StrCat(request.method, " is not allowed here; use ", allowed)});
+  exchange->Respond(std::move(response));
+}
+
 void FrontendServer::BeginShutdown() {
   draining_.store(true);
   broker_->CancelPolls();
@@ -179,6 +209,7 @@ void FrontendServer::Shutdown() {
   // Unary calls in flight end within the broker timeout; their answers still go out.
   if (http_ != nullptr) http_->Stop(options_.broker_timeout + absl::Seconds(1));
   if (admin_ != nullptr) admin_->Stop(options_.broker_timeout + absl::Seconds(1));
+  if (metrics_http_ != nullptr) metrics_http_->Stop(absl::Seconds(1));
   broker_->Quiesce();  // no `done` runs after this: the routes' context may go
 }
 

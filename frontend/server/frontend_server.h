@@ -43,6 +43,8 @@ class FrontendServer {
   int port() const { return http_->port(); }
   // The server API's port (options.admin); 0 when it is off.
   int admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
+  // The metrics listener's port (options.metrics_listen); 0 when /metrics is on port().
+  int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
   // Open client connections, idle keep-alive ones included.
   int open_connections() const { return http_->counters().connections.load(); }
   int loop_threads() const { return http_->loop_threads(); }
@@ -59,6 +61,8 @@ class FrontendServer {
   void AddRoutes();
   // On a loop thread, for every complete request.
   void Handle(const ExchangePtr& exchange);
+  // On the metrics listener's loop thread: operator_routes_, nothing else.
+  void HandleMetricsListener(const ExchangePtr& exchange) const;
 
   const FrontendOptions options_;
   PollStreamCounters stream_counters_;  // the broker client's streams count here
@@ -74,8 +78,11 @@ class FrontendServer {
   std::atomic<bool> draining_{false};
   RouteContext context_;
   RouteTable routes_;
-  std::unique_ptr<AdminServer> admin_;  // null unless options.admin
-  std::unique_ptr<HttpServer> http_;    // last: stopped first
+  // /metrics and /readyz/broker when options.metrics_listen gives them their own listener.
+  RouteTable operator_routes_;
+  std::unique_ptr<AdminServer> admin_;        // null unless options.admin
+  std::unique_ptr<HttpServer> metrics_http_;  // null unless options.metrics_listen
+  std::unique_ptr<HttpServer> http_;          // last: stopped first
 
   absl::Mutex shutdown_mu_;
   bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;

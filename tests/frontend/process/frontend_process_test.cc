@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -88,7 +89,7 @@ TEST_F(FrontendProcessTest, SigtermAnswersHeldPollsAndExitsZero) {
   const std::string set_cookie = login->get_header_value("Set-Cookie");
   const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
   ASSERT_TRUE(parley::testing::WaitFor(
-      [&] { return client.Get("/readyz") && client.Get("/readyz")->status == 200; }));
+      [&] { return client.Get("/readyz/broker") && client.Get("/readyz/broker")->status == 200; }));
 
   int held_status = 0;
   std::string held_body;
@@ -207,6 +208,55 @@ TEST_F(FrontendProcessTest, TheSessionSecretIsNeverLogged) {
   EXPECT_EQ(output.find(secret), std::string::npos) << output;
   EXPECT_EQ(output.find(token), std::string::npos) << output;  // nor the tokens made with it
   std::remove(file.c_str());
+}
+
+// The placeholders example files once shipped (and any like them) are refused at start, from
+// the environment and from a file alike: anyone who read the repository could sign tokens.
+TEST_F(FrontendProcessTest, APlaceholderSessionSecretIsRefusedAtStart) {
+  ChildProcess from_env({"/usr/bin/env",
+                         "PARLEY_SESSION_SECRET=replace-me-with-openssl-rand-hex-32-output",
+                         PARLEY_FRONTEND_BINARY, "--listen=127.0.0.1:0",
+                         absl::StrCat("--broker=127.0.0.1:", broker_port_)});
+  EXPECT_EQ(from_env.WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_TRUE(absl::StrContains(from_env.Output(), "PARLEY_SESSION_SECRET is a placeholder"))
+      << from_env.Output();
+  const std::string file = absl::StrCat(::testing::TempDir(), "/placeholder-", getpid());
+  std::ofstream(file) << "parley-local-development-secret-change-me\n";
+  auto from_file = StartFrontend({"--session_secret_file=" + file});
+  EXPECT_EQ(from_file->WaitForExit(absl::Seconds(10)), 2);
+  EXPECT_TRUE(absl::StrContains(from_file->Output(), "the session secret is a placeholder"))
+      << from_file->Output();
+  std::remove(file.c_str());
+}
+
+// --metrics_listen moves what operators ask (/metrics, /readyz/broker) off the public port,
+// which then answers 404 for them and still serves the probes.
+TEST_F(FrontendProcessTest, MetricsListenMovesOperatorEndpointsOffThePublicPort) {
+  auto frontend = StartFrontend({"--metrics_listen=127.0.0.1:0"});
+  const int port = frontend->WaitForListeningPort();
+  ASSERT_NE(port, 0) << frontend->Output();
+  std::optional<std::string> line = frontend->WaitForLine("event=metrics_listening");
+  ASSERT_TRUE(line.has_value()) << frontend->Output();
+  int metrics_port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line->substr(line->find("metrics_port=") + 13), &metrics_port))
+      << *line;
+  httplib::Client operators("127.0.0.1", metrics_port);
+  httplib::Result metrics = operators.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_TRUE(absl::StrContains(metrics->body, "parley_frontend_open_connections"));
+  EXPECT_TRUE(parley::testing::WaitFor([&] {
+    httplib::Result broker = operators.Get("/readyz/broker");
+    return broker && broker->status == 200;
+  }));
+  EXPECT_EQ(operators.Get("/api/rooms")->status, 404);
+  EXPECT_EQ(operators.Post("/metrics", "", "text/plain")->status, 405);
+
+  httplib::Client public_port("127.0.0.1", port);
+  EXPECT_EQ(public_port.Get("/metrics")->status, 404);
+  EXPECT_EQ(public_port.Get("/readyz/broker")->status, 404);
+  EXPECT_EQ(public_port.Get("/readyz")->status, 200);
+  EXPECT_EQ(public_port.Get("/healthz")->status, 200);
 }
 
 TEST_F(FrontendProcessTest, HelpExplainsTheFlags) {

@@ -399,7 +399,7 @@ TEST_F(ApiTest, ASessionTheBrokerForgotIsConnectedAgainWithANewEpoch) {
   // frontend's back. (A Disconnect would be a logout, which the session does not survive.)
   stack_.StopBroker();
   stack_.StartBroker();
-  ASSERT_TRUE(WaitFor([&] { return stack_.Client()->Get("/readyz")->status == 200; }));
+  ASSERT_TRUE(WaitFor([&] { return stack_.Client()->Get("/readyz/broker")->status == 200; }));
   const v1::PollResponse after = Poll(alice, 0);
   EXPECT_NE(after.epoch(), before.epoch());
   EXPECT_EQ(stack_.Say(alice, "still here")->status, 200);

@@ -45,11 +45,16 @@ TEST(ResilienceTest, BrokerDownMeans503FastAndRestartNeedsNoFrontendRestart) {
     EXPECT_FALSE(result->get_header_value("Retry-After").empty()) << what;
     EXPECT_LT(absl::Now() - started, absl::Seconds(10)) << what;  // not the poll's 20 s
   }
-  EXPECT_EQ(stack.Client()->Get("/readyz")->status, 503);
+  // The frontend stays in rotation (it answers, with Retry-After); the broker's state is
+  // told apart.
+  EXPECT_EQ(stack.Client()->Get("/readyz")->status, 200);
+  httplib::Result broker_state = stack.Client()->Get("/readyz/broker");
+  ASSERT_TRUE(broker_state);
+  EXPECT_EQ(broker_state->status, 503) << broker_state->body;
 
   stack.StartBroker();  // same port, empty state: alice's session is reconnected on use
-  ASSERT_TRUE(
-      WaitFor([&] { return stack.Client()->Get("/readyz")->status == 200; }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return stack.Client()->Get("/readyz/broker")->status == 200; },
+                      absl::Seconds(10)));
   httplib::Result sent =
       stack.PostJson(alice, "/api/messages", R"({"room":"lobby","text":"back"})");
   EXPECT_EQ(sent->status, 200) << sent->body;
@@ -125,7 +130,7 @@ TEST(ResilienceTest, AnInMemoryBrokersRestartLosesWhatTheOperationsGuideSays) {
 
   stack.StopBroker();
   stack.StartBroker();
-  ASSERT_TRUE(WaitFor([&] { return stack.Client()->Get("/readyz")->status == 200; }));
+  ASSERT_TRUE(WaitFor([&] { return stack.Client()->Get("/readyz/broker")->status == 200; }));
 
   // Lost: bob's unread line (his old epoch is answered at once, with the gap)...
   httplib::Result polled =

@@ -124,15 +124,15 @@ export class Stack {
     return stack;
   }
 
-  // Waits until the frontend's /readyz answers 200 (it has reached the broker), as a load
-  // balancer would before sending it users: a login that races the first broker connection
-  // on a loaded machine would otherwise meet "The chat is unavailable".
+  // Waits until the frontend's /readyz/broker answers 200 (it has reached the broker): a
+  // login that races the first broker connection on a loaded machine would otherwise meet
+  // "The chat is unavailable".
   async waitReady(timeoutMs = 15000) {
     const giveUp = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < giveUp) {
       try {
-        const answer = await fetch(`${this.url}/readyz`);
+        const answer = await fetch(`${this.url}/readyz/broker`);
         last = `${answer.status} ${await answer.text()}`;
         if (answer.status === 200) return;
       } catch (error) {
