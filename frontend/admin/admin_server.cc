@@ -47,13 +47,7 @@ void AdminServer::Handle(const ExchangePtr& exchange) const {
   }
   const RouteTable::Route* route = routes_.Find(exchange->request());
   if (route == nullptr) {
-    const std::string allowed = routes_.AllowedMethods(request.path);
-    if (allowed.empty()) {
-      RespondError(exchange, {404, "not_found", absl::StrCat("no such call: ", request.path)});
-    } else {
-      RespondError(exchange, {405, "method_not_allowed",
-                              absl::StrCat(request.method, " is not allowed here; use ", allowed)});
-    }
+    RespondUnrouted(routes_, exchange, absl::StrCat("no such call: ", request.path));
     return;
   }
   Log(LogLevel::kInfo, "admin_call",

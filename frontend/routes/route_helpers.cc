@@ -1,5 +1,7 @@
 #include "frontend/routes/route_helpers.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace parley::frontend {
 
 RouteHandler WithContext(const RouteContext& context, ContextHandler handler) {
@@ -9,6 +11,21 @@ RouteHandler WithContext(const RouteContext& context, ContextHandler handler) {
 void RespondError(const ExchangePtr& exchange, const HttpError& error) {
   httplib::Response response;
   WriteError(response, error);
+  exchange->Respond(std::move(response));
+}
+
+void RespondUnrouted(const RouteTable& routes, const ExchangePtr& exchange,
+                     absl::string_view not_found) {
+  const httplib::Request& request = exchange->request();
+  const std::string allowed = routes.AllowedMethods(request.path);
+  if (allowed.empty()) {
+    RespondError(exchange, {404, "not_found", std::string(not_found)});
+    return;
+  }
+  httplib::Response response;
+  response.set_header("Allow", allowed);
+  WriteError(response, {405, "method_not_allowed",
+                        absl::StrCat(request.method, " is not allowed here; use ", allowed)});
   exchange->Respond(std::move(response));
 }
 

@@ -27,6 +27,10 @@ RouteHandler WithContext(const RouteContext& context, ContextHandler handler);
 
 // Answers `error` as JSON.
 void RespondError(const ExchangePtr& exchange, const HttpError& error);
+// The answer to a request no route of `routes` takes: 405 with Allow when the path has routes
+// for other methods, else 404 with `not_found`.
+void RespondUnrouted(const RouteTable& routes, const ExchangePtr& exchange,
+                     absl::string_view not_found);
 // The HTTP server's answer to a request it could not read (HttpServer's ErrorRenderer): the
 // usual JSON error, Retry-After: 1 with a 503.
 void WriteRequestError(const RequestError& error, httplib::Response& response);

@@ -163,16 +163,7 @@ void FrontendServer::Handle(const ExchangePtr& exchange) {
     return;
   }
   if (route == nullptr) {
-    const std::string allowed = routes_.AllowedMethods(request.path);
-    if (allowed.empty()) {
-      RespondError(counted, {404, "not_found", absl::StrCat("no such page: ", request.path)});
-      return;
-    }
-    httplib::Response response;
-    response.set_header("Allow", allowed);
-    WriteError(response, {405, "method_not_allowed",
-                          absl::StrCat(request.method, " is not allowed here; use ", allowed)});
-    counted->Respond(std::move(response));
+    RespondUnrouted(routes_, counted, absl::StrCat("no such page: ", request.path));
     return;
   }
   route->handler(counted);
@@ -184,16 +175,7 @@ void FrontendServer::HandleMetricsListener(const ExchangePtr& exchange) const {
     route->handler(exchange);
     return;
   }
-  const std::string allowed = operator_routes_.AllowedMethods(request.path);
-  if (allowed.empty()) {
-    RespondError(exchange, {404, "not_found", "this listener serves /metrics and /readyz/broker"});
-    return;
-  }
-  httplib::Response response;
-  response.set_header("Allow", allowed);
-  WriteError(response, {405, "method_not_allowed",
-                        absl::StrCat(request.method, " is not allowed here; use ", allowed)});
-  exchange->Respond(std::move(response));
+  RespondUnrouted(operator_routes_, exchange, "this listener serves /metrics and /readyz/broker");
 }
 
 void FrontendServer::BeginShutdown() {
