@@ -4,6 +4,7 @@
 # and prints nothing when everything is already present.
 #   --bench   also what bench/run.sh needs
 #   --dev     also what `make dev` needs (inotify-tools)
+#   --deploy  also what `make test-deploy` needs: a Docker engine and debootstrap
 #   --build-only  just what compiling the programs needs (the container build stage): no
 #                 browser, node, clang or nginx
 set -euo pipefail
@@ -40,6 +41,7 @@ for mode in "$@"; do
   case $mode in
     --bench) packages+=(nginx-light libnginx-mod-nchan util-linux python3 linux-perf) ;;
     --dev) packages+=(inotify-tools) ;;
+    --deploy) packages+=(docker.io debootstrap) ;;
     --build-only) ;;
     *) echo "install-deps: unknown option $mode" >&2; exit 2 ;;
   esac

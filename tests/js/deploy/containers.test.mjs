@@ -2,12 +2,12 @@
 // our own, each a regular expression over its instructions modelled on one of hadolint's DL
 // rules (hadolint itself is not in Debian), docker-compose.yml with Debian's docker-compose,
 // and every command line the deploy files give the programs against the programs themselves.
-// The runtime stage against what the binaries link is runtime_stage.test.mjs, and building
-// the images is images.test.mjs: each a test of its own that ctest shows as skipped where it
-// cannot run.
+// The runtime stage against what the binaries link is runtime_stage.test.mjs (skipped on
+// sanitizer builds); building the images and running them on a Docker engine is
+// engine.test.mjs, `make test-deploy`.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {cpSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
@@ -76,15 +76,22 @@ test('docker-compose.yml validates with Debian\'s docker-compose', () => {
   assert.equal(result.status, 0, result.stderr);
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
   assert.equal(compose.services.frontend.depends_on.broker.condition, 'service_healthy');
-  assert.deepEqual(compose.services.frontend.ports, ['8080:8080']);
+  assert.equal(compose.services.frontend.depends_on.secrets.condition, 'service_completed_successfully');
+  assert.deepEqual(compose.services.frontend.ports, ['${PARLEY_PORT:-8080}:8080']);
+  assert.ok(compose.services.frontend.command.includes(
+      '--session_secret_file=/run/parley-secrets/session-secret'));
   for (const service of ['broker', 'frontend']) {
     const grace = parseInt(compose.services[service].stop_grace_period, 10);
     assert.ok(grace > 30, `${service} stop_grace_period outlasts the longest poll`);
     assert.ok(compose.services[service].healthcheck.test.includes('parley-health'));
     assert.ok(compose.services[service].restart);
   }
-  assert.match(readFileSync(path.join(ROOT, 'deploy/compose/local.env'), 'utf8'),
-               /^PARLEY_SESSION_SECRET=.{16,}$/m);
+  // No secret is committed: they are made on the first start.
+  for (const service of Object.values(compose.services)) {
+    assert.equal(service.env_file, undefined);
+    assert.equal(service.environment, undefined);
+  }
+  assert.match(compose.services.secrets.command.join('\n'), /head -c 32 \/dev\/urandom/);
 });
 
 test('the Redis compose file validates on top of the default one: Redis on a volume, two brokers sharing it', () => {
@@ -98,21 +105,30 @@ test('the Redis compose file validates on top of the default one: Redis on a vol
   assert.ok(compose.services.frontend.command.includes('--broker=dns:///broker:50051'));
   assert.ok(compose.services.redis.volumes.some((v) => (v.target ?? v.split(':')[1]) === '/data'));
   assert.equal(compose.services.redis.ports, undefined, 'Redis is not published outside compose');
-  // One password, where Redis and the brokers read it; never on a command line.
+  // One password, made by the secrets service, where Redis, its healthcheck and the brokers
+  // read it; never in the repository, never on a command line.
+  const file = '/run/parley-secrets/redis-password';
+  assert.ok(compose.services.broker.command.includes(`--redis_password_file=${file}`));
+  assert.match(compose.services.redis.command.join(' '), new RegExp(`printf 'include /usr/local/etc/redis/redis.conf\\\\nrequirepass %s\\\\n' \\\\?\\s*"\\$\\$?\\(cat ${file}\\)" > /tmp/redis.conf`));
+  assert.match(compose.services.redis.healthcheck.test.join(' '), new RegExp(`REDISCLI_AUTH="\\$\\$?\\(cat ${file}\\)" redis-cli ping`));
+  // As the official image's redis user: its root entrypoint would chown and switch users,
+  // which cap_drop ALL forbids.
+  assert.equal(compose.services.redis.user, '999:999');
+  assert.deepEqual(compose.services.redis.cap_drop, ['ALL']);
   const conf = readFileSync(path.join(ROOT, 'deploy/compose/redis.conf'), 'utf8');
-  const env = readFileSync(path.join(ROOT, 'deploy/compose/redis.env'), 'utf8');
-  const password = env.match(/^PARLEY_REDIS_PASSWORD=(.+)$/m)[1];
-  assert.match(conf, new RegExp(`^requirepass ${password}$`, 'm'));
+  assert.doesNotMatch(conf, /requirepass/);
   assert.match(conf, /^appendonly yes$/m);
+  assert.match(conf, /^maxmemory \d+mb$/m);
   assert.match(conf, /^maxmemory-policy noeviction$/m);
-  for (const service of Object.values(compose.services)) {
-    assert.ok(!(service.command ?? []).join(' ').includes(password));
-  }
+  assert.match(conf, /^rename-command FLUSHALL ""$/m);
 });
 
-// A stand-in for the password file the manifests mount.
-const PASSWORD_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'parley-deploy-')), 'password');
+// Stand-ins for the secret files the deploy files mount.
+const STAND_INS = mkdtempSync(path.join(tmpdir(), 'parley-deploy-'));
+const PASSWORD_FILE = path.join(STAND_INS, 'password');
 writeFileSync(PASSWORD_FILE, 'stand-in\n');
+const SESSION_SECRET_FILE = path.join(STAND_INS, 'session-secret');
+writeFileSync(SESSION_SECRET_FILE, 'a-stand-in-session-secret-of-some-length\n');
 
 // Starts `binary` with `argv` (ports moved to 0 so tests never clash, servers it would reach
 // moved to a closed port, files it reads to stand-ins) and waits until it listens: every flag
@@ -121,7 +137,8 @@ async function startsWith(binary, argv) {
   const local = argv.map((a) => a.replace(/=0\.0\.0\.0:\d+$/, '=127.0.0.1:0')
                                   .replace(/^--broker=\S+$/, '--broker=127.0.0.1:1')
                                   .replace(/^--redis=\S+$/, '--redis=127.0.0.1:1')
-                                  .replace(/^--redis_password_file=\S+$/, `--redis_password_file=${PASSWORD_FILE}`));
+                                  .replace(/^--redis_password_file=\S+$/, `--redis_password_file=${PASSWORD_FILE}`)
+                                  .replace(/^--session_secret_file=\S+$/, `--session_secret_file=${SESSION_SECRET_FILE}`));
   const program = new Program(path.basename(binary), [binary, ...local]);
   try {
     await program.port;
@@ -143,8 +160,11 @@ test('the command lines in compose, the Kubernetes manifests and the Dockerfile 
   for (const target of ['broker', 'frontend']) {
     await startsWith(BINARIES[target], JSON.parse(args(stage(target).instructions, 'CMD').at(-1)));
   }
-  for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/redis']) {
-    const rendered = execFileSync('kubectl', ['kustomize', path.join(ROOT, dir)], {encoding: 'utf8'});
+  const k8s = path.join(STAND_INS, 'k8s');
+  cpSync(path.join(ROOT, 'deploy/k8s'), k8s, {recursive: true});
+  execFileSync(path.join(ROOT, 'scripts/k8s-secrets.sh'), [k8s]);
+  for (const dir of ['base', 'overlays/redis']) {
+    const rendered = execFileSync('kubectl', ['kustomize', path.join(k8s, dir)], {encoding: 'utf8'});
     const objects = rendered.split(/^---$/m).map((d) => parse(d)).filter(Boolean);
     const config = objects.find((o) => o.kind === 'ConfigMap').data;
     for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
