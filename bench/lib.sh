@@ -56,7 +56,7 @@ start_parley() {
     --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
-  wait_http 8181 /readyz
+  wait_http 8181 /readyz/broker
   pids=$(IFS=,; echo "${sut_pids[*]}")
   metrics_ports=9151
 }
@@ -89,7 +89,7 @@ start_parley_redis() {
     --max_connections=10500 --login_rate_per_minute=1e9 --login_burst=1e9 ${FRONTEND_FLAGS:-} >"$scratch/frontend.log" 2>&1 &
   sut_pids+=($!)
   port=8181
-  wait_http 8181 /readyz
+  wait_http 8181 /readyz/broker
   # The brokers first: the loadgen reports the first pid on its own in a storm.
   pids=$(IFS=,; echo "${sut_pids[*]:1},${sut_pids[0]}")
 }
