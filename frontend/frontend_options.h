@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/host_port.h"
 #include "frontend/auth/app_token_verifier.h"
 #include "frontend/auth/jwt_key_ring.h"
 #include "grpcpp/security/credentials.h"
@@ -20,13 +21,6 @@ struct AdminOptions {
   std::string host = "127.0.0.1";
   int port = 0;
   std::shared_ptr<const ApiKeys> keys;
-};
-
-// Where /metrics is served instead of the public port (--metrics_listen): scrapers reach it,
-// the Internet (through an Ingress routing the public port) does not.
-struct MetricsListenOptions {
-  std::string host = "0.0.0.0";
-  int port = 0;
 };
 
 // Who may say who a user is (--auth).
@@ -75,8 +69,9 @@ struct FrontendOptions {
   std::string login_url;  // the app's sign-in page, where /login sends people (tokens)
   // The server API's listener and keys (--admin_listen, --admin_keys_file); none: off.
   std::optional<AdminOptions> admin;
-  // /metrics on a listener of its own (--metrics_listen); none: on the public port.
-  std::optional<MetricsListenOptions> metrics_listen;
+  // /metrics and /readyz/broker on a listener of their own (--metrics_listen), which
+  // scrapers reach and an Ingress routing the public port does not; none: the public port.
+  std::optional<HostPort> metrics_listen;
 };
 
 }  // namespace parley::frontend

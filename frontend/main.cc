@@ -100,8 +100,9 @@ ABSL_FLAG(std::string, admin_listen, "",
 ABSL_FLAG(std::string, admin_keys_file, "",
           "The server API's keys, one name:key a line (the name is logged with each call).");
 ABSL_FLAG(std::string, metrics_listen, "",
-          "Address and port to serve /metrics on instead of the public port (e.g. "
-          "0.0.0.0:9090: scrapers reach it, an Ingress routing the public port does not).");
+          "Address and port to serve /metrics and /readyz/broker on instead of the public port "
+          "(e.g. 0.0.0.0:9090: scrapers reach it, an Ingress routing the public port does "
+          "not).");
 ABSL_FLAG(std::string, web_root, "",
           "Serve pages and static files from this directory, uncached, instead of the copies "
           "built into the binary (for editing them).");
@@ -276,8 +277,7 @@ parley::frontend::FrontendOptions OptionsFromFlags() {
   AuthFromFlags(options);
   AdminFromFlags(options);
   if (const std::string metrics = absl::GetFlag(FLAGS_metrics_listen); !metrics.empty()) {
-    const parley::HostPort address = ListenAddress(metrics, "--metrics_listen", "0.0.0.0:9090");
-    options.metrics_listen = parley::frontend::MetricsListenOptions{address.host, address.port};
+    options.metrics_listen = ListenAddress(metrics, "--metrics_listen", "0.0.0.0:9090");
   }
   for (absl::Duration d :
        {options.default_wait, options.max_wait, options.seed_wait, options.broker_timeout,
