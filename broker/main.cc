@@ -30,7 +30,7 @@ ABSL_FLAG(int, threads, kDefaults.threads,
 ABSL_FLAG(int64_t, queue_capacity, static_cast<int64_t>(kChat.queue_capacity),
           "Messages kept per user queue; older ones are dropped and readers told gap=true.");
 ABSL_FLAG(int64_t, history, static_cast<int64_t>(kChat.history),
-          "CHAT messages kept per room for History.");
+          "CHAT (and SYSTEM) messages kept per room, the scroll-back History pages through.");
 ABSL_FLAG(int64_t, max_text_bytes, static_cast<int64_t>(kChat.max_text_bytes),
           "Longest message text accepted, in bytes.");
 ABSL_FLAG(int64_t, max_text_chars, static_cast<int64_t>(kChat.max_text_chars),

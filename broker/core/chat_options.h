@@ -15,7 +15,9 @@ inline constexpr size_t kPresenceWakeMembers = 1000;
 // The limits of the chat logic; each has a broker flag.
 struct ChatOptions {
   size_t queue_capacity = 1024;
-  size_t history = 100;
+  // Lines of scroll-back per room: ~10 MB for a busy room of 100-character lines (memory
+  // store); the Redis store keeps them in the room's history stream.
+  size_t history = 10'000;
   size_t max_text_bytes = 4096;
   size_t max_text_chars = 2000;  // code points
   absl::Duration presence_window = absl::Seconds(30);

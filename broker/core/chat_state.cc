@@ -80,9 +80,9 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
   const absl::Time now = clock_->Now();
   auto message = std::make_shared<Message>();
   message->id = ids_.Next();
-  message->kind = input.system            ? MessageKind::kSystem
-                  : input.room.empty()    ? MessageKind::kDirect
-                                          : MessageKind::kChat;
+  message->kind = input.system         ? MessageKind::kSystem
+                  : input.room.empty() ? MessageKind::kDirect
+                                       : MessageKind::kChat;
   message->room = input.room;
   message->from = input.sender;
   message->to = input.to_user;
@@ -189,15 +189,16 @@ void ChatState::Leave(absl::string_view user, absl::string_view room, StatusDone
   store_->Leave(user, room, clock_->Now(), std::move(done));
 }
 
-void ChatState::History(absl::string_view room, absl::string_view reader, size_t limit,
-                        Done<std::vector<MessagePtr>> done) {
+void ChatState::History(absl::string_view room, absl::string_view reader, const HistoryQuery& query,
+                        Done<HistoryPage> done) {
   absl::Status valid = ValidateName("room", room);
   if (valid.ok() && !reader.empty()) valid = ValidateName("user", reader);
+  if (valid.ok()) valid = ValidateHistoryPosition(query.before);
   if (!valid.ok()) {
     std::move(done)(valid);
     return;
   }
-  store_->History(room, reader, limit, std::move(done));
+  store_->History(room, reader, query, std::move(done));
 }
 
 void ChatState::Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,

@@ -89,8 +89,9 @@ class ChatState {
   void Join(absl::string_view user, absl::string_view room, bool granted, Done<JoinResult> done);
   void Leave(absl::string_view user, absl::string_view room, StatusDone done);
   // `reader` ("": trusted) as ChatStore::History.
-  void History(absl::string_view room, absl::string_view reader, size_t limit,
-               Done<std::vector<MessagePtr>> done);
+  // A `before` that is not a history position (1-40 of [0-9-]) is INVALID_ARGUMENT.
+  void History(absl::string_view room, absl::string_view reader, const HistoryQuery& query,
+               Done<HistoryPage> done);
   // One page of the room's members (INVALID_ARGUMENT for a limit over kMaxMembersPage or a
   // malformed `after` or `prefix`).
   void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,

@@ -76,6 +76,20 @@ struct CreateRoomResult {
   std::vector<std::string> joined;  // members connected now, who joined
 };
 
+// Which page of a room's history to read.
+struct HistoryQuery {
+  size_t limit = 0;    // at most this many messages; 0: all kept
+  std::string before;  // a previous page's `older`; empty: the newest page
+};
+
+// One page of a room's history, and where the page before it starts.
+struct HistoryPage {
+  std::vector<MessagePtr> messages;  // oldest first
+  // Pass as `before` for the next older page; empty when this page holds the oldest line
+  // the room keeps. Opaque: each store has its own form.
+  std::string older;
+};
+
 struct JoinResult {
   bool created = false;
   bool joined = false;
@@ -197,8 +211,10 @@ class ChatStore {
   virtual void Leave(absl::string_view user, absl::string_view room, absl::Time now,
                      StatusDone done) = 0;
   // `reader`: a private room is NOT_FOUND to a reader not on its access list ("": trusted).
-  virtual void History(absl::string_view room, absl::string_view reader, size_t limit,
-                       Done<std::vector<MessagePtr>> done) = 0;
+  // A `before` the store cannot read is INVALID_ARGUMENT; one from a room since freed and
+  // made again reads that room's lines older than the position it names, if any.
+  virtual void History(absl::string_view room, absl::string_view reader, const HistoryQuery& query,
+                       Done<HistoryPage> done) = 0;
   // `reader` as History's.
   virtual void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                        Done<MembersResult> done) = 0;

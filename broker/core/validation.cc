@@ -91,4 +91,19 @@ absl::Status ValidateToken(absl::string_view field, absl::string_view token) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateHistoryPosition(absl::string_view before) {
+  if (before.empty()) return absl::OkStatus();
+  const size_t dash = before.find('-');
+  const bool digits_around_dash =
+      dash == absl::string_view::npos || (dash > 0 && dash + 1 < before.size() &&
+                                          before.find('-', dash + 1) == absl::string_view::npos);
+  const bool only_digits_and_dash =
+      before.find_first_not_of("0123456789-") == absl::string_view::npos;
+  if (before.size() > 41 || !digits_around_dash || !only_digits_and_dash) {
+    return absl::InvalidArgumentError(
+        "before must be a history position (the `older` of an earlier answer)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace parley::broker

@@ -26,6 +26,10 @@ absl::Status ValidateText(absl::string_view text, size_t max_bytes, size_t max_c
 // tokens are checked only when non-empty by the caller.
 absl::Status ValidateToken(absl::string_view field, absl::string_view token);
 
+// A history page's `before` (HistoryPage::older): empty, or 1-41 characters of digits with at
+// most one '-' between them (a store's position: a count, or a Redis stream id).
+absl::Status ValidateHistoryPosition(absl::string_view before);
+
 }  // namespace parley::broker
 
 #endif  // PARLEY_BROKER_CORE_VALIDATION_H_

@@ -83,13 +83,14 @@ void RpcHandlers::Leave(const v1::LeaveRequest& request, v1::LeaveResponse*, Grp
 
 void RpcHandlers::History(const v1::HistoryRequest& request, v1::HistoryResponse* response,
                           GrpcDone done) {
-  state_->History(request.room(), request.user(), request.limit(),
-                  Answer<std::vector<MessagePtr>>(
-                      std::move(done), [response](std::vector<MessagePtr>& messages) {
-                        for (const MessagePtr& message : messages) {
-                          ToProto(*message, 0, response->add_messages());
-                        }
-                      }));
+  HistoryQuery query{.limit = request.limit(), .before = request.before()};
+  state_->History(request.room(), request.user(), query,
+                  Answer<HistoryPage>(std::move(done), [response](HistoryPage& page) {
+                    for (const MessagePtr& message : page.messages) {
+                      ToProto(*message, 0, response->add_messages());
+                    }
+                    response->set_older(page.older);
+                  }));
 }
 
 void RpcHandlers::Members(const v1::MembersRequest& request, v1::MembersResponse* response,
@@ -124,33 +125,33 @@ void RpcHandlers::Rooms(const v1::RoomsRequest& request, v1::RoomsResponse* resp
                       }));
 }
 
-void RpcHandlers::CreateRoom(const v1::CreateRoomRequest& request,
-                             v1::CreateRoomResponse* response, GrpcDone done) {
+void RpcHandlers::CreateRoom(const v1::CreateRoomRequest& request, v1::CreateRoomResponse* response,
+                             GrpcDone done) {
   RoomSpec spec;
   spec.name = request.name();
   spec.is_private = request.private_();
   spec.members.assign(request.members().begin(), request.members().end());
-  state_->CreateRoom(spec, Answer<CreateRoomResult>(std::move(done),
-                                                    [response](CreateRoomResult& result) {
-                                                      ToProto(result.room, response->mutable_room());
-                                                      for (const std::string& user : result.joined) {
-                                                        response->add_joined(user);
-                                                      }
-                                                    }));
+  state_->CreateRoom(
+      spec, Answer<CreateRoomResult>(std::move(done), [response](CreateRoomResult& result) {
+        ToProto(result.room, response->mutable_room());
+        for (const std::string& user : result.joined) {
+          response->add_joined(user);
+        }
+      }));
 }
 
 void RpcHandlers::AddMember(const v1::AddMemberRequest& request, v1::AddMemberResponse* response,
                             GrpcDone done) {
-  state_->AddMember(request.room(), request.user(),
-                    Answer<bool>(std::move(done),
-                                 [response](bool joined) { response->set_joined(joined); }));
+  state_->AddMember(
+      request.room(), request.user(),
+      Answer<bool>(std::move(done), [response](bool joined) { response->set_joined(joined); }));
 }
 
 void RpcHandlers::RemoveMember(const v1::RemoveMemberRequest& request,
                                v1::RemoveMemberResponse* response, GrpcDone done) {
-  state_->RemoveMember(request.room(), request.user(),
-                       Answer<bool>(std::move(done),
-                                    [response](bool left) { response->set_left(left); }));
+  state_->RemoveMember(
+      request.room(), request.user(),
+      Answer<bool>(std::move(done), [response](bool left) { response->set_left(left); }));
 }
 
 void RpcHandlers::DisconnectUser(const v1::DisconnectUserRequest& request,
@@ -162,10 +163,11 @@ void RpcHandlers::DisconnectUser(const v1::DisconnectUserRequest& request,
 
 void RpcHandlers::ListRooms(const v1::ListRoomsRequest&, v1::ListRoomsResponse* response,
                             GrpcDone done) {
-  state_->ListRooms(Answer<std::vector<RoomListing>>(
-      std::move(done), [response](std::vector<RoomListing>& rooms) {
-        for (const RoomListing& room : rooms) ToProto(room, response->add_rooms());
-      }));
+  state_->ListRooms(Answer<std::vector<RoomListing>>(std::move(done),
+                                                     [response](std::vector<RoomListing>& rooms) {
+                                                       for (const RoomListing& room : rooms)
+                                                         ToProto(room, response->add_rooms());
+                                                     }));
 }
 
 void RpcHandlers::Stats(const v1::StatsRequest&, v1::StatsResponse* response, GrpcDone done) {

@@ -86,15 +86,12 @@ void Members(BrokerApi* broker, const ExchangePtr& exchange) {
 }
 
 void History(BrokerApi* broker, const ExchangePtr& exchange) {
-  absl::StatusOr<uint64_t> limit = QueryNumber(exchange->request(), "limit", 0, kMaxPage);
-  if (!limit.ok()) {
-    RespondError(exchange, FromStatus(limit.status()));
+  absl::StatusOr<v1::HistoryRequest> history = HistoryRequestOf(exchange->request(), kMaxPage);
+  if (!history.ok()) {
+    RespondError(exchange, FromStatus(history.status()));
     return;
   }
-  v1::HistoryRequest history;
-  history.set_room(exchange->request().matches[1]);
-  history.set_limit(static_cast<uint32_t>(*limit));
-  broker->HistoryAsync(history, AnswerWith<v1::HistoryResponse>(exchange));
+  broker->HistoryAsync(*history, AnswerWith<v1::HistoryResponse>(exchange));
 }
 
 }  // namespace

@@ -99,6 +99,17 @@ absl::StatusOr<v1::MembersRequest> MembersRequestOf(const httplib::Request& requ
   return members;
 }
 
+absl::StatusOr<v1::HistoryRequest> HistoryRequestOf(const httplib::Request& request,
+                                                    uint64_t max_limit) {
+  absl::StatusOr<uint64_t> limit = QueryNumber(request, "limit", kDefaultHistoryPage, max_limit);
+  if (!limit.ok()) return limit.status();
+  v1::HistoryRequest history;
+  history.set_room(request.matches[1]);
+  history.set_limit(static_cast<uint32_t>(*limit));
+  history.set_before(request.get_param_value("before"));
+  return history;
+}
+
 absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> ParsePresenceVersions(
     absl::string_view value) {
   absl::flat_hash_map<std::string, uint64_t> versions;

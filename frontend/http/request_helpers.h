@@ -44,6 +44,13 @@ absl::StatusOr<bool> QueryFlag(const httplib::Request& request, const std::strin
 absl::StatusOr<v1::MembersRequest> MembersRequestOf(const httplib::Request& request,
                                                     uint64_t max_limit);
 
+// A History call from /rooms/<room>/history?limit&before (the room is the route's first
+// match): `limit` defaults to kDefaultHistoryPage, at most `max_limit`; INVALID_ARGUMENT for
+// a bad limit. `before` is checked by the broker.
+inline constexpr uint64_t kDefaultHistoryPage = 100;
+absl::StatusOr<v1::HistoryRequest> HistoryRequestOf(const httplib::Request& request,
+                                                    uint64_t max_limit);
+
 // The presence versions a poll knows: "room:version,room:version" (at most
 // kMaxPresenceRooms rooms; an empty value is no room).
 inline constexpr size_t kMaxPresenceRooms = 200;

@@ -202,16 +202,13 @@ void Leave(const RouteContext& context, const ExchangePtr& exchange) {
 void History(const RouteContext& context, const ExchangePtr& exchange) {
   std::optional<Session> session = RequireSession(context, exchange);
   if (!session) return;
-  absl::StatusOr<uint64_t> limit = QueryNumber(exchange->request(), "limit", 0, kMaxBatch);
-  if (!limit.ok()) {
-    RespondError(exchange, FromStatus(limit.status()));
+  absl::StatusOr<v1::HistoryRequest> call = HistoryRequestOf(exchange->request(), kMaxBatch);
+  if (!call.ok()) {
+    RespondError(exchange, FromStatus(call.status()));
     return;
   }
-  v1::HistoryRequest call;
-  call.set_room(exchange->request().matches[1]);
-  call.set_user(session->user);  // a private room is not there for those it does not admit
-  call.set_limit(static_cast<uint32_t>(*limit));
-  context.broker->HistoryAsync(call, AnswerWith<v1::HistoryResponse>(exchange));
+  call->set_user(session->user);  // a private room is not there for those it does not admit
+  context.broker->HistoryAsync(*call, AnswerWith<v1::HistoryResponse>(exchange));
 }
 
 void Members(const RouteContext& context, const ExchangePtr& exchange) {

@@ -78,10 +78,18 @@ class SyncChatState {
   absl::Status Leave(absl::string_view user, absl::string_view room) {
     return Settled(AwaitStatus([&](auto done) { state_->Leave(user, room, std::move(done)); }));
   }
+  // The newest page's messages.
   absl::StatusOr<std::vector<broker::MessagePtr>> History(absl::string_view room, size_t limit,
                                                           absl::string_view reader = "") {
-    return Await<std::vector<broker::MessagePtr>>(
-        [&](auto done) { state_->History(room, reader, limit, std::move(done)); });
+    absl::StatusOr<broker::HistoryPage> page = HistoryPage(room, {.limit = limit, .before = ""}, reader);
+    if (!page.ok()) return page.status();
+    return std::move(page->messages);
+  }
+  absl::StatusOr<broker::HistoryPage> HistoryPage(absl::string_view room,
+                                                  const broker::HistoryQuery& query,
+                                                  absl::string_view reader = "") {
+    return Await<broker::HistoryPage>(
+        [&](auto done) { state_->History(room, reader, query, std::move(done)); });
   }
   absl::StatusOr<broker::MembersResult> Members(absl::string_view room,
                                                 const broker::MembersQuery& query,
@@ -99,8 +107,7 @@ class SyncChatState {
         [&](auto done) { state_->CreateRoom(spec, std::move(done)); }));
   }
   absl::StatusOr<bool> AddMember(absl::string_view room, absl::string_view user) {
-    return Settled(
-        Await<bool>([&](auto done) { state_->AddMember(room, user, std::move(done)); }));
+    return Settled(Await<bool>([&](auto done) { state_->AddMember(room, user, std::move(done)); }));
   }
   absl::StatusOr<bool> RemoveMember(absl::string_view room, absl::string_view user) {
     return Settled(

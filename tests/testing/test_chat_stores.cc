@@ -79,11 +79,11 @@ class AnsweringLaterStore final : public ChatStore {
     Later([this, user = std::string(user), room = std::string(room), now,
            done = std::move(done)]() mutable { inner_.Leave(user, room, now, std::move(done)); });
   }
-  void History(absl::string_view room, absl::string_view reader, size_t limit,
-               Done<std::vector<broker::MessagePtr>> done) override {
-    Later([this, room = std::string(room), reader = std::string(reader), limit,
+  void History(absl::string_view room, absl::string_view reader, const broker::HistoryQuery& query,
+               Done<broker::HistoryPage> done) override {
+    Later([this, room = std::string(room), reader = std::string(reader), query,
            done = std::move(done)]() mutable {
-      inner_.History(room, reader, limit, std::move(done));
+      inner_.History(room, reader, query, std::move(done));
     });
   }
   void Members(absl::string_view room, absl::string_view reader, const broker::MembersQuery& query,
@@ -106,10 +106,9 @@ class AnsweringLaterStore final : public ChatStore {
   }
   void AddMember(absl::string_view room, absl::string_view user, absl::Time now,
                  Done<bool> done) override {
-    Later([this, room = std::string(room), user = std::string(user), now,
-           done = std::move(done)]() mutable {
-      inner_.AddMember(room, user, now, std::move(done));
-    });
+    Later(
+        [this, room = std::string(room), user = std::string(user), now,
+         done = std::move(done)]() mutable { inner_.AddMember(room, user, now, std::move(done)); });
   }
   void RemoveMember(absl::string_view room, absl::string_view user, absl::Time now,
                     Done<bool> done) override {

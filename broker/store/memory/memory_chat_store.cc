@@ -1,8 +1,10 @@
 #include "broker/store/memory/memory_chat_store.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/core/answer_batch.h"
 #include "broker/core/chat_errors.h"
@@ -83,16 +85,26 @@ void MemoryChatStore::Leave(absl::string_view user, absl::string_view room, absl
          [&](Changes* changes) { return LeaveRoomLocked(user, room, now, changes); });
 }
 
-void MemoryChatStore::History(absl::string_view room, absl::string_view reader, size_t limit,
-                              Done<std::vector<MessagePtr>> done) {
-  absl::StatusOr<std::vector<MessagePtr>> result;
+void MemoryChatStore::History(absl::string_view room, absl::string_view reader,
+                              const HistoryQuery& query, Done<HistoryPage> done) {
+  std::optional<uint64_t> before;
+  if (!query.before.empty()) {
+    uint64_t position = 0;
+    if (!absl::SimpleAtoi(query.before, &position)) {
+      std::move(done)(absl::InvalidArgumentError(
+          "before is not a position this broker's history uses (from another store?)"));
+      return;
+    }
+    before = position;
+  }
+  absl::StatusOr<HistoryPage> result;
   {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<const Room*> found = ReadableRoom(room, reader);
     if (!found.ok()) {
       result = found.status();
     } else {
-      result = (*found)->RecentHistory(limit);
+      result = (*found)->HistoryBefore(query.limit, before);
     }
   }
   std::move(done)(std::move(result));

@@ -4,11 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "broker/core/chat_store.h"
 #include "broker/core/message.h"
 #include "broker/store/memory/room_presence.h"
 
@@ -45,14 +47,17 @@ class Room {
   void Disallow(absl::string_view user) { access_.erase(user); }
 
   void AddToHistory(MessagePtr message);
-  // The newest `limit` messages (all kept if limit is 0), oldest first.
-  std::vector<MessagePtr> RecentHistory(size_t limit) const;
+  // Up to `limit` messages (all kept if 0) just before position `before` (every line ever kept
+  // has one, counting from 0; nullopt: the newest), oldest first; `older` is the position of
+  // the first one returned, empty if no kept line is older.
+  HistoryPage HistoryBefore(size_t limit, std::optional<uint64_t> before) const;
 
  private:
   const std::string name_;
   const size_t history_capacity_;
   RoomPresence presence_;
   std::deque<MessagePtr> history_;
+  uint64_t history_dropped_ = 0;  // lines pushed out of history_: history_[i] is at this + i
   bool kept_ = false;
   bool private_ = false;
   absl::flat_hash_set<std::string> access_;

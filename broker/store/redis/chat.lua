@@ -787,17 +787,27 @@ ops.rooms_of = function()
   return answer('ok', 'rooms', redis.call('SMEMBERS', key.user_rooms(argv[2])))
 end
 
--- history(room, limit): 'no_room' or 'ok' {entries, newest first}
+-- history(room, limit, reader, before): up to limit entries (0: all) older than the entry id
+-- `before` ('': the newest). 'no_room' or 'ok' {entries, newest first; older: the id of the
+-- oldest entry given when an older one is kept, else ''}
 ops.history = function()
-  local room = argv[2]
+  local room, limit, before = argv[2], num(3), argv[5]
   if redis.call('EXISTS', key.room(room)) == 0 or not admits(room, argv[4]) then
     return answer('no_room')
   end
-  if argv[3] == '0' then
-    return answer('ok', 'entries', redis.call('XREVRANGE', key.history(room), '+', '-'))
+  local top = before == '' and '+' or '(' .. before
+  local entries
+  if limit == 0 then
+    entries = redis.call('XREVRANGE', key.history(room), top, '-')
+  else
+    entries = redis.call('XREVRANGE', key.history(room), top, '-', 'COUNT', limit + 1)
   end
-  return answer('ok', 'entries',
-                redis.call('XREVRANGE', key.history(room), '+', '-', 'COUNT', argv[3]))
+  local older = ''
+  if limit > 0 and #entries > limit then
+    entries[#entries] = nil
+    older = entries[#entries][1]
+  end
+  return answer('ok', 'entries', entries, 'older', older)
 end
 
 -- members(room, limit, after, online_only, prefix, reader): one page by name

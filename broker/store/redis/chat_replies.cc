@@ -378,22 +378,23 @@ absl::StatusOr<std::optional<std::vector<std::string>>> ParseRoomsOf(const Redis
   return Checked(answer, std::optional<std::vector<std::string>>(answer.Strings("rooms")));
 }
 
-absl::StatusOr<std::optional<std::vector<MessagePtr>>> ParseHistory(const RedisReply& reply) {
+absl::StatusOr<std::optional<HistoryPage>> ParseHistory(const RedisReply& reply) {
   ScriptReply answer("history", reply);
-  if (answer.Is("no_room")) return std::optional<std::vector<MessagePtr>>();
+  if (answer.Is("no_room")) return std::optional<HistoryPage>();
   if (!answer.Is("ok")) return answer.UnexpectedOutcome();
   const RedisReply& entries = answer.Array("entries");
+  HistoryPage page;
+  page.older = answer.Str("older");
   if (absl::Status status = answer.status(); !status.ok()) return status;
-  std::vector<MessagePtr> messages;
   // History entries have Redis's own ids (not seqs): read the messages only.
   for (const RedisReply& entry : entries.elements) {
     if (entry.elements.size() != 2) continue;
     absl::StatusOr<MessagePtr> message = MessageFromPairs(entry.elements[1]);
     if (!message.ok()) return message.status();
-    messages.push_back(*std::move(message));
+    page.messages.push_back(*std::move(message));
   }
-  std::reverse(messages.begin(), messages.end());  // oldest first
-  return std::optional<std::vector<MessagePtr>>(std::move(messages));
+  std::reverse(page.messages.begin(), page.messages.end());  // oldest first
+  return std::optional<HistoryPage>(std::move(page));
 }
 
 absl::StatusOr<std::optional<MembersResult>> ParseMembers(const RedisReply& reply) {

@@ -178,8 +178,8 @@ absl::StatusOr<std::vector<absl::StatusOr<ReadReply>>> ParseReadMany(const Redis
 // rooms_of: nullopt if the user is missing.
 absl::StatusOr<std::optional<std::vector<std::string>>> ParseRoomsOf(const RedisReply& reply);
 
-// history: nullopt if no such room; else oldest first.
-absl::StatusOr<std::optional<std::vector<MessagePtr>>> ParseHistory(const RedisReply& reply);
+// history: nullopt if no such room; else the page, oldest first.
+absl::StatusOr<std::optional<HistoryPage>> ParseHistory(const RedisReply& reply);
 
 // members: nullopt if no such room.
 absl::StatusOr<std::optional<MembersResult>> ParseMembers(const RedisReply& reply);

@@ -93,8 +93,8 @@ class RedisChatStore : public ChatStore {
             Done<JoinResult> done) override;
   void Leave(absl::string_view user, absl::string_view room, absl::Time now,
              StatusDone done) override;
-  void History(absl::string_view room, absl::string_view reader, size_t limit,
-               Done<std::vector<MessagePtr>> done) override;
+  void History(absl::string_view room, absl::string_view reader, const HistoryQuery& query,
+               Done<HistoryPage> done) override;
   void Members(absl::string_view room, absl::string_view reader, const MembersQuery& query,
                Done<MembersResult> done) override;
   void RoomsOf(absl::string_view user, Done<std::vector<RoomPresenceInfo>> done) override;

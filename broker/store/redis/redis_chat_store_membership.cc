@@ -2,9 +2,12 @@
 // leave pending), and the rooms' presence as reads see it.
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "broker/core/chat_errors.h"
 #include "broker/core/chat_rules.h"
 #include "broker/store/redis/redis_chat_store.h"
@@ -360,10 +363,21 @@ void RedisChatStore::LeaveRoomSide(const std::string& user, const std::string& r
                        });
 }
 
-void RedisChatStore::History(absl::string_view room, absl::string_view reader, size_t limit,
-                             Done<std::vector<MessagePtr>> done) {
-  Call<std::optional<std::vector<MessagePtr>>>(
-      ShardOf(room), {"history", std::string(room), absl::StrCat(limit), std::string(reader)},
+void RedisChatStore::History(absl::string_view room, absl::string_view reader,
+                             const HistoryQuery& query, Done<HistoryPage> done) {
+  // Positions here are the history stream's entry ids ("ms-seq"); a bare number is another
+  // store's, which XREVRANGE would read as a time.
+  const std::vector<absl::string_view> parts = absl::StrSplit(query.before, '-');
+  uint64_t unused = 0;
+  if (!query.before.empty() && (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &unused) ||
+                                !absl::SimpleAtoi(parts[1], &unused))) {
+    std::move(done)(absl::InvalidArgumentError(
+        "before is not a position this broker's history uses (from another store?)"));
+    return;
+  }
+  Call<std::optional<HistoryPage>>(
+      ShardOf(room),
+      {"history", std::string(room), absl::StrCat(query.limit), std::string(reader), query.before},
       ParseHistory, OrMissing(NoSuchRoom(room), std::move(done)));
 }
 

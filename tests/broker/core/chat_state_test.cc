@@ -350,6 +350,52 @@ TEST_P(ChatStateTest, HistoryKeepsTheLastChatMessagesOnly) {
   EXPECT_EQ(state_.History("lobby", 2)->front()->text, "6");
 }
 
+// Scroll-back: pages of `limit` lines, each from the previous one's `older`, until the oldest
+// kept line; the last page says so with an empty `older`.
+TEST_P(ChatStateTest, HistoryPagesBackToTheOldestKeptLine) {
+  Connect("alice");
+  for (int i = 1; i <= 7; ++i) ASSERT_TRUE(Say("alice", "lobby", std::to_string(i)).ok());
+  std::vector<std::string> read;
+  std::string before;
+  int pages = 0;
+  do {
+    absl::StatusOr<HistoryPage> page = state_.HistoryPage("lobby", {.limit = 2, .before = before});
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_FALSE(page->messages.empty());
+    for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
+      read.push_back((*it)->text);
+    }
+    before = page->older;
+    ASSERT_LT(++pages, 5);
+  } while (!before.empty());
+  EXPECT_EQ(read, (std::vector<std::string>{"7", "6", "5", "4", "3"}));  // history = 5
+  EXPECT_EQ(pages, 3);
+  // A line written meanwhile does not shift the pages: the one before "5" is still "4".
+  absl::StatusOr<HistoryPage> newest = state_.HistoryPage("lobby", {.limit = 3, .before = ""});
+  ASSERT_TRUE(newest.ok());
+  ASSERT_TRUE(Say("alice", "lobby", "8").ok());
+  absl::StatusOr<HistoryPage> older =
+      state_.HistoryPage("lobby", {.limit = 1, .before = newest->older});
+  ASSERT_TRUE(older.ok());
+  ASSERT_EQ(older->messages.size(), 1u);
+  EXPECT_EQ(older->messages[0]->text, "4");
+}
+
+TEST_P(ChatStateTest, HistoryRefusesAPositionItDoesNotUse) {
+  Connect("alice");
+  for (const char* before :
+       {"x", "1-", "-1", "1-2-3", "1.5", "123456789012345678901234567890123456789012"}) {
+    EXPECT_EQ(state_.HistoryPage("lobby", {.limit = 2, .before = before}).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << before;
+  }
+  // Each store's own form only: the memory store counts lines, Redis names stream entries.
+  const char* foreign =
+      GetParam() == ::parley::testing::TestStore::kRedis ? "12" : "1700000000000-0";
+  EXPECT_EQ(state_.HistoryPage("lobby", {.limit = 2, .before = foreign}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(ChatStateTest, PresenceFollowsPollsWithinTheWindow) {
   Connect("alice");
   Connect("bob");

@@ -329,7 +329,7 @@ TEST(BrokerProcessTest, IdleUsersAreSweptAwayWhileTheBrokerRuns) {
 // The chat limits as docs/operations.md states their defaults, on a broker started with no
 // limit flags (every other test that needs a limit passes its own, which would hide a wrong
 // default): text 4096 bytes and 2000 code points, JOIN lines while a room has at most 100
-// members, 100 history lines, 1024 lines per queue.
+// members, 10,000 history lines, 1024 lines per queue.
 TEST(BrokerProcessTest, TheChatLimitsDefaultToTheDocumentedValues) {
   BrokerProcess broker;
   auto stub = v1::Broker::NewStub(broker.channel());
@@ -390,13 +390,27 @@ TEST(BrokerProcessTest, TheChatLimitsDefaultToTheDocumentedValues) {
   EXPECT_EQ(held.back().text(), "line 1099");
   EXPECT_EQ(held.front().text(), absl::StrCat("line ", 1100 - 1024));
 
+  // The history keeps 10,000 lines: 8,900 more (from the app's server API, which no publish
+  // limit slows) push the first 2 of the 10,002 lines written out.
+  for (int i = 1100; i < 10'000; ++i) {
+    grpc::ClientContext context;
+    v1::PublishRequest request;
+    request.set_sender("app");
+    request.set_system(true);
+    request.set_room("lobby");
+    request.set_text(absl::StrCat("line ", i));
+    v1::PublishResponse published;
+    ASSERT_TRUE(stub->Publish(&context, request, &published).ok()) << i;
+  }
   grpc::ClientContext context;
   v1::HistoryRequest history_request;
   history_request.set_room("lobby");
   v1::HistoryResponse history;
   ASSERT_TRUE(stub->History(&context, history_request, &history).ok());
-  ASSERT_EQ(history.messages_size(), 100);
-  EXPECT_EQ(history.messages(0).text(), "line 1000");
+  ASSERT_EQ(history.messages_size(), 10'000);
+  EXPECT_EQ(history.messages(0).text(), "line 0");
+  EXPECT_EQ(history.messages(9'999).text(), "line 9999");
+  EXPECT_EQ(history.older(), "");
 }
 
 // --max_stream_polls defaults to 50,000 unanswered polls per stream: the next is refused.

@@ -181,6 +181,35 @@ TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
   EXPECT_EQ(stack_.Get(bob, "/api/rooms/nowhere/history")->status, 404);
 }
 
+// Scroll-back over HTTP: 100 lines a page unless asked, `older` to the page before, and a
+// position that is not one a 400 naming `before`.
+TEST_F(ApiTest, HistoryPagesWithBefore) {
+  const std::string alice = stack_.LogIn("alice");
+  std::vector<std::string> writers;  // six, each within the publish burst of 20
+  for (int i = 0; i < 6; ++i) writers.push_back(stack_.LogIn(absl::StrCat("writer", i)));
+  for (int i = 0; i < 103; ++i) {
+    ASSERT_EQ(stack_.Say(writers[i % 6], absl::StrCat("line ", i))->status, 200) << i;
+  }
+  const auto newest =
+      FromJson<v1::HistoryResponse>(stack_.Get(alice, "/api/rooms/lobby/history")->body);
+  ASSERT_EQ(newest.messages_size(), 100);
+  EXPECT_EQ(newest.messages(0).text(), "line 3");
+  ASSERT_FALSE(newest.older().empty());
+  const auto older = FromJson<v1::HistoryResponse>(
+      stack_.Get(alice, "/api/rooms/lobby/history?limit=2&before=" + newest.older())->body);
+  ASSERT_EQ(older.messages_size(), 2);
+  EXPECT_EQ(older.messages(0).text(), "line 1");
+  EXPECT_EQ(older.messages(1).text(), "line 2");
+  const auto oldest = FromJson<v1::HistoryResponse>(
+      stack_.Get(alice, "/api/rooms/lobby/history?limit=2&before=" + older.older())->body);
+  ASSERT_EQ(oldest.messages_size(), 1);
+  EXPECT_EQ(oldest.messages(0).text(), "line 0");
+  EXPECT_EQ(oldest.older(), "");  // the start of the room
+  httplib::Result bad = stack_.Get(alice, "/api/rooms/lobby/history?before=yesterday");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(bad->body, ::testing::HasSubstr("before must be a history position"));
+}
+
 // Two members make the lobby large; presence is published every 100 ms at most.
 broker::BrokerServerOptions SmallPresenceThreshold() {
   broker::BrokerServerOptions options;
@@ -238,10 +267,10 @@ TEST(ApiPresenceTest, APollWatchingPresenceIsToldOfALargeRoomsChangesWithoutLine
   std::string pairs;
   for (int i = 0; i < 201; ++i) absl::StrAppend(&pairs, i == 0 ? "" : ",", "room", i, ":1");
   const std::string two_hundred = pairs.substr(0, pairs.rfind(','));
-  EXPECT_EQ(stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor, "&presence=",
-                                          two_hundred))
-                ->status,
-            200);
+  EXPECT_EQ(
+      stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor, "&presence=", two_hundred))
+          ->status,
+      200);
   httplib::Result too_many =
       stack.Get(alice, absl::StrCat("/api/poll?wait=0&cursor=", cursor, "&presence=", pairs));
   ASSERT_TRUE(too_many);
