@@ -224,6 +224,24 @@ void Members(const RouteContext& context, const ExchangePtr& exchange) {
   context.broker->MembersAsync(*call, AnswerWith<v1::MembersResponse>(exchange));
 }
 
+// The room directory: every public room with its presence (counts), sorted by name. Private
+// rooms are left out for everyone, members included (their own rooms are in /api/rooms).
+void Directory(const RouteContext& context, const ExchangePtr& exchange) {
+  std::optional<Session> session = RequireSession(context, exchange);
+  if (!session) return;
+  context.broker->ListRoomsAsync([exchange](grpc::Status status, v1::ListRoomsResponse listing) {
+    if (!status.ok()) {
+      RespondError(exchange, FromGrpcStatus(status));
+      return;
+    }
+    v1::ListRoomsResponse open;
+    for (v1::RoomListing& room : *listing.mutable_rooms()) {
+      if (!room.private_()) *open.add_rooms() = std::move(room);
+    }
+    RespondJson(exchange, open);
+  });
+}
+
 // Whether this frontend can serve: not draining. Not whether the broker answers: with the
 // broker away every frontend still answers (503 with Retry-After, which the page copes with),
 // while taking them all out of rotation would leave a proxy answering its own 503s and stall
@@ -266,6 +284,7 @@ void AddApiRoutes(const RouteContext& context, RouteTable& routes) {
   routes.Post("/api/rooms/([^/]+)/leave", bind(Leave));
   routes.Get("/api/rooms/([^/]+)/history", bind(History));
   routes.Get("/api/rooms/([^/]+)/members", bind(Members));
+  routes.Get("/api/directory", bind(Directory));
   routes.Get("/healthz", [](const ExchangePtr& exchange) {
     httplib::Response response;
     response.set_content(R"({"status":"alive"})", "application/json");

@@ -101,6 +101,17 @@ TEST_F(AdminTest, APrivateRoomIsInvisibleToANonMemberThroughEveryRoute) {
   EXPECT_EQ(RoomsOf(alice), (std::vector<std::string>{"lobby", "team"}));
 
   EXPECT_EQ(RoomsOf(mallory), std::vector<std::string>{"lobby"});
+  // The room directory lists public rooms only, to members too.
+  ASSERT_EQ(stack_.PostJson(mallory, "/api/rooms/games/join", "")->status, 200);
+  for (const std::string& reader : {alice, mallory}) {
+    const auto directory =
+        FromJson<v1::ListRoomsResponse>(stack_.Get(reader, "/api/directory")->body);
+    std::vector<std::string> names;
+    for (const v1::RoomListing& room : directory.rooms()) names.push_back(room.name());
+    EXPECT_EQ(names, (std::vector<std::string>{"games", "lobby"}));
+    EXPECT_EQ(directory.rooms(0).presence().members(), 1u);
+  }
+  EXPECT_EQ(stack_.Client()->Get("/api/directory")->status, 401);
   for (const char* path : {"/api/rooms/team/history", "/api/rooms/team/members"}) {
     httplib::Result read = stack_.Get(mallory, path);
     EXPECT_EQ(read->status, 404) << path << ": " << read->body;
