@@ -3,19 +3,26 @@
 'use strict';
 
 import {api, ApiError, backoffMs, goToLogin, signInThroughApp, sleep} from './chat-api.js';
+import {mentionsMe} from './chat-format.js';
 import {Outbox} from './chat-outbox.js';
 import {Poller} from './chat-poller.js';
 import {dmKey, isChat, roomKey, Store} from './chat-store.js';
+import {Switcher} from './chat-switcher.js';
 import {View} from './chat-view.js';
 
 const me = decodeURIComponent(location.pathname.split('/')[2] || '');
+const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 const store = new Store(me);
 const outbox = new Outbox({
-  onChange: () => view.renderPending(),
+  onChange: () => {
+    view.renderPending();
+    updateConnection();
+  },
   onSent: (entry, message) => {
     // Shown at once from the answer; the same id coming back in a poll is then skipped.
     if (message && message.id) receive([message], {own: true});
   },
+  onRefused: (entry, error) => handBack(entry, error),
 });
 const view = new View(store, outbox);
 const $ = (id) => document.getElementById(id);
@@ -32,6 +39,21 @@ async function persist(call) {
   }
 }
 
+// ---- Connection state: the poll loop's, but "reconnecting" too while a poll is overdue or a
+// line has waited STUCK_MS for the server (a frozen broker answers nothing at all).
+const STUCK_MS = 4000;
+let pollState = 'connecting';
+
+function updateConnection() {
+  let state = pollState;
+  if (state === 'connected' && (poller.overdue() || outbox.oldestWaitMs() > STUCK_MS)) {
+    state = 'reconnecting';
+  }
+  view.setStatus(state);
+}
+
+// ---- Rooms and history
+
 async function loadRooms() {
   const answer = await persist(() => api('GET', '/api/rooms'));
   for (const room of answer.rooms) store.ensureRoom(room);
@@ -42,28 +64,91 @@ async function loadRooms() {
   }
 }
 
+const HISTORY_PAGE = 50;
+const historyPath = (conversation, before) =>
+  `/api/rooms/${encodeURIComponent(conversation.name)}/history?limit=${HISTORY_PAGE}` +
+  (before ? `&before=${encodeURIComponent(before)}` : '');
+
+// The newest page of a room's history (once per conversation).
 async function loadHistory(conversation) {
   if (conversation.kind !== 'room' || conversation.historyLoaded) return;
   try {
-    const path = `/api/rooms/${encodeURIComponent(conversation.name)}/history?limit=100`;
-    const answer = await api('GET', path);
+    const answer = await api('GET', historyPath(conversation));
     conversation.historyLoaded = true;
+    conversation.older = answer.older || '';
     for (const message of answer.messages) conversation.add(message);
-    if (conversation === store.current) view.renderMessages();
   } catch (error) {
     // Not fatal: the room still fills from the poll loop; tried again on the next visit.
   }
 }
 
-// Who is online where the user is looking: the open room, or the lobby in a direct chat.
-// Fetched when that room's presence version changes, but at most once per
-// MEMBERS_INTERVAL_MS whatever happens, and only the first page: a room of ten thousand
-// costs one small request every few seconds, not one per join.
+// The page before the oldest line shown; answers whether one came.
+async function loadOlder(conversation) {
+  if (!conversation.older || conversation.loadingOlder) return false;
+  conversation.loadingOlder = true;
+  try {
+    const answer = await api('GET', historyPath(conversation, conversation.older));
+    for (const message of answer.messages) conversation.add(message);
+    conversation.older = answer.older || '';
+    return true;
+  } catch (error) {
+    return false;  // the button stays; scrolling up again tries again
+  } finally {
+    conversation.loadingOlder = false;
+  }
+}
+
+// Scrolled near the top: the older page goes above, the lines on screen stay put.
+async function scrollBack() {
+  const conversation = store.current;
+  if (!conversation.older || conversation.loadingOlder) return;
+  const loading = loadOlder(conversation);
+  if (conversation === store.current) view.renderMessages({anchor: 'keep'});
+  const loaded = await loading;
+  if (conversation !== store.current) return;
+  view.renderMessages({anchor: 'keep'});
+  if (loaded && $('message').scrollTop < 200) scrollBack();
+}
+
+// ---- "New since you left": the first line from someone else after what this browser last
+// showed of the conversation. Older pages are loaded until it is on screen (a room with a few
+// hundred unread), at most MARKER_PAGES of them.
+const MARKER_PAGES = 20;
+
+async function placeMarker(conversation, lastRead) {
+  view.marker = null;
+  if (!lastRead) return;  // never opened here: everything is new, no line to draw
+  for (let pages = 0; pages < MARKER_PAGES; pages += 1) {
+    const oldest = conversation.messages[0];
+    if (!conversation.older || (oldest && oldest.sentAt <= lastRead)) break;
+    if (!(await loadOlder(conversation))) break;
+  }
+  const first = conversation.messages.find((message) => isChat(message) && message.from !== me &&
+                                                       (message.sentAt || '') > lastRead);
+  if (first) view.marker = {key: conversation.key, id: first.id};
+}
+
+function markRead(conversation) {
+  if (document.visibilityState === 'visible') store.read.set(conversation.key, conversation.newestTime);
+}
+
+// ---- Who is in the room where the user is looking: the open room, or the lobby in a direct
+// conversation. Online members by default, refreshed when that room's presence version moves
+// but at most once per MEMBERS_INTERVAL_MS whatever happens (a room of ten thousand costs one
+// small request every few seconds, not one per join). A search lists every member whose name
+// starts with it; "Show more" pages on by name.
 const MEMBERS_INTERVAL_MS = 3000;
 const MEMBERS_PAGE = 50;
-const members = {room: '', version: '', fetchedAt: -Infinity, timer: 0, inFlight: false};
+const members = {room: '', version: '', fetchedAt: -Infinity, timer: 0, inFlight: false,
+                 search: '', listed: [], nextAfter: '', count: 0};
 
 const watchedRoom = () => (store.current.kind === 'room' ? store.current.name : 'lobby');
+
+function membersPath(room, after) {
+  const query = members.search ? `prefix=${encodeURIComponent(members.search)}` : 'online=true';
+  return `/api/rooms/${encodeURIComponent(room)}/members?${query}&limit=${MEMBERS_PAGE}` +
+         (after ? `&after=${encodeURIComponent(after)}` : '');
+}
 
 function refreshMembers() {
   if (members.timer || members.inFlight) return;  // one is coming: it will see the news
@@ -78,24 +163,29 @@ function refreshMembers() {
   fetchMembers();
 }
 
-async function fetchMembers() {
+async function fetchMembers({after = ''} = {}) {
   const room = watchedRoom();
+  const search = members.search;
   members.inFlight = true;
-  members.fetchedAt = performance.now();
+  if (!after) members.fetchedAt = performance.now();
   try {
-    const path = `/api/rooms/${encodeURIComponent(room)}/members?online=true&limit=${MEMBERS_PAGE}`;
-    const answer = await api('GET', path);
-    if (room !== watchedRoom()) return;  // the user moved on; a fetch for the new room follows
+    const answer = await api('GET', membersPath(room, after));
+    if (room !== watchedRoom() || search !== members.search) return;  // moved on: another follows
     members.room = room;
     members.version = answer.presence.version;
-    const names = answer.members.map((member) => member.user).filter((name) => name !== me);
-    // The user's own name first: they are polling, so they are online.
-    view.renderOnline(room, [me, ...names], Number(answer.presence.online));
+    members.count = Number(answer.presence.online);
+    const page = answer.members.filter((member) => member.user !== me);
+    members.listed = after ? members.listed.concat(page) : page;
+    members.nextAfter = answer.nextAfter || '';
+    // The user's own name first when listing who is online: they are polling, so they are.
+    const own = !search ? [{user: me, online: true}] : me.startsWith(search) ? [{user: me, online: true}] : [];
+    view.renderMembers(room, own.concat(members.listed), members.count,
+                       {more: Boolean(members.nextAfter), search, online: !search});
   } catch (error) {
     // The status indicator already tells about connection trouble.
   } finally {
     members.inFlight = false;
-    if (members.room !== watchedRoom()) refreshMembers();
+    if (members.room !== watchedRoom() || search !== members.search) refreshMembers();
   }
 }
 
@@ -106,24 +196,92 @@ function receivePresence(rooms) {
     const conversation = store.conversations.get(roomKey(presence.room));
     if (!conversation) continue;
     if (conversation.setPresence(presence) && conversation === store.current) redraw = true;
-    if (presence.room === watchedRoom() && presence.version !== members.version) {
+    // A longer list the user asked for ("Show more", a search) is not replaced under them.
+    const expanded = members.search || members.listed.length > MEMBERS_PAGE;
+    if (presence.room === watchedRoom() && presence.version !== members.version && !expanded) {
       refreshMembers();
     }
   }
   if (redraw) view.renderMessages();
 }
 
-function open(key) {
+// ---- Conversations
+
+async function open(key, {focus = true} = {}) {
   if (!store.conversations.has(key)) return;
   store.currentKey = key;
-  store.current.unread = 0;
+  const conversation = store.current;
+  const lastRead = store.read.get(key);
+  const hadUnread = conversation.unread > 0;
+  conversation.unread = 0;
+  conversation.mentions = 0;
+  view.marker = null;
+  view.composerError('');
   view.renderSidebar();
   view.renderMessages();
-  refreshMembers();
-  loadHistory(store.current);
   document.body.classList.remove('sidebar-open');
   $('menu').setAttribute('aria-expanded', 'false');
-  $('post').focus();
+  if (focus) $('post').focus();
+  if (watchedRoom() !== members.room) {
+    members.search = '';
+    $('member-prefix').value = '';
+    members.listed = [];
+    refreshMembers();
+  }
+  await loadHistory(conversation);
+  if (conversation !== store.current) return;
+  if (hadUnread || lastRead) await placeMarker(conversation, lastRead);
+  if (conversation !== store.current) return;
+  view.renderMessages({anchor: view.marker ? 'marker' : 'bottom'});
+  markRead(conversation);
+}
+
+// Notifications for direct messages and mentions, when the user asked for them (per browser,
+// off by default) and is not looking at that conversation.
+const notifyKey = `parley.notify.${me}`;
+
+function notificationsOn() {
+  try {
+    return 'Notification' in window && Notification.permission === 'granted' &&
+           localStorage.getItem(notifyKey) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function notify(conversation, message) {
+  if (!notificationsOn()) return;
+  const title = conversation.kind === 'dm' ? `${message.from} (direct message)`
+                                           : `${message.from} in #${conversation.name}`;
+  const note = new Notification(title, {body: message.text.slice(0, 200), tag: conversation.key});
+  note.addEventListener('click', () => {
+    window.focus();
+    open(conversation.key);
+  });
+}
+
+function showNotifySetting() {
+  const button = $('notify');
+  if (!('Notification' in window)) {
+    button.hidden = true;
+    return;
+  }
+  const on = notificationsOn();
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? 'Notifications on (click to turn off)'
+      : Notification.permission === 'denied' ? 'Notifications are blocked in this browser'
+      : 'Notify me of direct messages and mentions';
+}
+
+async function toggleNotifications() {
+  if (notificationsOn()) {
+    localStorage.removeItem(notifyKey);
+  } else {
+    const permission = Notification.permission === 'granted'
+        ? 'granted' : await Notification.requestPermission();
+    if (permission === 'granted') localStorage.setItem(notifyKey, '1');
+  }
+  showNotifySetting();
 }
 
 // Messages from the poll loop (or a send's answer), oldest first.
@@ -144,14 +302,23 @@ function receive(messages, {initial = false, own = false} = {}) {
       continue;
     }
     if (!added) continue;
+    const fromOther = isChat(message) && message.from !== me;
+    const looking = conversation === store.current && document.visibilityState === 'visible';
+    const mention = fromOther && mentionsMe(message.text, me);
+    if (fromOther && !initial && !looking && (mention || message.kind === 'DIRECT')) {
+      notify(conversation, message);
+    }
     if (conversation === store.current) {
       if (appended && !redraw) {
         view.appendMessage(message, {own});
       } else {
         redraw = true;
       }
-    } else if (isChat(message) && message.from !== me && !initial) {
+      if (looking) markRead(conversation);
+    } else if (fromOther && (!initial || (message.sentAt || '') > store.read.get(conversation.key))) {
+      // Unread; on the replay at start-up only what this browser has not shown before.
       conversation.unread += 1;
+      if (mention) conversation.mentions += 1;
       sidebarChanged = true;
     } else if (conversation.messages.length === 1) {
       sidebarChanged = true;  // a new direct conversation
@@ -165,7 +332,10 @@ const poller = new Poller({
   onMessages: (messages, {initial}) => receive(messages, {initial}),
   onPresence: receivePresence,
   presenceVersions: () => store.presenceVersions(),
-  onState: (state) => view.setStatus(state),
+  onState: (state) => {
+    pollState = state;
+    updateConnection();
+  },
   onGap: () => view.banner('Some messages were missed while you were away.'),
   onEpochChange: async (answer) => {
     // The broker kept everything in memory: what it held for this page and had not handed
@@ -181,25 +351,55 @@ const poller = new Poller({
     view.renderMessages();
     receivePresence(answer.presence || []);
     receive(answer.messages, {initial: true});
-    loadHistory(store.current);
+    await loadHistory(store.current);
+    view.renderMessages();
     refreshMembers();
   },
 });
+
+// ---- Writing
 
 function send() {
   const input = $('post');
   const text = input.value;
   if (!text.trim()) return;
+  if (!view.updateComposer()) {
+    view.composerError('This message is too long to send: shorten it first.');
+    return;
+  }
   input.value = '';
+  view.updateComposer();
+  view.composerError('');
   const current = store.current;
   const target = current.kind === 'room' ? {room: current.name} : {to: current.name};
   outbox.send(current.key, target, text);
   input.focus();
 }
 
+// A refused line goes back into the box of its conversation, ahead of anything typed since,
+// with the reason: the writer edits it (or not) and sends again.
+function handBack(entry, error) {
+  if (error.status === 401) return;  // the session ended: the page is leaving
+  const label = entry.target.room ? `#${entry.target.room}` : entry.target.to;
+  if (store.currentKey !== entry.key && store.conversations.has(entry.key)) open(entry.key);
+  const input = $('post');
+  input.value = input.value ? `${entry.text}\n${input.value}` : entry.text;
+  view.updateComposer();
+  view.composerError(`Not sent to ${label}: ${error.message}. Your message is back in the box.`);
+  input.focus();
+}
+
 async function join(room) {
   const error = $('join-error');
   error.textContent = '';
+  if (!NAME.test(room)) {
+    error.textContent = 'A room name is 1-32 letters, digits, ".", "_" or "-".';
+    return;
+  }
+  if (store.conversations.has(roomKey(room))) {
+    open(roomKey(room));
+    return;
+  }
   try {
     await api('POST', `/api/rooms/${encodeURIComponent(room)}/join`);
     store.ensureRoom(room);
@@ -221,11 +421,67 @@ async function leave() {
   }
 }
 
+function writeTo(user) {
+  if (user === me) return;
+  store.ensureDirect(user);
+  open(dmKey(user));
+}
+
+async function browseRooms() {
+  const button = $('browse');
+  const list = $('directory');
+  if (!list.hidden) {
+    list.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  try {
+    const answer = await api('GET', '/api/directory');
+    view.renderDirectory(answer.rooms || []);
+    button.setAttribute('aria-expanded', 'true');
+  } catch (failure) {
+    $('join-error').textContent = `Could not list the rooms: ${failure.message}`;
+  }
+}
+
+// Alt+↑ / Alt+↓: the conversation above or below the open one in the sidebar.
+function step(delta) {
+  const order = store.rooms.concat(store.directs).map((conversation) => conversation.key);
+  const at = order.indexOf(store.currentKey);
+  const next = order[(at + delta + order.length) % order.length];
+  if (next) open(next, {focus: false}).then(() => {});
+  $('message').focus();
+}
+
+const switcher = new Switcher({
+  candidates: () => ({
+    conversations: store.rooms.concat(store.directs),
+    people: members.listed.map((member) => member.user),
+  }),
+  onPick: (choice) => {
+    if (choice.key) open(choice.key);
+    else if (choice.room) join(choice.room);
+    else if (choice.user) writeTo(choice.user);
+  },
+});
+
 function wireEvents() {
+  const input = $('post');
   $('form').addEventListener('submit', (event) => {
     event.preventDefault();
     send();
   });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    } else if (event.key === 'PageUp' || event.key === 'PageDown') {
+      event.preventDefault();
+      const list = $('message');
+      list.scrollBy(0, (event.key === 'PageUp' ? -1 : 1) * list.clientHeight * 0.9);
+    }
+  });
+  input.addEventListener('input', () => view.updateComposer());
   $('join-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const name = $('join-name');
@@ -233,19 +489,44 @@ function wireEvents() {
     name.value = '';
     if (room) join(room);
   });
+  $('dm-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = $('dm-name');
+    const user = name.value.trim();
+    name.value = '';
+    if (NAME.test(user)) writeTo(user);
+  });
+  let searchTimer = 0;
+  $('member-prefix').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      const prefix = $('member-prefix').value.trim();
+      members.search = NAME.test(prefix) ? prefix : '';
+      members.listed = [];
+      members.fetchedAt = -Infinity;
+      fetchMembers();
+    }, 250);
+  });
+  $('member-search').addEventListener('submit', (event) => event.preventDefault());
+  $('members-more').addEventListener('click', () => {
+    if (members.nextAfter) fetchMembers({after: members.nextAfter});
+  });
+  $('browse').addEventListener('click', browseRooms);
+  $('notify').addEventListener('click', toggleNotifications);
   $('leave').addEventListener('click', leave);
   $('sidebar').addEventListener('click', (event) => {
     const conversation = event.target.closest('button[data-key]');
     if (conversation) open(conversation.dataset.key);
     const person = event.target.closest('button[data-user]');
-    if (person) {
-      store.ensureDirect(person.dataset.user);
-      open(dmKey(person.dataset.user));
-    }
+    if (person) writeTo(person.dataset.user);
+    const room = event.target.closest('button[data-join]');
+    if (room) join(room.dataset.join).then(() => { $('directory').hidden = true; });
   });
   $('message').addEventListener('click', (event) => {
-    const retry = event.target.closest('button[data-retry]');
-    if (retry) outbox.retry(retry.dataset.retry);
+    if (event.target.closest('button[data-older]')) scrollBack();
+  });
+  $('message').addEventListener('scroll', () => {
+    if ($('message').scrollTop < 200) scrollBack();
   });
   $('menu').addEventListener('click', () => {
     const opened = document.body.classList.toggle('sidebar-open');
@@ -256,7 +537,16 @@ function wireEvents() {
       document.body.classList.remove('sidebar-open');
       $('menu').setAttribute('aria-expanded', 'false');
       $('post').focus();
+    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'k') {
+      event.preventDefault();
+      switcher.show();
+    } else if (event.altKey && (event.key === 'ArrowUp' || event.key === 'ArrowDown')) {
+      event.preventDefault();
+      step(event.key === 'ArrowUp' ? -1 : 1);
     }
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') markRead(store.current);
   });
   // Logging out is done only when the broker says so: a 503 is retried, and the page leaves
   // for the login form only after the answer (the form posts to /logout without script).
@@ -267,14 +557,17 @@ function wireEvents() {
     poller.stop();
     goToLogin();
   });
-  window.addEventListener('online', () => view.setStatus('reconnecting'));
-  window.addEventListener('offline', () => view.setStatus('offline'));
+  window.addEventListener('online', () => poller.handlers.onState('reconnecting'));
+  window.addEventListener('offline', () => poller.handlers.onState('offline'));
   // A closed tab leaves no request behind.
   window.addEventListener('pagehide', () => poller.stop());
+  setInterval(updateConnection, 1000);
 }
 
 async function start() {
   wireEvents();
+  showNotifySetting();
+  view.updateComposer();
   view.renderSidebar();
   // The queue still holds everything since login (up to its capacity): replaying it from
   // the start restores rooms and direct messages after a reload.
@@ -283,12 +576,9 @@ async function start() {
   if (session.displayName) view.showDisplayName(session.displayName);
   if (session.identity === 'token') signInThroughApp();
   await loadRooms();
-  view.renderSidebar();
-  await loadHistory(store.current);
-  view.renderMessages();
-  refreshMembers();
-  $('post').focus();
+  const opening = open(store.currentKey);  // reads how far this browser had read, first
   poller.start('0', session.epoch);
+  await opening;
 }
 
 start();

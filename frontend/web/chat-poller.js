@@ -5,6 +5,9 @@
 import {api, backoffMs, sleep} from './chat-api.js';
 
 const WAIT_SECONDS = 25;
+// A poll is overdue when it has not been answered this long after its wait ran out: the
+// frontend answers by then even with the broker stuck, so something between is.
+const OVERDUE_MS = (WAIT_SECONDS + 4) * 1000;
 
 export class Poller {
   // handlers: onMessages(messages, {initial}), onPresence(rooms) (the rooms whose presence
@@ -18,6 +21,12 @@ export class Poller {
     this.epoch = '0';
     this.failures = 0;
     this.controller = new AbortController();
+    this.sentAt = 0;  // performance.now() of the request in flight, 0 if none
+  }
+
+  // Whether the request in flight is overdue (the connection is in doubt).
+  overdue() {
+    return this.sentAt !== 0 && performance.now() - this.sentAt > OVERDUE_MS;
   }
 
   // Starts from `cursor` of the queue `epoch`; the first answer is the catch-up (`initial`).
@@ -41,9 +50,12 @@ export class Poller {
         const presence = encodeURIComponent(this.handlers.presenceVersions());
         const query = `cursor=${this.cursor}&epoch=${this.epoch}&wait=${WAIT_SECONDS}&max=500` +
                       `&presence=${presence}`;
+        this.sentAt = performance.now();
         answer = await api('GET', `/api/poll?${query}`, null,
                            {signal, timeoutMs: (WAIT_SECONDS + 10) * 1000});
+        this.sentAt = 0;
       } catch (error) {
+        this.sentAt = 0;
         if (signal.aborted) return;
         this.failures += 1;
         this.handlers.onState(navigator.onLine === false ? 'offline' : 'reconnecting');

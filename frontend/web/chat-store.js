@@ -19,7 +19,12 @@ export class Conversation {
     this.messages = [];  // sorted by sentAt, then by arrival
     this.ids = new Set();
     this.unread = 0;
+    this.mentions = 0;  // of the unread lines, those naming the reader
+    // Scroll-back (rooms): `older` is the history position of the next older page, '' when
+    // the oldest kept line is shown (`atStart`), null before the first page.
     this.historyLoaded = false;
+    this.older = null;
+    this.loadingOlder = false;
     // Rooms: {version, members, online, mode} from the poll's presence list; null until known.
     this.presence = null;
   }
@@ -37,6 +42,16 @@ export class Conversation {
     return {added: true, appended: at === this.messages.length - 1};
   }
 
+  get atStart() {
+    return this.kind === 'room' && this.historyLoaded && this.older === '';
+  }
+
+  // The newest line's time ('' if none): how far the reader has read once it is shown.
+  get newestTime() {
+    const last = this.messages[this.messages.length - 1];
+    return (last && last.sentAt) || '';
+  }
+
   // Takes a room's presence from a poll answer; answers whether the lines on screen changed.
   // A room that became large drops the JOIN/LEAVE lines it showed: their LEAVEs would never
   // come.
@@ -50,9 +65,35 @@ export class Conversation {
   }
 }
 
+// How far the reader has read each conversation, kept per browser (localStorage) so a reload
+// or a later visit can mark "new since you left": the sentAt of the newest line seen.
+class ReadMarks {
+  constructor(me) {
+    this.prefix = `parley.read.${me}.`;
+  }
+
+  get(key) {
+    try {
+      return localStorage.getItem(this.prefix + key) || '';
+    } catch {
+      return '';  // storage off (private mode): nothing is remembered
+    }
+  }
+
+  set(key, sentAt) {
+    if (!sentAt || sentAt <= this.get(key)) return;
+    try {
+      localStorage.setItem(this.prefix + key, sentAt);
+    } catch {
+      // storage off or full: the marker just will not show next time
+    }
+  }
+}
+
 export class Store {
   constructor(me) {
     this.me = me;
+    this.read = new ReadMarks(me);
     this.conversations = new Map();
     this.currentKey = roomKey('lobby');
     this.ensureRoom('lobby');

@@ -51,10 +51,14 @@ export async function logIn(browser, stack, name, {viewport} = {}) {
   return page;
 }
 
+// A phone's viewport (the layout folds the sidebar behind ☰ below 700 px).
+export const PHONE = {width: 390, height: 844};
+export const DESKTOP = {width: 1200, height: 800};
+
 // Logs in each name in its own context and registers the pages for failure screenshots.
-export async function logInAll({stack, browser, pages}, ...names) {
+export async function logInAll({stack, browser, pages, viewport}, ...names) {
   const opened = [];
-  for (const name of names) opened.push(await logIn(browser, stack, name));
+  for (const name of names) opened.push(await logIn(browser, stack, name, {viewport}));
   pages.push(...opened);
   return opened;
 }
@@ -86,6 +90,44 @@ export async function lines(page) {
 export async function waitForLine(page, text, timeout = 10000) {
   await page.waitForFunction((wanted) => [...document.querySelectorAll('#message li:not(.pending) .text')]
       .some((item) => item.textContent === wanted), text, {timeout});
+}
+
+// Another user, through the JSON API as another browser would: answers the session token.
+export async function logInOverApi(stack, name) {
+  const response = await fetch(`${stack.url}/api/session`, {
+    method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name}),
+  });
+  if (response.status !== 200) throw new Error(`${name}: ${response.status} ${await response.text()}`);
+  return (await response.json()).token;
+}
+
+// One JSON API call as the user of `token`; answers the parsed body, throws unless 2xx.
+export async function apiCall(stack, token, method, path, body) {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {Authorization: `Bearer ${token}`, ...(body ? {'Content-Type': 'application/json'} : {})},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text || '{}');
+}
+
+let clientIds = 0;
+// Publishes `text` to {room} or {to} as the user of `token`.
+export function apiSay(stack, token, target, text) {
+  clientIds += 1;
+  return apiCall(stack, token, 'POST', '/api/messages', {...target, text, clientId: `t-${clientIds}`});
+}
+
+// Opens the sidebar on a phone (it is always shown on a desktop).
+export async function openSidebar(page) {
+  if ((page.viewportSize() || DESKTOP).width < 700 &&
+      !(await page.evaluate(() => document.body.classList.contains('sidebar-open')))) {
+    await page.click('#menu');
+    // The sidebar slides in (0.15 s): clicks land once it is in place.
+    await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().left >= 0);
+  }
 }
 
 // test() with a stack and a browser, torn down afterwards; on failure every page the test

@@ -2,20 +2,11 @@
 // line is shown (the threshold is lowered by flag so three people make a room large).
 import assert from 'node:assert/strict';
 
-import {browserTest, logInAll} from './harness.mjs';
+import {browserTest, logInAll, logInOverApi} from './harness.mjs';
 
 const onlineCount = (page) => page.$eval('#online-count', (e) => e.textContent);
 const presenceLines = (page) => page.$$eval('#message li.notice', (items) =>
   items.map((i) => i.textContent).filter((t) => / (joined|left) #/.test(t)));
-
-// Logs `name` in through the JSON API, as another browser would, and returns its token.
-async function logInOverApi(stack, name) {
-  const response = await fetch(`${stack.url}/api/session`, {
-    method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name}),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()).token;
-}
 
 browserTest('a large room shows its online count change without join or leave lines', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');

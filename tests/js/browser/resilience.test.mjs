@@ -163,18 +163,21 @@ browserTest('a send answered 429 or 503 is retried, no sooner than its Retry-Aft
   }
 });
 
-browserTest('a send the server refuses is marked not sent with the reason, and Retry sends it', async ({stack, browser, pages}) => {
+// A frozen broker answers nothing: the page must not stay "connected" while a line waits.
+browserTest('a frozen broker shows reconnecting within seconds while a line waits, then connected', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
-  await alice.route('**/api/messages', (route) => route.fulfill({
-    status: 403, contentType: 'application/json',
-    body: JSON.stringify({error: {code: 'forbidden', message: 'not allowed just now'}})}));
-  await say(alice, 'refused once');
-  await alice.waitForSelector('#message li.pending.failed:has-text("not sent: not allowed just now")');
-  await alice.unroute('**/api/messages');
-  await alice.click('#message li.pending.failed button.retry');
-  await waitForLine(bob, 'refused once');
-  await alice.waitForSelector('#message li.pending', {state: 'detached'});
-  assert.equal((await lines(alice)).filter((t) => t === 'refused once').length, 1);
+  stack.broker.child.kill('SIGSTOP');
+  try {
+    await say(alice, 'during the freeze');
+    // Well before the long poll's 25 s wait could end and tell it.
+    await waitForStatus(alice, 'reconnecting', 10000);
+    assert.equal(await alice.textContent('#status'), 'reconnecting…');
+  } finally {
+    stack.broker.child.kill('SIGCONT');
+  }
+  await waitForLine(bob, 'during the freeze', 20000);
+  await waitForStatus(alice, 'connected', 20000);
+  assert.equal((await lines(alice)).filter((t) => t === 'during the freeze').length, 1);
 });
 
 browserTest('messages lost to a full queue while away show the missed-messages notice', async ({stack, browser, pages}) => {

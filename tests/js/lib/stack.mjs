@@ -118,6 +118,9 @@ export class Stack {
     stack.frontend = new Program('frontend', [
       FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
       '--broker_timeout=1s', ...frontendFlags,
+      // PARLEY_WEB_ROOT: serve the page from that directory (another version of frontend/web,
+      // to see a test fail against the page before a change).
+      ...(process.env.PARLEY_WEB_ROOT ? [`--web_root=${process.env.PARLEY_WEB_ROOT}`] : []),
     ], {env: frontendEnv});
     stack.url = `http://127.0.0.1:${await stack.frontend.port}`;
     await stack.waitReady();
