@@ -139,10 +139,16 @@ function markRead(conversation) {
 // starts with it; "Show more" pages on by name.
 const MEMBERS_INTERVAL_MS = 3000;
 const MEMBERS_PAGE = 50;
+// `expanded`: the user asked for more than the first page (a search, "Show more"); a presence
+// change then updates the count only, and never replaces the list under them.
 const members = {room: '', version: '', fetchedAt: -Infinity, timer: 0, inFlight: false,
-                 search: '', listed: [], nextAfter: '', count: 0};
+                 search: '', listed: [], nextAfter: '', count: 0, expanded: false};
 
 const watchedRoom = () => (store.current.kind === 'room' ? store.current.name : 'lobby');
+
+// Every name the members pane has listed in this tab (any room): what Ctrl+K offers.
+const KNOWN_PEOPLE_MAX = 5000;
+const knownPeople = new Set();
 
 function membersPath(room, after) {
   const query = members.search ? `prefix=${encodeURIComponent(members.search)}` : 'online=true';
@@ -152,6 +158,7 @@ function membersPath(room, after) {
 
 function refreshMembers() {
   if (members.timer || members.inFlight) return;  // one is coming: it will see the news
+  if (members.expanded && members.room === watchedRoom()) return;
   const wait = members.fetchedAt + MEMBERS_INTERVAL_MS - performance.now();
   if (wait > 0) {
     members.timer = setTimeout(() => {
@@ -164,7 +171,8 @@ function refreshMembers() {
 }
 
 async function fetchMembers({after = ''} = {}) {
-  const room = watchedRoom();
+  // A next page continues the list shown; one for a room no longer watched is dropped.
+  const room = after ? members.room : watchedRoom();
   const search = members.search;
   members.inFlight = true;
   if (!after) members.fetchedAt = performance.now();
@@ -175,6 +183,9 @@ async function fetchMembers({after = ''} = {}) {
     members.version = answer.presence.version;
     members.count = Number(answer.presence.online);
     const page = answer.members.filter((member) => member.user !== me);
+    for (const member of page) {
+      if (knownPeople.size < KNOWN_PEOPLE_MAX) knownPeople.add(member.user);
+    }
     members.listed = after ? members.listed.concat(page) : page;
     members.nextAfter = answer.nextAfter || '';
     // The user's own name first when listing who is online: they are polling, so they are.
@@ -196,9 +207,8 @@ function receivePresence(rooms) {
     const conversation = store.conversations.get(roomKey(presence.room));
     if (!conversation) continue;
     if (conversation.setPresence(presence) && conversation === store.current) redraw = true;
-    // A longer list the user asked for ("Show more", a search) is not replaced under them.
-    const expanded = members.search || members.listed.length > MEMBERS_PAGE;
-    if (presence.room === watchedRoom() && presence.version !== members.version && !expanded) {
+    if (presence.room === watchedRoom() && presence.version !== members.version) {
+      if (!members.search) view.renderOnlineCount(Number(presence.online));
       refreshMembers();
     }
   }
@@ -224,8 +234,10 @@ async function open(key, {focus = true} = {}) {
   if (focus) $('post').focus();
   if (watchedRoom() !== members.room) {
     members.search = '';
+    members.expanded = false;
     $('member-prefix').value = '';
     members.listed = [];
+    $('members-more').hidden = true;  // it would page on the room being left
     refreshMembers();
   }
   await loadHistory(conversation);
@@ -456,7 +468,7 @@ function step(delta) {
 const switcher = new Switcher({
   candidates: () => ({
     conversations: store.rooms.concat(store.directs),
-    people: members.listed.map((member) => member.user),
+    people: [...knownPeople],
   }),
   onPick: (choice) => {
     if (choice.key) open(choice.key);
@@ -502,6 +514,7 @@ function wireEvents() {
     searchTimer = setTimeout(() => {
       const prefix = $('member-prefix').value.trim();
       members.search = NAME.test(prefix) ? prefix : '';
+      members.expanded = Boolean(members.search);
       members.listed = [];
       members.fetchedAt = -Infinity;
       fetchMembers();
@@ -509,7 +522,9 @@ function wireEvents() {
   });
   $('member-search').addEventListener('submit', (event) => event.preventDefault());
   $('members-more').addEventListener('click', () => {
-    if (members.nextAfter) fetchMembers({after: members.nextAfter});
+    if (!members.nextAfter) return;
+    members.expanded = true;
+    fetchMembers({after: members.nextAfter});
   });
   $('browse').addEventListener('click', browseRooms);
   $('notify').addEventListener('click', toggleNotifications);

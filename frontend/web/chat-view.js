@@ -166,6 +166,9 @@ export class View {
                                                                            : 'Load older messages');
         button.type = 'button';
         button.dataset.older = '1';
+        // Not a tab stop: scrolling up (Home, PageUp) loads older lines too, and the list
+        // itself is the stop before the composer.
+        button.tabIndex = -1;
         more.append(button);
         items.push(more);
       }
@@ -324,6 +327,11 @@ export class View {
     if (members.length === 0) items.push(element('li', 'empty', search ? 'No one by that name.' : 'No one.'));
     $('online').replaceChildren(...items);
     $('members-more').hidden = !more;
+  }
+
+  // The open room's online count, as a poll answer gave it (the names follow, or not).
+  renderOnlineCount(count) {
+    $('online-count').textContent = count.toLocaleString('en');
   }
 
   // The room directory: public rooms with member counts and a join (or open) button.

@@ -130,6 +130,13 @@ export async function openSidebar(page) {
   }
 }
 
+// Waits until at least `count` chat lines (sent, not pending) are on screen: for lines whose
+// text is drawn with formatting, so their textContent is not the text sent.
+export async function waitForLines(page, count, timeout = 10000) {
+  await page.waitForFunction((n) => document.querySelectorAll('#message li:not(.pending) .text').length >= n,
+                             count, {timeout});
+}
+
 // test() with a stack and a browser, torn down afterwards; on failure every page the test
 // opened (registered with `pages.push`) is saved as a screenshot in ARTIFACTS. `options`
 // go to Stack.start.
