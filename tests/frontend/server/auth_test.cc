@@ -113,6 +113,13 @@ TEST(AuthTest, NameTakenIs409ForTheApiAndAMessageOnTheForm) {
   httplib::Result form = client->Post("/login", "name=alice", "application/x-www-form-urlencoded");
   EXPECT_EQ(form->status, 409);
   EXPECT_NE(form->body.find("Name taken"), std::string::npos);
+  EXPECT_NE(form->body.find(R"(name="name" value="alice")"), std::string::npos);
+  // What comes back into the box is escaped: it cannot close the attribute.
+  httplib::Result odd =
+      client->Post("/login", "name=%22%3E%3Cscript%3E", "application/x-www-form-urlencoded");
+  EXPECT_EQ(odd->status, 400);
+  EXPECT_NE(odd->body.find(R"(value="&quot;&gt;&lt;script&gt;")"), std::string::npos);
+  EXPECT_EQ(odd->body.find(R"("><script>)"), std::string::npos);
 }
 
 TEST(AuthTest, LogoutDisconnectsClearsTheCookieAndFreesTheName) {

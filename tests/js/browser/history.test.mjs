@@ -68,6 +68,14 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     assert.ok(await inView('#message li.new-marker'), 'the marker is in view');
     assert.ok(!(await inView('#message li:last-child')), 'the list did not jump to the bottom');
     assert.equal(await bob.isVisible('#jump'), true);
+    // "New messages ↓" leaves "Leave this room" visible and clickable.
+    assert.ok(await bob.isVisible('#leave'));
+    const overlap = await bob.evaluate(() => {
+      const a = document.getElementById('jump').getBoundingClientRect();
+      const b = document.getElementById('leave').getBoundingClientRect();
+      return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    });
+    assert.equal(overlap, false);
     assert.equal(await bob.$('#rooms button[data-key="#games"] .unread'), null);
   }, FLAGS);
 }

@@ -65,12 +65,14 @@ browserTest('login explains bad names and taken names, and remembers the session
   await page.press('#name', 'Enter');
   await page.waitForSelector('#error:has-text("taken")');
   assert.equal(new URL(page.url()).pathname, '/login');
+  assert.equal(await page.inputValue('#name'), 'alice', 'the name typed stays, to be changed');
 
   // The browser's own check stops a bad name; the server says the same if it gets one.
   await page.evaluate(() => document.getElementById('name').removeAttribute('pattern'));
   await page.fill('#name', 'no spaces please');
   await page.press('#name', 'Enter');
   await page.waitForSelector('#error:has-text("name")');
+  assert.equal(await page.inputValue('#name'), 'no spaces please');
 
   // A valid cookie goes straight to the chat.
   await alice.goto(`${stack.url}/login`);
