@@ -238,6 +238,7 @@ async function open(key, {focus = true} = {}) {
     $('member-prefix').value = '';
     members.listed = [];
     $('members-more').hidden = true;  // it would page on the room being left
+    members.fetchedAt = -Infinity;  // the throttle is for presence storms, not for moving
     refreshMembers();
   }
   await loadHistory(conversation);

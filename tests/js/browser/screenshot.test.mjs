@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
 
-import {ARTIFACTS, browserTest, joinRoom, logIn, say, waitForLine} from './harness.mjs';
+import {apiCall, apiSay, ARTIFACTS, browserTest, joinRoom, logIn, logInOverApi, PHONE, say,
+        waitForLine} from './harness.mjs';
 
 browserTest('a lively chat looks right on a desktop and on a phone', async ({stack, browser, pages}) => {
   const alice = await logIn(browser, stack, 'alice', {viewport: {width: 1100, height: 700}});
@@ -47,3 +48,47 @@ browserTest('a lively chat looks right on a desktop and on a phone', async ({sta
   for (const page of pages) assert.deepEqual(page.dialogs, []);
   assert.deepEqual(alice.consoleErrors, []);
 });
+
+// The views docs/ui.md shows: scroll-back in a long room, a big room's member search and the
+// room directory, the composer near its limit, and a phone with something waiting.
+browserTest('scroll-back, a big room, the composer and the phone, as docs/ui.md shows them', async ({stack, browser, pages}) => {
+  mkdirSync(ARTIFACTS, {recursive: true});
+  const shot = (page, name) => page.screenshot({path: path.join(ARTIFACTS, name)});
+  const carol = await logInOverApi(stack, 'carol');
+  await apiCall(stack, carol, 'POST', '/api/rooms/design/join');
+  for (let i = 1; i <= 120; i += 1) {
+    await apiSay(stack, carol, {room: 'design'},
+                 i % 10 === 0 ? `Checkpoint ${i / 10}: see https://example.com/build/${i} and run \`make test\``
+                              : `Design note ${i}: *latency* is fine, **throughput** next`);
+  }
+  for (let i = 0; i < 60; i += 1) {
+    const token = await logInOverApi(stack, `member${String(i).padStart(2, '0')}`);
+    await apiCall(stack, token, 'POST', '/api/rooms/design/join');
+  }
+  const alice = await logIn(browser, stack, 'alice', {viewport: {width: 1100, height: 700}});
+  pages.push(alice);
+  await joinRoom(alice, 'design');
+  await alice.waitForFunction(() => {
+    document.getElementById('message').scrollTop = 0;
+    return document.querySelector('#message li.start') !== null;
+  }, null, {polling: 250, timeout: 30000});
+  await shot(alice, 'parley-history.png');
+
+  await alice.fill('#member-prefix', 'member1');
+  await alice.waitForFunction(() => document.querySelectorAll('#online button[data-user]').length === 10);
+  await alice.click('#browse');
+  await alice.waitForSelector('#directory li');
+  await shot(alice, 'parley-big-room.png');
+
+  await alice.fill('#post', `A long reply:\n${'All of this fits, up to the limit. '.repeat(50)}`);
+  await alice.waitForFunction(() => document.getElementById('counter').textContent !== '');
+  await shot(alice, 'parley-composer.png');
+
+  const phone = await logIn(browser, stack, 'dave', {viewport: PHONE});
+  pages.push(phone);
+  await apiSay(stack, carol, {to: 'dave'}, 'Are you coming to the review, @dave?');
+  await phone.waitForSelector('#menu[data-attention="urgent"]');
+  await shot(phone, 'parley-phone-attention.png');
+  for (const page of pages) assert.deepEqual(page.dialogs, []);
+  assert.deepEqual(alice.consoleErrors, []);
+}, {brokerFlags: ['--publish_burst=1000'], frontendFlags: ['--login_burst=1000']});
