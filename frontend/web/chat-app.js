@@ -305,6 +305,9 @@ function receive(messages, {initial = false, own = false} = {}) {
     if (message.kind === 'JOIN' && message.from === me && message.room) {
       sidebarChanged = !store.conversations.has(roomKey(message.room)) || sidebarChanged;
     }
+    const holder = (message.kind === 'JOIN' || message.kind === 'LEAVE') && store.markHolder(message);
+    if (holder && holder === store.current) redraw = true;
+    if (holder && holder !== store.current && !initial) sidebarChanged = true;
     const conversation = store.conversationOf(message);
     if (!conversation) continue;
     const {added, appended} = conversation.add(message);
@@ -399,6 +402,15 @@ function handBack(entry, error) {
   input.value = input.value ? `${entry.text}\n${input.value}` : entry.text;
   view.updateComposer();
   view.composerError(`Not sent to ${label}: ${error.message}. Your message is back in the box.`);
+  const conversation = store.conversations.get(entry.key);
+  if (entry.target.to && error.status === 404 && conversation) {
+    // The name has no holder now (logged out, or gone idle): said in the conversation too.
+    conversation.partnerGone = true;
+    conversation.add({id: `absent-${entry.clientId}`, kind: 'SYSTEM', sentAt: new Date().toISOString(),
+                      text: `${entry.target.to} is not here (logged out or gone a while): messages ` +
+                            'cannot reach them now.'});
+    if (conversation === store.current) view.renderMessages();
+  }
   input.focus();
 }
 

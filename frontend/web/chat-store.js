@@ -20,6 +20,9 @@ export class Conversation {
     this.ids = new Set();
     this.unread = 0;
     this.mentions = 0;  // of the unread lines, those naming the reader
+    // A direct conversation whose other side logged out (or could not be reached): the next
+    // holder of the name is marked as possibly someone new.
+    this.partnerGone = false;
     // Scroll-back (rooms): `older` is the history position of the next older page, '' when
     // the oldest kept line is shown (`atStart`), null before the first page.
     this.historyLoaded = false;
@@ -159,6 +162,32 @@ export class Store {
   // Presence versions belong to one queue epoch: after a restart they mean nothing.
   forgetPresence() {
     for (const conversation of this.rooms) conversation.presence = null;
+  }
+
+  // A name's holder came or went (their JOIN or LEAVE of the lobby, which only logging in and
+  // out or expiring do): a notice in the direct conversation with them, if there is one, so a
+  // later holder of the name is not taken for the person written to before. Answers the
+  // conversation changed, or null. The lobby sends these lines only while it is small
+  // (docs/api.md "Presence").
+  markHolder(message) {
+    const conversation = this.conversations.get(dmKey(message.from));
+    if (!conversation || message.room !== 'lobby' || message.from === this.me) return null;
+    if (message.kind === 'LEAVE') {
+      conversation.partnerGone = true;
+      conversation.add({id: `gone-${message.id}`, kind: 'SYSTEM', sentAt: message.sentAt,
+                        text: `${message.from} logged out. The name is free now: whoever ` +
+                              'takes it next is not necessarily the same person.'});
+      return conversation;
+    }
+    if (message.kind === 'JOIN' && conversation.partnerGone) {
+      conversation.partnerGone = false;
+      conversation.add({id: `back-${message.id}`, kind: 'SYSTEM', sentAt: message.sentAt,
+                        text: `Someone logged in as ${message.from}: this may be a new person ` +
+                              `using the name. Make sure before sharing anything meant for the ` +
+                              'one before.'});
+      return conversation;
+    }
+    return null;
   }
 
   // Marks a broker restart at `at` in every conversation: a notice line, after which

@@ -1,7 +1,8 @@
 // Alice and Bob in two browser contexts: presence, lobby chat both ways, direct messages.
 import assert from 'node:assert/strict';
 
-import {browserTest, logInAll, lines, say, waitForLine} from './harness.mjs';
+import {browserTest, DESKTOP, lines, logIn, logInAll, openSidebar, PHONE, say,
+        waitForLine} from './harness.mjs';
 
 browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
@@ -78,3 +79,28 @@ browserTest('login explains bad names and taken names, and remembers the session
   await alice.goto(`${stack.url}/login`);
   await alice.waitForURL('**/chatroom/alice/');
 });
+
+// A name that changes hands: the direct conversation says its holder logged out, and that
+// whoever logs in with the name next may be someone new. On a desktop and on a phone.
+for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  browserTest(`${device}: a direct conversation tells when its name changes hands`, async ({stack, browser, pages}) => {
+    const [loA, loC] = await logInAll({stack, browser, pages, viewport}, 'lo_a', 'lo_c');
+    await openSidebar(loC);
+    await loC.click('#online button[data-user="lo_a"]');
+    await say(loC, 'hi lo_a');
+    await loA.waitForSelector('#dms button[data-key="@lo_c"] .unread');
+    await loA.click('form[action="/logout"] button');
+    await loA.waitForURL('**/login');
+    await loC.waitForSelector('#message li.notice:has-text("lo_a logged out")');
+    const newcomer = await logIn(browser, stack, 'lo_a', {viewport});
+    pages.push(newcomer);
+    await loC.waitForSelector('#message li.notice:has-text("Someone logged in as lo_a: this may be a new person")');
+    // Writing to a name no one holds says so in the conversation too.
+    await newcomer.click('form[action="/logout"] button');
+    await newcomer.waitForURL('**/login');
+    await loC.waitForSelector('#message li.notice:text-matches("lo_a logged out", "g") >> nth=1');
+    await say(loC, 'are you still there?');
+    await loC.waitForSelector('#message li.notice:has-text("lo_a is not here")');
+    assert.equal(await loC.inputValue('#post'), 'are you still there?');
+  });
+}
