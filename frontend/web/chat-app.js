@@ -474,8 +474,8 @@ function step(delta) {
   const order = store.rooms.concat(store.directs).map((conversation) => conversation.key);
   const at = order.indexOf(store.currentKey);
   const next = order[(at + delta + order.length) % order.length];
-  if (next) open(next, {focus: false}).then(() => {});
-  $('message').focus();
+  if (next) open(next, {focus: false});
+  $('message').focus();  // the keyboard stays on the conversations, reading
 }
 
 const switcher = new Switcher({
