@@ -208,7 +208,9 @@ function receivePresence(rooms) {
     if (!conversation) continue;
     if (conversation.setPresence(presence) && conversation === store.current) redraw = true;
     if (presence.room === watchedRoom() && presence.version !== members.version) {
-      if (!members.search) view.renderOnlineCount(Number(presence.online));
+      // A list the user expanded is not refetched: its count moves alone. Else the count
+      // comes with the names, so the two never disagree.
+      if (members.expanded && !members.search) view.renderOnlineCount(Number(presence.online));
       refreshMembers();
     }
   }
