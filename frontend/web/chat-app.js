@@ -362,7 +362,7 @@ const poller = new Poller({
     view.banner('The chat server restarted and lost what it held: messages to you that had ' +
                 'not arrived yet, room histories, and rooms other than #lobby.');
     store.markRestart(new Date().toISOString());
-    store.forgetPresence();
+    store.forgetBrokerState();
     members.version = '';
     await loadRooms();
     view.renderSidebar();

@@ -159,9 +159,14 @@ export class Store {
         .join(',');
   }
 
-  // Presence versions belong to one queue epoch: after a restart they mean nothing.
-  forgetPresence() {
-    for (const conversation of this.rooms) conversation.presence = null;
+  // Presence versions and history positions belong to one broker run: after a restart that
+  // lost its state they mean nothing (the rooms' histories start again).
+  forgetBrokerState() {
+    for (const conversation of this.rooms) {
+      conversation.presence = null;
+      conversation.historyLoaded = false;
+      conversation.older = null;
+    }
   }
 
   // A name's holder came or went (their JOIN or LEAVE of the lobby, which only logging in and
