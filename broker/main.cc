@@ -43,6 +43,9 @@ ABSL_FLAG(int64_t, presence_events_max_members,
           "rooms only update their presence version and counts (back to lines at 3/4 of it).");
 ABSL_FLAG(absl::Duration, presence_notify_interval, kChat.presence_notify_interval,
           "A presence change alone ends the parked polls of a room's members at most this often.");
+ABSL_FLAG(absl::Duration, offline_dm_ttl, kChat.offline_dm_ttl,
+          "How long direct messages kept for an app's user who is not connected wait for them "
+          "(at most --queue_capacity of them).");
 ABSL_FLAG(absl::Duration, user_idle_expiry, kChat.user_idle_expiry,
           "A user who has not polled for this long is removed (leaves every room).");
 ABSL_FLAG(double, publish_rate, kChat.publish_rate,
@@ -144,6 +147,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
   chat.presence_notify_interval = absl::GetFlag(FLAGS_presence_notify_interval);
   const int64_t presence_events_max_members = absl::GetFlag(FLAGS_presence_events_max_members);
   chat.user_idle_expiry = absl::GetFlag(FLAGS_user_idle_expiry);
+  chat.offline_dm_ttl = absl::GetFlag(FLAGS_offline_dm_ttl);
   chat.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
   chat.ended_session_memory = absl::GetFlag(FLAGS_ended_session_memory);
   chat.publish_rate = absl::GetFlag(FLAGS_publish_rate);
@@ -183,6 +187,7 @@ parley::broker::BrokerServerOptions OptionsFromFlags() {
     errors.push_back("--presence_events_max_members must be 0..1000000");
   }
   if (!Positive(chat.user_idle_expiry)) errors.push_back("--user_idle_expiry must be positive");
+  if (!Positive(chat.offline_dm_ttl)) errors.push_back("--offline_dm_ttl must be positive");
   if (!(chat.publish_rate > 0)) errors.push_back("--publish_rate must be positive");
   if (!(chat.publish_burst >= 1)) errors.push_back("--publish_burst must be at least 1");
   if (!Positive(chat.ended_session_memory)) {

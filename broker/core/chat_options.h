@@ -28,6 +28,9 @@ struct ChatOptions {
   // rooms over kPresenceWakeMembers, at most this often × members / kPresenceWakeMembers).
   absl::Duration presence_notify_interval = absl::Seconds(5);
   absl::Duration user_idle_expiry = absl::Minutes(10);
+  // How long direct messages kept for a user who is not connected wait for their session
+  // (PublishInput::hold_for_session), at most queue_capacity of them.
+  absl::Duration offline_dm_ttl = absl::Hours(24 * 7);
   absl::Duration idempotency_window = absl::Minutes(10);
   // How long a logged-out session id is refused by Connect (match the frontend's session
   // lifetime: a token replayed after logout must not bring the session back), and how many

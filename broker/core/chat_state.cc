@@ -73,6 +73,11 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
   if (valid.ok() && !input.idempotency_key.empty()) {
     valid = ValidateToken("idempotency_key", input.idempotency_key);
   }
+  if (valid.ok() && !input.hold_for_session.empty()) {
+    valid = input.to_user.empty() || input.system
+                ? absl::InvalidArgumentError("hold_for_session is for a user's direct message")
+                : ValidateToken("hold_for_session", input.hold_for_session);
+  }
   if (!valid.ok()) {
     std::move(done)(valid);
     return;

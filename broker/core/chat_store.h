@@ -32,10 +32,18 @@ struct PublishInput {
   // From the server API: a SYSTEM message from `sender` (need not be connected or a member);
   // to a user, it reaches that user alone. Not rate limited.
   bool system = false;
+  // To a user who is not connected: instead of NOT_FOUND, keep the message for the session
+  // named here (the caller vouches it is the user's: an app's user always connects with the
+  // same one), delivered into the queue when a Connect with it creates one; at most
+  // queue_capacity kept (the oldest dropped), for offline_dm_ttl after the last. Kept for
+  // another session, the kept ones are dropped first.
+  std::string hold_for_session = {};
 };
 
 struct PublishResult {
   MessagePtr message;
+  // The queues it went to; 0 for a direct message kept for its recipient (hold_for_session),
+  // whose only queue so far is the sender's own.
   uint32_t recipients = 0;
   bool duplicate = false;
 };

@@ -60,10 +60,14 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
   input.text = request.text();
   input.idempotency_key = request.idempotency_key();
   input.system = request.system();
-  state_->Publish(input, Answer<PublishResult>(std::move(done), [response](PublishResult& result) {
+  input.hold_for_session = request.hold_for_session();
+  const bool direct = !input.to_user.empty();
+  state_->Publish(input,
+                  Answer<PublishResult>(std::move(done), [response, direct](PublishResult& result) {
                     ToProto(*result.message, 0, response->mutable_message());
                     response->set_recipients(result.recipients);
                     response->set_duplicate(result.duplicate);
+                    response->set_held(direct && result.recipients == 0);
                   }));
 }
 

@@ -132,6 +132,13 @@ absl::StatusOr<ConnectResult> MemoryChatStore::ConnectLocked(const ConnectReques
       request.user, request.session, request.new_epoch, options_.queue_capacity, now,
       TokenBucket(options_.publish_rate, options_.publish_burst, now));
   ConnectedUser& added = *users_.emplace(request.user, std::move(user)).first->second;
+  // Direct messages kept for this session while it was away come first.
+  if (auto held = held_.find(request.user); held != held_.end()) {
+    if (held->second.session == request.session && now <= held->second.until) {
+      for (const MessagePtr& message : held->second.messages) added.queue.Append(message);
+      held_.erase(held);
+    }
+  }
   JoinResult joined;
   JoinLocked(added, kLobby, now, &joined, changes);
   // And the rooms the server API let the user into while they were away.
@@ -207,7 +214,26 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
     room->second->AddToHistory(result.message);
   } else {
     ConnectedUser* recipient = FindUser(input.to_user);
-    if (recipient == nullptr) return NotConnected(input.to_user);
+    if (recipient == nullptr && input.hold_for_session.empty()) return NotConnected(input.to_user);
+    if (recipient == nullptr) {
+      HeldMessages& held = held_[input.to_user];
+      if (held.session != input.hold_for_session) {
+        held.session = input.hold_for_session;
+        held.messages.clear();
+      }
+      held.messages.push_back(result.message);
+      if (held.messages.size() > options_.queue_capacity) held.messages.pop_front();
+      held.until = now + options_.offline_dm_ttl;
+      result.recipients = 0;
+      if (sender != nullptr && input.to_user != input.sender) {
+        sender->queue.Append(result.message);
+        changes->users.push_back(input.sender);
+      }
+      if (keyed) {
+        idempotency_.Insert(input.sender, input.idempotency_key, {result.message, 0}, now);
+      }
+      return answer;
+    }
     recipient->queue.Append(result.message);
     changes->users.push_back(input.to_user);
     result.recipients = 1;

@@ -161,6 +161,14 @@ class MemoryChatStore final : public ChatStore {
   // Sessions ended by Disconnect (logout), refused by Connect until forgotten; oldest first.
   absl::flat_hash_set<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<absl::Time, std::string>> ended_order_ ABSL_GUARDED_BY(mu_);
+  // Direct messages kept for users who are not connected (PublishInput::hold_for_session),
+  // moved into the queue a Connect with `session` creates; dropped by the sweep after `until`.
+  struct HeldMessages {
+    std::string session;
+    std::deque<MessagePtr> messages;  // oldest first, at most queue_capacity
+    absl::Time until;
+  };
+  absl::flat_hash_map<std::string, HeldMessages> held_ ABSL_GUARDED_BY(mu_);
   // The kept rooms each user is on the access list of, joined when the user connects.
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> allowed_rooms_
       ABSL_GUARDED_BY(mu_);

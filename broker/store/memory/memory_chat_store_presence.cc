@@ -91,6 +91,7 @@ SweepResult MemoryChatStore::SweepLocked(const std::vector<std::string>& parked,
   for (const std::string& name : parked) {
     if (ConnectedUser* user = FindUser(name)) user->last_active = now;
   }
+  absl::erase_if(held_, [now](const auto& held) { return held.second.until < now; });
   SweepResult result;
   std::vector<std::string> expired;
   absl::flat_hash_set<Room*> changed;

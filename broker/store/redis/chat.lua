@@ -30,6 +30,8 @@ local key = {
   access = function(r) return 'pr:' .. r .. ':acl' end,      -- a private room's access list
   allowed = function(u) return 'pa:' .. u end,              -- kept rooms the user may enter
   revoked = function(u) return 'pv:' .. u end,              -- DisconnectUser: when (ms)
+  held = function(u) return 'ph:' .. u end,                 -- stream: DMs kept while away
+  held_for = function(u) return 'ph:' .. u .. ':for' end,   -- hash: their session, until
   local_members = function(r) return 'pl:' .. r end,        -- the room's members on this shard
   local_applied = function(r) return 'pl:' .. r .. ':at' end,
   -- This shard's own.
@@ -283,8 +285,9 @@ ops.ended_record = function()
 end
 
 -- claim(user, session, new_epoch, now, may_create, burst, replace_session, replace_active,
--- started_ms): 'revoked' if DisconnectUser ended the user's sessions after started_ms;
--- 'resumed' {epoch, seq, went_online, rooms, pending, admit}; 'created' {epoch, pending, admit};
+-- started_ms, capacity): 'revoked' if DisconnectUser ended the user's sessions after
+-- started_ms; 'resumed' {epoch, seq, went_online, rooms, pending, admit}; 'created' {epoch,
+-- pending, admit}, its queue starting with the direct messages kept for the session;
 -- `admit`: the kept rooms the user may enter, for a new user to join, until `admitted` says
 -- it has (a Connect that failed before then joins them at its retry, which resumes);
 -- 'held' {holder, active}: another session holds the name (the broker decides whether it
@@ -316,6 +319,15 @@ ops.claim = function()
   redis.call('HSET', u, 'session', session, 'epoch', argv[4], 'seq', 0, 'consume', 0,
              'active', now, 'online', 1, 'tokens', argv[7], 'tokens_at', now,
              'fence', redis.call('GET', key.fence) or '0')
+  -- Direct messages kept for this session while it was away come first in its queue.
+  local held_for = redis.call('HMGET', key.held_for(user), 'session', 'until')
+  if held_for[1] == session and alive(held_for[2]) then
+    for _, entry in ipairs(redis.call('XRANGE', key.held(user), '-', '+')) do
+      append(user, entry[2], num(11))
+    end
+    redis.call('DEL', key.held(user), key.held_for(user))
+    notify('u', user)
+  end
   redis.call('ZADD', key.active, now, user)
   local admit = redis.call('SMEMBERS', key.allowed(user))
   if #admit > 0 then redis.call('HSET', u, 'admitting', 1) end
@@ -695,19 +707,34 @@ ops.fence_shard = function()
   return answer('ok')
 end
 
--- user_append(user, capacity, sender, key or '', now, window_ms, message...): one message to
--- one user's queue (a direct message, or a line for the user alone); with a key, a marker
--- makes a retry append nothing. 'missing', 'ok' {writes, event}, or 'again' (the marker's)
+-- user_append(user, capacity, sender, key or '', now, window_ms, message..., hold_for or '',
+-- ttl_ms): one message to one user's queue (a direct message, or a line for the user alone);
+-- with a key, a marker makes a retry append nothing. A user not connected is 'missing', or
+-- with hold_for, the message is kept for that session (`claim` moves it into the queue it
+-- creates for it): 'held' {writes, event}. 'ok' {writes, event}, or 'again' (the marker's)
 ops.user_append = function()
-  local user, k = argv[2], argv[5]
+  local user, k, hold_for = argv[2], argv[5], argv[15] or ''
   local marker = k ~= '' and key.dm_marker(user, argv[4], k) or nil
+  num_now = num(6)
   if marker then
-    num_now = num(6)
     if alive(redis.call('GET', marker)) then return answer('again') end
   end
-  if not append(user, message_pairs(8), num(3)) then return answer('missing') end
+  local held = false
+  if not append(user, message_pairs(8), num(3)) then
+    if hold_for == '' then return answer('missing') end
+    -- Kept for the session named (PublishInput::hold_for_session); another's are dropped.
+    local ttl = num(16)
+    local was = redis.call('HMGET', key.held_for(user), 'session', 'until')
+    if was[1] ~= hold_for or not alive(was[2]) then redis.call('DEL', key.held(user)) end
+    redis.call('XADD', key.held(user), 'MAXLEN', '=', argv[3], '*', unpack(message_pairs(8)))
+    redis.call('HSET', key.held_for(user), 'session', hold_for, 'until', num_now + ttl)
+    redis.call('PEXPIRE', key.held(user), ttl)
+    redis.call('PEXPIRE', key.held_for(user), ttl)
+    held = true
+  end
   redis.call('INCR', key.writes)
   if marker then redis.call('SET', marker, num(6) + num(7), 'PX', argv[7]) end
+  if held then return answer('held', writes_fields()) end
   notify('u', user)
   return answer('ok', writes_fields())
 end

@@ -314,12 +314,17 @@ absl::StatusOr<DeliverReply> ParseDeliver(const RedisReply& reply) {
 absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply) {
   ScriptReply answer("user_append", reply);
   using Outcome = UserAppendReply::Outcome;
-  const std::optional<Outcome> outcome = answer.OutcomeIn<Outcome>(
-      {{"ok", Outcome::kAppended}, {"again", Outcome::kAgain}, {"missing", Outcome::kMissing}});
+  const std::optional<Outcome> outcome =
+      answer.OutcomeIn<Outcome>({{"ok", Outcome::kAppended},
+                                 {"held", Outcome::kHeld},
+                                 {"again", Outcome::kAgain},
+                                 {"missing", Outcome::kMissing}});
   if (!outcome.has_value()) return answer.UnexpectedOutcome();
   UserAppendReply appended;
   appended.outcome = *outcome;
-  if (appended.outcome == Outcome::kAppended) appended.writes = WritesOf(answer);
+  if (appended.outcome == Outcome::kAppended || appended.outcome == Outcome::kHeld) {
+    appended.writes = WritesOf(answer);
+  }
   return Checked(answer, appended);
 }
 

@@ -153,9 +153,10 @@ struct DeliverReply {
 absl::StatusOr<DeliverReply> ParseDeliver(const RedisReply& reply);
 
 struct UserAppendReply {
-  enum class Outcome { kAppended, kAgain, kMissing };
+  // kHeld: the user was not connected; kept for the session the call named.
+  enum class Outcome { kAppended, kHeld, kAgain, kMissing };
   Outcome outcome = Outcome::kMissing;
-  ShardWrites writes;  // kAppended
+  ShardWrites writes;  // kAppended, kHeld
 };
 absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply);
 

@@ -176,9 +176,11 @@ class RedisChatStore : public ChatStore {
   std::vector<std::string> DeliverArgs(const RoomLine& line, const std::string& lost_to,
                                        size_t count) const;
   // One message to one user's queue; with an idempotency key (may be empty), a retry from
-  // the same sender appends nothing. NOT_FOUND if the user is gone.
+  // the same sender appends nothing. A user who is not connected: kept for session
+  // `hold_for` (answers true), or NOT_FOUND if that is "".
   void AppendToUser(const std::string& user, const std::string& sender, const std::string& key,
-                    std::vector<std::string> values, absl::Time now, StatusDone done);
+                    std::vector<std::string> values, absl::Time now, const std::string& hold_for,
+                    Done<bool> done);
   // A publish past its check: sequences a room line and delivers it, or delivers a direct
   // message; then records the key's first answer.
   void PublishChecked(const PublishRequest& request, MessagePtr message, bool resumed,

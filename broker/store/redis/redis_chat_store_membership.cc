@@ -61,7 +61,8 @@ void RedisChatStore::Claim(const ConnectRequest& request, absl::Time now,
       {"claim", request.user, request.session, absl::StrCat(request.new_epoch), Ms(now),
        request.may_create ? "1" : "0", absl::StrCat(chat_.publish_burst),
        std::move(replace_session), std::move(replace_active),
-       request.session_started == absl::InfinitePast() ? "0" : Ms(request.session_started)},
+       request.session_started == absl::InfinitePast() ? "0" : Ms(request.session_started),
+       absl::StrCat(chat_.queue_capacity)},
       ParseClaim,
       [this, request, now, attempts,
        done = std::move(done)](absl::StatusOr<ClaimReply> claim) mutable {
@@ -270,7 +271,10 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
                             });
               } else {
                 // A large room: only the user's own queue, so their other tabs learn of it.
-                AppendToUser(user, "", "", std::move(values), now, std::move(answer));
+                AppendToUser(user, "", "", std::move(values), now, "",
+                             [answer = std::move(answer)](absl::StatusOr<bool> appended) mutable {
+                               std::move(answer)(appended.status());
+                             });
               }
             });
       });

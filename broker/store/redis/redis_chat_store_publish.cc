@@ -139,27 +139,31 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
   }
   // A direct message: the recipient's queue, then the sender's own copy; with a key, a retry
   // appends neither twice.
+  // Kept for the recipient's session when it is not connected (hold_for_session): then the
+  // sender's copy is the only queue so far, and the answer counts none.
   AppendToUser(input.to_user, input.sender, input.idempotency_key, MessageValues(*message), now,
+               input.hold_for_session,
                [this, input, now, message, resumed,
-                record = std::move(record)](absl::Status status) mutable {
-                 if (!status.ok()) {
-                   record(message, status, resumed);
+                record = std::move(record)](absl::StatusOr<bool> held) mutable {
+                 if (!held.ok()) {
+                   record(message, held.status(), resumed);
                    return;
                  }
+                 const uint32_t delivered = *held ? 0u : 1u;
                  if (input.to_user == input.sender || input.system) {
-                   record(message, 1u, resumed);
+                   record(message, delivered, resumed);
                    return;
                  }
-                 AppendToUser(
-                     input.sender, input.sender, input.idempotency_key, MessageValues(*message),
-                     now,
-                     [message, resumed, record = std::move(record)](absl::Status status) mutable {
-                       if (!status.ok()) {
-                         record(message, status, resumed);
-                       } else {
-                         record(message, 2u, resumed);
-                       }
-                     });
+                 AppendToUser(input.sender, input.sender, input.idempotency_key,
+                              MessageValues(*message), now, "",
+                              [message, resumed, delivered,
+                               record = std::move(record)](absl::StatusOr<bool> own) mutable {
+                                if (!own.ok()) {
+                                  record(message, own.status(), resumed);
+                                } else {
+                                  record(message, delivered == 0 ? 0u : 2u, resumed);
+                                }
+                              });
                });
 }
 
@@ -279,11 +283,13 @@ void RedisChatStore::CatchUpOnShard(size_t shard, std::shared_ptr<const RoomLine
 
 void RedisChatStore::AppendToUser(const std::string& user, const std::string& sender,
                                   const std::string& key, std::vector<std::string> values,
-                                  absl::Time now, StatusDone done) {
+                                  absl::Time now, const std::string& hold_for, Done<bool> done) {
   std::vector<std::string> args = {
       "user_append", user,    absl::StrCat(chat_.queue_capacity), sender,
       key,           Ms(now), Ms(chat_.idempotency_window)};
   Append(args, std::move(values));
+  args.push_back(hold_for);
+  args.push_back(Ms(chat_.offline_dm_ttl));
   const size_t shard = ShardOf(user);
   Call<UserAppendReply>(shard, std::move(args), ParseUserAppend,
                         [this, shard, user,
@@ -294,12 +300,13 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& se
                               std::move(done)(NotConnected(user));
                               return;
                             case UserAppendReply::Outcome::kAppended:
+                            case UserAppendReply::Outcome::kHeld:
                               SawWrites(shard, appended->writes);
                               break;
                             case UserAppendReply::Outcome::kAgain:
                               break;
                           }
-                          std::move(done)(absl::OkStatus());
+                          std::move(done)(appended->outcome == UserAppendReply::Outcome::kHeld);
                         });
 }
 

@@ -381,6 +381,58 @@ TEST_P(ChatStateTest, HistoryPagesBackToTheOldestKeptLine) {
   EXPECT_EQ(older->messages[0]->text, "4");
 }
 
+// A direct message to someone not connected: NOT_FOUND, unless the caller names the session
+// the user will come back with; then it is kept for that session alone, first in the queue a
+// Connect with it creates, for offline_dm_ttl.
+TEST_P(ChatStateTest, ADirectMessageToSomeoneAwayIsKeptForTheirSession) {
+  Connect("alice");
+  auto dm = [&](const std::string& text, const std::string& hold_for) {
+    return state_.Publish({"alice", "", "bob", text, "", false, hold_for});
+  };
+  EXPECT_EQ(dm("lost", "").status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<PublishResult> kept = dm("one", "bob-app");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->recipients, 0u);
+  ASSERT_TRUE(dm("two", "bob-app").ok());
+  EXPECT_EQ(Queue("alice").back(), "DIRECT::alice:bob:two");  // the sender's own copy
+
+  // Another session with the name gets none of them, and may not take them away.
+  ASSERT_TRUE(state_.Connect("bob", "someone-else").ok());
+  EXPECT_EQ(Queue("bob"), (std::vector<std::string>{"JOIN:lobby:bob::"}));
+  ASSERT_TRUE(state_.Disconnect("bob", "someone-else").ok());
+
+  // The session they were kept for finds them first, once.
+  ASSERT_TRUE(state_.Connect("bob", "bob-app").ok());
+  EXPECT_EQ(Queue("bob"), (std::vector<std::string>{"DIRECT::alice:bob:one",
+                                                    "DIRECT::alice:bob:two", "JOIN:lobby:bob::"}));
+  // Connected now: a held publish is delivered as any other.
+  absl::StatusOr<PublishResult> live = dm("three", "bob-app");
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->recipients, 2u);
+}
+
+TEST_P(ChatStateTest, KeptDirectMessagesForAnotherSessionOrPastTheirTimeAreDropped) {
+  Connect("alice");
+  auto dm = [&](const std::string& to, const std::string& text, const std::string& hold_for) {
+    return state_.Publish({"alice", "", to, text, "", false, hold_for});
+  };
+  ASSERT_TRUE(dm("bob", "for old", "s-old").ok());
+  ASSERT_TRUE(dm("bob", "for new", "s-new").ok());  // supersedes the ones before
+  ASSERT_TRUE(dm("carol", "too late", "s-carol").ok());
+  clock_.Advance(absl::Hours(24 * 7) - absl::Minutes(1));
+  ASSERT_TRUE(state_.Connect("bob", "s-new").ok());
+  EXPECT_EQ(Queue("bob"),
+            (std::vector<std::string>{"DIRECT::alice:bob:for new", "JOIN:lobby:bob::"}));
+  clock_.Advance(absl::Minutes(2));  // past --offline_dm_ttl for carol's
+  ASSERT_TRUE(state_.Connect("carol", "s-carol").ok());
+  EXPECT_EQ(Queue("carol"), (std::vector<std::string>{"JOIN:lobby:carol::"}));
+  // Only for a direct message, and a session is a token.
+  EXPECT_EQ(state_.Publish({"alice", "lobby", "", "x", "", false, "s"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(dm("dave", "x", std::string(129, 's')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(ChatStateTest, HistoryRefusesAPositionItDoesNotUse) {
   Connect("alice");
   for (const char* before :
