@@ -168,6 +168,12 @@ void PostMessage(const RouteContext& context, const ExchangePtr& exchange) {
   publish.set_sender(session->user);
   if (!body.room().empty()) publish.set_room(body.room());
   if (!body.to().empty()) publish.set_to_user(body.to());
+  // Under --auth=tokens every name is an app's user, who always comes back with the same
+  // session: a direct message to one not connected now is kept for them. (With names anyone
+  // may take a free name, so it is refused instead: the next holder may be someone else.)
+  if (!body.to().empty() && context.options->auth == AuthMode::kTokens) {
+    publish.set_hold_for_session(context.sessions->tokens().AppUserSession(body.to()));
+  }
   publish.set_text(body.text());
   publish.set_idempotency_key(body.client_id());
   CallAndAnswer(context, exchange, *session, std::move(publish), &BrokerApi::PublishAsync);

@@ -45,8 +45,8 @@ std::string SessionTokens::RandomSecret() { return RandomHex(32); }
 
 Session SessionTokens::NewSession(absl::string_view user, absl::Time now) const {
   const absl::Time started = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  return Session{std::string(user), RandomHex(16), started, started + lifetime_,
-                 SessionSource::kName, ""};
+  return Session{std::string(user),   RandomHex(16),        started,
+                 started + lifetime_, SessionSource::kName, ""};
 }
 
 Session SessionTokens::NewTokenSession(absl::string_view user, absl::string_view display_name,
@@ -54,7 +54,7 @@ Session SessionTokens::NewTokenSession(absl::string_view user, absl::string_view
                                        absl::Time now) const {
   Session session = NewSession(user, now);
   session.source = SessionSource::kToken;
-  session.session_id = Mac(absl::StrCat("app-user~", user)).substr(0, 32);
+  session.session_id = AppUserSession(user);
   session.display_name = std::string(display_name);
   if (issued_at != absl::InfinitePast() && issued_at < session.started) {
     session.started = absl::FromUnixSeconds(absl::ToUnixSeconds(issued_at));
@@ -62,6 +62,10 @@ Session SessionTokens::NewTokenSession(absl::string_view user, absl::string_view
   session.expires_at =
       std::min(session.expires_at, absl::FromUnixSeconds(absl::ToUnixSeconds(token_expires_at)));
   return session;
+}
+
+std::string SessionTokens::AppUserSession(absl::string_view user) const {
+  return Mac(absl::StrCat("app-user~", user)).substr(0, 32);
 }
 
 std::string SessionTokens::Mac(absl::string_view signed_part) const {
@@ -74,11 +78,11 @@ std::string SessionTokens::Mac(absl::string_view signed_part) const {
 }
 
 std::string SessionTokens::Encode(const Session& session) const {
-  const std::string signed_part = absl::StrCat(
-      session.user, "~", session.session_id, "~", absl::ToUnixSeconds(session.started), "~",
-      absl::ToUnixSeconds(session.expires_at), "~",
-      session.source == SessionSource::kToken ? "t" : "n", "~",
-      absl::WebSafeBase64Escape(session.display_name));
+  const std::string signed_part =
+      absl::StrCat(session.user, "~", session.session_id, "~", absl::ToUnixSeconds(session.started),
+                   "~", absl::ToUnixSeconds(session.expires_at), "~",
+                   session.source == SessionSource::kToken ? "t" : "n", "~",
+                   absl::WebSafeBase64Escape(session.display_name));
   return absl::StrCat(signed_part, "~", Mac(signed_part));
 }
 

@@ -55,8 +55,10 @@ class SessionTokens {
   // is the user's own (derived from the secret and the name), so the user's devices share
   // one broker session instead of refusing each other the name.
   Session NewTokenSession(absl::string_view user, absl::string_view display_name,
-                          absl::Time issued_at, absl::Time token_expires_at,
-                          absl::Time now) const;
+                          absl::Time issued_at, absl::Time token_expires_at, absl::Time now) const;
+  // The broker session every token session of `user` has (NewTokenSession's session_id):
+  // what a direct message to the app's user, not connected now, is kept for.
+  std::string AppUserSession(absl::string_view user) const;
   std::string Encode(const Session& session) const;
   // UNAUTHENTICATED with a reason for anything malformed, forged or expired at `now`.
   absl::StatusOr<Session> Verify(absl::string_view token, absl::Time now) const;

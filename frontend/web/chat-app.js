@@ -18,9 +18,10 @@ const outbox = new Outbox({
     view.renderPending();
     updateConnection();
   },
-  onSent: (entry, message) => {
+  onSent: (entry, answer) => {
     // Shown at once from the answer; the same id coming back in a poll is then skipped.
-    if (message && message.id) receive([message], {own: true});
+    if (answer.message && answer.message.id) receive([answer.message], {own: true});
+    if (answer.held) saidAway(entry);
   },
   onRefused: (entry, error) => handBack(entry, error),
 });
@@ -321,6 +322,7 @@ function receive(messages, {initial = false, own = false} = {}) {
     }
     if (!added) continue;
     const fromOther = isChat(message) && message.from !== me;
+    if (fromOther && message.kind === 'DIRECT') conversation.partnerAway = false;
     const looking = conversation === store.current && document.visibilityState === 'visible';
     const mention = fromOther && mentionsMe(message.text, me);
     if (fromOther && !initial && !looking && (mention || message.kind === 'DIRECT')) {
@@ -414,6 +416,18 @@ function handBack(entry, error) {
     if (conversation === store.current) view.renderMessages();
   }
   input.focus();
+}
+
+// A direct message kept for someone not signed in now (an app's user: docs/ui.md): said once
+// in the conversation, until they write back.
+function saidAway(entry) {
+  const conversation = store.conversations.get(entry.key);
+  if (!conversation || conversation.partnerAway) return;
+  conversation.partnerAway = true;
+  conversation.add({id: `away-${entry.clientId}`, kind: 'SYSTEM', sentAt: new Date().toISOString(),
+                    text: `${entry.target.to} is not signed in: your messages are kept for them ` +
+                          'and arrive when they come back.'});
+  if (conversation === store.current) view.renderMessages();
 }
 
 async function join(room) {

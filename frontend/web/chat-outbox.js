@@ -9,7 +9,8 @@
 import {api, backoffMs, newClientId, sleep} from './chat-api.js';
 
 export class Outbox {
-  // onChange(): the pending list changed; onSent(entry, message): stored by the broker;
+  // onChange(): the pending list changed; onSent(entry, answer): stored by the broker (the
+  // answer has the stored `message`, and `held` for a direct message kept for someone away);
   // onRefused(entry, error): refused for good (the entry is gone).
   constructor({onChange, onSent, onRefused}) {
     this.entries = new Map();  // clientId -> {clientId, key, target, text, state, since}
@@ -50,7 +51,7 @@ export class Outbox {
         const answer = await api('POST', '/api/messages',
                                  {...entry.target, text: entry.text, clientId: entry.clientId});
         this.entries.delete(entry.clientId);
-        this.onSent(entry, answer.message);
+        this.onSent(entry, answer);
         this.onChange();
         return;
       } catch (error) {

@@ -23,6 +23,8 @@ export class Conversation {
     // A direct conversation whose other side logged out (or could not be reached): the next
     // holder of the name is marked as possibly someone new.
     this.partnerGone = false;
+    // A direct conversation whose lines are kept for the other side until they sign in.
+    this.partnerAway = false;
     // Scroll-back (rooms): `older` is the history position of the next older page, '' when
     // the oldest kept line is shown (`atStart`), null before the first page.
     this.historyLoaded = false;

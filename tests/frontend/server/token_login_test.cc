@@ -164,6 +164,37 @@ TEST(TokenLoginTest, AUsersDevicesShareTheirSession) {
   EXPECT_EQ(CodeOf(PostSession(both, {{"name", "alice"}})), "name_taken");
 }
 
+// Every name is an app's user: a direct message to one who is not connected is kept and is
+// first in their queue when they sign in. Under --auth=names it is refused (404): a free name
+// may be taken by anyone next.
+TEST(TokenLoginTest, ADirectMessageToAnAppUserAwayWaitsForThem) {
+  const json aud = {{"aud", "parley"}};
+  ParleyStack stack(WithAuth(AuthMode::kTokens));
+  const v1::SessionInfo alice =
+      FromJson<v1::SessionInfo>(PostSession(stack, {{"token", TestAppToken("alice", aud)}})->body);
+  httplib::Result kept = stack.PostJson(alice.token(), "/api/messages",
+                                        R"({"to":"bob","text":"see you Monday","clientId":"c1"})");
+  ASSERT_EQ(kept->status, 200) << kept->body;
+  const v1::PublishResponse answer = FromJson<v1::PublishResponse>(kept->body);
+  EXPECT_TRUE(answer.held());
+  EXPECT_EQ(answer.recipients(), 0u);
+  httplib::Result bob = PostSession(stack, {{"token", TestAppToken("bob", aud)}});
+  ASSERT_EQ(bob->status, 200) << bob->body;
+  httplib::Result read =
+      stack.Get(FromJson<v1::SessionInfo>(bob->body).token(), "/api/poll?cursor=0&wait=0");
+  ASSERT_EQ(read->status, 200) << read->body;
+  const v1::PollResponse polled = FromJson<v1::PollResponse>(read->body);
+  ASSERT_GE(polled.messages_size(), 1);
+  EXPECT_EQ(polled.messages(0).text(), "see you Monday");
+  EXPECT_EQ(polled.messages(0).from(), "alice");
+
+  ParleyStack names(WithAuth(AuthMode::kNames));
+  const std::string carol = names.LogIn("carol");
+  httplib::Result refused =
+      names.PostJson(carol, "/api/messages", R"({"to":"dave","text":"hi","clientId":"c1"})");
+  EXPECT_EQ(refused->status, 404) << refused->body;
+}
+
 std::string CookieFrom(const httplib::Result& result) {
   const std::string set_cookie = result->get_header_value("Set-Cookie");
   return set_cookie.substr(0, set_cookie.find(';'));

@@ -1,6 +1,7 @@
 // Shared by the browser tests: a real parley-broker and parley-frontend (lib/stack.mjs),
 // Debian's Chromium driven by playwright-core, and a screenshot of every open page when a
 // test fails. ctest passes the binaries and the artifacts directory in the environment.
+import {createHmac} from 'node:crypto';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
 import {test} from 'node:test';
@@ -128,6 +129,24 @@ export async function openSidebar(page) {
     // The sidebar slides in (0.15 s): clicks land once it is in place.
     await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().left >= 0);
   }
+}
+
+// An app's token for `sub` (HS256 with `secret`, an hour long), as an app's backend signs one
+// (docs/embedding.md).
+export function appToken(secret, sub) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({alg: 'HS256', typ: 'JWT'})}.${part({sub, exp: Math.floor(Date.now() / 1000) + 3600})}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+}
+
+// A page signed in by an app's token (GET /login?token=), connected.
+export async function logInWithToken(browser, stack, token, {viewport} = {}) {
+  const page = await (await browser.newContext({viewport: viewport || DESKTOP})).newPage();
+  page.dialogs = [];
+  await page.goto(`${stack.url}/login?token=${token}`);
+  await page.waitForURL('**/chatroom/**', {timeout: 15000});
+  await waitForStatus(page, 'connected');
+  return page;
 }
 
 // Waits until at least `count` chat lines (sent, not pending) are on screen: for lines whose

@@ -1,8 +1,8 @@
 // Alice and Bob in two browser contexts: presence, lobby chat both ways, direct messages.
 import assert from 'node:assert/strict';
 
-import {browserTest, DESKTOP, lines, logIn, logInAll, openSidebar, PHONE, say,
-        waitForLine} from './harness.mjs';
+import {appToken, browserTest, DESKTOP, lines, logIn, logInAll, logInWithToken, openSidebar,
+        PHONE, say, waitForLine} from './harness.mjs';
 
 browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
@@ -103,4 +103,30 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await loC.waitForSelector('#message li.notice:has-text("lo_a is not here")');
     assert.equal(await loC.inputValue('#post'), 'are you still there?');
   });
+}
+
+// An app's users: a direct message to one not signed in is kept, the conversation says so,
+// and it is there when they sign in. On a desktop and on a phone.
+const APP_SECRET = 'an-app-secret-of-more-than-32-bytes-0123';
+for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  browserTest(`${device}: a direct message to an app's user who is away waits for them`, async ({stack, browser, pages}) => {
+    const alice = await logInWithToken(browser, stack, appToken(APP_SECRET, 'alice'), {viewport});
+    pages.push(alice);
+    await openSidebar(alice);
+    await alice.fill('#dm-name', 'dave');
+    await alice.press('#dm-name', 'Enter');
+    await alice.waitForSelector('#title:has-text("@dave")');
+    await say(alice, 'see you Monday');
+    await waitForLine(alice, 'see you Monday');
+    await alice.waitForSelector('#message li.notice:has-text("dave is not signed in: your messages are kept")');
+    assert.equal(await alice.textContent('#composer-error'), '');
+    assert.equal(await alice.inputValue('#post'), '');
+
+    const dave = await logInWithToken(browser, stack, appToken(APP_SECRET, 'dave'), {viewport});
+    pages.push(dave);
+    await dave.waitForSelector('#dms button[data-key="@alice"] .unread:text-is("1")');
+    await openSidebar(dave);
+    await dave.click('#dms button[data-key="@alice"]');
+    await waitForLine(dave, 'see you Monday');
+  }, {frontendFlags: ['--auth=tokens'], frontendEnv: {PARLEY_JWT_SECRET: APP_SECRET}});
 }
