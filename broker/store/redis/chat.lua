@@ -711,13 +711,16 @@ end
 -- ttl_ms): one message to one user's queue (a direct message, or a line for the user alone);
 -- with a key, a marker makes a retry append nothing. A user not connected is 'missing', or
 -- with hold_for, the message is kept for that session (`claim` moves it into the queue it
--- creates for it): 'held' {writes, event}. 'ok' {writes, event}, or 'again' (the marker's)
+-- creates for it): 'held' {writes, event}. 'ok' {writes, event}, or 'again' {held} (the
+-- marker's: an earlier try appended or kept it)
 ops.user_append = function()
   local user, k, hold_for = argv[2], argv[5], argv[15] or ''
   local marker = k ~= '' and key.dm_marker(user, argv[4], k) or nil
   num_now = num(6)
   if marker then
-    if alive(redis.call('GET', marker)) then return answer('again') end
+    -- The marker is the time it lasts until, plus a half when the message was kept.
+    local was = redis.call('GET', marker)
+    if alive(was) then return answer('again', 'held', tonumber(was) % 1 ~= 0 and 1 or 0) end
   end
   local held = false
   if not append(user, message_pairs(8), num(3)) then
@@ -733,7 +736,7 @@ ops.user_append = function()
     held = true
   end
   redis.call('INCR', key.writes)
-  if marker then redis.call('SET', marker, num(6) + num(7), 'PX', argv[7]) end
+  if marker then redis.call('SET', marker, num(6) + num(7) + (held and 0.5 or 0), 'PX', argv[7]) end
   if held then return answer('held', writes_fields()) end
   notify('u', user)
   return answer('ok', writes_fields())

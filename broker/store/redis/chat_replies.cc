@@ -325,6 +325,8 @@ absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply) {
   if (appended.outcome == Outcome::kAppended || appended.outcome == Outcome::kHeld) {
     appended.writes = WritesOf(answer);
   }
+  appended.held = appended.outcome == Outcome::kHeld ||
+                  (appended.outcome == Outcome::kAgain && answer.Flag("held"));
   return Checked(answer, appended);
 }
 

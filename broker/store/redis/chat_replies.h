@@ -157,6 +157,7 @@ struct UserAppendReply {
   enum class Outcome { kAppended, kHeld, kAgain, kMissing };
   Outcome outcome = Outcome::kMissing;
   ShardWrites writes;  // kAppended, kHeld
+  bool held = false;   // kHeld, or kAgain after a try that kept it
 };
 absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply);
 

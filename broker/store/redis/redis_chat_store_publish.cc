@@ -306,7 +306,7 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& se
                             case UserAppendReply::Outcome::kAgain:
                               break;
                           }
-                          std::move(done)(appended->outcome == UserAppendReply::Outcome::kHeld);
+                          std::move(done)(appended->held);
                         });
 }
 

@@ -555,6 +555,24 @@ TEST_F(CrashPointTest, APublishFailingAtAnyStepIsDeliveredOnceWithOneIdByItsRetr
   }
 }
 
+// A direct message kept for someone away (hold_for_session): whatever step fails, the retry
+// keeps it once, says so, and it reaches that session's queue once, under the answered id.
+TEST_F(CrashPointTest, AKeptDirectMessageFailingAtAnyStepIsKeptOnceByItsRetry) {
+  const int cases =
+      Matrix("Publish(kept)", Recovery::kRetry, [&](FaultyStack& stack, size_t shards, uint64_t n) {
+        const Cast cast = SetUpCast(stack, shards);
+        const PublishInput input{cast.bob, "", "away", "once", "key-1", false, "away-session"};
+        stack.FailNth(n);
+        const absl::StatusOr<PublishResult> answer = PublishAndRetry(stack, input);
+        ASSERT_TRUE(answer.ok()) << answer.status();
+        EXPECT_EQ(answer->recipients, 0u);  // kept, not delivered
+        EXPECT_EQ(stack.IdsOf(cast.bob, "once"), std::vector<std::string>{answer->message->id});
+        ASSERT_TRUE(stack.state().Connect("away", "away-session").ok());
+        EXPECT_EQ(stack.IdsOf("away", "once"), std::vector<std::string>{answer->message->id});
+      });
+  std::cout << "[matrix] Publish(kept): " << cases << " cases\n";
+}
+
 TEST_F(CrashPointTest, ASweepFailingAtAnyStepIsFinishedByTheNextSweep) {
   const int cases =
       Matrix("Sweep", Recovery::kSweep, [&](FaultyStack& stack, size_t shards, uint64_t n) {
