@@ -1,7 +1,7 @@
 // The page recovers by itself: a broker restart, and a network cut while sending.
 import assert from 'node:assert/strict';
 
-import {browserTest, logInAll, lines, say, waitForLine, waitForStatus} from './harness.mjs';
+import {browserTest, DESKTOP, lines, logInAll, PHONE, say, waitForLine, waitForStatus} from './harness.mjs';
 
 // Every chat line and notice on screen is shown once.
 async function assertNoDuplicates(page) {
@@ -163,22 +163,25 @@ browserTest('a send answered 429 or 503 is retried, no sooner than its Retry-Aft
   }
 });
 
-// A frozen broker answers nothing: the page must not stay "connected" while a line waits.
-browserTest('a frozen broker shows reconnecting within seconds while a line waits, then connected', async ({stack, browser, pages}) => {
-  const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
-  stack.broker.child.kill('SIGSTOP');
-  try {
-    await say(alice, 'during the freeze');
-    // Well before the long poll's 25 s wait could end and tell it.
-    await waitForStatus(alice, 'reconnecting', 10000);
-    assert.equal(await alice.textContent('#status'), 'reconnecting…');
-  } finally {
-    stack.broker.child.kill('SIGCONT');
-  }
-  await waitForLine(bob, 'during the freeze', 20000);
-  await waitForStatus(alice, 'connected', 20000);
-  assert.equal((await lines(alice)).filter((t) => t === 'during the freeze').length, 1);
-});
+// A frozen broker answers nothing: the page must not stay "connected" while a line waits. On
+// a desktop and on a phone.
+for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  browserTest(`${device}: a frozen broker shows reconnecting within seconds while a line waits, then connected`, async ({stack, browser, pages}) => {
+    const [alice, bob] = await logInAll({stack, browser, pages, viewport}, 'alice', 'bob');
+    stack.broker.child.kill('SIGSTOP');
+    try {
+      await say(alice, 'during the freeze');
+      // Well before the long poll's 25 s wait could end and tell it.
+      await waitForStatus(alice, 'reconnecting', 10000);
+      assert.equal(await alice.textContent('#status'), 'reconnecting…');
+    } finally {
+      stack.broker.child.kill('SIGCONT');
+    }
+    await waitForLine(bob, 'during the freeze', 20000);
+    await waitForStatus(alice, 'connected', 20000);
+    assert.equal((await lines(alice)).filter((t) => t === 'during the freeze').length, 1);
+  });
+}
 
 browserTest('messages lost to a full queue while away show the missed-messages notice', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
