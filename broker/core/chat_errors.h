@@ -21,6 +21,7 @@ inline constexpr char kReasonRateLimited[] = "RATE_LIMITED";
 inline constexpr char kReasonStoreFull[] = "STORE_FULL";
 inline constexpr char kReasonTooManyPolls[] = "TOO_MANY_POLLS";
 inline constexpr char kReasonRevoked[] = "REVOKED";
+inline constexpr char kReasonHolderChanged[] = "HOLDER_CHANGED";
 
 inline absl::Status WithReason(absl::Status status, absl::string_view reason) {
   status.SetPayload(kErrorReasonUrl, absl::Cord(reason));
@@ -65,6 +66,20 @@ inline absl::Status SessionMayBeLoggedOut() {
   return absl::UnauthenticatedError(
       "the store lost writes since this session began (its logout may have been among them); "
       "log in again");
+}
+
+// A direct message meant for the person who held `user` before: the name changed hands (or
+// its holder logged out and came back as someone new).
+inline absl::Status HolderChanged(absl::string_view user) {
+  return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                        "'", user, "' is now someone else: the person you wrote to logged out")),
+                    kReasonHolderChanged);
+}
+
+// A publish from a session that no longer holds the sender's name.
+inline absl::Status NotTheHolder(absl::string_view user) {
+  return absl::UnauthenticatedError(
+      absl::StrCat("this session no longer holds the name '", user, "'; log in again"));
 }
 
 inline absl::Status SessionRevoked() {

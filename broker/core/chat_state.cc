@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/core/chat_errors.h"
+#include "broker/core/holder_tag.h"
 #include "broker/core/validation.h"
 
 namespace parley::broker {
@@ -78,6 +79,15 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
                 ? absl::InvalidArgumentError("hold_for_session is for a user's direct message")
                 : ValidateToken("hold_for_session", input.hold_for_session);
   }
+  if (valid.ok() && !input.sender_session.empty()) {
+    valid = input.system ? absl::InvalidArgumentError("a system message has no sender_session")
+                         : ValidateToken("sender_session", input.sender_session);
+  }
+  if (valid.ok() && !input.to_holder.empty()) {
+    valid = input.to_user.empty() || input.system
+                ? absl::InvalidArgumentError("to_holder is for a user's direct message")
+                : ValidateHolderTag(input.to_holder);
+  }
   if (!valid.ok()) {
     std::move(done)(valid);
     return;
@@ -93,6 +103,9 @@ void ChatState::Publish(const PublishInput& input, Done<PublishResult> done) {
   message->to = input.to_user;
   message->text = input.text;
   message->sent_at = now;
+  if (message->kind == MessageKind::kDirect && !input.sender_session.empty()) {
+    message->from_holder = HolderTag(input.sender_session);
+  }
   store_->Publish(PublishRequest{input, std::move(message)}, now,
                   [this, done = std::move(done)](absl::StatusOr<StorePublish> answer) mutable {
                     if (!answer.ok()) {

@@ -38,6 +38,12 @@ struct PublishInput {
   // queue_capacity kept (the oldest dropped), for offline_dm_ttl after the last. Kept for
   // another session, the kept ones are dropped first.
   std::string hold_for_session = {};
+  // The session the sender writes from: it must be the one holding the sender's name
+  // (UNAUTHENTICATED otherwise); a direct message then carries its HolderTag (from_holder).
+  std::string sender_session = {};
+  // To a user: deliver (or keep) only while the name is held by the session with this
+  // HolderTag; another holder is FAILED_PRECONDITION, reason HOLDER_CHANGED.
+  std::string to_holder = {};
 };
 
 struct PublishResult {
@@ -46,6 +52,9 @@ struct PublishResult {
   // whose only queue so far is the sender's own.
   uint32_t recipients = 0;
   bool duplicate = false;
+  // A direct message's: the HolderTag of the session it went (or is kept) for; "" in a
+  // duplicate's answer.
+  std::string to_holder = {};
 };
 
 struct ReadInput {

@@ -22,6 +22,9 @@ struct Message {
   std::string to;    // DIRECT only
   std::string text;
   absl::Time sent_at;
+  // DIRECT only: HolderTag of the session the sender wrote from ("" if not given), so the
+  // recipient can tell a new holder of the name from the person they talked to.
+  std::string from_holder;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

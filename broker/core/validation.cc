@@ -106,4 +106,12 @@ absl::Status ValidateHistoryPosition(absl::string_view before) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateHolderTag(absl::string_view tag) {
+  if (tag.size() != 16 || tag.find_first_not_of("0123456789abcdef") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "to_holder must be 16 lowercase hex digits (a message's from_holder)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace parley::broker

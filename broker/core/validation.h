@@ -30,6 +30,9 @@ absl::Status ValidateToken(absl::string_view field, absl::string_view token);
 // most one '-' between them (a store's position: a count, or a Redis stream id).
 absl::Status ValidateHistoryPosition(absl::string_view before);
 
+// A HolderTag: 16 lowercase hex digits.
+absl::Status ValidateHolderTag(absl::string_view tag);
+
 }  // namespace parley::broker
 
 #endif  // PARLEY_BROKER_CORE_VALIDATION_H_

@@ -61,6 +61,8 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
   input.idempotency_key = request.idempotency_key();
   input.system = request.system();
   input.hold_for_session = request.hold_for_session();
+  input.sender_session = request.sender_session();
+  input.to_holder = request.to_holder();
   const bool direct = !input.to_user.empty();
   state_->Publish(input,
                   Answer<PublishResult>(std::move(done), [response, direct](PublishResult& result) {
@@ -68,6 +70,7 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
                     response->set_recipients(result.recipients);
                     response->set_duplicate(result.duplicate);
                     response->set_held(direct && result.recipients == 0);
+                    response->set_to_holder(result.to_holder);
                   }));
 }
 

@@ -37,6 +37,7 @@ Mapping MapCode(int code, absl::string_view reason) {
     case 6:  // ALREADY_EXISTS
       return {409, "already_exists"};
     case 9:  // FAILED_PRECONDITION
+      if (reason == "HOLDER_CHANGED") return {409, "recipient_changed"};
       return {409, "failed_precondition"};
     case 8:  // RESOURCE_EXHAUSTED: only a sender over its rate is the client's doing
       if (reason == "STORE_FULL") return {503, "store_full"};

@@ -51,7 +51,7 @@ std::shared_ptr<const PollJson::Rendered> PollJson::Find(const v1::Message& mess
       const v1::Message& cached = it->second->message;
       if (cached.kind() == message.kind() && cached.room() == message.room() &&
           cached.from() == message.from() && cached.to() == message.to() &&
-          cached.text() == message.text() &&
+          cached.text() == message.text() && cached.from_holder() == message.from_holder() &&
           cached.sent_at().seconds() == message.sent_at().seconds() &&
           cached.sent_at().nanos() == message.sent_at().nanos()) {
         return it->second;

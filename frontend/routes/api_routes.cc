@@ -174,6 +174,14 @@ void PostMessage(const RouteContext& context, const ExchangePtr& exchange) {
   if (!body.to().empty() && context.options->auth == AuthMode::kTokens) {
     publish.set_hold_for_session(context.sessions->tokens().AppUserSession(body.to()));
   }
+  if (!body.to_holder().empty() && body.to().empty()) {
+    RespondError(exchange, {400, "invalid_argument", "toHolder is for a message with to"});
+    return;
+  }
+  // Who writes (the message then says who the sender is) and, for a direct message, who it
+  // is meant for: a name that changed hands is refused rather than read by a newcomer.
+  publish.set_sender_session(session->session_id);
+  publish.set_to_holder(body.to_holder());
   publish.set_text(body.text());
   publish.set_idempotency_key(body.client_id());
   CallAndAnswer(context, exchange, *session, std::move(publish), &BrokerApi::PublishAsync);

@@ -9,6 +9,7 @@
 #include "broker/core/answer_batch.h"
 #include "broker/core/chat_errors.h"
 #include "broker/core/chat_rules.h"
+#include "broker/core/holder_tag.h"
 
 namespace parley::broker {
 
@@ -184,6 +185,9 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
     absl::StatusOr<ConnectedUser*> found = RequireUser(input.sender);
     if (!found.ok()) return found.status();
     sender = *found;
+    if (!input.sender_session.empty() && sender->session != input.sender_session) {
+      return NotTheHolder(input.sender);
+    }
   }
   StorePublish answer;
   if (keyed) {
@@ -215,6 +219,11 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
   } else {
     ConnectedUser* recipient = FindUser(input.to_user);
     if (recipient == nullptr && input.hold_for_session.empty()) return NotConnected(input.to_user);
+    result.to_holder =
+        HolderTag(recipient != nullptr ? recipient->session : input.hold_for_session);
+    if (!input.to_holder.empty() && input.to_holder != result.to_holder) {
+      return HolderChanged(input.to_user);
+    }
     if (recipient == nullptr) {
       HeldMessages& held = held_[input.to_user];
       if (held.session != input.hold_for_session) {
@@ -224,23 +233,16 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
       held.messages.push_back(result.message);
       if (held.messages.size() > options_.queue_capacity) held.messages.pop_front();
       held.until = now + options_.offline_dm_ttl;
-      result.recipients = 0;
-      if (sender != nullptr && input.to_user != input.sender) {
-        sender->queue.Append(result.message);
-        changes->users.push_back(input.sender);
-      }
-      if (keyed) {
-        idempotency_.Insert(input.sender, input.idempotency_key, {result.message, 0}, now);
-      }
-      return answer;
+    } else {
+      recipient->queue.Append(result.message);
+      changes->users.push_back(input.to_user);
+      result.recipients = 1;
     }
-    recipient->queue.Append(result.message);
-    changes->users.push_back(input.to_user);
-    result.recipients = 1;
     if (sender != nullptr && recipient != sender) {
       sender->queue.Append(result.message);
       changes->users.push_back(input.sender);
-      result.recipients = 2;
+      // Kept for a recipient away, the sender's own copy is the only queue so far: none.
+      if (recipient != nullptr) result.recipients = 2;
     }
   }
   if (keyed) {

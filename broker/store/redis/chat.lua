@@ -6,7 +6,8 @@
 -- Every answer is `answer(outcome, name, value, ...)`: what happened, then named fields, which
 -- the broker reads by name (chat_replies.h gives each operation its typed reply). An unexpected
 -- state is an error reply "INTERNAL ...". Times are milliseconds; a message is 7 values in the
--- order kind, id, room, from, to, text, sent_at (microseconds), stored packed (message_pairs).
+-- order kind, id, room (a direct message: its from_holder), from, to, text, sent_at
+-- (microseconds), stored packed (message_pairs).
 
 -- Every key and channel the store uses, named here only (the C++ store names none; it takes
 -- the channel from this line at build time: keep it one line).
@@ -73,6 +74,10 @@ local function message_pairs(at)
   end
   return {'m', table.concat(parts)}
 end
+
+-- Who holds a name (HolderTag in broker/core/holder_tag.h): 16 hex digits of the SHA-1 of the
+-- session, so the session itself is never answered.
+local function holder_of(session) return string.sub(redis.sha1hex(session), 1, 16) end
 
 -- Tells every broker: '<kind>:<name> <Redis time in microseconds> <event>[\n<body>]'. The time
 -- is for the wake-lag metric; events are numbered by shard (key.events), so a broker knows
@@ -508,18 +513,20 @@ ops.rooms_presence = function()
   return answer('ok', 'rooms', out)
 end
 
--- publish_check(sender, key or '', now, rate, burst, window_ms, message..., system): the sender
--- exists; a key already answered returns that answer ('dup'); a key another try holds returns
--- that try's message ('resume': this try delivers the same message, which the markers and the
--- room's 'again' make idempotent, so concurrent tries of one key give one message id); else
--- takes a token from the sender's bucket and holds the key with this message.
--- 'missing', 'dup' {message, recipients}, 'resume' {message}, 'limited' {wait_ms} or 'ok'
+-- publish_check(sender, key or '', now, rate, burst, window_ms, message..., system,
+-- sender_session or ''): the sender exists (held by sender_session, if given); a key already
+-- answered returns that answer ('dup'); a key another try holds returns that try's message
+-- ('resume': this try delivers the same message, which the markers and the room's 'again' make
+-- idempotent, so concurrent tries of one key give one message id); else takes a token from
+-- the sender's bucket and holds the key with this message. 'missing', 'not_holder',
+-- 'dup' {message, recipients}, 'resume' {message}, 'limited' {wait_ms} or 'ok'
 ops.publish_check = function()
   local sender, k, now, rate, burst = argv[2], argv[3], num(4), num(5), num(6)
-  local system = argv[15] == '1'
+  local system, sender_session = argv[15] == '1', argv[16] or ''
   local u = key.user(sender)
-  local h = redis.call('HMGET', u, 'tokens', 'tokens_at')
+  local h = redis.call('HMGET', u, 'tokens', 'tokens_at', 'session')
   if not h[1] and not system then return answer('missing') end
+  if sender_session ~= '' and h[3] ~= sender_session then return answer('not_holder') end
   local held_key = key.idempotency(sender, k)
   if k ~= '' then
     num_now = now
@@ -708,13 +715,14 @@ ops.fence_shard = function()
 end
 
 -- user_append(user, capacity, sender, key or '', now, window_ms, message..., hold_for or '',
--- ttl_ms): one message to one user's queue (a direct message, or a line for the user alone);
--- with a key, a marker makes a retry append nothing. A user not connected is 'missing', or
--- with hold_for, the message is kept for that session (`claim` moves it into the queue it
--- creates for it): 'held' {writes, event}. 'ok' {writes, event}, or 'again' {held} (the
+-- ttl_ms, to_holder or ''): one message to one user's queue (a direct message, or a line for
+-- the user alone); with a key, a marker makes a retry append nothing. A user not connected is
+-- 'missing', or with hold_for, the message is kept for that session (`claim` moves it into
+-- the queue it creates for it): 'held' {writes, event, holder}. With to_holder, a name held
+-- by another is 'other_holder'. 'ok' {writes, event, holder}, or 'again' {held} (the
 -- marker's: an earlier try appended or kept it)
 ops.user_append = function()
-  local user, k, hold_for = argv[2], argv[5], argv[15] or ''
+  local user, k, hold_for, to_holder = argv[2], argv[5], argv[15] or '', argv[17] or ''
   local marker = k ~= '' and key.dm_marker(user, argv[4], k) or nil
   num_now = num(6)
   if marker then
@@ -722,9 +730,12 @@ ops.user_append = function()
     local was = redis.call('GET', marker)
     if alive(was) then return answer('again', 'held', tonumber(was) % 1 ~= 0 and 1 or 0) end
   end
+  local session = redis.call('HGET', key.user(user), 'session')
+  if not session and hold_for == '' then return answer('missing') end
+  local holder = holder_of(session or hold_for)
+  if to_holder ~= '' and to_holder ~= holder then return answer('other_holder') end
   local held = false
   if not append(user, message_pairs(8), num(3)) then
-    if hold_for == '' then return answer('missing') end
     -- Kept for the session named (PublishInput::hold_for_session); another's are dropped.
     local ttl = num(16)
     local was = redis.call('HMGET', key.held_for(user), 'session', 'until')
@@ -737,9 +748,9 @@ ops.user_append = function()
   end
   redis.call('INCR', key.writes)
   if marker then redis.call('SET', marker, num(6) + num(7) + (held and 0.5 or 0), 'PX', argv[7]) end
-  if held then return answer('held', writes_fields()) end
+  if held then return answer('held', 'holder', holder, writes_fields()) end
   notify('u', user)
-  return answer('ok', writes_fields())
+  return answer('ok', 'holder', holder, writes_fields())
 end
 
 -- read(user, cursor, max, consume, epoch, now, candidate_epoch, want_rooms): the queue after

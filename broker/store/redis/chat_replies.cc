@@ -240,6 +240,8 @@ absl::StatusOr<PublishCheckReply> ParsePublishCheck(const RedisReply& reply) {
     check.outcome = PublishCheckReply::Outcome::kOk;
   } else if (answer.Is("missing")) {
     check.outcome = PublishCheckReply::Outcome::kMissing;
+  } else if (answer.Is("not_holder")) {
+    check.outcome = PublishCheckReply::Outcome::kNotHolder;
   } else if (answer.Is("dup") || answer.Is("resume")) {
     check.outcome = answer.Is("dup") ? PublishCheckReply::Outcome::kDuplicate
                                      : PublishCheckReply::Outcome::kResume;
@@ -318,11 +320,13 @@ absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply) {
       answer.OutcomeIn<Outcome>({{"ok", Outcome::kAppended},
                                  {"held", Outcome::kHeld},
                                  {"again", Outcome::kAgain},
-                                 {"missing", Outcome::kMissing}});
+                                 {"missing", Outcome::kMissing},
+                                 {"other_holder", Outcome::kOtherHolder}});
   if (!outcome.has_value()) return answer.UnexpectedOutcome();
   UserAppendReply appended;
   appended.outcome = *outcome;
   if (appended.outcome == Outcome::kAppended || appended.outcome == Outcome::kHeld) {
+    appended.holder = answer.Str("holder");
     appended.writes = WritesOf(answer);
   }
   appended.held = appended.outcome == Outcome::kHeld ||

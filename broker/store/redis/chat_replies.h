@@ -121,7 +121,8 @@ absl::StatusOr<std::vector<std::optional<RoomPresenceRow>>> ParseRoomsPresence(
     const RedisReply& reply);
 
 struct PublishCheckReply {
-  enum class Outcome { kOk, kMissing, kDuplicate, kResume, kLimited };
+  // kNotHolder: the sender's name is held by a session other than the call's sender_session.
+  enum class Outcome { kOk, kMissing, kNotHolder, kDuplicate, kResume, kLimited };
   Outcome outcome = Outcome::kOk;
   MessagePtr message;          // kDuplicate, kResume: the key's message
   uint32_t recipients = 0;     // kDuplicate
@@ -154,10 +155,12 @@ absl::StatusOr<DeliverReply> ParseDeliver(const RedisReply& reply);
 
 struct UserAppendReply {
   // kHeld: the user was not connected; kept for the session the call named.
-  enum class Outcome { kAppended, kHeld, kAgain, kMissing };
+  // kOtherHolder: the name is held by someone other than the call's to_holder.
+  enum class Outcome { kAppended, kHeld, kAgain, kMissing, kOtherHolder };
   Outcome outcome = Outcome::kMissing;
   ShardWrites writes;  // kAppended, kHeld
   bool held = false;   // kHeld, or kAgain after a try that kept it
+  std::string holder;  // kAppended, kHeld: who the name's queue (or kept box) is for
 };
 absl::StatusOr<UserAppendReply> ParseUserAppend(const RedisReply& reply);
 

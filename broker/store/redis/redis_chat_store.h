@@ -177,10 +177,15 @@ class RedisChatStore : public ChatStore {
                                        size_t count) const;
   // One message to one user's queue; with an idempotency key (may be empty), a retry from
   // the same sender appends nothing. A user who is not connected: kept for session
-  // `hold_for` (answers true), or NOT_FOUND if that is "".
+  // `hold_for` (answers held), or NOT_FOUND if that is "". A name held by another than
+  // `to_holder` (if not "") is HolderChanged.
+  struct DirectCall {
+    std::string hold_for;
+    std::string to_holder;
+  };
   void AppendToUser(const std::string& user, const std::string& sender, const std::string& key,
-                    std::vector<std::string> values, absl::Time now, const std::string& hold_for,
-                    Done<bool> done);
+                    std::vector<std::string> values, absl::Time now, const DirectCall& direct,
+                    Done<UserAppendReply> done);
   // A publish past its check: sequences a room line and delivers it, or delivers a direct
   // message; then records the key's first answer.
   void PublishChecked(const PublishRequest& request, MessagePtr message, bool resumed,

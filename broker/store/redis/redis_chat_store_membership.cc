@@ -271,10 +271,11 @@ void RedisChatStore::JoinRoom(const std::string& user, const std::string& room, 
                             });
               } else {
                 // A large room: only the user's own queue, so their other tabs learn of it.
-                AppendToUser(user, "", "", std::move(values), now, "",
-                             [answer = std::move(answer)](absl::StatusOr<bool> appended) mutable {
-                               std::move(answer)(appended.status());
-                             });
+                AppendToUser(
+                    user, "", "", std::move(values), now, DirectCall{},
+                    [answer = std::move(answer)](absl::StatusOr<UserAppendReply> appended) mutable {
+                      std::move(answer)(appended.status());
+                    });
               }
             });
       });

@@ -33,6 +33,7 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
                                          Ms(chat_.idempotency_window)};
   Append(check_args, MessageValues(*request.message));
   check_args.push_back(input.system ? "1" : "0");  // a system sender: no user, no rate
+  check_args.push_back(input.sender_session);
   Call<PublishCheckReply>(
       ShardOf(input.sender), std::move(check_args), ParsePublishCheck,
       [this, request, now,
@@ -42,6 +43,9 @@ void RedisChatStore::Publish(const PublishRequest& request, absl::Time now,
         switch (check->outcome) {
           case PublishCheckReply::Outcome::kMissing:
             std::move(done)(NotConnected(request.input.sender));
+            return;
+          case PublishCheckReply::Outcome::kNotHolder:
+            std::move(done)(NotTheHolder(request.input.sender));
             return;
           case PublishCheckReply::Outcome::kDuplicate:
             answer.result = PublishResult{check->message, check->recipients, true};
@@ -67,11 +71,13 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
                                     absl::Time now, Done<StorePublish> done) {
   const PublishInput& input = request.input;
   // Stored: the first answer to the key is recorded once every recipient has it.
+  // `to_holder`: a direct message's recipient as its append saw it.
   auto record = [this, input, now, done = std::move(done)](
-                    MessagePtr message, absl::StatusOr<uint32_t> recipients, bool again) mutable {
+                    MessagePtr message, absl::StatusOr<uint32_t> recipients, bool again,
+                    std::string to_holder = {}) mutable {
     if (PassFailure(recipients, done)) return;
     StorePublish answer;
-    answer.result = PublishResult{message, *recipients, again};
+    answer.result = PublishResult{message, *recipients, again, std::move(to_holder)};
     if (input.idempotency_key.empty()) {
       std::move(done)(std::move(answer));
       return;
@@ -142,28 +148,29 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
   // Kept for the recipient's session when it is not connected (hold_for_session): then the
   // sender's copy is the only queue so far, and the answer counts none.
   AppendToUser(input.to_user, input.sender, input.idempotency_key, MessageValues(*message), now,
-               input.hold_for_session,
+               DirectCall{input.hold_for_session, input.to_holder},
                [this, input, now, message, resumed,
-                record = std::move(record)](absl::StatusOr<bool> held) mutable {
-                 if (!held.ok()) {
-                   record(message, held.status(), resumed);
+                record = std::move(record)](absl::StatusOr<UserAppendReply> to) mutable {
+                 if (!to.ok()) {
+                   record(message, to.status(), resumed);
                    return;
                  }
-                 const uint32_t delivered = *held ? 0u : 1u;
+                 const uint32_t delivered = to->held ? 0u : 1u;
                  if (input.to_user == input.sender || input.system) {
-                   record(message, delivered, resumed);
+                   record(message, delivered, resumed, std::move(to->holder));
                    return;
                  }
-                 AppendToUser(input.sender, input.sender, input.idempotency_key,
-                              MessageValues(*message), now, "",
-                              [message, resumed, delivered,
-                               record = std::move(record)](absl::StatusOr<bool> own) mutable {
-                                if (!own.ok()) {
-                                  record(message, own.status(), resumed);
-                                } else {
-                                  record(message, delivered == 0 ? 0u : 2u, resumed);
-                                }
-                              });
+                 AppendToUser(
+                     input.sender, input.sender, input.idempotency_key, MessageValues(*message),
+                     now, DirectCall{},
+                     [message, resumed, delivered, holder = std::move(to->holder),
+                      record = std::move(record)](absl::StatusOr<UserAppendReply> own) mutable {
+                       if (!own.ok()) {
+                         record(message, own.status(), resumed);
+                       } else {
+                         record(message, delivered == 0 ? 0u : 2u, resumed, std::move(holder));
+                       }
+                     });
                });
 }
 
@@ -283,13 +290,15 @@ void RedisChatStore::CatchUpOnShard(size_t shard, std::shared_ptr<const RoomLine
 
 void RedisChatStore::AppendToUser(const std::string& user, const std::string& sender,
                                   const std::string& key, std::vector<std::string> values,
-                                  absl::Time now, const std::string& hold_for, Done<bool> done) {
+                                  absl::Time now, const DirectCall& direct,
+                                  Done<UserAppendReply> done) {
   std::vector<std::string> args = {
       "user_append", user,    absl::StrCat(chat_.queue_capacity), sender,
       key,           Ms(now), Ms(chat_.idempotency_window)};
   Append(args, std::move(values));
-  args.push_back(hold_for);
+  args.push_back(direct.hold_for);
   args.push_back(Ms(chat_.offline_dm_ttl));
+  args.push_back(direct.to_holder);
   const size_t shard = ShardOf(user);
   Call<UserAppendReply>(shard, std::move(args), ParseUserAppend,
                         [this, shard, user,
@@ -299,6 +308,9 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& se
                             case UserAppendReply::Outcome::kMissing:
                               std::move(done)(NotConnected(user));
                               return;
+                            case UserAppendReply::Outcome::kOtherHolder:
+                              std::move(done)(HolderChanged(user));
+                              return;
                             case UserAppendReply::Outcome::kAppended:
                             case UserAppendReply::Outcome::kHeld:
                               SawWrites(shard, appended->writes);
@@ -306,7 +318,7 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& se
                             case UserAppendReply::Outcome::kAgain:
                               break;
                           }
-                          std::move(done)(appended->held);
+                          std::move(done)(*std::move(appended));
                         });
 }
 

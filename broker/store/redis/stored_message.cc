@@ -22,7 +22,12 @@ absl::StatusOr<MessagePtr> Build(const std::string values[7]) {
   auto message = std::make_shared<Message>();
   message->kind = static_cast<MessageKind>(kind);
   message->id = values[1];
-  message->room = values[2];
+  // A direct message has no room: its slot carries the sender's holder (MessageValues).
+  if (message->kind == MessageKind::kDirect) {
+    message->from_holder = values[2];
+  } else {
+    message->room = values[2];
+  }
   message->from = values[3];
   message->to = values[4];
   message->text = values[5];
@@ -48,7 +53,7 @@ std::optional<absl::string_view> TakeLengthPrefixed(absl::string_view& in) {
 std::vector<std::string> MessageValues(const Message& message) {
   return {absl::StrCat(static_cast<int>(message.kind)),
           message.id,
-          message.room,
+          message.kind == MessageKind::kDirect ? message.from_holder : message.room,
           message.from,
           message.to,
           message.text,

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "broker/core/chat_errors.h"
+#include "broker/core/holder_tag.h"
 #include "broker/store/memory/memory_chat_store.h"
 #include "tests/testing/core_fakes.h"
 #include "tests/testing/fake_clock.h"
@@ -431,6 +433,62 @@ TEST_P(ChatStateTest, KeptDirectMessagesForAnotherSessionOrPastTheirTimeAreDropp
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(dm("dave", "x", std::string(129, 's')).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Who holds a name travels with direct messages (from_holder, the answer's to_holder), so a
+// writer can insist on the person they wrote to (to_holder): after the name changes hands, a
+// line meant for the one before is refused, not read by the newcomer.
+TEST_P(ChatStateTest, ADirectMessageSaysWhoHoldsEachNameAndGoesOnlyToTheOneMeant) {
+  EXPECT_EQ(HolderTag("abc"), "a9993e364706816a");  // SHA-1("abc"), as chat.lua has it too
+  Connect("alice");
+  Connect("bob");
+  auto dm = [&](const std::string& text, const std::string& to_holder,
+                const std::string& session = "alice-session") {
+    PublishInput input{"alice", "", "bob", text, ""};
+    input.sender_session = session;
+    input.to_holder = to_holder;
+    return state_.Publish(input);
+  };
+  const std::string bob = HolderTag("bob-session");
+  absl::StatusOr<PublishResult> first = dm("hello", "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->to_holder, bob);
+  EXPECT_EQ(first->message->from_holder, HolderTag("alice-session"));
+  absl::StatusOr<ReadOutcome> read = state_.ReadOrPark(Read("bob", 0, 0, false, 0), nullptr);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->read.messages.back().message->from_holder, HolderTag("alice-session"));
+  ASSERT_TRUE(dm("still you?", bob).ok());
+
+  // bob logs out and someone else takes the name.
+  ASSERT_TRUE(state_.Disconnect("bob", "bob-session").ok());
+  ASSERT_TRUE(state_.Connect("bob", "new-bob").ok());
+  const uint64_t newcomer_before = LastSeq("bob");
+  absl::Status refused = dm("code 1234", bob).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_EQ(ErrorReason(refused), kReasonHolderChanged);
+  EXPECT_TRUE(Queue("bob", newcomer_before).empty());
+  absl::StatusOr<PublishResult> fresh = dm("hi, who is this?", "");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->to_holder, HolderTag("new-bob"));
+
+  // Only the session holding the sender's name may write as it.
+  EXPECT_EQ(dm("forged", "", "not-alice").status().code(), absl::StatusCode::kUnauthenticated);
+  // A holder is 16 hex digits, for a user's direct message only.
+  EXPECT_EQ(dm("x", "xyz").status().code(), absl::StatusCode::kInvalidArgument);
+  PublishInput to_room{"alice", "lobby", "", "x", ""};
+  to_room.to_holder = bob;
+  EXPECT_EQ(state_.Publish(to_room).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Kept for someone away: for the holder they come back as, and only if that is the one meant.
+  auto keep = [&](const std::string& to_holder) {
+    PublishInput input{"alice", "", "carol", "later", "", false, "carol-app"};
+    input.to_holder = to_holder;
+    return state_.Publish(input);
+  };
+  EXPECT_EQ(keep(bob).status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<PublishResult> kept = keep(HolderTag("carol-app"));
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->to_holder, HolderTag("carol-app"));
 }
 
 TEST_P(ChatStateTest, HistoryRefusesAPositionItDoesNotUse) {

@@ -144,6 +144,46 @@ TEST_F(ApiTest, DirectMessagesReachOnlyTheirTwoParties) {
   EXPECT_TRUE(Texts(Poll(carol, carol_cursor)).empty());
 }
 
+// A direct message says who holds each name (fromHolder, the answer's toHolder); a send that
+// names the holder it means is refused once the name is someone else's.
+TEST_F(ApiTest, ADirectMessageMeantForWhoHeldANameBeforeIsRefused) {
+  const std::string alice = stack_.LogIn("alice");
+  const std::string bob = stack_.LogIn("bob");
+  const uint64_t bob_cursor = CursorNow(bob);
+  httplib::Result sent =
+      stack_.PostJson(alice, "/api/messages", R"({"to":"bob","text":"hi","clientId":"h1"})");
+  ASSERT_EQ(sent->status, 200) << sent->body;
+  const std::string bob_holder = FromJson<v1::PublishResponse>(sent->body).to_holder();
+  ASSERT_EQ(bob_holder.size(), 16u) << sent->body;
+  const v1::PollResponse got = Poll(bob, bob_cursor);
+  ASSERT_EQ(got.messages_size(), 1);
+  const std::string alice_holder = got.messages(0).from_holder();
+  EXPECT_EQ(alice_holder.size(), 16u);
+
+  // bob logs out; someone else logs in as bob and writes to alice: another holder.
+  ASSERT_EQ(stack_.Client()->Delete("/api/session", {{"Authorization", "Bearer " + bob}})->status,
+            200);
+  const std::string newcomer = stack_.LogIn("bob");
+  const uint64_t alice_cursor = CursorNow(alice);
+  ASSERT_EQ(stack_.PostJson(newcomer, "/api/messages", R"({"to":"alice","text":"hey"})")->status,
+            200);
+  const uint64_t newcomer_cursor = CursorNow(newcomer);
+  const v1::PollResponse to_alice = Poll(alice, alice_cursor);
+  ASSERT_EQ(to_alice.messages_size(), 1);
+  EXPECT_NE(to_alice.messages(0).from_holder(), bob_holder);
+  EXPECT_EQ(to_alice.messages(0).from_holder().size(), 16u);
+
+  httplib::Result refused = stack_.PostJson(
+      alice, "/api/messages",
+      absl::StrCat(R"({"to":"bob","text":"the code is 1234","toHolder":")", bob_holder, R"("})"));
+  ASSERT_EQ(refused->status, 409) << refused->body;
+  EXPECT_EQ(FromJson<v1::ErrorBody>(refused->body).error().code(), "recipient_changed");
+  EXPECT_TRUE(Texts(Poll(newcomer, newcomer_cursor)).empty());
+  httplib::Result bad = stack_.PostJson(
+      alice, "/api/messages", R"({"room":"lobby","text":"x","toHolder":"0123456789abcdef"})");
+  EXPECT_EQ(bad->status, 400) << bad->body;
+}
+
 TEST_F(ApiTest, RoomsJoinLeaveHistoryAndMembers) {
   const std::string alice = stack_.LogIn("alice");
   const std::string bob = stack_.LogIn("bob");
