@@ -6,7 +6,7 @@ import {api, ApiError, backoffMs, goToLogin, signInThroughApp, sleep} from './ch
 import {mentionsMe} from './chat-format.js';
 import {Outbox} from './chat-outbox.js';
 import {Poller} from './chat-poller.js';
-import {dmKey, isChat, roomKey, Store} from './chat-store.js';
+import {closedKey, dmKey, isChat, roomKey, Store} from './chat-store.js';
 import {Switcher} from './chat-switcher.js';
 import {View} from './chat-view.js';
 
@@ -21,6 +21,11 @@ const outbox = new Outbox({
   onSent: (entry, answer) => {
     // Shown at once from the answer; the same id coming back in a poll is then skipped.
     if (answer.message && answer.message.id) receive([answer.message], {own: true});
+    // Who got it: later lines go to the same person or not at all (a newcomer to the name).
+    const conversation = store.conversations.get(entry.key);
+    if (answer.toHolder && !entry.target.toHolder && conversation && !conversation.holder) {
+      conversation.holder = answer.toHolder;
+    }
     if (answer.held) saidAway(entry);
   },
   onRefused: (entry, error) => handBack(entry, error),
@@ -311,7 +316,12 @@ function receive(messages, {initial = false, own = false} = {}) {
     const holder = (message.kind === 'JOIN' || message.kind === 'LEAVE') && store.markHolder(message);
     if (holder && holder === store.current) redraw = true;
     if (holder && holder !== store.current && !initial) sidebarChanged = true;
+    const openKey = store.currentKey;
     const conversation = store.conversationOf(message);
+    if (store.currentKey !== openKey) {  // the open conversation was closed (a new holder)
+      redraw = true;
+      sidebarChanged = true;
+    }
     if (!conversation) continue;
     const {added, appended} = conversation.add(message);
     if (message.kind === 'LEAVE' && message.from === me) {
@@ -387,11 +397,17 @@ function send() {
     view.composerError('This message is too long to send: shorten it first.');
     return;
   }
+  const current = store.current;
+  if (current.closed) {
+    view.composerError(`${current.name} logged out and the name is someone else's now: nothing ` +
+                       'written here reaches anyone. Open the new conversation to write to them.');
+    return;
+  }
   input.value = '';
   view.updateComposer();
   view.composerError('');
-  const current = store.current;
-  const target = current.kind === 'room' ? {room: current.name} : {to: current.name};
+  const target = current.kind === 'room' ? {room: current.name}
+                 : current.holder ? {to: current.name, toHolder: current.holder} : {to: current.name};
   outbox.send(current.key, target, text);
   input.focus();
 }
@@ -401,20 +417,32 @@ function send() {
 function handBack(entry, error) {
   if (error.status === 401) return;  // the session ended: the page is leaving
   const label = entry.target.room ? `#${entry.target.room}` : entry.target.to;
-  if (store.currentKey !== entry.key && store.conversations.has(entry.key)) open(entry.key);
+  let key = entry.key;
+  let reason = `Not sent to ${label}: ${error.message}. Your message is back in the box.`;
+  if (entry.target.to && error.code === 'recipient_changed') {
+    // The person written to logged out and someone else took the name: their conversation is
+    // closed, and the text goes back into it (to keep or copy), never into the newcomer's.
+    key = closedKey(entry.target.to, entry.target.toHolder);
+    if (!store.conversations.has(key)) store.closeDirect(entry.target.to, null);
+    reason = `Not sent: ${entry.target.to} logged out and the name is someone else's now. Your ` +
+             `message is back in the box; to write to the new ${entry.target.to}, open the new ` +
+             'conversation.';
+    view.renderSidebar();
+  }
+  if (store.currentKey !== key && store.conversations.has(key)) open(key);
   const input = $('post');
   input.value = input.value ? `${entry.text}\n${input.value}` : entry.text;
   view.updateComposer();
-  view.composerError(`Not sent to ${label}: ${error.message}. Your message is back in the box.`);
-  const conversation = store.conversations.get(entry.key);
+  view.composerError(reason);
+  const conversation = store.conversations.get(key);
   if (entry.target.to && error.status === 404 && conversation) {
     // The name has no holder now (logged out, or gone idle): said in the conversation too.
     conversation.partnerGone = true;
     conversation.add({id: `absent-${entry.clientId}`, kind: 'SYSTEM', sentAt: new Date().toISOString(),
                       text: `${entry.target.to} is not here (logged out or gone a while): messages ` +
                             'cannot reach them now.'});
-    if (conversation === store.current) view.renderMessages();
   }
+  if (conversation === store.current) view.renderMessages();
   input.focus();
 }
 

@@ -4,6 +4,8 @@
 
 export const roomKey = (room) => `#${room}`;
 export const dmKey = (user) => `@${user}`;
+// A closed direct conversation (Store.closeDirect): the name and who held it then.
+export const closedKey = (user, holder) => `@${user}~${holder}`;
 
 // Messages that a person wrote (the others are JOIN/LEAVE/SYSTEM notices).
 export const isChat = (message) => message.kind === 'CHAT' || message.kind === 'DIRECT';
@@ -25,6 +27,11 @@ export class Conversation {
     this.partnerGone = false;
     // A direct conversation whose lines are kept for the other side until they sign in.
     this.partnerAway = false;
+    // Direct: who holds the name as far as this conversation knows (a message's fromHolder, a
+    // send's toHolder; null until one is seen). Closed: that person logged out and the name is
+    // someone else's; a new conversation carries it on (Store.closeDirect).
+    this.holder = null;
+    this.closed = false;
     // Scroll-back (rooms): `older` is the history position of the next older page, '' when
     // the oldest kept line is shown (`atStart`), null before the first page.
     this.historyLoaded = false;
@@ -45,6 +52,12 @@ export class Conversation {
     while (at > 0 && (this.messages[at - 1].sentAt || '') > time) at -= 1;
     this.messages.splice(at, 0, message);
     return {added: true, appended: at === this.messages.length - 1};
+  }
+
+  // How the sidebar, the title and the switcher name it.
+  get label() {
+    if (this.kind === 'room') return `#${this.name}`;
+    return this.closed ? `${this.name} (before)` : this.name;
   }
 
   get atStart() {
@@ -140,7 +153,16 @@ export class Store {
   // that belong to none.
   conversationOf(message) {
     if (message.kind === 'DIRECT') {
-      return this.ensureDirect(message.from === this.me ? message.to : message.from);
+      const partner = message.from === this.me ? message.to : message.from;
+      const holder = message.from === this.me ? null : message.fromHolder;
+      if (!holder) return this.ensureDirect(partner);
+      // A line from someone who held the name before (a replay after a reload).
+      const before = this.conversations.get(closedKey(partner, holder));
+      if (before) return before;
+      const conversation = this.ensureDirect(partner);
+      if (!conversation.holder) conversation.holder = holder;
+      if (conversation.holder === holder) return conversation;
+      return this.closeDirect(partner, holder);
     }
     // From the app to this user alone: a conversation with its system sender.
     if (message.kind === 'SYSTEM' && !message.room && message.from) {
@@ -169,6 +191,37 @@ export class Store {
       conversation.historyLoaded = false;
       conversation.older = null;
     }
+  }
+
+  // The person the direct conversation with `name` was with logged out and the name is
+  // someone else's now (their line came with another holder, or a send to the one before was
+  // refused): that conversation is closed and kept, under a key of its own, and a new one with
+  // the name begins, for `holder` (null: not known yet). Answers the new conversation.
+  closeDirect(name, holder) {
+    const before = this.conversations.get(dmKey(name));
+    if (before && !before.holder) {  // nobody known to hold it before: this is the one
+      before.holder = holder;
+      return before;
+    }
+    if (before) {
+      const at = new Date().toISOString();
+      this.conversations.delete(before.key);
+      before.key = closedKey(name, before.holder);
+      before.closed = true;
+      before.add({id: `closed-${before.key}`, kind: 'SYSTEM', sentAt: at,
+                  text: `${name} logged out, and the name now belongs to someone else. This ` +
+                        'conversation is closed: nothing written here reaches anyone.'});
+      this.conversations.set(before.key, before);
+      if (this.currentKey === dmKey(name)) this.currentKey = before.key;
+    }
+    const next = new Conversation('dm', name);
+    next.holder = holder;
+    if (before) {
+      next.add({id: `new-holder-${name}-${holder}`, kind: 'SYSTEM', sentAt: '',
+                text: `A new person is using the name ${name}: not the one you wrote to before.`});
+    }
+    this.conversations.set(next.key, next);
+    return next;
   }
 
   // A name's holder came or went (their JOIN or LEAVE of the lobby, which only logging in and

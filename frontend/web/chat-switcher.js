@@ -58,11 +58,11 @@ export class Switcher {
     for (const conversation of conversations) {
       if (conversation.name.toLowerCase().includes(wanted)) {
         choices.push({key: conversation.key,
-                      label: conversation.kind === 'room' ? `#${conversation.name}` : conversation.name,
+                      label: conversation.label,
                       hint: conversation.unread > 0 ? `${conversation.unread} unread` : ''});
       }
     }
-    const known = new Set(conversations.filter((c) => c.kind === 'dm').map((c) => c.name));
+    const known = new Set(conversations.filter((c) => c.kind === 'dm' && !c.closed).map((c) => c.name));
     for (const person of people) {
       if (!known.has(person) && person.toLowerCase().includes(wanted)) {
         choices.push({user: person, label: person, hint: 'message'});

@@ -110,10 +110,10 @@ export class View {
         const button = element('button', 'conversation');
         button.type = 'button';
         button.dataset.key = conversation.key;
-        const label = conversation.kind === 'room' ? `#${conversation.name}` : conversation.name;
-        button.append(element('span', 'name', label));
+        button.append(element('span', 'name', conversation.label));
         const spoken = [conversation.kind === 'room' ? `room ${conversation.name}`
-                                                     : `direct messages with ${conversation.name}`];
+                        : conversation.closed ? `closed conversation with ${conversation.name} before`
+                                              : `direct messages with ${conversation.name}`];
         if (conversation.mentions > 0) {
           button.append(element('span', 'badge-mention', `@${conversation.mentions}`));
           spoken.push(`${conversation.mentions} mentioning you`);
@@ -135,9 +135,9 @@ export class View {
       $('dms').append(element('li', 'empty', 'Click a name under Online, or write a name below.'));
     }
     const current = this.store.current;
-    const label = current.kind === 'room' ? `#${current.name}` : `@${current.name}`;
+    const label = current.kind === 'room' ? current.label : `@${current.label}`;
     $('title').textContent = label;
-    $('post').placeholder = `Message ${label}`;
+    $('post').placeholder = current.closed ? 'This conversation is closed' : `Message ${label}`;
     $('leave').hidden = !(current.kind === 'room' && current.name !== 'lobby');
     const all = this.store.rooms.concat(this.store.directs);
     const unread = all.reduce((n, c) => n + c.unread, 0);

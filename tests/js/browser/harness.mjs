@@ -73,7 +73,19 @@ export async function joinRoom(page, room) {
 }
 
 export async function waitForStatus(page, state, timeout = 15000) {
-  await page.waitForSelector(`#status[data-state="${state}"]`, {timeout});
+  try {
+    await page.waitForSelector(`#status[data-state="${state}"]`, {timeout});
+  } catch (error) {
+    // Say what the page showed instead: its state, and the lines still waiting to be sent.
+    const seen = await page.evaluate(() => ({
+      status: document.getElementById('status')?.dataset.state,
+      url: location.pathname,
+      pending: [...document.querySelectorAll('#message li.pending, #message li.retrying')]
+                   .map((li) => li.textContent),
+      composer: document.getElementById('post')?.value,
+    })).catch((e) => `(page not readable: ${e.message})`);
+    throw new Error(`status never became ${state}: ${JSON.stringify(seen)}`, {cause: error});
+  }
 }
 
 // Sends `text` in the open conversation the way a person does: type, Enter.

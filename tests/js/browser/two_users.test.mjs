@@ -105,6 +105,87 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   });
 }
 
+// In a large lobby nobody is told of logins and logouts, so the page learns who holds a name
+// from the messages: a line meant for the person written to is refused once someone else has
+// the name, and comes back to the box; the conversation is closed, and the newcomer's lines
+// start a new one, marked as a new person. On a desktop and on a phone.
+for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  browserTest(`${device}: in a large lobby a line meant for a name's earlier holder is refused, and the newcomer is a new conversation`, async ({stack, browser, pages}) => {
+    const [loA, loC] = await logInAll({stack, browser, pages, viewport}, 'lo_a', 'lo_c');
+    await openSidebar(loC);
+    await loC.fill('#dm-name', 'lo_a');
+    await loC.press('#dm-name', 'Enter');
+    await loC.waitForSelector('#title:text-is("@lo_a")');
+    await say(loC, 'hi lo_a');
+    await waitForLine(loC, 'hi lo_a');
+    await loA.waitForSelector('#dms button[data-key="@lo_c"] .unread');
+    await loA.click('form[action="/logout"] button');
+    await loA.waitForURL('**/login');
+    const newcomer = await logIn(browser, stack, 'lo_a', {viewport});
+    pages.push(newcomer);
+
+    await say(loC, 'the code is 1234');
+    await loC.waitForSelector('#composer-error:has-text("lo_a logged out and the name is someone else\'s now")');
+    assert.equal(await loC.inputValue('#post'), 'the code is 1234');
+    await loC.waitForSelector('#message li.notice:has-text("lo_a logged out, and the name now belongs to someone else")');
+    await loC.waitForSelector('#title:text-is("@lo_a (before)")');
+    // Enter again in the closed conversation sends nothing and keeps the text.
+    await loC.press('#post', 'Enter');
+    assert.equal(await loC.inputValue('#post'), 'the code is 1234');
+
+    // The newcomer writes: a conversation of its own, marked as a new person; the refused
+    // line never reached them.
+    await openSidebar(newcomer);
+    await newcomer.fill('#dm-name', 'lo_c');
+    await newcomer.press('#dm-name', 'Enter');
+    await say(newcomer, 'hello? who is this');
+    await waitForLine(newcomer, 'hello? who is this');
+    assert.deepEqual(await lines(newcomer), ['hello? who is this']);
+    await loC.waitForSelector('#dms button[data-key="@lo_a"] .unread');
+    await openSidebar(loC);
+    await loC.click('#dms button[data-key="@lo_a"]');
+    await waitForLine(loC, 'hello? who is this');
+    await loC.waitForSelector('#message li.notice:has-text("A new person is using the name lo_a")');
+    assert.deepEqual(await lines(loC), ['hello? who is this']);
+    // The conversation with the one before is still there, closed.
+    await openSidebar(loC);
+    await loC.waitForSelector('#dms button:has-text("lo_a (before)")');
+  }, {brokerFlags: ['--presence_events_max_members=1']});
+}
+
+// The same, when the newcomer writes first: their line starts a new conversation, and the one
+// with the person before is closed (whoever had it open stays in it, not moved to the newcomer).
+browserTest('in a large lobby a newcomer to a name who writes first is a new conversation', async ({stack, browser, pages}) => {
+  const [loA, loC] = await logInAll({stack, browser, pages}, 'lo_a', 'lo_c');
+  await loA.fill('#dm-name', 'lo_c');
+  await loA.press('#dm-name', 'Enter');
+  await say(loA, 'hi from the first lo_a');
+  await loC.click('#dms button[data-key="@lo_a"]');
+  await waitForLine(loC, 'hi from the first lo_a');
+  await loA.click('form[action="/logout"] button');
+  await loA.waitForURL('**/login');
+  const newcomer = await logIn(browser, stack, 'lo_a');
+  pages.push(newcomer);
+  await newcomer.fill('#dm-name', 'lo_c');
+  await newcomer.press('#dm-name', 'Enter');
+  await say(newcomer, 'hi from the new lo_a');
+
+  await loC.waitForSelector('#message li.notice:has-text("lo_a logged out, and the name now belongs to someone else")');
+  await loC.waitForSelector('#title:text-is("@lo_a (before)")');
+  assert.deepEqual(await lines(loC), ['hi from the first lo_a']);
+  await loC.waitForSelector('#dms button[data-key="@lo_a"] .unread');
+  await loC.click('#dms button[data-key="@lo_a"]');
+  await waitForLine(loC, 'hi from the new lo_a');
+  assert.deepEqual(await lines(loC), ['hi from the new lo_a']);
+  await loC.waitForSelector('#message li.notice:has-text("A new person is using the name lo_a")');
+  // A reload rebuilds the same two conversations from the queue.
+  await loC.reload();
+  await loC.waitForSelector('#dms button:has-text("lo_a (before)")');
+  await loC.click('#dms button[data-key="@lo_a"]');
+  await waitForLine(loC, 'hi from the new lo_a');
+  assert.deepEqual(await lines(loC), ['hi from the new lo_a']);
+}, {brokerFlags: ['--presence_events_max_members=1']});
+
 // An app's users: a direct message to one not signed in is kept, the conversation says so,
 // and it is there when they sign in. On a desktop and on a phone.
 const APP_SECRET = 'an-app-secret-of-more-than-32-bytes-0123';
