@@ -40,6 +40,10 @@ struct ChatOptions {
   double publish_rate = 5;
   double publish_burst = 20;
   size_t max_ended_sessions = 1'000'000;
+  // Users with direct messages kept for them at once (memory store; Redis is bounded by its
+  // maxmemory): past it, keeping one for another user is refused as the store being full
+  // (the sender is told, nothing kept is dropped).
+  size_t max_held_users = 100'000;
 };
 
 }  // namespace parley::broker

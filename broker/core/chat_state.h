@@ -89,7 +89,7 @@ class ChatState {
   void Join(absl::string_view user, absl::string_view room, bool granted, Done<JoinResult> done);
   void Leave(absl::string_view user, absl::string_view room, StatusDone done);
   // `reader` ("": trusted) as ChatStore::History.
-  // A `before` that is not a history position (1-40 of [0-9-]) is INVALID_ARGUMENT.
+  // A `before` that is not a history position (1-41 of [0-9-]) is INVALID_ARGUMENT.
   void History(absl::string_view room, absl::string_view reader, const HistoryQuery& query,
                Done<HistoryPage> done);
   // One page of the room's members (INVALID_ARGUMENT for a limit over kMaxMembersPage or a

@@ -224,6 +224,11 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
     if (!input.to_holder.empty() && input.to_holder != result.to_holder) {
       return HolderChanged(input.to_user);
     }
+    if (recipient == nullptr && !held_.contains(input.to_user) &&
+        held_.size() >= options_.max_held_users) {
+      return StoreFull(absl::StrCat("direct messages are kept for ", held_.size(),
+                                    " users who are away already"));
+    }
     if (recipient == nullptr) {
       HeldMessages& held = held_[input.to_user];
       if (held.session != input.hold_for_session) {

@@ -218,6 +218,33 @@ TEST_P(ChatStateLimitsTest, EndedSessionsAreBounded) {
   EXPECT_EQ(state.Connect("c", "c-s").status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST_P(ChatStateLimitsTest, UsersWithKeptDirectMessagesAreBounded) {
+  if (GetParam() == ::parley::testing::TestStore::kRedis) {
+    GTEST_SKIP() << "Redis bounds kept messages by its maxmemory (STORE_FULL)";
+  }
+  ChatOptions options;
+  options.max_held_users = 2;
+  FakeClock clock;
+  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
+  ChatState chat(options, &clock, store.get());
+  ::parley::testing::SyncChatState state(&chat, [&] { ::parley::testing::Settle(store.get()); });
+  ASSERT_TRUE(state.Connect("alice", "alice-s").ok());
+  auto keep = [&](const std::string& to) {
+    return state.Publish({"alice", "", to, "later", "", false, to + "-app"}).status();
+  };
+  ASSERT_TRUE(keep("bob").ok());
+  ASSERT_TRUE(keep("carol").ok());
+  ASSERT_TRUE(keep("bob").ok());  // one already kept for: no new box
+  const absl::Status full = keep("dave");
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_EQ(ErrorReason(full), kReasonStoreFull);
+  // Nothing kept was dropped to make room.
+  ASSERT_TRUE(state.Connect("bob", "bob-app").ok());
+  absl::StatusOr<ReadOutcome> bob = state.ReadOrPark(Read("bob", 0, 0, false, 0), nullptr);
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->read.messages.size(), 3u);  // two kept, then the lobby JOIN
+}
+
 TEST_P(ChatStateTest, RoomMessageReachesEveryMemberIncludingSender) {
   Connect("alice");
   Connect("bob");
