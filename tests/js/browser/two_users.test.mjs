@@ -92,6 +92,9 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await loA.click('form[action="/logout"] button');
     await loA.waitForURL('**/login');
     await loC.waitForSelector('#message li.notice:has-text("lo_a logged out")');
+    // Gone from the online list too, not left with a green dot.
+    await openSidebar(loC);
+    await loC.waitForSelector('#online button[data-user="lo_a"]', {state: 'detached', timeout: 8000});
     const newcomer = await logIn(browser, stack, 'lo_a', {viewport});
     pages.push(newcomer);
     await loC.waitForSelector('#message li.notice:has-text("Someone logged in as lo_a: this may be a new person")');
