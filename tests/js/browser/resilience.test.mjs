@@ -171,6 +171,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     stack.broker.child.kill('SIGSTOP');
     try {
       await say(alice, 'during the freeze');
+      await alice.waitForSelector('#message li.pending:has-text("during the freeze")');
       // Well before the long poll's 25 s wait could end and tell it.
       await waitForStatus(alice, 'reconnecting', 10000);
       assert.equal(await alice.textContent('#status'), 'reconnecting…');
