@@ -173,16 +173,28 @@ TEST_P(ChatStateTest, ALoggedOutSessionCannotConnectAgainUntilForgotten) {
   EXPECT_TRUE(state_.Connect("carol", "alice-session").ok());
 }
 
-class ChatStateLimitsTest : public ::testing::TestWithParam<::parley::testing::TestStore> {};
+// Each test sets limits of its own, then starts the chat on the store under test.
+class ChatStateLimitsTest : public ::testing::TestWithParam<::parley::testing::TestStore> {
+ protected:
+  ::parley::testing::SyncChatState& Start(const ChatOptions& options) {
+    store_ = ::parley::testing::MakeTestStore(GetParam(), options);
+    chat_ = std::make_unique<ChatState>(options, &clock_, store_.get());
+    state_ = std::make_unique<::parley::testing::SyncChatState>(
+        chat_.get(), [this] { ::parley::testing::Settle(store_.get()); });
+    return *state_;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<ChatStore> store_;
+  std::unique_ptr<ChatState> chat_;
+  std::unique_ptr<::parley::testing::SyncChatState> state_;
+};
 
 TEST_P(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   ChatOptions options;
   options.publish_rate = 2;
   options.publish_burst = 3;
-  FakeClock clock;
-  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
-  ChatState chat(options, &clock, store.get());
-  ::parley::testing::SyncChatState state(&chat, [&] { ::parley::testing::Settle(store.get()); });
+  ::parley::testing::SyncChatState& state = Start(options);
   ASSERT_TRUE(state.Connect("alice", "a").ok());
   ASSERT_TRUE(state.Connect("bob", "b").ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(state.Publish({"alice", "lobby", "", "hi", ""}).ok());
@@ -190,7 +202,7 @@ TEST_P(ChatStateLimitsTest, EachUserPublishesAtMostTheBurstThenTheRate) {
   EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(absl::StrContains(limited.status().message(), "retry in 50")) << limited.status();
   EXPECT_TRUE(state.Publish({"bob", "lobby", "", "hi", ""}).ok());  // per user
-  clock.Advance(absl::Milliseconds(500));                           // one token back at 2/s
+  clock_.Advance(absl::Milliseconds(500));                          // one token back at 2/s
   EXPECT_TRUE(state.Publish({"alice", "lobby", "", "hi", "k1"}).ok());
   EXPECT_FALSE(state.Publish({"alice", "lobby", "", "hi", ""}).ok());
   // A retry of a message already stored is answered from the cache, not counted.
@@ -206,10 +218,7 @@ TEST_P(ChatStateLimitsTest, EndedSessionsAreBounded) {
   }
   ChatOptions options;
   options.max_ended_sessions = 2;
-  FakeClock clock;
-  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
-  ChatState chat(options, &clock, store.get());
-  ::parley::testing::SyncChatState state(&chat, [&] { ::parley::testing::Settle(store.get()); });
+  ::parley::testing::SyncChatState& state = Start(options);
   for (const char* user : {"a", "b", "c"}) {
     ASSERT_TRUE(state.Connect(user, std::string(user) + "-s").ok());
     ASSERT_TRUE(state.Disconnect(user, std::string(user) + "-s").ok());
@@ -224,10 +233,7 @@ TEST_P(ChatStateLimitsTest, UsersWithKeptDirectMessagesAreBounded) {
   }
   ChatOptions options;
   options.max_held_users = 2;
-  FakeClock clock;
-  std::unique_ptr<ChatStore> store = ::parley::testing::MakeTestStore(GetParam(), options);
-  ChatState chat(options, &clock, store.get());
-  ::parley::testing::SyncChatState state(&chat, [&] { ::parley::testing::Settle(store.get()); });
+  ::parley::testing::SyncChatState& state = Start(options);
   ASSERT_TRUE(state.Connect("alice", "alice-s").ok());
   auto keep = [&](const std::string& to) {
     return state.Publish({"alice", "", to, "later", "", false, to + "-app"}).status();

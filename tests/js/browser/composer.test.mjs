@@ -4,7 +4,7 @@
 // desktop and on a phone.
 import assert from 'node:assert/strict';
 
-import {browserTest, DESKTOP, lines, logInAll, openSidebar, PHONE, waitForLine} from './harness.mjs';
+import {browserTest, DESKTOP, lines, logInAll, PHONE, waitForLine, writeTo} from './harness.mjs';
 
 for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   browserTest(`${device}: Shift+Enter starts a new line, pasted lines keep their breaks, Enter sends`, async ({stack, browser, pages}) => {
@@ -56,10 +56,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   browserTest(`${device}: a refused line comes back into the box with the reason, and no Retry`, async ({stack, browser, pages}) => {
     const [alice] = await logInAll({stack, browser, pages, viewport}, 'alice');
     // A direct message to a name no one holds: the server refuses it (404), for good.
-    await openSidebar(alice);
-    await alice.fill('#dm-name', 'nobody');
-    await alice.press('#dm-name', 'Enter');
-    await alice.waitForSelector('#title:has-text("@nobody")');
+    await writeTo(alice, 'nobody');
     await alice.fill('#post', 'are you there?\nsecond line');
     await alice.press('#post', 'Enter');
     await alice.waitForSelector('#composer-error:has-text("Not sent to nobody")');

@@ -143,6 +143,15 @@ export async function openSidebar(page) {
   }
 }
 
+// Opens the direct conversation with `name` through "Message someone by name" (the sidebar
+// opened first on a phone), and waits until it is the open one.
+export async function writeTo(page, name) {
+  await openSidebar(page);
+  await page.fill('#dm-name', name);
+  await page.press('#dm-name', 'Enter');
+  await page.waitForSelector(`#title:text-is("@${name}")`);
+}
+
 // An app's token for `sub` (HS256 with `secret`, an hour long), as an app's backend signs one
 // (docs/embedding.md).
 export function appToken(secret, sub) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 
 import {appToken, browserTest, DESKTOP, lines, logIn, logInAll, logInWithToken, openSidebar,
-        PHONE, say, waitForLine} from './harness.mjs';
+        PHONE, say, waitForLine, writeTo} from './harness.mjs';
 
 browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
   const [alice, bob] = await logInAll({stack, browser, pages}, 'alice', 'bob');
@@ -115,10 +115,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   browserTest(`${device}: in a large lobby a line meant for a name's earlier holder is refused, and the newcomer is a new conversation`, async ({stack, browser, pages}) => {
     const [loA, loC] = await logInAll({stack, browser, pages, viewport}, 'lo_a', 'lo_c');
-    await openSidebar(loC);
-    await loC.fill('#dm-name', 'lo_a');
-    await loC.press('#dm-name', 'Enter');
-    await loC.waitForSelector('#title:text-is("@lo_a")');
+    await writeTo(loC, 'lo_a');
     await say(loC, 'hi lo_a');
     await waitForLine(loC, 'hi lo_a');
     await loA.waitForSelector('#dms button[data-key="@lo_c"] .unread');
@@ -138,9 +135,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 
     // The newcomer writes: a conversation of its own, marked as a new person; the refused
     // line never reached them.
-    await openSidebar(newcomer);
-    await newcomer.fill('#dm-name', 'lo_c');
-    await newcomer.press('#dm-name', 'Enter');
+    await writeTo(newcomer, 'lo_c');
     await say(newcomer, 'hello? who is this');
     await waitForLine(newcomer, 'hello? who is this');
     assert.deepEqual(await lines(newcomer), ['hello? who is this']);
@@ -160,8 +155,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 // with the person before is closed (whoever had it open stays in it, not moved to the newcomer).
 browserTest('in a large lobby a newcomer to a name who writes first is a new conversation', async ({stack, browser, pages}) => {
   const [loA, loC] = await logInAll({stack, browser, pages}, 'lo_a', 'lo_c');
-  await loA.fill('#dm-name', 'lo_c');
-  await loA.press('#dm-name', 'Enter');
+  await writeTo(loA, 'lo_c');
   await say(loA, 'hi from the first lo_a');
   await loC.click('#dms button[data-key="@lo_a"]');
   await waitForLine(loC, 'hi from the first lo_a');
@@ -169,8 +163,7 @@ browserTest('in a large lobby a newcomer to a name who writes first is a new con
   await loA.waitForURL('**/login');
   const newcomer = await logIn(browser, stack, 'lo_a');
   pages.push(newcomer);
-  await newcomer.fill('#dm-name', 'lo_c');
-  await newcomer.press('#dm-name', 'Enter');
+  await writeTo(newcomer, 'lo_c');
   await say(newcomer, 'hi from the new lo_a');
 
   await loC.waitForSelector('#message li.notice:has-text("lo_a logged out, and the name now belongs to someone else")');
@@ -196,10 +189,7 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   browserTest(`${device}: a direct message to an app's user who is away waits for them`, async ({stack, browser, pages}) => {
     const alice = await logInWithToken(browser, stack, appToken(APP_SECRET, 'alice'), {viewport});
     pages.push(alice);
-    await openSidebar(alice);
-    await alice.fill('#dm-name', 'dave');
-    await alice.press('#dm-name', 'Enter');
-    await alice.waitForSelector('#title:has-text("@dave")');
+    await writeTo(alice, 'dave');
     await say(alice, 'see you Monday');
     await waitForLine(alice, 'see you Monday');
     await alice.waitForSelector('#message li.notice:has-text("dave is not signed in: your messages are kept")');
