@@ -52,9 +52,6 @@ struct PublishResult {
   // whose only queue so far is the sender's own.
   uint32_t recipients = 0;
   bool duplicate = false;
-  // A direct message's: the HolderTag of the session it went (or is kept) for; "" in a
-  // duplicate's answer.
-  std::string to_holder = {};
 };
 
 struct ReadInput {

@@ -22,9 +22,11 @@ struct Message {
   std::string to;    // DIRECT only
   std::string text;
   absl::Time sent_at;
-  // DIRECT only: HolderTag of the session the sender wrote from ("" if not given), so the
-  // recipient can tell a new holder of the name from the person they talked to.
+  // DIRECT only: HolderTag of the session the sender wrote from ("" if not given), and of
+  // the one the message went (or was kept) for, so either side can tell a new holder of the
+  // other's name from the person they talked to.
   std::string from_holder;
+  std::string to_holder;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

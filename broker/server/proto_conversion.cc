@@ -39,6 +39,7 @@ void ToProto(const Message& message, uint64_t seq, parley::v1::Message* out) {
   out->set_to(message.to);
   out->set_text(message.text);
   out->set_from_holder(message.from_holder);
+  out->set_to_holder(message.to_holder);
   const int64_t nanos = absl::ToUnixNanos(message.sent_at);
   out->mutable_sent_at()->set_seconds(nanos / 1'000'000'000);
   out->mutable_sent_at()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));

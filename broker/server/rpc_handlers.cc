@@ -70,7 +70,6 @@ void RpcHandlers::Publish(const v1::PublishRequest& request, v1::PublishResponse
                     response->set_recipients(result.recipients);
                     response->set_duplicate(result.duplicate);
                     response->set_held(direct && result.recipients == 0);
-                    response->set_to_holder(result.to_holder);
                   }));
 }
 

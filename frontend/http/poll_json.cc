@@ -52,6 +52,7 @@ std::shared_ptr<const PollJson::Rendered> PollJson::Find(const v1::Message& mess
       if (cached.kind() == message.kind() && cached.room() == message.room() &&
           cached.from() == message.from() && cached.to() == message.to() &&
           cached.text() == message.text() && cached.from_holder() == message.from_holder() &&
+          cached.to_holder() == message.to_holder() &&
           cached.sent_at().seconds() == message.sent_at().seconds() &&
           cached.sent_at().nanos() == message.sent_at().nanos()) {
         return it->second;

@@ -21,11 +21,6 @@ const outbox = new Outbox({
   onSent: (entry, answer) => {
     // Shown at once from the answer; the same id coming back in a poll is then skipped.
     if (answer.message && answer.message.id) receive([answer.message], {own: true});
-    // Who got it: later lines go to the same person or not at all (a newcomer to the name).
-    const conversation = store.conversations.get(entry.key);
-    if (answer.toHolder && !entry.target.toHolder && conversation && !conversation.holder) {
-      conversation.holder = answer.toHolder;
-    }
     if (answer.held) saidAway(entry);
   },
   onRefused: (entry, error) => handBack(entry, error),

@@ -27,8 +27,8 @@ export class Conversation {
     this.partnerGone = false;
     // A direct conversation whose lines are kept for the other side until they sign in.
     this.partnerAway = false;
-    // Direct: who holds the name as far as this conversation knows (a message's fromHolder, a
-    // send's toHolder; null until one is seen). Closed: that person logged out and the name is
+    // Direct: who holds the name as far as this conversation knows (the other side's holder
+    // in its messages: fromHolder of theirs, toHolder of this user's; null until one is seen). Closed: that person logged out and the name is
     // someone else's; a new conversation carries it on (Store.closeDirect).
     this.holder = null;
     this.closed = false;
@@ -153,8 +153,10 @@ export class Store {
   // that belong to none.
   conversationOf(message) {
     if (message.kind === 'DIRECT') {
+      // Who the other side is: the holder of their name when it was written (a line from
+      // them) or delivered (a line from this user, in this tab or another).
       const partner = message.from === this.me ? message.to : message.from;
-      const holder = message.from === this.me ? null : message.fromHolder;
+      const holder = message.from === this.me ? message.toHolder : message.fromHolder;
       if (!holder) return this.ensureDirect(partner);
       // A line from someone who held the name before (a replay after a reload).
       const before = this.conversations.get(closedKey(partner, holder));

@@ -219,10 +219,14 @@ absl::StatusOr<StorePublish> MemoryChatStore::PublishLocked(const PublishRequest
   } else {
     ConnectedUser* recipient = FindUser(input.to_user);
     if (recipient == nullptr && input.hold_for_session.empty()) return NotConnected(input.to_user);
-    result.to_holder =
+    std::string holder =
         HolderTag(recipient != nullptr ? recipient->session : input.hold_for_session);
-    if (!input.to_holder.empty() && input.to_holder != result.to_holder) {
-      return HolderChanged(input.to_user);
+    if (!input.to_holder.empty() && input.to_holder != holder) return HolderChanged(input.to_user);
+    // Both copies say who the message went to (a reload still tells the person apart).
+    if (result.message->kind == MessageKind::kDirect) {
+      auto stamped = std::make_shared<Message>(*result.message);
+      stamped->to_holder = std::move(holder);
+      result.message = std::move(stamped);
     }
     if (recipient == nullptr && !held_.contains(input.to_user) &&
         held_.size() >= options_.max_held_users) {

@@ -715,12 +715,14 @@ ops.fence_shard = function()
 end
 
 -- user_append(user, capacity, sender, key or '', now, window_ms, message..., hold_for or '',
--- ttl_ms, to_holder or ''): one message to one user's queue (a direct message, or a line for
--- the user alone); with a key, a marker makes a retry append nothing. A user not connected is
--- 'missing', or with hold_for, the message is kept for that session (`claim` moves it into
--- the queue it creates for it): 'held' {writes, event, holder}. With to_holder, a name held
--- by another is 'other_holder'. 'ok' {writes, event, holder}, or 'again' {held} (the
--- marker's: an earlier try appended or kept it)
+-- ttl_ms, to_holder or '', stamp): one message to one user's queue (a direct message, or a
+-- line for the user alone); with a key, a marker makes a retry append nothing. A user not
+-- connected is 'missing', or with hold_for, the message is kept for that session (`claim`
+-- moves it into the queue it creates for it): 'held' {holder, writes, event}. With
+-- to_holder, a name held by another is 'other_holder'. With stamp '1' (a direct message's
+-- recipient copy) the stored message says who it went to: its room slot, the sender's
+-- holder, becomes '<from_holder>><holder>' (stored_message.h). 'ok' {holder, writes, event},
+-- or 'again' {held} (the marker's: an earlier try appended or kept it)
 ops.user_append = function()
   local user, k, hold_for, to_holder = argv[2], argv[5], argv[15] or '', argv[17] or ''
   local marker = k ~= '' and key.dm_marker(user, argv[4], k) or nil
@@ -734,6 +736,7 @@ ops.user_append = function()
   if not session and hold_for == '' then return answer('missing') end
   local holder = holder_of(session or hold_for)
   if to_holder ~= '' and to_holder ~= holder then return answer('other_holder') end
+  if argv[18] == '1' then argv[10] = argv[10] .. '>' .. holder end
   local held = false
   if not append(user, message_pairs(8), num(3)) then
     -- Kept for the session named (PublishInput::hold_for_session); another's are dropped.

@@ -178,10 +178,12 @@ class RedisChatStore : public ChatStore {
   // One message to one user's queue; with an idempotency key (may be empty), a retry from
   // the same sender appends nothing. A user who is not connected: kept for session
   // `hold_for` (answers held), or NOT_FOUND if that is "". A name held by another than
-  // `to_holder` (if not "") is HolderChanged.
+  // `to_holder` (if not "") is HolderChanged. `stamp`: the copy stored says who it went to
+  // (a direct message's recipient copy; Message::to_holder).
   struct DirectCall {
     std::string hold_for;
     std::string to_holder;
+    bool stamp = false;
   };
   void AppendToUser(const std::string& user, const std::string& sender, const std::string& key,
                     std::vector<std::string> values, absl::Time now, const DirectCall& direct,

@@ -71,13 +71,11 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
                                     absl::Time now, Done<StorePublish> done) {
   const PublishInput& input = request.input;
   // Stored: the first answer to the key is recorded once every recipient has it.
-  // `to_holder`: a direct message's recipient as its append saw it.
   auto record = [this, input, now, done = std::move(done)](
-                    MessagePtr message, absl::StatusOr<uint32_t> recipients, bool again,
-                    std::string to_holder = {}) mutable {
+                    MessagePtr message, absl::StatusOr<uint32_t> recipients, bool again) mutable {
     if (PassFailure(recipients, done)) return;
     StorePublish answer;
-    answer.result = PublishResult{message, *recipients, again, std::move(to_holder)};
+    answer.result = PublishResult{message, *recipients, again};
     if (input.idempotency_key.empty()) {
       std::move(done)(std::move(answer));
       return;
@@ -148,29 +146,35 @@ void RedisChatStore::PublishChecked(const PublishRequest& request, MessagePtr me
   // Kept for the recipient's session when it is not connected (hold_for_session): then the
   // sender's copy is the only queue so far, and the answer counts none.
   AppendToUser(input.to_user, input.sender, input.idempotency_key, MessageValues(*message), now,
-               DirectCall{input.hold_for_session, input.to_holder},
+               DirectCall{input.hold_for_session, input.to_holder, !input.system},
                [this, input, now, message, resumed,
                 record = std::move(record)](absl::StatusOr<UserAppendReply> to) mutable {
                  if (!to.ok()) {
                    record(message, to.status(), resumed);
                    return;
                  }
+                 // The sender's copy and the answer say who it went to, as the recipient's
+                 // does (an earlier try's append, `again`, does not say: left as it was).
+                 if (!to->holder.empty()) {
+                   auto stamped = std::make_shared<Message>(*message);
+                   stamped->to_holder = std::move(to->holder);
+                   message = std::move(stamped);
+                 }
                  const uint32_t delivered = to->held ? 0u : 1u;
                  if (input.to_user == input.sender || input.system) {
-                   record(message, delivered, resumed, std::move(to->holder));
+                   record(message, delivered, resumed);
                    return;
                  }
-                 AppendToUser(
-                     input.sender, input.sender, input.idempotency_key, MessageValues(*message),
-                     now, DirectCall{},
-                     [message, resumed, delivered, holder = std::move(to->holder),
-                      record = std::move(record)](absl::StatusOr<UserAppendReply> own) mutable {
-                       if (!own.ok()) {
-                         record(message, own.status(), resumed);
-                       } else {
-                         record(message, delivered == 0 ? 0u : 2u, resumed, std::move(holder));
-                       }
-                     });
+                 AppendToUser(input.sender, input.sender, input.idempotency_key,
+                              MessageValues(*message), now, DirectCall{},
+                              [message, resumed, delivered, record = std::move(record)](
+                                  absl::StatusOr<UserAppendReply> own) mutable {
+                                if (!own.ok()) {
+                                  record(message, own.status(), resumed);
+                                } else {
+                                  record(message, delivered == 0 ? 0u : 2u, resumed);
+                                }
+                              });
                });
 }
 
@@ -299,6 +303,7 @@ void RedisChatStore::AppendToUser(const std::string& user, const std::string& se
   args.push_back(direct.hold_for);
   args.push_back(Ms(chat_.offline_dm_ttl));
   args.push_back(direct.to_holder);
+  args.push_back(direct.stamp ? "1" : "0");
   const size_t shard = ShardOf(user);
   Call<UserAppendReply>(shard, std::move(args), ParseUserAppend,
                         [this, shard, user,

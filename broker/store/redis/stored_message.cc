@@ -22,9 +22,12 @@ absl::StatusOr<MessagePtr> Build(const std::string values[7]) {
   auto message = std::make_shared<Message>();
   message->kind = static_cast<MessageKind>(kind);
   message->id = values[1];
-  // A direct message has no room: its slot carries the sender's holder (MessageValues).
+  // A direct message has no room: its slot carries "<from_holder>[><to_holder>]"
+  // (MessageValues; chat.lua's user_append adds the second part).
   if (message->kind == MessageKind::kDirect) {
-    message->from_holder = values[2];
+    const size_t split = values[2].find('>');
+    message->from_holder = values[2].substr(0, split);
+    if (split != std::string::npos) message->to_holder = values[2].substr(split + 1);
   } else {
     message->room = values[2];
   }
@@ -53,7 +56,9 @@ std::optional<absl::string_view> TakeLengthPrefixed(absl::string_view& in) {
 std::vector<std::string> MessageValues(const Message& message) {
   return {absl::StrCat(static_cast<int>(message.kind)),
           message.id,
-          message.kind == MessageKind::kDirect ? message.from_holder : message.room,
+          message.kind != MessageKind::kDirect ? message.room
+          : message.to_holder.empty()          ? message.from_holder
+                                      : absl::StrCat(message.from_holder, ">", message.to_holder),
           message.from,
           message.to,
           message.text,

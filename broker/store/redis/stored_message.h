@@ -14,8 +14,8 @@ namespace parley::broker::redis {
 // How a Message is kept in Redis (chat.lua): 7 values in the order kind, id, room, from, to,
 // text, sent_at (microseconds since the epoch), passed to scripts as 7 arguments and stored
 // packed in one field `m` of a stream entry or hash ("<length>:<bytes>" each). A direct
-// message has no room: that slot holds its from_holder (no script reads it). Pure; any
-// thread.
+// message has no room: that slot holds "<from_holder>" or "<from_holder>><to_holder>" (only
+// user_append, which adds the second part, reads it). Pure; any thread.
 std::vector<std::string> MessageValues(const Message& message);
 // The message from a reply holding field/value pairs (a stream entry's, or HGETALL's) with
 // the packed field `m`; other fields are ignored.

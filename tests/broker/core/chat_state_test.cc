@@ -468,7 +468,7 @@ TEST_P(ChatStateTest, KeptDirectMessagesForAnotherSessionOrPastTheirTimeAreDropp
             absl::StatusCode::kInvalidArgument);
 }
 
-// Who holds a name travels with direct messages (from_holder, the answer's to_holder), so a
+// Who holds a name travels with direct messages (from_holder, to_holder), so a
 // writer can insist on the person they wrote to (to_holder): after the name changes hands, a
 // line meant for the one before is refused, not read by the newcomer.
 TEST_P(ChatStateTest, ADirectMessageSaysWhoHoldsEachNameAndGoesOnlyToTheOneMeant) {
@@ -485,11 +485,15 @@ TEST_P(ChatStateTest, ADirectMessageSaysWhoHoldsEachNameAndGoesOnlyToTheOneMeant
   const std::string bob = HolderTag("bob-session");
   absl::StatusOr<PublishResult> first = dm("hello", "");
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->to_holder, bob);
+  EXPECT_EQ(first->message->to_holder, bob);
   EXPECT_EQ(first->message->from_holder, HolderTag("alice-session"));
-  absl::StatusOr<ReadOutcome> read = state_.ReadOrPark(Read("bob", 0, 0, false, 0), nullptr);
-  ASSERT_TRUE(read.ok());
-  EXPECT_EQ(read->read.messages.back().message->from_holder, HolderTag("alice-session"));
+  // Both stored copies say who wrote and who it went to.
+  for (const char* reader : {"alice", "bob"}) {
+    absl::StatusOr<ReadOutcome> read = state_.ReadOrPark(Read(reader, 0, 0, false, 0), nullptr);
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(read->read.messages.back().message->from_holder, HolderTag("alice-session"));
+    EXPECT_EQ(read->read.messages.back().message->to_holder, bob) << reader;
+  }
   ASSERT_TRUE(dm("still you?", bob).ok());
 
   // bob logs out and someone else takes the name.
@@ -502,7 +506,7 @@ TEST_P(ChatStateTest, ADirectMessageSaysWhoHoldsEachNameAndGoesOnlyToTheOneMeant
   EXPECT_TRUE(Queue("bob", newcomer_before).empty());
   absl::StatusOr<PublishResult> fresh = dm("hi, who is this?", "");
   ASSERT_TRUE(fresh.ok());
-  EXPECT_EQ(fresh->to_holder, HolderTag("new-bob"));
+  EXPECT_EQ(fresh->message->to_holder, HolderTag("new-bob"));
 
   // Only the session holding the sender's name may write as it.
   EXPECT_EQ(dm("forged", "", "not-alice").status().code(), absl::StatusCode::kUnauthenticated);
@@ -521,7 +525,11 @@ TEST_P(ChatStateTest, ADirectMessageSaysWhoHoldsEachNameAndGoesOnlyToTheOneMeant
   EXPECT_EQ(keep(bob).status().code(), absl::StatusCode::kFailedPrecondition);
   absl::StatusOr<PublishResult> kept = keep(HolderTag("carol-app"));
   ASSERT_TRUE(kept.ok()) << kept.status();
-  EXPECT_EQ(kept->to_holder, HolderTag("carol-app"));
+  EXPECT_EQ(kept->message->to_holder, HolderTag("carol-app"));
+  ASSERT_TRUE(state_.Connect("carol", "carol-app").ok());
+  absl::StatusOr<ReadOutcome> carol = state_.ReadOrPark(Read("carol", 0, 0, false, 0), nullptr);
+  ASSERT_TRUE(carol.ok());
+  EXPECT_EQ(carol->read.messages.front().message->to_holder, HolderTag("carol-app"));
 }
 
 TEST_P(ChatStateTest, HistoryRefusesAPositionItDoesNotUse) {

@@ -144,7 +144,7 @@ TEST_F(ApiTest, DirectMessagesReachOnlyTheirTwoParties) {
   EXPECT_TRUE(Texts(Poll(carol, carol_cursor)).empty());
 }
 
-// A direct message says who holds each name (fromHolder, the answer's toHolder); a send that
+// A direct message says who holds each name (fromHolder, toHolder); a send that
 // names the holder it means is refused once the name is someone else's.
 TEST_F(ApiTest, ADirectMessageMeantForWhoHeldANameBeforeIsRefused) {
   const std::string alice = stack_.LogIn("alice");
@@ -153,12 +153,12 @@ TEST_F(ApiTest, ADirectMessageMeantForWhoHeldANameBeforeIsRefused) {
   httplib::Result sent =
       stack_.PostJson(alice, "/api/messages", R"({"to":"bob","text":"hi","clientId":"h1"})");
   ASSERT_EQ(sent->status, 200) << sent->body;
-  const std::string bob_holder = FromJson<v1::PublishResponse>(sent->body).to_holder();
+  const std::string bob_holder = FromJson<v1::PublishResponse>(sent->body).message().to_holder();
   ASSERT_EQ(bob_holder.size(), 16u) << sent->body;
   const v1::PollResponse got = Poll(bob, bob_cursor);
   ASSERT_EQ(got.messages_size(), 1);
-  const std::string alice_holder = got.messages(0).from_holder();
-  EXPECT_EQ(alice_holder.size(), 16u);
+  EXPECT_EQ(got.messages(0).from_holder().size(), 16u);
+  EXPECT_EQ(got.messages(0).to_holder(), bob_holder);
 
   // bob logs out; someone else logs in as bob and writes to alice: another holder.
   ASSERT_EQ(stack_.Client()->Delete("/api/session", {{"Authorization", "Bearer " + bob}})->status,
