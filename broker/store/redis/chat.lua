@@ -6,8 +6,8 @@
 -- Every answer is `answer(outcome, name, value, ...)`: what happened, then named fields, which
 -- the broker reads by name (chat_replies.h gives each operation its typed reply). An unexpected
 -- state is an error reply "INTERNAL ...". Times are milliseconds; a message is 7 values in the
--- order kind, id, room (a direct message: its from_holder), from, to, text, sent_at
--- (microseconds), stored packed (message_pairs).
+-- order kind, id, room (a direct message: who held the names, stored_message.h), from, to,
+-- text, sent_at (microseconds), stored packed (message_pairs).
 
 -- Every key and channel the store uses, named here only (the C++ store names none; it takes
 -- the channel from this line at build time: keep it one line).

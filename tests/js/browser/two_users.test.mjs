@@ -1,7 +1,9 @@
 // Alice and Bob in two browser contexts: presence, lobby chat both ways, direct messages.
 import assert from 'node:assert/strict';
+import {mkdirSync} from 'node:fs';
+import path from 'node:path';
 
-import {appToken, browserTest, DESKTOP, lines, logIn, logInAll, logInWithToken, openSidebar,
+import {appToken, ARTIFACTS, browserTest, DESKTOP, lines, logIn, logInAll, logInWithToken, openSidebar,
         PHONE, say, waitForLine, writeTo} from './harness.mjs';
 
 browserTest('alice and bob see each other online and chat in the lobby', async ({stack, browser, pages}) => {
@@ -132,6 +134,8 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     // Enter again in the closed conversation sends nothing and keeps the text.
     await loC.press('#post', 'Enter');
     assert.equal(await loC.inputValue('#post'), 'the code is 1234');
+    mkdirSync(ARTIFACTS, {recursive: true});
+    await loC.screenshot({path: path.join(ARTIFACTS, `name-changed-${device}.png`)});  // docs/ui.md
 
     // The newcomer writes: a conversation of its own, marked as a new person; the refused
     // line never reached them.
