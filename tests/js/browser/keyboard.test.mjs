@@ -36,10 +36,16 @@ for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     });
     await alice.keyboard.press('Home');
     await alice.waitForFunction(() => document.getElementById('message').scrollTop < 200);
-    // PageUp from the composer scrolls the list too, and leaves the focus where it was.
+    // PageUp from the composer scrolls the list too, and leaves the focus where it was. From
+    // the bottom, so there is room to go up whether or not Home's older page has come yet.
+    await alice.evaluate(() => {
+      const list = document.getElementById('message');
+      list.scrollTop = list.scrollHeight;
+    });
     await alice.focus('#post');
     await alice.keyboard.press('End');
     const before = await scrollTop(alice);
+    assert.ok(before > 0, `the list is scrolled to its bottom (${before})`);
     await alice.keyboard.press('PageUp');
     await alice.waitForFunction((top) => document.getElementById('message').scrollTop !== top, before);
     assert.equal(await focused(alice), 'post');

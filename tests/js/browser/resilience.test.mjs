@@ -164,24 +164,27 @@ browserTest('a send answered 429 or 503 is retried, no sooner than its Retry-Aft
 });
 
 // A frozen broker answers nothing: the page must not stay "connected" while a line waits. On
-// a desktop and on a phone.
+// a desktop and on a phone. The broker is frozen where the frontend meets it (a link that
+// forwards nothing, connections left open): what a hung broker looks like from outside, and
+// unlike a SIGSTOP it cannot be woken by anything else on the machine.
 for (const [device, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   browserTest(`${device}: a frozen broker shows reconnecting within seconds while a line waits, then connected`, async ({stack, browser, pages}) => {
     const [alice, bob] = await logInAll({stack, browser, pages, viewport}, 'alice', 'bob');
-    stack.broker.child.kill('SIGSTOP');
+    stack.brokerLink.freeze();
     try {
       await say(alice, 'during the freeze');
       await alice.waitForSelector('#message li.pending:has-text("during the freeze")');
       // Well before the long poll's 25 s wait could end and tell it.
       await waitForStatus(alice, 'reconnecting', 10000);
       assert.equal(await alice.textContent('#status'), 'reconnecting…');
+      assert.equal((await lines(bob)).filter((t) => t === 'during the freeze').length, 0);
     } finally {
-      stack.broker.child.kill('SIGCONT');
+      stack.brokerLink.thaw();
     }
     await waitForLine(bob, 'during the freeze', 20000);
     await waitForStatus(alice, 'connected', 20000);
     assert.equal((await lines(alice)).filter((t) => t === 'during the freeze').length, 1);
-  });
+  }, {freezableBroker: true});
 }
 
 browserTest('messages lost to a full queue while away show the missed-messages notice', async ({stack, browser, pages}) => {

@@ -63,6 +63,49 @@ export class Program {
   }
 }
 
+// A loopback TCP relay to `targetPort` that can be frozen: while frozen it forwards nothing
+// either way and leaves every connection open, as a broker that stopped answering (hung, or
+// cut off by the network) looks to its clients: no reset, no answer, keepalive pings
+// unanswered. Connections opened while frozen wait too.
+export class FreezableLink {
+  static async start(targetPort) {
+    const link = new FreezableLink();
+    link.frozen = false;
+    link.sockets = new Set();
+    link.server = net.createServer((client) => link.relay(client, targetPort));
+    await new Promise((resolve) => link.server.listen(0, '127.0.0.1', resolve));
+    link.port = link.server.address().port;
+    return link;
+  }
+
+  relay(client, targetPort) {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const [from, to] of [[client, upstream], [upstream, client]]) {
+      this.sockets.add(from);
+      from.on('data', (chunk) => to.write(chunk));
+      from.on('end', () => to.end());
+      from.on('error', () => to.destroy());
+      from.on('close', () => { this.sockets.delete(from); to.destroy(); });
+      if (this.frozen) from.pause();
+    }
+  }
+
+  freeze() {
+    this.frozen = true;
+    for (const socket of this.sockets) socket.pause();
+  }
+
+  thaw() {
+    this.frozen = false;
+    for (const socket of this.sockets) socket.resume();
+  }
+
+  async close() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
 // A free loopback port (the OS picks one; it is free again once the probe closes).
 export async function freePort() {
   const probe = net.createServer();
@@ -106,7 +149,10 @@ export class RedisProcess {
 // in a redis-server of the stack's own (so a broker restart loses nothing).
 export class Stack {
   // `frontendFlags` and `frontendEnv`: more flags and environment for the frontend.
-  static async start({brokerFlags = [], redis = false, frontendFlags = [], frontendEnv = {}} = {}) {
+  // `freezableBroker`: the frontend reaches the broker through `stack.brokerLink`, a
+  // FreezableLink (stack.brokerLink.freeze() makes the broker answer nothing).
+  static async start({brokerFlags = [], redis = false, frontendFlags = [], frontendEnv = {},
+                      freezableBroker = false} = {}) {
     if (!BROKER || !FRONTEND) throw new Error('PARLEY_BROKER_BINARY and PARLEY_FRONTEND_BINARY');
     const stack = new Stack();
     stack.brokerFlags = brokerFlags;
@@ -115,8 +161,10 @@ export class Stack {
       stack.brokerFlags = [...brokerFlags, `--redis=127.0.0.1:${stack.redis.port}`];
     }
     await stack.startBroker('127.0.0.1:0');
+    if (freezableBroker) stack.brokerLink = await FreezableLink.start(stack.brokerPort);
+    const brokerPort = freezableBroker ? stack.brokerLink.port : stack.brokerPort;
     stack.frontend = new Program('frontend', [
-      FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${stack.brokerPort}`,
+      FRONTEND, '--listen=127.0.0.1:0', `--broker=127.0.0.1:${brokerPort}`,
       '--broker_timeout=1s', ...frontendFlags,
       // PARLEY_WEB_ROOT: serve the page from that directory (another version of frontend/web,
       // to see a test fail against the page before a change).
@@ -163,7 +211,9 @@ export class Stack {
   }
 
   async close() {
+    if (this.brokerLink) this.brokerLink.thaw();
     await Promise.all([this.frontend && this.frontend.stop(), this.broker && this.broker.stop()]);
+    if (this.brokerLink) await this.brokerLink.close();
     if (this.redis) await this.redis.stop();
   }
 }
