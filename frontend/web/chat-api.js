@@ -33,7 +33,14 @@ function anySignal(signals) {
 // the app's own sign-in, which /login?from=app leads to when --login_url is set.
 let loginPath = '/login';
 export function signInThroughApp() { loginPath = '/login?from=app'; }
-export function goToLogin() { location.assign(loginPath); }
+// Once: a logout and a 401 from a request still in flight would otherwise navigate twice,
+// the second aborting the first.
+let leaving = false;
+export function goToLogin() {
+  if (leaving) return;
+  leaving = true;
+  location.assign(loginPath);
+}
 
 // Sends one request and answers the parsed JSON body, or throws ApiError. A 401 means the
 // session is gone (logged out elsewhere, expired): the page goes back to where it signs in.
