@@ -721,7 +721,8 @@ end
 -- moves it into the queue it creates for it): 'held' {holder, writes, event}. With
 -- to_holder, a name held by another is 'other_holder'. With stamp '1' (a direct message's
 -- recipient copy) the stored message says who it went to: its room slot, the sender's
--- holder, becomes '<from_holder>><holder>' (stored_message.h). 'ok' {holder, writes, event},
+-- holder, becomes '<from_holder>><holder>' (stored_message.h), and `holder` is answered
+-- ('' otherwise). 'ok' {holder, writes, event},
 -- or 'again' {held} (the marker's: an earlier try appended or kept it)
 ops.user_append = function()
   local user, k, hold_for, to_holder = argv[2], argv[5], argv[15] or '', argv[17] or ''
@@ -734,9 +735,13 @@ ops.user_append = function()
   end
   local session = redis.call('HGET', key.user(user), 'session')
   if not session and hold_for == '' then return answer('missing') end
-  local holder = holder_of(session or hold_for)
+  -- Only a direct message's recipient copy needs it (a hash per append otherwise wasted on the
+  -- sender's copy and on a large room's own JOIN/LEAVE lines).
+  local stamp = argv[18] == '1'
+  local holder = ''
+  if stamp or to_holder ~= '' then holder = holder_of(session or hold_for) end
   if to_holder ~= '' and to_holder ~= holder then return answer('other_holder') end
-  if argv[18] == '1' then argv[10] = argv[10] .. '>' .. holder end
+  if stamp then argv[10] = argv[10] .. '>' .. holder end
   local held = false
   if not append(user, message_pairs(8), num(3)) then
     -- Kept for the session named (PublishInput::hold_for_session); another's are dropped.
